@@ -1,0 +1,183 @@
+// Tensor: a shape plus float32 storage, 64-byte aligned, NHWC for activations.
+//
+// Copying a Tensor is cheap and shares storage (like a view); clone() copies the data.
+// Views (reshaped, batch ranges) share storage without copying. Rank is at most 4:
+// activations are (N, H, W, C), convolution weights (O, KH, KW, I), FC weights (O, I).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "error.hpp"
+
+namespace pfld {
+
+class Shape {
+ public:
+  static constexpr int kMaxRank = 4;
+
+  Shape() = default;
+  Shape(std::initializer_list<int> dims) {
+    detail::require(dims.size() <= kMaxRank, "Shape: rank ", dims.size(), " exceeds ", kMaxRank);
+    for (int d : dims) {
+      detail::require(d >= 0, "Shape: negative dimension ", d);
+      dims_[rank_++] = d;
+    }
+  }
+
+  static Shape nhwc(int n, int h, int w, int c) { return Shape{n, h, w, c}; }
+
+  int rank() const { return rank_; }
+  int operator[](int axis) const { return dims_[checked_axis(axis)]; }
+  // Counting from the end: back(0) is the innermost (channel) dimension.
+  int back(int i = 0) const { return dims_[checked_axis(rank_ - 1 - i)]; }
+
+  std::size_t numel() const {
+    std::size_t count = 1;
+    for (int i = 0; i < rank_; ++i) count *= static_cast<std::size_t>(dims_[i]);
+    return count;
+  }
+
+  // A copy with dimension `axis` set to `value`.
+  Shape with(int axis, int value) const {
+    Shape s = *this;
+    s.dims_[checked_axis(axis)] = value;
+    return s;
+  }
+
+  bool operator==(const Shape& other) const {
+    return rank_ == other.rank_ && std::equal(dims_.begin(), dims_.begin() + rank_, other.dims_.begin());
+  }
+  bool operator!=(const Shape& other) const { return !(*this == other); }
+
+  std::string str() const {
+    std::string s = "[";
+    for (int i = 0; i < rank_; ++i) s += (i ? ", " : "") + std::to_string(dims_[i]);
+    return s + "]";
+  }
+
+ private:
+  int checked_axis(int axis) const {
+    detail::require(axis >= 0 && axis < rank_, "Shape ", str(), ": no axis ", axis);
+    return axis;
+  }
+
+  std::array<int, kMaxRank> dims_{};
+  int rank_ = 0;
+};
+
+class Tensor {
+ public:
+  static constexpr std::size_t kAlignment = 64;
+
+  Tensor() = default;
+
+  // Zero-filled, freshly allocated, 64-byte aligned.
+  explicit Tensor(const Shape& shape) : shape_(shape) {
+    const std::size_t n = shape.numel();
+    if (n == 0) return;
+    auto* raw = static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t{kAlignment}));
+    storage_ = std::shared_ptr<float>(raw, [](float* p) { ::operator delete(p, std::align_val_t{kAlignment}); });
+    data_ = raw;
+    std::memset(data_, 0, n * sizeof(float));
+  }
+
+  // A view over memory the caller owns and keeps alive; nothing is copied or freed.
+  static Tensor wrap(float* data, const Shape& shape) {
+    Tensor t;
+    t.shape_ = shape;
+    t.data_ = data;
+    return t;
+  }
+
+  const Shape& shape() const { return shape_; }
+  int rank() const { return shape_.rank(); }
+  int dim(int axis) const { return shape_[axis]; }
+  // A default-constructed tensor holds nothing: numel() 0, data() null.
+  std::size_t numel() const { return data_ ? shape_.numel() : 0; }
+  bool empty() const { return numel() == 0; }
+
+  float* data() { return data_; }
+  const float* data() const { return data_; }
+  float* begin() { return data_; }
+  float* end() { return data_ + numel(); }
+  const float* begin() const { return data_; }
+  const float* end() const { return data_ + numel(); }
+
+  float& operator[](std::size_t i) { return data_[i]; }
+  float operator[](std::size_t i) const { return data_[i]; }
+
+  // NHWC element access (rank 4 only); for tests and slow paths, not inner loops.
+  float& at(int n, int h, int w, int c) { return data_[offset(n, h, w, c)]; }
+  float at(int n, int h, int w, int c) const { return data_[offset(n, h, w, c)]; }
+
+  // Same storage, another shape with the same element count.
+  Tensor reshaped(const Shape& shape) const {
+    detail::require(shape.numel() == numel(), "reshape ", shape_.str(), " -> ", shape.str(),
+                    ": element counts differ");
+    Tensor t = *this;
+    t.shape_ = shape;
+    return t;
+  }
+
+  // Same storage: samples [first, first + count) along axis 0.
+  Tensor batch(int first, int count) const {
+    detail::require(rank() >= 1 && first >= 0 && count >= 0 && first + count <= dim(0), "batch(", first,
+                    ", ", count, ") outside tensor ", shape_.str());
+    const std::size_t per_sample = dim(0) ? numel() / static_cast<std::size_t>(dim(0)) : 0;
+    Tensor t = *this;
+    t.data_ = data_ + static_cast<std::size_t>(first) * per_sample;
+    t.shape_ = shape_.with(0, count);
+    return t;
+  }
+
+  Tensor clone() const {
+    Tensor t(shape_);
+    if (!empty()) std::memcpy(t.data_, data_, numel() * sizeof(float));
+    return t;
+  }
+
+  void fill(float value) { std::fill(begin(), end(), value); }
+  void zero() { fill(0.0f); }
+
+  bool shares_storage_with(const Tensor& other) const {
+    return storage_ ? storage_ == other.storage_ : (data_ && data_ == other.data_);
+  }
+
+ private:
+  std::size_t offset(int n, int h, int w, int c) const {
+    detail::require(rank() == 4, "at(n,h,w,c) on tensor of shape ", shape_.str());
+    return ((static_cast<std::size_t>(n) * dim(1) + h) * dim(2) + w) * dim(3) + c;
+  }
+
+  std::shared_ptr<float> storage_;
+  float* data_ = nullptr;
+  Shape shape_;
+};
+
+// Gives `t` the shape `shape`, reusing its storage when the element count already matches, so layers
+// keep their output buffers across steps. Views of the old contents see the new ones.
+inline void ensure_shape(Tensor& t, const Shape& shape) {
+  if (t.shape() == shape) return;
+  if (t.numel() == shape.numel() && !t.empty()) {
+    t = t.reshaped(shape);
+    return;
+  }
+  t = Tensor(shape);
+}
+
+inline void require_shape(const Tensor& t, const Shape& expected, const char* what) {
+  detail::require(t.shape() == expected, what, ": expected shape ", expected.str(), ", got ", t.shape().str());
+}
+
+inline void require_rank(const Tensor& t, int rank, const char* what) {
+  detail::require(t.rank() == rank, what, ": expected a rank-", rank, " tensor, got shape ", t.shape().str());
+}
+
+}  // namespace pfld

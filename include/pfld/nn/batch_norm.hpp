@@ -1,0 +1,93 @@
+// Batch normalisation over the channels of NHWC batches (or the features of (N, C) matrices).
+#pragma once
+
+#include "../kernels/ref/batch_norm.hpp"
+#include "layer.hpp"
+
+namespace pfld::nn {
+
+class BatchNorm : public Layer {
+ public:
+  // momentum and eps as in PyTorch: running = (1 - momentum) * running + momentum * batch statistic,
+  // with the unbiased batch variance for running_var.
+  explicit BatchNorm(int channels, float momentum = 0.1f, float eps = 1e-5f)
+      : channels_(channels), momentum_(momentum), eps_(eps) {
+    detail::require(channels > 0, "BatchNorm: channel count must be positive, got ", channels);
+    for (Tensor* t : {&gamma_, &beta_, &gamma_grad_, &beta_grad_, &running_mean_, &running_var_, &batch_mean_,
+                      &batch_var_, &batch_inv_std_})
+      *t = Tensor(Shape{channels});
+    reset_parameters_and_statistics();
+  }
+
+  int channels() const { return channels_; }
+  float eps() const { return eps_; }
+  float momentum() const { return momentum_; }
+  Tensor& gamma() { return gamma_; }
+  Tensor& beta() { return beta_; }
+  Tensor& running_mean() { return running_mean_; }
+  Tensor& running_var() { return running_var_; }
+
+  const Tensor& forward(const Tensor& x) override {
+    detail::require(x.rank() >= 2 && x.shape().back() == channels_, "BatchNorm(", channels_, "): input ",
+                    x.shape().str(), " does not end in ", channels_, " channels");
+    const std::size_t rows = x.numel() / static_cast<std::size_t>(channels_);
+    ensure_shape(output_, x.shape());
+    if (training_) {
+      detail::require(rows > 1, "BatchNorm(", channels_, "): training needs more than one value per channel, input ",
+                      x.shape().str());
+      kernels::ref::batch_norm_forward_train(rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_,
+                                             output_.data(), batch_mean_.data(), batch_var_.data(),
+                                             batch_inv_std_.data());
+      const float unbias = static_cast<float>(rows) / static_cast<float>(rows - 1);
+      for (int c = 0; c < channels_; ++c) {
+        running_mean_[c] = (1.0f - momentum_) * running_mean_[c] + momentum_ * batch_mean_[c];
+        running_var_[c] = (1.0f - momentum_) * running_var_[c] + momentum_ * batch_var_[c] * unbias;
+      }
+    } else {
+      kernels::ref::batch_norm_forward_eval(rows, channels_, x.data(), gamma_.data(), beta_.data(),
+                                            running_mean_.data(), running_var_.data(), eps_, output_.data());
+    }
+    input_ = x;
+    input_was_training_ = training_;
+    return output_;
+  }
+
+  const Tensor& backward(const Tensor& dy) override {
+    require_shape(dy, output_.shape(), "BatchNorm backward: gradient");
+    const std::size_t rows = input_.numel() / static_cast<std::size_t>(channels_);
+    ensure_shape(input_grad_, input_.shape());
+    if (input_was_training_)
+      kernels::ref::batch_norm_backward_train(rows, channels_, input_.data(), dy.data(), gamma_.data(),
+                                              batch_mean_.data(), batch_inv_std_.data(), input_grad_.data(),
+                                              gamma_grad_.data(), beta_grad_.data());
+    else
+      kernels::ref::batch_norm_backward_eval(rows, channels_, input_.data(), dy.data(), gamma_.data(),
+                                             running_mean_.data(), running_var_.data(), eps_, input_grad_.data(),
+                                             gamma_grad_.data(), beta_grad_.data());
+    return input_grad_;
+  }
+
+  std::vector<Parameter> parameters() override {
+    return {{"weight", &gamma_, &gamma_grad_}, {"bias", &beta_, &beta_grad_}};
+  }
+  std::vector<Buffer> buffers() override { return {{"running_mean", &running_mean_}, {"running_var", &running_var_}}; }
+
+  void reset_parameters(Rng&) override { reset_parameters_and_statistics(); }
+
+ private:
+  void reset_parameters_and_statistics() {
+    gamma_.fill(1.0f);
+    beta_.zero();
+    running_mean_.zero();
+    running_var_.fill(1.0f);
+  }
+
+  int channels_;
+  float momentum_, eps_;
+  Tensor gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
+  Tensor batch_mean_, batch_var_, batch_inv_std_;
+  Tensor input_, output_, input_grad_;
+  bool input_was_training_ = true;
+};
+
+}  // namespace pfld::nn

@@ -1,0 +1,95 @@
+// 2-D convolution layer over NHWC batches: dense, 1x1 (pointwise) and depthwise (groups == channels).
+#pragma once
+
+#include "../kernels/ref/conv2d.hpp"
+#include "init.hpp"
+#include "layer.hpp"
+
+namespace pfld::nn {
+
+class Conv2d : public Layer {
+ public:
+  // Weights are (out_channels, kernel, kernel, in_channels / groups), "OHWI"; zero padding.
+  Conv2d(int in_channels, int out_channels, int kernel, int stride = 1, int padding = 0, int groups = 1,
+         bool bias = true)
+      : in_c_(in_channels), out_c_(out_channels), kernel_(kernel), stride_(stride), pad_(padding), groups_(groups) {
+    geometry(1, kernel, kernel).validate();
+    weight_ = Tensor(Shape{out_c_, kernel_, kernel_, in_c_ / groups_});
+    weight_grad_ = Tensor(weight_.shape());
+    if (bias) {
+      bias_ = Tensor(Shape{out_c_});
+      bias_grad_ = Tensor(bias_.shape());
+    }
+  }
+
+  static Conv2d pointwise(int in_channels, int out_channels, bool bias = false) {
+    return Conv2d(in_channels, out_channels, 1, 1, 0, 1, bias);
+  }
+  static Conv2d depthwise(int channels, int kernel, int stride, int padding, bool bias = false) {
+    return Conv2d(channels, channels, kernel, stride, padding, channels, bias);
+  }
+
+  int in_channels() const { return in_c_; }
+  int out_channels() const { return out_c_; }
+  int kernel() const { return kernel_; }
+  int stride() const { return stride_; }
+  int padding() const { return pad_; }
+  int groups() const { return groups_; }
+  bool has_bias() const { return !bias_.empty(); }
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }
+
+  // The geometry for an input of this spatial size.
+  ConvGeometry geometry(int batch, int in_h, int in_w) const {
+    ConvGeometry g;
+    g.batch = batch;
+    g.in_h = in_h;
+    g.in_w = in_w;
+    g.in_c = in_c_;
+    g.out_c = out_c_;
+    g.kernel_h = g.kernel_w = kernel_;
+    g.stride_h = g.stride_w = stride_;
+    g.pad_h = g.pad_w = pad_;
+    g.groups = groups_;
+    return g;
+  }
+
+  const Tensor& forward(const Tensor& x) override {
+    detail::require(x.rank() == 4 && x.dim(3) == in_c_, "Conv2d(", in_c_, "->", out_c_, ", k", kernel_, "): input ",
+                    x.shape().str(), " is not NHWC with ", in_c_, " channels");
+    const ConvGeometry g = geometry(x.dim(0), x.dim(1), x.dim(2));
+    g.validate();
+    ensure_shape(output_, Shape{g.batch, g.out_h(), g.out_w(), g.out_c});
+    kernels::ref::conv2d_forward(g, x.data(), weight_.data(), has_bias() ? bias_.data() : nullptr, output_.data());
+    input_ = x;
+    return output_;
+  }
+
+  const Tensor& backward(const Tensor& dy) override {
+    require_shape(dy, output_.shape(), "Conv2d backward: gradient");
+    const ConvGeometry g = geometry(input_.dim(0), input_.dim(1), input_.dim(2));
+    ensure_shape(input_grad_, input_.shape());
+    kernels::ref::conv2d_backward_input(g, dy.data(), weight_.data(), input_grad_.data());
+    kernels::ref::conv2d_backward_weights(g, input_.data(), dy.data(), weight_grad_.data(),
+                                          has_bias() ? bias_grad_.data() : nullptr);
+    return input_grad_;
+  }
+
+  std::vector<Parameter> parameters() override {
+    std::vector<Parameter> p{{"weight", &weight_, &weight_grad_}};
+    if (has_bias()) p.push_back({"bias", &bias_, &bias_grad_});
+    return p;
+  }
+
+  void reset_parameters(Rng& rng) override {
+    he_normal(weight_, kernel_ * kernel_ * (in_c_ / groups_), rng);
+    bias_.zero();
+  }
+
+ private:
+  int in_c_, out_c_, kernel_, stride_, pad_, groups_;
+  Tensor weight_, weight_grad_, bias_, bias_grad_;
+  Tensor input_, output_, input_grad_;
+};
+
+}  // namespace pfld::nn

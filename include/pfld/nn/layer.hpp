@@ -1,0 +1,56 @@
+// The training-path layer interface: forward over a batch, backward, parameters with gradients.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../core/rng.hpp"
+#include "../core/tensor.hpp"
+
+namespace pfld::nn {
+
+// A trained tensor and its gradient, named as in PyTorch ("weight", "bias") for checkpoints and ONNX.
+struct Parameter {
+  std::string name;
+  Tensor* value;
+  Tensor* grad;
+};
+
+// State that is saved but not trained, such as batch-norm running statistics.
+struct Buffer {
+  std::string name;
+  Tensor* value;
+};
+
+// A layer with one input and one output. Ensures of every implementation:
+// - forward(x) computes the output, keeps what backward needs (x itself is kept as a view, not copied),
+//   and returns a tensor the layer owns, valid until the next forward;
+// - backward(dy), with dy = d loss / d output of the last forward, returns d loss / d input (owned by the
+//   layer) and *adds* d loss / d parameter into each parameter's grad, so gradients accumulate until
+//   zero_grad();
+// - bad shapes are a pfld::Error naming the layer and the shapes.
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  virtual const Tensor& forward(const Tensor& x) = 0;
+  virtual const Tensor& backward(const Tensor& dy) = 0;
+
+  virtual std::vector<Parameter> parameters() { return {}; }
+  virtual std::vector<Buffer> buffers() { return {}; }
+  // Draws fresh initial weights (He initialisation for convolutions and FC layers).
+  virtual void reset_parameters(Rng&) {}
+
+  // Training mode (the default) versus eval mode; only batch norm behaves differently.
+  virtual void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+
+  void zero_grad() {
+    for (auto& p : parameters()) p.grad->zero();
+  }
+
+ protected:
+  bool training_ = true;
+};
+
+}  // namespace pfld::nn

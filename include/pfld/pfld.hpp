@@ -1,0 +1,30 @@
+// pfld: the practical facial landmark detector (Guo et al., 2019), header-only C++17.
+// Include this one header; everything else is reached from here.
+//
+// The tree mirrors the architecture:
+//   core/     tensor, errors, RNG, thread pool, CPU features
+//   kernels/  compute loops per ISA (ref = scalar oracle)
+//   nn/       training-path layers with forward and backward
+#pragma once
+
+#include "version.hpp"
+
+#include "core/cpu.hpp"
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/tensor.hpp"
+#include "core/thread_pool.hpp"
+
+#include "kernels/activation.hpp"
+#include "kernels/conv_geometry.hpp"
+
+#include "nn/activation.hpp"
+#include "nn/add.hpp"
+#include "nn/batch_norm.hpp"
+#include "nn/concat.hpp"
+#include "nn/conv2d.hpp"
+#include "nn/global_avg_pool.hpp"
+#include "nn/init.hpp"
+#include "nn/layer.hpp"
+#include "nn/linear.hpp"
+#include "nn/max_pool.hpp"

@@ -1,0 +1,6 @@
+#pragma once
+
+#define PFLD_VERSION_MAJOR 0
+#define PFLD_VERSION_MINOR 1
+#define PFLD_VERSION_PATCH 0
+#define PFLD_VERSION_STRING "0.1.0"

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds and runs every test of pfld. This is the one test command of the README and of CI.
+#   1. CMake Release build, warnings as errors, the whole suite under CTest;
+#   2. the suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. install, then a consumer project built with find_package(pfld) and with pkg-config;
+#   4. Meson build and `meson test`, and a Meson consumer taking pfld as a subproject.
+# Build trees go to build/ (override with BUILD_ROOT=...).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_ROOT:-$here/build}
+jobs=${JOBS:-$(nproc)}
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+
+step() { printf '\n==== %s\n' "$*"; }
+
+# Every suite run is counted, so the last line sums up all stages.
+passed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run_ctest() {
+  ctest --test-dir "$1" --output-on-failure -j "$jobs" | tee "$log"
+  passed=$((passed + $(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log")))
+}
+
+step "CMake Release build and tests"
+cmake -S "$here" -B "$build/release" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPFLD_WERROR=ON >/dev/null
+cmake --build "$build/release" -j "$jobs"
+run_ctest "$build/release"
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S "$here" -B "$build/sanitize" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPFLD_WERROR=ON \
+  -DPFLD_SANITIZE=address,undefined -DPFLD_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build "$build/sanitize" -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$build/sanitize"
+
+step "Install, then consumers via find_package and pkg-config"
+prefix="$build/prefix"
+rm -rf "$prefix"
+cmake --install "$build/release" --prefix "$prefix" >/dev/null
+cmake -S "$here/tests/consumer" -B "$build/consumer" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$build/consumer"
+"$build/consumer/consumer"
+# Relocated: the .pc file finds its prefix from its own location.
+moved="$build/prefix-moved"
+rm -rf "$moved" && cp -r "$prefix" "$moved"
+PKG_CONFIG_PATH="$moved/share/pkgconfig" c++ -std=c++17 -O1 -Wall -Wextra -Werror \
+  $(PKG_CONFIG_PATH="$moved/share/pkgconfig" pkg-config --cflags pfld) \
+  "$here/tests/consumer/main.cpp" -o "$build/consumer/consumer_pkgconfig"
+"$build/consumer/consumer_pkgconfig"
+
+step "Meson build and tests"
+if [ ! -d "$build/meson" ]; then
+  meson setup "$build/meson" "$here" --werror >/dev/null
+fi
+meson test -C "$build/meson" --print-errorlogs | tee "$log"
+passed=$((passed + $(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log")))
+# A Meson project that takes pfld as a subproject, through declare_dependency + override_dependency.
+sub="$build/meson-consumer"
+rm -rf "$sub" && mkdir -p "$sub/subprojects"
+cp "$here/tests/consumer/meson.build" "$here/tests/consumer/main.cpp" "$sub/"
+ln -s "$here" "$sub/subprojects/pfld"
+meson setup "$sub/build" "$sub" >/dev/null
+meson compile -C "$sub/build" >/dev/null
+"$sub/build/consumer"
+
+step "All test stages passed"
+echo "tests: $passed passed, 0 failed"
