@@ -3,7 +3,8 @@
 #   1. CMake Release build, warnings as errors, the whole suite under CTest;
 #   2. the suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. install, then a consumer project built with find_package(pfld) and with pkg-config;
-#   4. Meson build and `meson test`, and a Meson consumer taking pfld as a subproject.
+#   4. Meson build and `meson test`, and a Meson consumer taking pfld as a subproject;
+#   5. an AArch64 cross build (g++-aarch64-linux-gnu) whose suite runs under qemu-aarch64.
 # Build trees go to build/ (override with BUILD_ROOT=...).
 set -euo pipefail
 
@@ -64,6 +65,12 @@ ln -s "$here" "$sub/subprojects/pfld"
 meson setup "$sub/build" "$sub" >/dev/null
 meson compile -C "$sub/build" >/dev/null
 "$sub/build/consumer"
+
+step "AArch64 (NEON) cross build, tests under qemu-aarch64"
+cmake -S "$here" -B "$build/aarch64" "${generator[@]}" -DCMAKE_TOOLCHAIN_FILE="$here/cmake/aarch64-linux-gnu.cmake" \
+  -DCMAKE_BUILD_TYPE=Release -DPFLD_WERROR=ON -DPFLD_BUILD_BENCHMARKS=OFF -DPFLD_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build/aarch64" -j "$jobs"
+run_ctest "$build/aarch64"
 
 step "All test stages passed"
 echo "tests: $passed passed, 0 failed"
