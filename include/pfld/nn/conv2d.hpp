@@ -2,8 +2,8 @@
 #pragma once
 
 #include "../kernels/ref/conv2d.hpp"
-#include "init.hpp"
 #include "layer.hpp"
+#include "weight_and_bias.hpp"
 
 namespace pfld::nn {
 
@@ -12,15 +12,13 @@ class Conv2d : public Layer {
   // Weights are (out_channels, kernel, kernel, in_channels / groups), "OHWI"; zero padding.
   Conv2d(int in_channels, int out_channels, int kernel, int stride = 1, int padding = 0, int groups = 1,
          bool bias = true)
-      : in_c_(in_channels), out_c_(out_channels), kernel_(kernel), stride_(stride), pad_(padding), groups_(groups) {
-    geometry(1, kernel, kernel).validate();
-    weight_ = Tensor(Shape{out_c_, kernel_, kernel_, in_c_ / groups_});
-    weight_grad_ = Tensor(weight_.shape());
-    if (bias) {
-      bias_ = Tensor(Shape{out_c_});
-      bias_grad_ = Tensor(bias_.shape());
-    }
-  }
+      : in_c_(in_channels),
+        out_c_(out_channels),
+        kernel_(kernel),
+        stride_(stride),
+        pad_(padding),
+        groups_(groups),
+        params_(checked_weight_shape(), out_channels, bias) {}
 
   static Conv2d pointwise(int in_channels, int out_channels, bool bias = false) {
     return Conv2d(in_channels, out_channels, 1, 1, 0, 1, bias);
@@ -35,9 +33,9 @@ class Conv2d : public Layer {
   int stride() const { return stride_; }
   int padding() const { return pad_; }
   int groups() const { return groups_; }
-  bool has_bias() const { return !bias_.empty(); }
-  Tensor& weight() { return weight_; }
-  Tensor& bias() { return bias_; }
+  bool has_bias() const { return params_.has_bias(); }
+  Tensor& weight() { return params_.weight; }
+  Tensor& bias() { return params_.bias; }
 
   // The geometry for an input of this spatial size.
   ConvGeometry geometry(int batch, int in_h, int in_w) const {
@@ -60,7 +58,7 @@ class Conv2d : public Layer {
     const ConvGeometry g = geometry(x.dim(0), x.dim(1), x.dim(2));
     g.validate();
     ensure_shape(output_, Shape{g.batch, g.out_h(), g.out_w(), g.out_c});
-    kernels::ref::conv2d_forward(g, x.data(), weight_.data(), has_bias() ? bias_.data() : nullptr, output_.data());
+    kernels::ref::conv2d_forward(g, x.data(), params_.weight.data(), params_.bias_or_null(), output_.data());
     input_ = x;
     return output_;
   }
@@ -69,26 +67,24 @@ class Conv2d : public Layer {
     require_shape(dy, output_.shape(), "Conv2d backward: gradient");
     const ConvGeometry g = geometry(input_.dim(0), input_.dim(1), input_.dim(2));
     ensure_shape(input_grad_, input_.shape());
-    kernels::ref::conv2d_backward_input(g, dy.data(), weight_.data(), input_grad_.data());
-    kernels::ref::conv2d_backward_weights(g, input_.data(), dy.data(), weight_grad_.data(),
-                                          has_bias() ? bias_grad_.data() : nullptr);
+    kernels::ref::conv2d_backward_input(g, dy.data(), params_.weight.data(), input_grad_.data());
+    kernels::ref::conv2d_backward_weights(g, input_.data(), dy.data(), params_.weight_grad.data(),
+                                          params_.bias_grad_or_null());
     return input_grad_;
   }
 
-  std::vector<Parameter> parameters() override {
-    std::vector<Parameter> p{{"weight", &weight_, &weight_grad_}};
-    if (has_bias()) p.push_back({"bias", &bias_, &bias_grad_});
-    return p;
-  }
-
-  void reset_parameters(Rng& rng) override {
-    he_normal(weight_, kernel_ * kernel_ * (in_c_ / groups_), rng);
-    bias_.zero();
-  }
+  std::vector<Parameter> parameters() override { return params_.parameters(); }
+  void reset_parameters(Rng& rng) override { params_.reset(kernel_ * kernel_ * (in_c_ / groups_), rng); }
 
  private:
+  // Runs before params_ is built (member order), so a bad configuration never allocates.
+  Shape checked_weight_shape() const {
+    geometry(1, kernel_, kernel_).validate();
+    return Shape{out_c_, kernel_, kernel_, in_c_ / groups_};
+  }
+
   int in_c_, out_c_, kernel_, stride_, pad_, groups_;
-  Tensor weight_, weight_grad_, bias_, bias_grad_;
+  WeightAndBias params_;
   Tensor input_, output_, input_grad_;
 };
 
