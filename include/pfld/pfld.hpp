@@ -5,6 +5,9 @@
 //   core/     tensor, errors, RNG, thread pool, CPU features
 //   kernels/  compute loops per ISA (ref = scalar oracle)
 //   nn/       training-path layers with forward and backward
+//   model/    the PFLD network, the auxiliary pose net, the weighted loss
+//   train/    optimisers, learning-rate schedules, the training step
+//   io/       the model file format, weights and checkpoints
 #pragma once
 
 #include "version.hpp"
@@ -28,3 +31,15 @@
 #include "nn/layer.hpp"
 #include "nn/linear.hpp"
 #include "nn/max_pool.hpp"
+
+#include "model/aux_net.hpp"
+#include "model/config.hpp"
+#include "model/loss.hpp"
+#include "model/pfld_net.hpp"
+
+#include "train/lr_schedule.hpp"
+#include "train/optimizer.hpp"
+#include "train/trainer.hpp"
+
+#include "io/checkpoint.hpp"
+#include "io/model_file.hpp"

@@ -14,6 +14,8 @@
 #include <pfld/core/error.hpp>
 #include <pfld/core/tensor.hpp>
 
+#include "compare.hpp"
+
 namespace pfld::test {
 
 class Fixture {
@@ -67,18 +69,5 @@ class Fixture {
 };
 
 inline std::string fixture_path(const std::string& file) { return std::string(PFLD_TEST_FIXTURES_DIR) + "/" + file; }
-
-// max |a - b| / max(max |b|, 1): the relative error of `actual` against `expected` at the scale of the
-// expected tensor, so near-zero entries do not blow it up.
-inline double relative_error(const Tensor& actual, const Tensor& expected) {
-  detail::require(actual.shape() == expected.shape(), "compare: shape ", actual.shape().str(), " vs expected ",
-                  expected.shape().str());
-  double diff = 0.0, scale = 1.0;
-  for (std::size_t i = 0; i < actual.numel(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(actual[i]) - expected[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(expected[i])));
-  }
-  return diff / scale;
-}
 
 }  // namespace pfld::test

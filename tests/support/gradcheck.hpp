@@ -17,6 +17,8 @@
 #include <pfld/core/tensor.hpp>
 #include <pfld/nn/layer.hpp>
 
+#include "compare.hpp"
+
 namespace pfld::test {
 
 struct GradCheckResult {

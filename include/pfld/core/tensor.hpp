@@ -172,6 +172,12 @@ inline void ensure_shape(Tensor& t, const Shape& shape) {
   t = Tensor(shape);
 }
 
+// dst = a copy of src's values, reusing dst's storage when the size fits.
+inline void assign(Tensor& dst, const Tensor& src) {
+  ensure_shape(dst, src.shape());
+  if (!src.empty()) std::memcpy(dst.data(), src.data(), src.numel() * sizeof(float));
+}
+
 inline void require_shape(const Tensor& t, const Shape& expected, const char* what) {
   detail::require(t.shape() == expected, what, ": expected shape ", expected.str(), ", got ", t.shape().str());
 }

@@ -53,4 +53,11 @@ class Layer {
   bool training_ = true;
 };
 
+// The sum of two gradients that reach one tensor by two paths (a residual shortcut, a branch).
+inline void accumulate(Tensor& into, const Tensor& add) {
+  detail::require(into.shape() == add.shape(), "accumulate: shapes differ, ", into.shape().str(), " vs ",
+                  add.shape().str());
+  for (std::size_t i = 0; i < into.numel(); ++i) into[i] += add[i];
+}
+
 }  // namespace pfld::nn

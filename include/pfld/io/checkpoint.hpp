@@ -1,0 +1,151 @@
+// Saving and loading PFLD weights and training checkpoints in the pfld model file format.
+//
+// Tensor names: the backbone's parameters and batch-norm statistics under their PyTorch-style names
+// ("stage3.0.expand.conv.weight", "conv8.bn.running_var"), the auxiliary net's under "aux.", optimiser
+// state under "optimizer.<parameter>.<slot>".
+#pragma once
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../model/aux_net.hpp"
+#include "../model/pfld_net.hpp"
+#include "../train/optimizer.hpp"
+#include "model_file.hpp"
+
+namespace pfld::io {
+
+namespace detail_io {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor*>>;
+
+inline void add_state(NamedTensors& out, const std::string& prefix, nn::Layer& layer) {
+  for (auto& p : layer.parameters()) out.emplace_back(prefix + p.name, p.value);
+  for (auto& b : layer.buffers()) out.emplace_back(prefix + b.name, b.value);
+}
+
+inline NamedTensors model_state(model::PfldNet& net, model::AuxNet* aux) {
+  NamedTensors state;
+  add_state(state, "", net);
+  if (aux) add_state(state, "aux.", *aux);
+  return state;
+}
+
+inline void write_tensors(ModelFile& file, const NamedTensors& tensors) {
+  for (const auto& [name, t] : tensors) file.tensors.emplace_back(name, *t);
+}
+
+// Copies every wanted tensor from the file, checking presence, shape and finiteness; tensors of the
+// file that nobody wants are an error unless their name starts with one of `ignorable_prefixes`.
+inline void read_tensors(const ModelFile& file, const NamedTensors& wanted, const std::string& source,
+                         const std::vector<std::string>& ignorable_prefixes) {
+  std::map<std::string, Tensor*> by_name(wanted.begin(), wanted.end());
+  for (const auto& [name, t] : file.tensors) {
+    if (by_name.count(name)) continue;
+    bool ignorable = false;
+    for (const auto& prefix : ignorable_prefixes) ignorable = ignorable || name.rfind(prefix, 0) == 0;
+    detail::require(ignorable, source, ": unexpected tensor '", name, "' (a different architecture?)");
+  }
+  for (const auto& [name, dst] : wanted) {
+    const Tensor* src = file.find(name);
+    detail::require(src != nullptr, source, ": missing tensor '", name, "'");
+    detail::require(src->shape() == dst->shape(), source, ": tensor '", name, "' has shape ", src->shape().str(),
+                    ", the model needs ", dst->shape().str());
+    for (float v : *src) detail::require(std::isfinite(v), source, ": tensor '", name, "' holds a non-finite value");
+    assign(*dst, *src);
+  }
+}
+
+inline void require_config(const ModelFile& file, const ModelConfig& expected, const std::string& source) {
+  detail::require(file.config == expected, source, ": model config mismatch: the file has ", file.config.str(),
+                  ", the model is ", expected.str());
+}
+
+}  // namespace detail_io
+
+// Weights: the backbone (what inference needs), plus the auxiliary net when given.
+inline void save_weights(const std::string& path, model::PfldNet& net, model::AuxNet* aux = nullptr,
+                         std::map<std::string, std::string> metadata = {}) {
+  ModelFile file;
+  file.kind = ModelFile::Kind::weights;
+  file.config = net.config();
+  file.metadata = std::move(metadata);
+  detail_io::write_tensors(file, detail_io::model_state(net, aux));
+  file.save(path);
+}
+
+// Loads into an existing network of the same config. The aux net is loaded when given (the file must
+// then hold it); aux tensors in the file are skipped when it is not. Checkpoints load too.
+inline void load_weights(const std::string& path, model::PfldNet& net, model::AuxNet* aux = nullptr) {
+  const ModelFile file = ModelFile::load(path);
+  detail_io::require_config(file, net.config(), path);
+  detail_io::read_tensors(file, detail_io::model_state(net, aux), path, {"aux.", "optimizer."});
+}
+
+// A network built from the config stored in the file, with its weights.
+inline std::unique_ptr<model::PfldNet> load_network(const std::string& path) {
+  const ModelFile file = ModelFile::load(path);
+  auto net = std::make_unique<model::PfldNet>(file.config);
+  detail_io::read_tensors(file, detail_io::model_state(*net, nullptr), path, {"aux.", "optimizer."});
+  return net;
+}
+
+// Where training stands; saved in a checkpoint's metadata.
+struct TrainingProgress {
+  int epoch = 0;             // epochs completed
+  int step = 0;              // optimiser updates done
+  std::map<std::string, std::string> extra;  // anything else the trainer wants back (best NME, options)
+};
+
+// `params` are the trained parameters as the optimiser sees them (Trainer::parameters()).
+inline void save_checkpoint(const std::string& path, model::PfldNet& net, model::AuxNet& aux,
+                            train::Optimizer& optimizer, const std::vector<nn::Parameter>& params,
+                            const TrainingProgress& progress) {
+  ModelFile file;
+  file.kind = ModelFile::Kind::checkpoint;
+  file.config = net.config();
+  file.metadata = progress.extra;
+  file.metadata["epoch"] = std::to_string(progress.epoch);
+  file.metadata["step"] = std::to_string(progress.step);
+  file.metadata["optimizer"] = optimizer.name();
+  file.metadata["optimizer.steps"] = std::to_string(optimizer.steps());
+  detail_io::write_tensors(file, detail_io::model_state(net, &aux));
+  for (auto& [name, t] : optimizer.state(params)) file.tensors.emplace_back("optimizer." + name, *t);
+  file.save(path);
+}
+
+inline TrainingProgress load_checkpoint(const std::string& path, model::PfldNet& net, model::AuxNet& aux,
+                                        train::Optimizer& optimizer, const std::vector<nn::Parameter>& params) {
+  const ModelFile file = ModelFile::load(path);
+  detail::require(file.kind == ModelFile::Kind::checkpoint, path, ": holds weights only, not a training checkpoint");
+  detail_io::require_config(file, net.config(), path);
+  auto meta = [&](const std::string& key) -> const std::string& {
+    auto it = file.metadata.find(key);
+    detail::require(it != file.metadata.end(), path, ": checkpoint lacks '", key, "'");
+    return it->second;
+  };
+  auto meta_int = [&](const std::string& key) {
+    try {
+      return std::stoll(meta(key));
+    } catch (const std::logic_error&) {
+      detail::fail(path, ": checkpoint field '", key, "' is not a number: '", meta(key), "'");
+    }
+  };
+  detail::require(meta("optimizer") == optimizer.name(), path, ": checkpoint was made with optimizer ",
+                  meta("optimizer"), ", resuming with ", optimizer.name());
+  detail_io::NamedTensors wanted = detail_io::model_state(net, &aux);
+  for (auto& [name, t] : optimizer.state(params)) wanted.emplace_back("optimizer." + name, t);
+  detail_io::read_tensors(file, wanted, path, {});
+  optimizer.set_steps(meta_int("optimizer.steps"));
+  TrainingProgress progress;
+  progress.epoch = static_cast<int>(meta_int("epoch"));
+  progress.step = static_cast<int>(meta_int("step"));
+  progress.extra = file.metadata;
+  return progress;
+}
+
+}  // namespace pfld::io

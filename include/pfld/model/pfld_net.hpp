@@ -1,0 +1,125 @@
+// The PFLD backbone and multi-scale head (paper Table 1): 112x112x3 face crop -> 2N landmark coordinates.
+//
+//   conv1   3x3/2 conv + BN + act                         56x56x64w
+//   conv2   3x3 depthwise + BN + act                      56x56x64w
+//   stage3  5 inverted residuals, t=2, first /2            28x28x64w   -> features() for the aux net
+//   stage4  1 inverted residual, t=2, /2                   14x14x128w
+//   stage5  6 inverted residuals, t=4                      14x14x128w
+//   stage6  1 inverted residual, t=2                       14x14x16    -> S1 = avg pool (16)
+//   conv7   3x3/2 conv + BN + act                          7x7x32      -> S2 = avg pool (32)
+//   conv8   7x7 valid conv + BN + act                      1x1x128     -> S3 (128)
+//   fc      concat(S1, S2, S3) = 176 -> 2N
+// (w = width multiplier). The first block of each stage has no shortcut; the others add their input.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../nn/concat.hpp"
+#include "../nn/global_avg_pool.hpp"
+#include "../nn/linear.hpp"
+#include "config.hpp"
+#include "conv_bn_act.hpp"
+#include "inverted_residual.hpp"
+
+namespace pfld::model {
+
+class PfldNet : public nn::Composite {
+ public:
+  explicit PfldNet(const ModelConfig& config)
+      : config_(config.validated()),
+        conv1_(3, config.scaled(64), 3, 2, 1, 1, config.activation),
+        conv2_(config.scaled(64), config.scaled(64), 3, 1, 1, config.scaled(64), config.activation),
+        conv7_(16, 32, 3, 2, 1, 1, config.activation),
+        conv8_(32, 128, 7, 1, 0, 1, config.activation),
+        fc_(16 + 32 + 128, 2 * config.landmarks) {
+    register_child("conv1", conv1_);
+    register_child("conv2", conv2_);
+    const int c64 = config.scaled(64), c128 = config.scaled(128);
+    add_stage("stage3", 5, c64, c64, 2, 2);
+    features_block_ = blocks_.size() - 1;
+    add_stage("stage4", 1, c64, c128, 2, 2);
+    add_stage("stage5", 6, c128, c128, 1, 4);
+    add_stage("stage6", 1, c128, 16, 1, 2);
+    register_child("conv7", conv7_);
+    register_child("conv8", conv8_);
+    register_child("fc", fc_);
+  }
+
+  const ModelConfig& config() const { return config_; }
+  int feature_channels() const { return config_.scaled(64); }
+
+  // images (M, 112, 112, 3) -> landmarks (M, 2N) as x0, y0, x1, y1, ... in crop units ([0, 1] inside).
+  const Tensor& forward(const Tensor& images) override {
+    const int s = config_.input_size;
+    detail::require(images.rank() == 4 && images.dim(1) == s && images.dim(2) == s && images.dim(3) == 3,
+                    "PfldNet: input ", images.shape().str(), " is not (batch, ", s, ", ", s, ", 3)");
+    const Tensor* x = &conv2_.forward(conv1_.forward(images));
+    for (std::size_t i = 0; i < blocks_.size(); ++i) {
+      x = &blocks_[i]->forward(*x);
+      if (i == features_block_) features_ = *x;
+    }
+    const Tensor& s1 = pool_s1_.forward(*x);
+    const Tensor& out7 = conv7_.forward(*x);
+    const Tensor& s2 = pool_s2_.forward(out7);
+    const Tensor& s3 = conv8_.forward(out7);
+    return fc_.forward(concat_.forward({s1, s2, s3}));
+  }
+
+  // The stage-3 output (M, 28, 28, 64w) of the last forward: the auxiliary net's input.
+  const Tensor& features() const { return features_; }
+
+  const Tensor& backward(const Tensor& d_landmarks) override { return backward(d_landmarks, nullptr); }
+
+  // d_features, when given, is the auxiliary net's gradient with respect to features(); it joins the
+  // landmark gradient there. Returns the gradient with respect to the images.
+  const Tensor& backward(const Tensor& d_landmarks, const Tensor* d_features) {
+    const std::vector<Tensor>& d_scales = concat_.backward(fc_.backward(d_landmarks));
+    assign(d_out7_, conv8_.backward(d_scales[2]));
+    nn::accumulate(d_out7_, pool_s2_.backward(d_scales[1]));
+    assign(d_out6_, conv7_.backward(d_out7_));
+    nn::accumulate(d_out6_, pool_s1_.backward(d_scales[0]));
+    const Tensor* g = &d_out6_;
+    for (std::size_t i = blocks_.size(); i-- > 0;) {
+      if (i == features_block_ && d_features) {
+        require_shape(*d_features, features_.shape(), "PfldNet backward: feature gradient");
+        assign(d_features_sum_, *g);
+        nn::accumulate(d_features_sum_, *d_features);
+        g = &d_features_sum_;
+      }
+      g = &blocks_[i]->backward(*g);
+    }
+    return conv1_.backward(conv2_.backward(*g));
+  }
+
+  std::size_t parameter_count() {
+    std::size_t n = 0;
+    for (auto& p : parameters()) n += p.value->numel();
+    return n;
+  }
+
+ private:
+  void add_stage(const std::string& name, int blocks, int in_channels, int out_channels, int first_stride,
+                 int expansion) {
+    for (int i = 0; i < blocks; ++i) {
+      const bool first = i == 0;
+      blocks_.push_back(std::make_unique<InvertedResidual>(first ? in_channels : out_channels, out_channels,
+                                                           first ? first_stride : 1, expansion, !first,
+                                                           config_.activation));
+      register_child(name + "." + std::to_string(i), *blocks_.back());
+    }
+  }
+
+  ModelConfig config_;
+  ConvBnAct conv1_, conv2_;
+  std::vector<std::unique_ptr<InvertedResidual>> blocks_;
+  std::size_t features_block_ = 0;
+  ConvBnAct conv7_, conv8_;
+  nn::GlobalAvgPool pool_s1_, pool_s2_;
+  nn::Concat concat_;
+  nn::Linear fc_;
+  Tensor features_, d_out7_, d_out6_, d_features_sum_;
+};
+
+}  // namespace pfld::model

@@ -1,0 +1,230 @@
+// Optimisers, learning-rate schedules, the training step, the model file format and checkpoints.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <pfld/pfld.hpp>
+
+#include "support/gradcheck.hpp"
+
+using namespace pfld;
+
+namespace {
+
+// f(w) = 0.5 * sum (w - 3)^2, gradient w - 3.
+struct Quadratic {
+  Tensor w{Shape{2}}, g{Shape{2}};
+  std::vector<nn::Parameter> params() { return {{"w", &w, &g}}; }
+  void compute_grad() {
+    for (std::size_t i = 0; i < 2; ++i) g[i] = w[i] - 3.0f;
+  }
+};
+
+std::string temp_path(const std::string& name) { return std::string(PFLD_TEST_TEMP_DIR) + "/" + name; }
+
+std::vector<char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+ModelConfig small_config(int landmarks = 68) {
+  ModelConfig c;
+  c.width = 0.25f;
+  c.landmarks = landmarks;
+  return c;
+}
+
+train::Batch random_batch(int batch, int landmarks, Rng& rng) {
+  train::Batch b;
+  b.images = test::random_tensor(Shape{batch, 112, 112, 3}, rng, 0.0f, 1.0f);
+  b.landmarks = test::random_tensor(Shape{batch, 2 * landmarks}, rng, 0.2f, 0.8f);
+  b.pose = test::random_tensor(Shape{batch, 3}, rng, -0.5f, 0.5f);
+  b.attributes = Tensor(Shape{batch, 2});
+  for (int m = 0; m < batch; ++m) b.attributes[static_cast<std::size_t>(2 * m + m % 2)] = 1.0f;
+  return b;
+}
+
+}  // namespace
+
+TEST_SUITE("train") {
+  TEST_CASE("SGD with momentum: the first steps by hand") {
+    Quadratic q;  // w = 0
+    train::Sgd sgd(0.9f);
+    q.compute_grad();  // g = -3
+    sgd.step(q.params(), 0.1f);  // v = -3, w = 0.3
+    CHECK(q.w[0] == doctest::Approx(0.3f));
+    q.compute_grad();  // g = -2.7
+    sgd.step(q.params(), 0.1f);  // v = 0.9 * -3 - 2.7 = -5.4, w = 0.84
+    CHECK(q.w[0] == doctest::Approx(0.84f));
+    CHECK(sgd.steps() == 2);
+  }
+
+  TEST_CASE("Adam and AdamW: first step is lr * sign(g), then converge") {
+    for (bool decoupled : {false, true}) {
+      Quadratic q;
+      train::Adam adam(0.0f, decoupled);
+      q.compute_grad();
+      adam.step(q.params(), 0.01f);
+      CHECK(q.w[0] == doctest::Approx(0.01f).epsilon(1e-4));
+      for (int i = 0; i < 3000; ++i) {
+        q.compute_grad();
+        adam.step(q.params(), 0.01f);
+      }
+      CHECK(q.w[1] == doctest::Approx(3.0f).epsilon(1e-2));
+    }
+    // Decoupled weight decay shrinks weights even without a gradient.
+    Quadratic q;
+    q.w.fill(2.0f);
+    q.g.zero();
+    train::Adam adamw(0.1f, true);
+    adamw.step(q.params(), 0.5f);
+    CHECK(q.w[0] == doctest::Approx(2.0f * (1.0f - 0.5f * 0.1f)));
+    CHECK_THROWS_AS(adamw.step(q.params(), std::nanf("")), Error);
+  }
+
+  TEST_CASE("learning-rate schedules") {
+    train::LrSchedule s;
+    s.base_lr = 1.0f;
+    s.kind = train::LrSchedule::Kind::cosine;
+    s.total_steps = 110;
+    s.warmup_steps = 10;
+    s.min_lr = 0.0f;
+    CHECK(s.at(0) == doctest::Approx(0.1f));
+    CHECK(s.at(9) == doctest::Approx(1.0f));
+    CHECK(s.at(10) == doctest::Approx(1.0f));
+    CHECK(s.at(60) == doctest::Approx(0.5f));
+    CHECK(s.at(110) == doctest::Approx(0.0f));
+    CHECK(s.at(500) == doctest::Approx(0.0f));
+    s.kind = train::LrSchedule::Kind::step;
+    s.warmup_steps = 0;
+    s.step_every = 30;
+    s.step_gamma = 0.1f;
+    CHECK(s.at(29) == doctest::Approx(1.0f));
+    CHECK(s.at(30) == doctest::Approx(0.1f));
+    CHECK(s.at(65) == doctest::Approx(0.01f));
+    CHECK(train::LrSchedule::parse_kind("constant") == train::LrSchedule::Kind::constant);
+    CHECK_THROWS_AS(train::LrSchedule::parse_kind("linear"), Error);
+  }
+
+  TEST_CASE("predict runs in eval mode and restores training mode") {
+    model::PfldNet net(small_config());
+    model::AuxNet aux(small_config());
+    Rng rng(2);
+    net.reset_parameters(rng);
+    train::Sgd sgd;
+    train::Trainer trainer(net, aux, model::PfldLoss(model::LossMode::l2), sgd, train::LrSchedule{});
+    Tensor x = test::random_tensor(Shape{2, 112, 112, 3}, rng);
+    CHECK(net.training());
+    const Tensor eval = trainer.predict(x);
+    CHECK(net.training());
+    net.set_training(false);
+    CHECK(test::relative_error(net.forward(x), eval) == 0.0);
+  }
+
+  TEST_CASE("model file: weights round trip, and every kind of damage is an Error") {
+    model::PfldNet net(small_config());
+    Rng rng(4);
+    net.reset_parameters(rng);
+    for (auto& b : net.buffers())
+      for (float& v : *b.value) v = rng.uniform(0.5f, 1.5f);
+    const std::string path = temp_path("roundtrip.pfld");
+    io::save_weights(path, net, nullptr, {{"note", "test"}});
+
+    auto loaded = io::load_network(path);
+    CHECK(loaded->config() == net.config());
+    auto a = net.parameters(), b = loaded->parameters();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(test::relative_error(*b[i].value, *a[i].value) == 0.0);
+    auto ab = net.buffers(), bb = loaded->buffers();
+    for (std::size_t i = 0; i < ab.size(); ++i) CHECK(test::relative_error(*bb[i].value, *ab[i].value) == 0.0);
+    CHECK(io::ModelFile::load(path).metadata.at("note") == "test");
+
+    const std::vector<char> good = read_bytes(path);
+    const std::string bad = temp_path("damaged.pfld");
+    auto expect_error = [&](const std::vector<char>& bytes, const char* message) {
+      write_bytes(bad, bytes);
+      CHECK_THROWS_WITH_AS(io::load_network(bad), doctest::Contains(message), Error);
+    };
+    std::vector<char> flipped = good;
+    flipped[good.size() / 2] ^= 0x10;
+    expect_error(flipped, "checksum mismatch");
+    expect_error(std::vector<char>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(good.size() / 3)), "checksum");
+    expect_error(std::vector<char>(good.begin(), good.begin() + 10), "truncated");
+    std::vector<char> magic = good;
+    magic[0] = 'X';
+    expect_error(magic, "bad magic");
+    std::vector<char> version = good;
+    version[8] = 2;
+    expect_error(version, "format version 2");
+    CHECK_THROWS_WITH_AS(io::load_network(temp_path("does-not-exist.pfld")), doctest::Contains("cannot open"), Error);
+
+    model::PfldNet other(small_config(98));
+    CHECK_THROWS_WITH_AS(io::load_weights(path, other), doctest::Contains("config mismatch"), Error);
+
+    (*net.parameters()[3].value)[0] = std::nanf("");
+    io::save_weights(bad, net);
+    CHECK_THROWS_WITH_AS(io::load_network(bad), doctest::Contains("non-finite"), Error);
+    std::remove(path.c_str());
+    std::remove(bad.c_str());
+  }
+
+  TEST_CASE("checkpoint: resume gives the same next step as going on") {
+    const ModelConfig c = small_config(5);
+    Rng rng(6);
+    const train::Batch batch = random_batch(4, 5, rng);
+    model::PfldLoss loss(model::LossMode::full, {1.0f, 2.0f});
+    train::LrSchedule schedule;
+    schedule.base_lr = 1e-3f;
+    schedule.total_steps = 10;
+
+    model::PfldNet net(c);
+    model::AuxNet aux(c);
+    Rng init(7);
+    net.reset_parameters(init);
+    aux.reset_parameters(init);
+    train::Adam adam(1e-4f);
+    train::Trainer trainer(net, aux, loss, adam, schedule);
+    trainer.step(batch);
+    trainer.step(batch);
+    const std::string path = temp_path("resume.ckpt");
+    io::TrainingProgress progress;
+    progress.epoch = 1;
+    progress.step = trainer.steps_done();
+    progress.extra["best_nme"] = "3.5";
+    io::save_checkpoint(path, net, aux, adam, trainer.parameters(), progress);
+    const float continued = trainer.step(batch);
+
+    model::PfldNet net2(c);
+    model::AuxNet aux2(c);
+    train::Adam adam2(1e-4f);
+    train::Trainer trainer2(net2, aux2, loss, adam2, schedule);
+    const io::TrainingProgress back = io::load_checkpoint(path, net2, aux2, adam2, trainer2.parameters());
+    CHECK(back.epoch == 1);
+    CHECK(back.step == 2);
+    CHECK(back.extra.at("best_nme") == "3.5");
+    trainer2.set_steps_done(back.step);
+    CHECK(trainer2.step(batch) == continued);
+    auto p1 = trainer.parameters(), p2 = trainer2.parameters();
+    for (std::size_t i = 0; i < p1.size(); ++i) CHECK(test::relative_error(*p2[i].value, *p1[i].value) == 0.0);
+
+    train::Sgd sgd;
+    CHECK_THROWS_WITH_AS(io::load_checkpoint(path, net2, aux2, sgd, trainer2.parameters()),
+                         doctest::Contains("optimizer"), Error);
+    const std::string weights = temp_path("weights-only.pfld");
+    io::save_weights(weights, net);
+    CHECK_THROWS_WITH_AS(io::load_checkpoint(weights, net2, aux2, adam2, trainer2.parameters()),
+                         doctest::Contains("not a training checkpoint"), Error);
+    io::load_weights(path, net2);  // a checkpoint also loads as weights
+    std::remove(path.c_str());
+    std::remove(weights.c_str());
+  }
+}
