@@ -227,4 +227,44 @@ TEST_SUITE("train") {
     std::remove(path.c_str());
     std::remove(weights.c_str());
   }
+
+  TEST_CASE("overfit: PFLD 0.25X learns 8 fixed random faces (loss falls >= 10x)") {
+    // Random images with random landmark, pose and class targets: the net can only memorise them.
+    // Beyond "10x below the first loss" (which learning the mean alone can give, the first loss being
+    // large), the final loss must be 10x below that of predicting every sample the batch-mean landmarks.
+    const ModelConfig c = small_config(68);
+    model::PfldNet net(c);
+    model::AuxNet aux(c);
+    Rng rng(1);
+    net.reset_parameters(rng);
+    aux.reset_parameters(rng);
+    const train::Batch batch = random_batch(8, 68, rng);
+    model::PfldLoss loss(model::LossMode::full, {1.0f, 2.0f});
+    train::Adam adam;
+    train::LrSchedule schedule;
+    schedule.kind = train::LrSchedule::Kind::constant;
+    schedule.base_lr = 1e-3f;
+    train::Trainer trainer(net, aux, loss, adam, schedule);
+
+    std::vector<float> curve;
+    for (int step = 0; step < 80; ++step) curve.push_back(trainer.step(batch));
+    std::string printed;
+    for (std::size_t i = 0; i < curve.size(); i += 10) printed += std::to_string(i) + ": " + std::to_string(curve[i]) + "  ";
+    printed += "79: " + std::to_string(curve.back());
+    MESSAGE("overfit loss curve (step: loss): " << printed);
+
+    // The loss of the batch-mean prediction, weighted as the loss weights it, at the final pose estimate.
+    Tensor mean(batch.landmarks.shape());
+    const int rows = batch.landmarks.dim(0), cols = batch.landmarks.dim(1);
+    for (int j = 0; j < cols; ++j) {
+      float sum = 0.0f;
+      for (int m = 0; m < rows; ++m) sum += batch.landmarks[static_cast<std::size_t>(m * cols + j)];
+      for (int m = 0; m < rows; ++m) mean[static_cast<std::size_t>(m * cols + j)] = sum / static_cast<float>(rows);
+    }
+    model::PfldLoss reference(model::LossMode::full, {1.0f, 2.0f});
+    const float mean_loss = reference.forward(mean, batch.landmarks, batch.pose, batch.pose, batch.attributes);
+    MESSAGE("loss of predicting the batch mean: " << mean_loss);
+    CHECK(curve.back() * 10.0f < curve.front());
+    CHECK(curve.back() * 10.0f < mean_loss);
+  }
 }

@@ -1,7 +1,9 @@
 // 2-D convolution layer over NHWC batches: dense, 1x1 (pointwise) and depthwise (groups == channels).
 #pragma once
 
-#include "../kernels/ref/conv2d.hpp"
+#include "../core/cpu.hpp"
+#include "../core/thread_pool.hpp"
+#include "../kernels/conv2d.hpp"
 #include "layer.hpp"
 #include "weight_and_bias.hpp"
 
@@ -58,7 +60,8 @@ class Conv2d : public Layer {
     const ConvGeometry g = geometry(x.dim(0), x.dim(1), x.dim(2));
     g.validate();
     ensure_shape(output_, Shape{g.batch, g.out_h(), g.out_w(), g.out_c});
-    kernels::ref::conv2d_forward(g, x.data(), params_.weight.data(), params_.bias_or_null(), output_.data());
+    kernels::conv2d_forward(active_isa(), g, x.data(), params_.weight.data(), params_.bias_or_null(), output_.data(),
+                            workspace_, &default_thread_pool());
     input_ = x;
     return output_;
   }
@@ -67,9 +70,11 @@ class Conv2d : public Layer {
     require_shape(dy, output_.shape(), "Conv2d backward: gradient");
     const ConvGeometry g = geometry(input_.dim(0), input_.dim(1), input_.dim(2));
     ensure_shape(input_grad_, input_.shape());
-    kernels::ref::conv2d_backward_input(g, dy.data(), params_.weight.data(), input_grad_.data());
-    kernels::ref::conv2d_backward_weights(g, input_.data(), dy.data(), params_.weight_grad.data(),
-                                          params_.bias_grad_or_null());
+    // Weights first: with im2col they read the columns that the input gradient then overwrites.
+    kernels::conv2d_backward_weights(active_isa(), g, input_.data(), dy.data(), params_.weight_grad.data(),
+                                     params_.bias_grad_or_null(), workspace_, &default_thread_pool());
+    kernels::conv2d_backward_input(active_isa(), g, dy.data(), params_.weight.data(), input_grad_.data(), workspace_,
+                                   &default_thread_pool());
     return input_grad_;
   }
 
@@ -85,6 +90,7 @@ class Conv2d : public Layer {
 
   int in_c_, out_c_, kernel_, stride_, pad_, groups_;
   WeightAndBias params_;
+  kernels::ConvWorkspace workspace_;
   Tensor input_, output_, input_grad_;
 };
 

@@ -1,0 +1,67 @@
+// AVX2 + FMA GEMM micro-kernel: a 6x16 tile of C in 12 named ymm accumulators; per k, two vectors of B
+// and six broadcasts of A feed 12 FMAs.
+#pragma once
+
+#include "../../core/cpu.hpp"
+#include "../gemm_kernel.hpp"
+
+#if defined(PFLD_ARCH_X86_64)
+#include <immintrin.h>
+
+namespace pfld::kernels::avx2 {
+
+// The target attribute is on every function with AVX2 code, inline or not, so that no caller compiled
+// without it can end up with an AVX2 copy (see DESIGN.md, section 5).
+__attribute__((target("avx2,fma"))) inline void gemm_6x16(int kc, const float* a, const float* b, float* c,
+                                                           std::size_t ldc, int mr, int nr, bool accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int k = 0; k < kc; ++k, a += 6, b += 16) {
+    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+    __m256 ai = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(ai, b0, c00);
+    c01 = _mm256_fmadd_ps(ai, b1, c01);
+    ai = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(ai, b0, c10);
+    c11 = _mm256_fmadd_ps(ai, b1, c11);
+    ai = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(ai, b0, c20);
+    c21 = _mm256_fmadd_ps(ai, b1, c21);
+    ai = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(ai, b0, c30);
+    c31 = _mm256_fmadd_ps(ai, b1, c31);
+    ai = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(ai, b0, c40);
+    c41 = _mm256_fmadd_ps(ai, b1, c41);
+    ai = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(ai, b0, c50);
+    c51 = _mm256_fmadd_ps(ai, b1, c51);
+  }
+  const __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (mr == 6 && nr == 16) {
+    for (int i = 0; i < 6; ++i) {
+      float* ci = c + static_cast<std::size_t>(i) * ldc;
+      __m256 lo = rows[i][0], hi = rows[i][1];
+      if (accumulate) {
+        lo = _mm256_add_ps(lo, _mm256_loadu_ps(ci));
+        hi = _mm256_add_ps(hi, _mm256_loadu_ps(ci + 8));
+      }
+      _mm256_storeu_ps(ci, lo);
+      _mm256_storeu_ps(ci + 8, hi);
+    }
+    return;
+  }
+  alignas(32) float tile[6][16];
+  for (int i = 0; i < 6; ++i) {
+    _mm256_store_ps(tile[i], rows[i][0]);
+    _mm256_store_ps(tile[i] + 8, rows[i][1]);
+  }
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + tile[i][j];
+}
+
+inline GemmKernel gemm_kernel() { return {6, 16, gemm_6x16, "avx2 6x16"}; }
+
+}  // namespace pfld::kernels::avx2
+#endif

@@ -1,0 +1,172 @@
+// Convolution for the training path, dispatched on the ISA and the geometry:
+//   Isa::ref                          the scalar reference (the oracle)
+//   1x1, stride 1, no padding         one GEMM straight on the NHWC input
+//   depthwise                         channel-vectorised depthwise kernels
+//   dense (groups 1)                  im2col + GEMM (the columns are kept for the weight gradient)
+//   anything else                     the scalar reference
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "../core/tensor.hpp"
+#include "depthwise.hpp"
+#include "gemm.hpp"
+#include "ref/conv2d.hpp"
+
+namespace pfld::kernels {
+
+enum class ConvMethod { reference, pointwise_gemm, depthwise, im2col_gemm };
+
+inline ConvMethod conv_method(Isa isa, const ConvGeometry& g) {
+  if (isa == Isa::ref) return ConvMethod::reference;
+  if (g.groups == 1 && g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
+      g.pad_w == 0)
+    return ConvMethod::pointwise_gemm;
+  if (depthwise_supported(g)) return ConvMethod::depthwise;
+  if (g.groups == 1) return ConvMethod::im2col_gemm;
+  return ConvMethod::reference;
+}
+
+namespace detail_conv {
+
+inline std::size_t output_pixels(const ConvGeometry& g) {
+  return static_cast<std::size_t>(g.batch) * g.out_h() * g.out_w();
+}
+inline int patch_size(const ConvGeometry& g) { return g.kernel_h * g.kernel_w * g.in_c; }
+
+// columns (output pixels x KH*KW*C): row p is the receptive field of output pixel p, zeros in padding.
+inline void im2col(const ConvGeometry& g, const float* x, float* columns, ThreadPool* pool) {
+  const int oh = g.out_h(), ow = g.out_w(), C = g.in_c, patch = patch_size(g);
+  auto body = [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t p = lo; p < hi; ++p) {
+      const int n = static_cast<int>(p / (static_cast<std::size_t>(oh) * ow));
+      const int oy = static_cast<int>(p / ow % oh), ox = static_cast<int>(p % ow);
+      float* row = columns + p * patch;
+      for (int ky = 0; ky < g.kernel_h; ++ky) {
+        const int iy = oy * g.stride_h - g.pad_h + ky;
+        for (int kx = 0; kx < g.kernel_w; ++kx, row += C) {
+          const int ix = ox * g.stride_w - g.pad_w + kx;
+          if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w)
+            std::fill(row, row + C, 0.0f);
+          else
+            std::copy_n(x + ((static_cast<std::size_t>(n) * g.in_h + iy) * g.in_w + ix) * C, C, row);
+        }
+      }
+    }
+  };
+  if (pool)
+    pool->parallel_for(0, output_pixels(g), body, 64);
+  else
+    body(0, output_pixels(g));
+}
+
+// dx = the sum of each column row back onto its receptive field. Parallel over images.
+inline void col2im(const ConvGeometry& g, const float* columns, float* dx, ThreadPool* pool) {
+  const int oh = g.out_h(), ow = g.out_w(), C = g.in_c, patch = patch_size(g);
+  const std::size_t image = static_cast<std::size_t>(g.in_h) * g.in_w * C;
+  auto body = [&](std::size_t lo, std::size_t hi) {
+    std::fill(dx + lo * image, dx + hi * image, 0.0f);
+    for (std::size_t n = lo; n < hi; ++n)
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox) {
+          const float* row = columns + ((n * oh + static_cast<std::size_t>(oy)) * ow + ox) * patch;
+          for (int ky = 0; ky < g.kernel_h; ++ky) {
+            const int iy = oy * g.stride_h - g.pad_h + ky;
+            for (int kx = 0; kx < g.kernel_w; ++kx, row += C) {
+              const int ix = ox * g.stride_w - g.pad_w + kx;
+              if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) continue;
+              float* in = dx + ((n * g.in_h + static_cast<std::size_t>(iy)) * g.in_w + ix) * C;
+              for (int c = 0; c < C; ++c) in[c] += row[c];
+            }
+          }
+        }
+  };
+  if (pool)
+    pool->parallel_for(0, static_cast<std::size_t>(g.batch), body);
+  else
+    body(0, static_cast<std::size_t>(g.batch));
+}
+
+inline void add_bias(std::size_t rows, int channels, const float* bias, float* y) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (int c = 0; c < channels; ++c) y[r * channels + c] += bias[c];
+}
+
+inline void sum_rows_into(std::size_t rows, int channels, const float* dy, float* dbias) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (int c = 0; c < channels; ++c) dbias[c] += dy[r * channels + c];
+}
+
+}  // namespace detail_conv
+
+// Scratch a convolution layer keeps between its forward and backward passes.
+struct ConvWorkspace {
+  Tensor columns;  // im2col of the last forward input (im2col_gemm only)
+};
+
+// y = conv(x, w) + bias (bias may be null).
+inline void conv2d_forward(Isa isa, const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                           float* y, ConvWorkspace& ws, ThreadPool* pool) {
+  using namespace detail_conv;
+  const std::size_t pixels = output_pixels(g);
+  switch (conv_method(isa, g)) {
+    case ConvMethod::reference: return ref::conv2d_forward(g, x, w, bias, y);
+    case ConvMethod::depthwise: return depthwise_forward(g, x, w, bias, y, pool);
+    case ConvMethod::pointwise_gemm:
+      gemm(isa, static_cast<int>(pixels), g.out_c, g.in_c, row_major(x, g.in_c), transposed(w, g.in_c), y,
+           static_cast<std::size_t>(g.out_c), false, pool);
+      break;
+    case ConvMethod::im2col_gemm: {
+      const int patch = patch_size(g);
+      ensure_shape(ws.columns, Shape{static_cast<int>(pixels), patch});
+      im2col(g, x, ws.columns.data(), pool);
+      gemm(isa, static_cast<int>(pixels), g.out_c, patch, row_major(ws.columns.data(), patch), transposed(w, patch), y,
+           static_cast<std::size_t>(g.out_c), false, pool);
+      break;
+    }
+  }
+  if (bias) add_bias(pixels, g.out_c, bias, y);
+}
+
+// dx = d loss / d x (overwritten).
+inline void conv2d_backward_input(Isa isa, const ConvGeometry& g, const float* dy, const float* w, float* dx,
+                                  ConvWorkspace& ws, ThreadPool* pool) {
+  using namespace detail_conv;
+  const std::size_t pixels = output_pixels(g);
+  switch (conv_method(isa, g)) {
+    case ConvMethod::reference: return ref::conv2d_backward_input(g, dy, w, dx);
+    case ConvMethod::depthwise: return depthwise_backward_input(g, dy, w, dx, pool);
+    case ConvMethod::pointwise_gemm:
+      return gemm(isa, static_cast<int>(pixels), g.in_c, g.out_c, row_major(dy, g.out_c), row_major(w, g.in_c), dx,
+                  static_cast<std::size_t>(g.in_c), false, pool);
+    case ConvMethod::im2col_gemm: {
+      // The columns' storage is free again once the weight gradient has been taken, which the layer
+      // does first; the column gradient reuses it.
+      const int patch = patch_size(g);
+      ensure_shape(ws.columns, Shape{static_cast<int>(pixels), patch});
+      gemm(isa, static_cast<int>(pixels), patch, g.out_c, row_major(dy, g.out_c), row_major(w, patch),
+           ws.columns.data(), static_cast<std::size_t>(patch), false, pool);
+      return col2im(g, ws.columns.data(), dx, pool);
+    }
+  }
+}
+
+// dw += d loss / d w, dbias += d loss / d bias (may be null). Call before conv2d_backward_input: for
+// im2col it reads the columns the forward pass left in the workspace.
+inline void conv2d_backward_weights(Isa isa, const ConvGeometry& g, const float* x, const float* dy, float* dw,
+                                    float* dbias, ConvWorkspace& ws, ThreadPool* pool) {
+  using namespace detail_conv;
+  const std::size_t pixels = output_pixels(g);
+  const ConvMethod method = conv_method(isa, g);
+  if (method == ConvMethod::reference) return ref::conv2d_backward_weights(g, x, dy, dw, dbias);
+  if (method == ConvMethod::depthwise) return depthwise_backward_weights(g, x, dy, dw, dbias, pool);
+  const int patch = patch_size(g);
+  const float* columns = method == ConvMethod::pointwise_gemm ? x : ws.columns.data();
+  // dw (out_c x patch) += dy^T (out_c x pixels) * columns (pixels x patch)
+  gemm(isa, g.out_c, patch, static_cast<int>(pixels), transposed(dy, g.out_c), row_major(columns, patch), dw,
+       static_cast<std::size_t>(patch), true, pool);
+  if (dbias) sum_rows_into(pixels, g.out_c, dy, dbias);
+}
+
+}  // namespace pfld::kernels

@@ -1,0 +1,139 @@
+// Single-precision GEMM, C = A * B (+ C), blocked in the manner of BLIS/GotoBLAS: panels of B and A are
+// packed into the layout the ISA's micro-kernel streams through, so any row/column strides (transposes
+// included) cost one packing pass. Tiles of C are spread over the thread pool.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "../core/cpu.hpp"
+#include "../core/scratch.hpp"
+#include "../core/thread_pool.hpp"
+#include "avx2/gemm_6x16.hpp"
+#include "avx512/gemm_6x32.hpp"
+#include "neon/gemm_8x8.hpp"
+#include "ref/gemm_4x8.hpp"
+
+namespace pfld::kernels {
+
+// Element (i, j) of a matrix is data[i * row_stride + j * col_stride].
+struct MatrixView {
+  const float* data;
+  std::ptrdiff_t row_stride;
+  std::ptrdiff_t col_stride;
+  float operator()(std::ptrdiff_t i, std::ptrdiff_t j) const { return data[i * row_stride + j * col_stride]; }
+};
+
+inline MatrixView row_major(const float* data, std::ptrdiff_t cols) { return {data, cols, 1}; }
+inline MatrixView transposed(const float* data, std::ptrdiff_t cols) { return {data, 1, cols}; }
+
+inline GemmKernel gemm_kernel_for(Isa isa) {
+  switch (isa) {
+#if defined(PFLD_ARCH_X86_64)
+    case Isa::avx2: return avx2::gemm_kernel();
+    case Isa::avx512: return avx512::gemm_kernel();
+#endif
+#if defined(PFLD_ARCH_AARCH64)
+    case Isa::neon: return neon::gemm_kernel();
+#endif
+    default: return ref::gemm_kernel();
+  }
+}
+
+namespace detail_gemm {
+
+constexpr int kBlockK = 256;  // kc: one packed B panel column stays in L1 across a row of tiles
+constexpr int kBlockM = 96;   // mc: a packed A block (mc x kc) stays in L2
+
+// B (kc x n) -> panels of NR columns, each kc rows of NR floats; columns past n are zero.
+inline void pack_b(const MatrixView& b, int k0, int kc, int n, int nr, float* out, int first_panel, int last_panel) {
+  for (int p = first_panel; p < last_panel; ++p) {
+    float* panel = out + static_cast<std::size_t>(p) * kc * nr;
+    const int j0 = p * nr, width = std::min(nr, n - j0);
+    for (int k = 0; k < kc; ++k)
+      for (int j = 0; j < nr; ++j) panel[k * nr + j] = j < width ? b(k0 + k, j0 + j) : 0.0f;
+  }
+}
+
+// A rows [i0, i0 + mc) x columns [k0, k0 + kc) -> panels of MR rows, each kc steps of MR floats.
+inline void pack_a(const MatrixView& a, int i0, int mc, int k0, int kc, int mr, float* out) {
+  for (int p = 0; p * mr < mc; ++p) {
+    float* panel = out + static_cast<std::size_t>(p) * kc * mr;
+    const int height = std::min(mr, mc - p * mr);
+    for (int k = 0; k < kc; ++k)
+      for (int i = 0; i < mr; ++i) panel[k * mr + i] = i < height ? a(i0 + p * mr + i, k0 + k) : 0.0f;
+  }
+}
+
+inline ScratchBuffer& scratch_a() {
+  thread_local ScratchBuffer buffer;
+  return buffer;
+}
+inline ScratchBuffer& scratch_b() {
+  thread_local ScratchBuffer buffer;
+  return buffer;
+}
+
+}  // namespace detail_gemm
+
+// C (m x n, row stride ldc) = A (m x k) * B (k x n), plus the old C when accumulate. Uses `isa`'s
+// micro-kernel and the pool's threads (none when pool is null).
+inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const MatrixView& b, float* c, std::size_t ldc,
+                 bool accumulate, ThreadPool* pool = nullptr) {
+  using namespace detail_gemm;
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (int i = 0; i < m; ++i) std::fill(c + static_cast<std::size_t>(i) * ldc, c + static_cast<std::size_t>(i) * ldc + n, 0.0f);
+    return;
+  }
+  const GemmKernel kernel = gemm_kernel_for(isa);
+  const int mr = kernel.mr, nr = kernel.nr;
+  const int n_panels = (n + nr - 1) / nr;
+  const int mc = std::max(mr, kBlockM / mr * mr);
+  const int m_blocks = (m + mc - 1) / mc;
+  const int threads = pool ? pool->size() : 1;
+  // Few row blocks (a weight gradient: m = output channels) leave threads idle; split the columns too.
+  const int n_splits = std::max(1, std::min(n_panels, (threads + m_blocks - 1) / m_blocks));
+  float* packed_b = scratch_b().get(static_cast<std::size_t>(kBlockK) * n_panels * nr);
+
+  for (int k0 = 0; k0 < k; k0 += kBlockK) {
+    const int kc = std::min(kBlockK, k - k0);
+    const bool add = accumulate || k0 > 0;
+    auto pack_b_panels = [&](std::size_t lo, std::size_t hi) {
+      pack_b(b, k0, kc, n, nr, packed_b, static_cast<int>(lo), static_cast<int>(hi));
+    };
+    if (pool && n_panels > 1)
+      pool->parallel_for(0, static_cast<std::size_t>(n_panels), pack_b_panels);
+    else
+      pack_b_panels(0, static_cast<std::size_t>(n_panels));
+
+    auto run_tasks = [&](std::size_t lo, std::size_t hi) {
+      float* packed_a = scratch_a().get(static_cast<std::size_t>(mc) * kc);
+      int packed_block = -1;
+      for (std::size_t task = lo; task < hi; ++task) {
+        const int block = static_cast<int>(task) / n_splits, split = static_cast<int>(task) % n_splits;
+        const int i0 = block * mc, rows = std::min(mc, m - i0);
+        if (block != packed_block) {
+          pack_a(a, i0, rows, k0, kc, mr, packed_a);
+          packed_block = block;
+        }
+        const int p_lo = n_panels * split / n_splits, p_hi = n_panels * (split + 1) / n_splits;
+        for (int p = p_lo; p < p_hi; ++p) {
+          const int j0 = p * nr, cols = std::min(nr, n - j0);
+          const float* b_panel = packed_b + static_cast<std::size_t>(p) * kc * nr;
+          for (int r = 0; r < rows; r += mr)
+            kernel.run(kc, packed_a + static_cast<std::size_t>(r) * kc, b_panel,
+                       c + static_cast<std::size_t>(i0 + r) * ldc + j0, ldc, std::min(mr, rows - r), cols, add);
+        }
+      }
+    };
+    const std::size_t tasks = static_cast<std::size_t>(m_blocks) * n_splits;
+    if (pool)
+      pool->parallel_for(0, tasks, run_tasks);
+    else
+      run_tasks(0, tasks);
+  }
+}
+
+}  // namespace pfld::kernels

@@ -1,0 +1,131 @@
+// Every fast kernel against the scalar reference, for every ISA this machine (or qemu) runs, over
+// edge-case shapes: channels around the vector widths, width 1, stride 2, odd sizes, batch > 1.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include <pfld/pfld.hpp>
+
+#include "support/gradcheck.hpp"
+
+using namespace pfld;
+
+namespace {
+
+std::vector<Isa> isas_to_test() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512, Isa::neon})
+    if (isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+// C = A * B in double, A (m x k) and B (k x n) given as views.
+Tensor naive_gemm(int m, int n, int k, const kernels::MatrixView& a, const kernels::MatrixView& b) {
+  Tensor c(Shape{m, n});
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      double s = 0.0;
+      for (int p = 0; p < k; ++p) s += static_cast<double>(a(i, p)) * b(p, j);
+      c[static_cast<std::size_t>(i * n + j)] = static_cast<float>(s);
+    }
+  return c;
+}
+
+}  // namespace
+
+TEST_SUITE("kernels") {
+  TEST_CASE("GEMM: every ISA against a double-precision product, all edge shapes") {
+    Rng rng(31);
+    ThreadPool pool(2);
+    for (Isa isa : isas_to_test()) {
+      CAPTURE(std::string(to_string(isa)));
+      for (int m : {1, 5, 6, 7, 8, 9, 13, 17, 97, 200})
+        for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 70})
+          for (int k : {1, 3, 16, 257}) {
+            CAPTURE(m);
+            CAPTURE(n);
+            CAPTURE(k);
+            const Tensor a = test::random_tensor(Shape{m, k}, rng), b = test::random_tensor(Shape{k, n}, rng);
+            const Tensor at = test::random_tensor(Shape{k, m}, rng), bt = test::random_tensor(Shape{n, k}, rng);
+            // Plain, then both operands transposed (as the weight gradient uses them), with accumulation.
+            Tensor c(Shape{m, n});
+            kernels::gemm(isa, m, n, k, kernels::row_major(a.data(), k), kernels::row_major(b.data(), n), c.data(),
+                          static_cast<std::size_t>(n), false, (m * n) % 2 ? &pool : nullptr);
+            CHECK(test::relative_error(c, naive_gemm(m, n, k, kernels::row_major(a.data(), k),
+                                                     kernels::row_major(b.data(), n))) < 1e-5);
+            Tensor d = test::random_tensor(Shape{m, n}, rng);
+            const Tensor d0 = d.clone();
+            kernels::gemm(isa, m, n, k, kernels::transposed(at.data(), m), kernels::transposed(bt.data(), k), d.data(),
+                          static_cast<std::size_t>(n), true, &pool);
+            Tensor expected = naive_gemm(m, n, k, kernels::transposed(at.data(), m), kernels::transposed(bt.data(), k));
+            for (std::size_t i = 0; i < expected.numel(); ++i) expected[i] += d0[i];
+            CHECK(test::relative_error(d, expected) < 1e-5);
+          }
+    }
+  }
+
+  TEST_CASE("convolution fast paths against the reference: forward, input and weight gradients") {
+    struct Case {
+      const char* name;
+      int n, h, w, cin, cout, k, stride, pad, groups;
+    };
+    std::vector<Case> cases;
+    for (int c : {1, 7, 8, 9, 15, 16, 17, 33}) {
+      cases.push_back({"pointwise", 2, 5, 3, c, c + 2, 1, 1, 0, 1});
+      cases.push_back({"pointwise to c", 1, 3, 1, 5, c, 1, 1, 0, 1});
+      cases.push_back({"depthwise 3x3/1", 2, 7, 5, c, c, 3, 1, 1, c});
+      cases.push_back({"depthwise 3x3/2", 2, 9, 7, c, c, 3, 2, 1, c});
+      cases.push_back({"depthwise width 1", 2, 5, 1, c, c, 3, 1, 1, c});
+    }
+    cases.push_back({"stem 3x3/2", 2, 15, 13, 3, 16, 3, 2, 1, 1});
+    cases.push_back({"dense 3x3/2 to 32", 2, 14, 14, 16, 32, 3, 2, 1, 1});
+    cases.push_back({"dense 3x3 pad 0", 3, 6, 7, 9, 10, 3, 1, 0, 1});
+    cases.push_back({"7x7 valid", 3, 7, 7, 32, 19, 7, 1, 0, 1});
+    cases.push_back({"1x1 stride 2 (im2col)", 2, 7, 7, 9, 11, 1, 2, 0, 1});
+    cases.push_back({"grouped (reference)", 2, 5, 5, 6, 9, 3, 1, 1, 3});
+
+    ThreadPool pool(2);
+    Rng rng(32);
+    for (Isa isa : isas_to_test()) {
+      if (isa == Isa::ref) continue;
+      for (const Case& c : cases) {
+        CAPTURE(std::string(to_string(isa)));
+        CAPTURE(c.name);
+        CAPTURE(c.cin);
+        ConvGeometry g;
+        g.batch = c.n;
+        g.in_h = c.h;
+        g.in_w = c.w;
+        g.in_c = c.cin;
+        g.out_c = c.cout;
+        g.kernel_h = g.kernel_w = c.k;
+        g.stride_h = g.stride_w = c.stride;
+        g.pad_h = g.pad_w = c.pad;
+        g.groups = c.groups;
+        const Shape x_shape{c.n, c.h, c.w, c.cin}, y_shape{c.n, g.out_h(), g.out_w(), c.cout};
+        const Tensor x = test::random_tensor(x_shape, rng), dy = test::random_tensor(y_shape, rng);
+        const Tensor w = test::random_tensor(Shape{c.cout, c.k, c.k, c.cin / c.groups}, rng);
+        const Tensor bias = test::random_tensor(Shape{c.cout}, rng);
+
+        Tensor y_ref(y_shape), y(y_shape);
+        kernels::ref::conv2d_forward(g, x.data(), w.data(), bias.data(), y_ref.data());
+        kernels::ConvWorkspace ws;
+        kernels::conv2d_forward(isa, g, x.data(), w.data(), bias.data(), y.data(), ws, &pool);
+        CHECK(test::relative_error(y, y_ref) < 1e-5);
+
+        Tensor dw_ref = test::random_tensor(w.shape(), rng), db_ref = test::random_tensor(bias.shape(), rng);
+        Tensor dw = dw_ref.clone(), db = db_ref.clone();  // gradients accumulate onto what is there
+        kernels::ref::conv2d_backward_weights(g, x.data(), dy.data(), dw_ref.data(), db_ref.data());
+        kernels::conv2d_backward_weights(isa, g, x.data(), dy.data(), dw.data(), db.data(), ws, &pool);
+        CHECK(test::relative_error(dw, dw_ref) < 1e-5);
+        CHECK(test::relative_error(db, db_ref) < 1e-5);
+
+        Tensor dx_ref(x_shape), dx = test::random_tensor(x_shape, rng);  // overwritten, whatever was there
+        kernels::ref::conv2d_backward_input(g, dy.data(), w.data(), dx_ref.data());
+        kernels::conv2d_backward_input(isa, g, dy.data(), w.data(), dx.data(), ws, nullptr);
+        CHECK(test::relative_error(dx, dx_ref) < 1e-5);
+      }
+    }
+  }
+}
