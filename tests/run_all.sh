@@ -21,7 +21,7 @@ passed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run_ctest() {
-  ctest --test-dir "$1" --output-on-failure -j "$jobs" | tee "$log"
+  ctest --test-dir "$@" --output-on-failure -j "$jobs" | tee "$log"
   passed=$((passed + $(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log")))
 }
 
@@ -70,7 +70,8 @@ step "AArch64 (NEON) cross build, tests under qemu-aarch64"
 cmake -S "$here" -B "$build/aarch64" "${generator[@]}" -DCMAKE_TOOLCHAIN_FILE="$here/cmake/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE=Release -DPFLD_WERROR=ON -DPFLD_BUILD_BENCHMARKS=OFF -DPFLD_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$build/aarch64" -j "$jobs"
-run_ctest "$build/aarch64"
+# Emulation is ~30x slower: the training runs and the second, reference-kernel model run stay native.
+run_ctest "$build/aarch64" -E "^(training|model_isa_ref)$"
 
 step "All test stages passed"
 echo "tests: $passed passed, 0 failed"

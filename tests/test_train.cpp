@@ -227,7 +227,10 @@ TEST_SUITE("train") {
     std::remove(path.c_str());
     std::remove(weights.c_str());
   }
+}
 
+// Training runs: seconds natively, far too slow under an emulator (qemu skips this suite).
+TEST_SUITE("training") {
   TEST_CASE("overfit: PFLD 0.25X learns 8 fixed random faces (loss falls >= 10x)") {
     // Random images with random landmark, pose and class targets: the net can only memorise them.
     // Beyond "10x below the first loss" (which learning the mean alone can give, the first loss being

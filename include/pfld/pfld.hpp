@@ -7,7 +7,8 @@
 //   nn/       training-path layers with forward and backward
 //   model/    the PFLD network, the auxiliary pose net, the weighted loss
 //   train/    optimisers, learning-rate schedules, the training step
-//   io/       the model file format, weights and checkpoints
+//   data/     images, annotations (.pts, WFLW), crops, augmentation, head pose, attribute classes
+//   io/       the model file format, weights and checkpoints (image files: io/image_file.hpp, optional)
 #pragma once
 
 #include "version.hpp"
@@ -40,6 +41,18 @@
 #include "train/lr_schedule.hpp"
 #include "train/optimizer.hpp"
 #include "train/trainer.hpp"
+
+#include "data/attributes.hpp"
+#include "data/augment.hpp"
+#include "data/batch_loader.hpp"
+#include "data/crop.hpp"
+#include "data/dataset.hpp"
+#include "data/head_pose.hpp"
+#include "data/image.hpp"
+#include "data/landmarks.hpp"
+#include "data/mirror.hpp"
+#include "data/pts_file.hpp"
+#include "data/wflw_list.hpp"
 
 #include "io/checkpoint.hpp"
 #include "io/model_file.hpp"

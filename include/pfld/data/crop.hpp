@@ -1,0 +1,104 @@
+// The face crop: a square region of the image warped (bilinear, zeros outside) into the network's
+// S x S input, and the map between crop and image coordinates.
+//
+// A crop pixel (u, v) (centre convention, 0..S-1) sits at image point M * (u, v, 1). Network labels are
+// normalised crop coordinates: label = (u + 0.5) / S, so 0 and 1 are the crop's outer edges.
+#pragma once
+
+#include <cmath>
+
+#include "image.hpp"
+#include "landmarks.hpp"
+
+namespace pfld {
+
+class CropTransform {
+ public:
+  CropTransform() = default;
+
+  // The crop of side S whose square has centre (cx, cy) and side `side` (image pixels), turned by
+  // `angle` radians (counter-clockwise as seen in the image), mirrored left-right when `mirror`.
+  static CropTransform square(float cx, float cy, float side, int size, float angle = 0.0f, bool mirror = false) {
+    detail::require(std::isfinite(cx) && std::isfinite(cy) && std::isfinite(side) && side > 0 && size > 0,
+                    "crop: bad square centre (", cx, ", ", cy, ") side ", side);
+    CropTransform t;
+    t.size_ = size;
+    const double scale = static_cast<double>(side) / size;
+    const double c = std::cos(angle) * scale, s = std::sin(angle) * scale;
+    const double flip = mirror ? -1.0 : 1.0;
+    // Crop offsets from its centre, (du, dv), map to the image as R(angle) * (flip * du, dv) * scale.
+    t.m_[0] = c * flip, t.m_[1] = s, t.m_[3] = -s * flip, t.m_[4] = c;
+    const double half = (size - 1) / 2.0;  // the crop's centre in pixel-centre coordinates
+    t.m_[2] = cx - (t.m_[0] * half + t.m_[1] * half);
+    t.m_[5] = cy - (t.m_[3] * half + t.m_[4] * half);
+    t.update_inverse();
+    return t;
+  }
+
+  // The standard crop of a face box: the square of `scale` times its longer side, centred on it.
+  static CropTransform from_box(const Box& box, int size, float scale = 1.2f) {
+    box.validate("crop");
+    return square(box.center_x(), box.center_y(), std::max(box.width, box.height) * scale, size);
+  }
+
+  int size() const { return size_; }
+  float scale() const { return static_cast<float>(std::hypot(m_[0], m_[3])); }  // image pixels per crop pixel
+
+  Point crop_to_image(Point p) const {
+    return {static_cast<float>(m_[0] * p.x + m_[1] * p.y + m_[2]), static_cast<float>(m_[3] * p.x + m_[4] * p.y + m_[5])};
+  }
+  Point image_to_crop(Point p) const {
+    return {static_cast<float>(inv_[0] * p.x + inv_[1] * p.y + inv_[2]),
+            static_cast<float>(inv_[3] * p.x + inv_[4] * p.y + inv_[5])};
+  }
+  // Normalised labels <-> image points.
+  Point label_to_image(Point label) const {
+    const float s = static_cast<float>(size_);
+    return crop_to_image({label.x * s - 0.5f, label.y * s - 0.5f});
+  }
+  Point image_to_label(Point p) const {
+    const Point c = image_to_crop(p);
+    return {(c.x + 0.5f) / static_cast<float>(size_), (c.y + 0.5f) / static_cast<float>(size_)};
+  }
+
+  // Bilinear warp of the image into out (S x S x 3, RGB, times `value_scale`); zeros outside the image.
+  void warp(const ImageView& image, float* out, float value_scale = 1.0f / 255.0f) const {
+    image.validate("crop");
+    for (int v = 0; v < size_; ++v)
+      for (int u = 0; u < size_; ++u) {
+        const double x = m_[0] * u + m_[1] * v + m_[2], y = m_[3] * u + m_[4] * v + m_[5];
+        const double fx = std::floor(x), fy = std::floor(y);
+        const int x0 = static_cast<int>(fx), y0 = static_cast<int>(fy);
+        const float ax = static_cast<float>(x - fx), ay = static_cast<float>(y - fy);
+        float acc[3] = {0, 0, 0};
+        const int xs[2] = {x0, x0 + 1}, ys[2] = {y0, y0 + 1};
+        const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
+        for (int j = 0; j < 2; ++j) {
+          if (ys[j] < 0 || ys[j] >= image.height || wy[j] == 0.0f) continue;
+          for (int i = 0; i < 2; ++i) {
+            if (xs[i] < 0 || xs[i] >= image.width || wx[i] == 0.0f) continue;
+            float rgb[3] = {0.0f, 0.0f, 0.0f};
+            image.rgb(xs[i], ys[j], rgb);
+            const float w = wx[i] * wy[j];
+            for (int c = 0; c < 3; ++c) acc[c] += w * rgb[c];
+          }
+        }
+        float* o = out + (static_cast<std::size_t>(v) * size_ + u) * 3;
+        for (int c = 0; c < 3; ++c) o[c] = acc[c] * value_scale;
+      }
+  }
+
+ private:
+  void update_inverse() {
+    const double det = m_[0] * m_[4] - m_[1] * m_[3];
+    inv_[0] = m_[4] / det, inv_[1] = -m_[1] / det, inv_[3] = -m_[3] / det, inv_[4] = m_[0] / det;
+    inv_[2] = -(inv_[0] * m_[2] + inv_[1] * m_[5]);
+    inv_[5] = -(inv_[3] * m_[2] + inv_[4] * m_[5]);
+  }
+
+  double m_[6] = {1, 0, 0, 0, 1, 0};
+  double inv_[6] = {1, 0, 0, 0, 1, 0};
+  int size_ = 112;
+};
+
+}  // namespace pfld

@@ -1,0 +1,200 @@
+// Annotated face datasets: a folder of image + .pts pairs (300-W style) or a WFLW list, loaded into
+// decoded faces with their head pose and attribute classes.
+#pragma once
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "../core/thread_pool.hpp"
+#include "attributes.hpp"
+#include "crop.hpp"
+#include "head_pose.hpp"
+#include "image.hpp"
+#include "pts_file.hpp"
+#include "wflw_list.hpp"
+
+namespace pfld {
+
+// One annotated face before its image is decoded.
+struct FaceRecord {
+  std::string image_path;
+  Landmarks landmarks;
+  bool has_box = false;
+  Box box;                    // the annotation's face box, when it has one (WFLW)
+  std::vector<float> flags;   // annotated attribute flags (WFLW); empty when derived (300-W)
+  std::string source;         // where the annotation came from, for messages
+};
+
+struct DatasetOptions {
+  PtsOptions pts;                          // .pts conventions and the expected point count
+  bool skip_invalid = false;               // warn and skip bad faces instead of failing
+  std::ostream* warnings = &std::cerr;     // where skipped faces are reported
+};
+
+namespace detail_dataset {
+
+inline void reject(const DatasetOptions& options, const std::string& message) {
+  if (!options.skip_invalid) throw Error(message);
+  if (options.warnings) *options.warnings << "pfld: skipping: " << message << "\n";
+}
+
+}  // namespace detail_dataset
+
+// Every NAME.pts of `dir` with its NAME.jpg / .jpeg / .png / .bmp, in name order.
+inline std::vector<FaceRecord> list_pts_folder(const std::string& dir, const DatasetOptions& options = {}) {
+  namespace fs = std::filesystem;
+  detail::require(fs::is_directory(dir), dir, ": not a directory");
+  std::vector<fs::path> pts_files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file() && entry.path().extension() == ".pts") pts_files.push_back(entry.path());
+  std::sort(pts_files.begin(), pts_files.end());
+  detail::require(!pts_files.empty(), dir, ": no .pts files");
+  std::vector<FaceRecord> records;
+  for (const auto& pts : pts_files) {
+    try {
+      FaceRecord r;
+      r.source = pts.string();
+      for (const char* ext : {".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".PNG"}) {
+        fs::path image = pts;
+        image.replace_extension(ext);
+        if (fs::exists(image)) {
+          r.image_path = image.string();
+          break;
+        }
+      }
+      detail::require(!r.image_path.empty(), pts.string(), ": no image next to it (.jpg, .jpeg, .png or .bmp)");
+      r.landmarks = read_pts(pts.string(), options.pts);
+      records.push_back(std::move(r));
+    } catch (const Error& e) {
+      detail_dataset::reject(options, e.what());
+    }
+  }
+  detail::require(!records.empty(), dir, ": no usable faces");
+  return records;
+}
+
+// The faces of a WFLW list; image paths are relative to `image_root`.
+inline std::vector<FaceRecord> list_wflw(const std::string& list_path, const std::string& image_root,
+                                         const DatasetOptions& options = {}) {
+  std::ifstream in(list_path);
+  detail::require(bool(in), list_path, ": cannot open");
+  std::vector<FaceRecord> records;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    if (line.find_first_not_of(" \t\r\n") == std::string::npos) continue;
+    try {
+      const WflwRecord w = parse_wflw_line(line, list_path, line_no);
+      FaceRecord r;
+      r.source = detail::cat(list_path, ":", line_no);
+      r.image_path = (std::filesystem::path(image_root) / w.image).string();
+      r.landmarks = w.landmarks;
+      r.has_box = true;
+      r.box = w.box;
+      r.flags.assign(w.attributes.begin(), w.attributes.end());
+      records.push_back(std::move(r));
+    } catch (const Error& e) {
+      detail_dataset::reject(options, e.what());
+    }
+  }
+  detail::require(!records.empty(), list_path, ": no usable faces");
+  return records;
+}
+
+// A decoded face, ready for cropping.
+struct Face {
+  Image image;
+  Landmarks landmarks;      // image pixels
+  Box box;                  // the face box crops are taken around (annotation box, else the landmarks' box)
+  HeadPose pose;            // of the standard (unaugmented) crop
+  std::vector<float> classes;
+  std::string source;
+};
+
+struct FaceSet {
+  std::vector<Face> faces;
+  int landmark_count = 0;
+  AttributeScheme scheme;
+  ClassStatistics classes;  // fractions and loss weights over this set
+
+  std::size_t size() const { return faces.size(); }
+};
+
+using ImageDecoder = std::function<Image(const std::string&)>;
+
+// Decodes every face (in parallel), checks it, and derives its pose and classes. Attribute classes are
+// WFLW's flags when the records carry them, else derived for 68-point faces (attributes.hpp).
+inline FaceSet load_faces(const std::vector<FaceRecord>& records, const ImageDecoder& decode,
+                          const DatasetOptions& options = {}, ThreadPool* pool = nullptr, int crop_size = 112,
+                          float box_scale = 1.2f) {
+  detail::require(!records.empty(), "load_faces: no faces");
+  const std::size_t n = records.size();
+  std::vector<Face> faces(n);
+  std::vector<std::string> errors(n);
+  auto work = [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) {
+      const FaceRecord& r = records[i];
+      Face& f = faces[i];
+      try {
+        f.source = r.source;
+        f.landmarks = r.landmarks;
+        require_finite(f.landmarks, r.source);
+        f.image = decode(r.image_path);
+        f.image.view().validate(r.image_path.c_str());
+        f.box = r.has_box ? r.box : bounding_box(f.landmarks);
+        f.box.validate(r.source.c_str());
+        const float w = static_cast<float>(f.image.width), h = static_cast<float>(f.image.height);
+        detail::require(f.box.x < w - 0.5f && f.box.y < h - 0.5f && f.box.x + f.box.width > -0.5f &&
+                            f.box.y + f.box.height > -0.5f,
+                        r.source, ": face box (", f.box.x, ", ", f.box.y, ", ", f.box.width, " x ", f.box.height,
+                        ") lies outside the ", f.image.width, "x", f.image.height, " image");
+        const CropTransform crop = CropTransform::from_box(bounding_box(f.landmarks), crop_size, box_scale);
+        Landmarks in_crop;
+        for (const Point& p : f.landmarks) in_crop.push_back(crop.image_to_crop(p));
+        if (f.landmarks.size() == 68 || f.landmarks.size() == 98) f.pose = estimate_head_pose(in_crop, crop_size);
+        if (!r.flags.empty())
+          f.classes = r.flags;
+        else if (f.landmarks.size() == 68)
+          f.classes = classes_300w(f.landmarks, f.pose);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    }
+  };
+  if (pool)
+    pool->parallel_for(0, n, work);
+  else
+    work(0, n);
+
+  FaceSet set;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!errors[i].empty()) {
+      detail_dataset::reject(options, errors[i]);
+      continue;
+    }
+    if (set.landmark_count == 0) set.landmark_count = static_cast<int>(faces[i].landmarks.size());
+    if (static_cast<int>(faces[i].landmarks.size()) != set.landmark_count) {
+      detail_dataset::reject(options, detail::cat(faces[i].source, ": ", faces[i].landmarks.size(),
+                                                  " landmarks, the set has ", set.landmark_count));
+      continue;
+    }
+    set.faces.push_back(std::move(faces[i]));
+  }
+  detail::require(!set.faces.empty(), "load_faces: no usable faces");
+  const bool annotated = !records.front().flags.empty();
+  set.scheme = annotated ? attributes_wflw() : set.landmark_count == 68 ? attributes_300w() : AttributeScheme{};
+  if (!set.scheme.names.empty()) {
+    std::vector<std::vector<float>> flags;
+    for (auto& f : set.faces) {
+      if (f.classes.size() != set.scheme.names.size()) f.classes.assign(set.scheme.names.size(), 0.0f);
+      flags.push_back(f.classes);
+    }
+    set.classes = class_statistics(flags, set.scheme.names.size());
+  }
+  return set;
+}
+
+}  // namespace pfld

@@ -1,0 +1,324 @@
+// The data pipeline: annotation files, crops, mirror maps, head pose, real 300-W faces.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <pfld/io/image_file.hpp>
+#include <pfld/pfld.hpp>
+
+#include "support/fixture.hpp"
+
+using namespace pfld;
+
+namespace {
+
+Landmarks parse(const std::string& text, const PtsOptions& options = {}) {
+  std::istringstream in(text);
+  return parse_pts(in, "face.pts", options);
+}
+
+std::string data_dir() { return std::string(PFLD_TEST_DATA_DIR) + "/300w"; }
+bool have_data() { return std::filesystem::is_directory(data_dir() + "/train"); }
+
+std::string wflw_line(const std::string& flags = "0 1 0 0 1 0", const std::string& box = "10 20 110 140") {
+  std::ostringstream s;
+  for (int i = 0; i < 98; ++i) s << 10 + i << ".5 " << 20 + i << ".25 ";
+  s << box << " " << flags << " images/face_1.jpg";
+  return s.str();
+}
+
+}  // namespace
+
+TEST_SUITE("data") {
+  TEST_CASE(".pts: with and without header, 0- and 1-based") {
+    const Landmarks with_header = parse("version: 1\nn_points: 3\n{\n1 2\n3.5 4\n5 6e1\n}\n");
+    REQUIRE(with_header.size() == 3);
+    CHECK(with_header[1].x == 3.5f);
+    CHECK(with_header[2].y == 60.0f);
+    const Landmarks bare = parse("1 2\n\n3.5 4\r\n5 60\n");
+    REQUIRE(bare.size() == 3);
+    CHECK(bare[2].x == 5.0f);
+    PtsOptions one_based;
+    one_based.one_based = true;
+    CHECK(parse("1 2\n", one_based)[0].x == 0.0f);
+    PtsOptions sixty_eight;
+    sixty_eight.expected_points = 68;
+    CHECK_THROWS_WITH_AS(parse("1 2\n3 4\n", sixty_eight), doctest::Contains("2 points, expected 68"), Error);
+  }
+
+  TEST_CASE(".pts: errors name the file and line") {
+    CHECK_THROWS_WITH_AS(parse("version: 1\nn_points: 2\n{\n1 2\n}\n"), doctest::Contains("header says 2 points"), Error);
+    CHECK_THROWS_WITH_AS(parse("{\n1 2\n3 x\n}\n"), doctest::Contains("face.pts:3:"), Error);
+    CHECK_THROWS_WITH_AS(parse("{\n1 2\n3 4 5\n}\n"), doctest::Contains("face.pts:3:"), Error);
+    CHECK_THROWS_WITH_AS(parse("{\n1 nan\n}\n"), doctest::Contains("not a finite number"), Error);
+    CHECK_THROWS_WITH_AS(parse("{\n1 2\n"), doctest::Contains("missing closing"), Error);
+    CHECK_THROWS_WITH_AS(parse(""), doctest::Contains("no points"), Error);
+    CHECK_THROWS_WITH_AS(read_pts("/nonexistent/face.pts"), doctest::Contains("cannot open"), Error);
+  }
+
+  TEST_CASE("WFLW list lines") {
+    const WflwRecord r = parse_wflw_line(wflw_line(), "list.txt", 7);
+    REQUIRE(r.landmarks.size() == 98);
+    CHECK(r.landmarks[97].x == 107.5f);
+    CHECK(r.landmarks[0].y == 20.25f);
+    CHECK(r.box.width == 100.0f);
+    CHECK(r.box.height == 120.0f);
+    CHECK(r.attributes[1] == 1);
+    CHECK(r.attributes[4] == 1);
+    CHECK(r.attributes[0] == 0);
+    CHECK(r.image == "images/face_1.jpg");
+    CHECK_THROWS_WITH_AS(parse_wflw_line("1 2 3", "list.txt", 7), doctest::Contains("list.txt:7: expected 207 fields"),
+                         Error);
+    CHECK_THROWS_WITH_AS(parse_wflw_line(wflw_line("0 2 0 0 1 0"), "list.txt", 3), doctest::Contains("not 0 or 1"), Error);
+    CHECK_THROWS_WITH_AS(parse_wflw_line(wflw_line("0 1 0 0 1 0", "10 20 5 140"), "l", 1), doctest::Contains("empty"),
+                         Error);
+    std::string nan_line = wflw_line();
+    nan_line.replace(0, 4, "nan ");
+    CHECK_THROWS_WITH_AS(parse_wflw_line(nan_line, "l", 1), doctest::Contains("field 1"), Error);
+  }
+
+  TEST_CASE("crop transform: round trips, label edges, the pixel-centre convention") {
+    Rng rng(41);
+    for (int trial = 0; trial < 50; ++trial) {
+      const CropTransform t = CropTransform::square(rng.uniform(0, 300), rng.uniform(0, 300), rng.uniform(20, 200), 112,
+                                                    rng.uniform(-1, 1), rng.bernoulli(0.5f));
+      const Point p{rng.uniform(-50, 350), rng.uniform(-50, 350)};
+      const Point back = t.label_to_image(t.image_to_label(p));
+      CHECK(std::abs(back.x - p.x) < 1e-3f);
+      CHECK(std::abs(back.y - p.y) < 1e-3f);
+    }
+    // An unrotated crop of the square [10, 122] x [20, 132] (side 112, scale 1): labels 0 and 1 are its edges.
+    const CropTransform t = CropTransform::from_box(Box{10.0f + 112 / 2.4f * 0.2f, 20.0f + 112 / 2.4f * 0.2f,
+                                                        112 / 1.2f, 112 / 1.2f},
+                                                    112);
+    CHECK(t.image_to_label({10.0f, 20.0f}).x == doctest::Approx(0.0f).epsilon(1e-4));
+    CHECK(t.image_to_label({122.0f, 132.0f}).y == doctest::Approx(1.0f).epsilon(1e-4));
+    CHECK(t.image_to_crop({10.5f, 20.5f}).x == doctest::Approx(0.0f).epsilon(1e-4));  // pixel 0's centre
+    CHECK_THROWS_AS(CropTransform::from_box(Box{0, 0, 0, 10}, 112), Error);
+    CHECK_THROWS_AS(CropTransform::from_box(Box{0, std::nanf(""), 10, 10}, 112), Error);
+  }
+
+  TEST_CASE("warp: a mirrored crop is the plain crop reversed, pixel for pixel") {
+    Image image(64, 48);
+    Rng rng(42);
+    for (auto& v : image.pixels) v = static_cast<std::uint8_t>(rng.below(256));
+    const CropTransform plain = CropTransform::square(30.0f, 20.0f, 40.0f, 16);
+    const CropTransform mirrored = CropTransform::square(30.0f, 20.0f, 40.0f, 16, 0.0f, true);
+    std::vector<float> a(16 * 16 * 3), b(16 * 16 * 3);
+    plain.warp(image.view(), a.data());
+    mirrored.warp(image.view(), b.data());
+    for (int v = 0; v < 16; ++v)
+      for (int u = 0; u < 16; ++u)
+        for (int c = 0; c < 3; ++c)
+          CHECK(a[static_cast<std::size_t>((v * 16 + u) * 3 + c)] ==
+                doctest::Approx(b[static_cast<std::size_t>((v * 16 + 15 - u) * 3 + c)]).epsilon(1e-5));
+    // A crop at scale 1 aligned with the pixel grid copies pixels exactly; outside the image is zero.
+    const CropTransform exact = CropTransform::square(7.5f, 7.5f, 16.0f, 16);  // covers pixels 0..15
+    exact.warp(image.view(), a.data(), 1.0f);
+    CHECK(a[0] == image.pixels[0]);
+    CHECK(a[(5 * 16 + 9) * 3 + 2] == image.pixels[(5 * 64 + 9) * 3 + 2]);
+    const CropTransform outside = CropTransform::square(-100.0f, -100.0f, 16.0f, 16);
+    outside.warp(image.view(), a.data());
+    for (float v : a) CHECK(v == 0.0f);
+    CHECK_THROWS_AS(exact.warp(ImageView(), a.data()), Error);
+  }
+
+  TEST_CASE("mirror maps: involutions, the 68 map pairs left and right") {
+    const MirrorMap m68 = mirror_map_68(), m98 = mirror_map_98();
+    REQUIRE(m68.size() == 68);
+    REQUIRE(m98.size() == 98);
+    validate_mirror_map(m68, "68");
+    validate_mirror_map(m98, "98");
+    for (int i = 0; i < 68; ++i) CHECK(m68[static_cast<std::size_t>(m68[static_cast<std::size_t>(i)])] == i);
+    CHECK(m68[36] == 45);  // outer eye corners
+    CHECK(m68[39] == 42);  // inner eye corners
+    CHECK(m68[48] == 54);  // mouth corners
+    CHECK(m68[0] == 16);
+    CHECK(m68[30] == 30);  // nose tip stays
+    CHECK(m98[60] == 72);
+    CHECK(m98[96] == 97);
+    CHECK_THROWS_AS(validate_mirror_map({1, 2, 0}, "bad"), Error);
+    CHECK_THROWS_AS(mirror_map_for(5), Error);
+
+    // Flipping a face twice gives it back; a flip moves the left eye's corner onto the right eye's spot.
+    Face face;
+    face.image = Image(100, 100);
+    for (int i = 0; i < 68; ++i) face.landmarks.push_back({20.0f + static_cast<float>(i % 17) * 3.5f, 30.0f + static_cast<float>(i / 17) * 10.0f});
+    face.box = bounding_box(face.landmarks);
+    AugmentOptions flip_only;
+    flip_only.rotation_deg = 0;
+    flip_only.scale_min = flip_only.scale_max = 1;
+    flip_only.shift = 0;
+    flip_only.flip_probability = 1;
+    Rng rng(1);
+    const CropLabels flipped = crop_geometry(face, flip_only, &m68, rng);
+    flip_only.enabled = false;
+    const CropLabels plain = crop_geometry(face, flip_only, &m68, rng);
+    for (int i = 0; i < 68; ++i) {
+      const Point f = flipped.labels[static_cast<std::size_t>(i)], p = plain.labels[static_cast<std::size_t>(m68[static_cast<std::size_t>(i)])];
+      CHECK(f.x == doctest::Approx(1.0f - p.x).epsilon(1e-5));
+      CHECK(f.y == doctest::Approx(p.y).epsilon(1e-5));
+    }
+  }
+
+  TEST_CASE("head pose: pfld's solver against OpenCV's solvePnP on real training faces (within 0.5 degree)") {
+    const test::Fixture f(test::fixture_path("pose.pfxt"));
+    const Tensor& points = f["points"];
+    const Tensor& angles = f["angles_deg"];
+    const int faces = points.dim(0);
+    double worst = 0.0;
+    for (int i = 0; i < faces; ++i) {
+      std::array<Point, 14> p;
+      for (std::size_t k = 0; k < 14; ++k)
+        p[k] = {points[static_cast<std::size_t>(i) * 28 + 2 * k], points[static_cast<std::size_t>(i) * 28 + 2 * k + 1]};
+      const HeadPose pose = estimate_head_pose(p, 112);
+      const double pitch = angles[static_cast<std::size_t>(i) * 3 + 0], yaw = angles[static_cast<std::size_t>(i) * 3 + 1],
+                   roll = angles[static_cast<std::size_t>(i) * 3 + 2];
+      worst = std::max({worst, std::abs(degrees(pose.pitch) - pitch), std::abs(degrees(pose.yaw) - yaw),
+                        std::abs(degrees(pose.roll) - roll)});
+      CHECK(pose.rms_error == doctest::Approx(f["rms_error"][static_cast<std::size_t>(i)]).epsilon(0.02));
+    }
+    MESSAGE("largest angle difference to OpenCV over " << faces << " faces: " << worst << " degrees");
+    CHECK(worst < 0.5);
+    // A frontal face seen straight on: all angles near zero.
+    std::array<Point, 14> frontal;
+    const auto& model = detail_pose::mean_face();
+    const double focal = 56.0 / std::tan(3.141592653589793 / 6);
+    for (std::size_t k = 0; k < 14; ++k)
+      frontal[k] = {static_cast<float>(56 + focal * model[k][0] / (60 + model[k][2])),
+                    static_cast<float>(56 + focal * model[k][1] / (60 + model[k][2]))};
+    const HeadPose zero = estimate_head_pose(frontal);
+    CHECK(std::abs(degrees(zero.yaw)) < 0.01);
+    CHECK(std::abs(degrees(zero.pitch)) < 0.01);
+    CHECK(std::abs(degrees(zero.roll)) < 0.01);
+  }
+
+  TEST_CASE("real 300-W: all 1207 faces load; class fractions and pose range") {
+    if (!have_data()) {
+      MESSAGE("skipped: " << data_dir() << " is absent");
+      return;
+    }
+    DatasetOptions options;
+    options.pts.expected_points = 68;
+    ThreadPool pool(2);
+    std::size_t total = 0;
+    for (const char* split : {"train", "val"}) {
+      const auto records = list_pts_folder(data_dir() + "/" + split, options);
+      const FaceSet set = load_faces(records, io::read_image, options, &pool);
+      total += set.size();
+      float lo[3] = {1e9f, 1e9f, 1e9f}, hi[3] = {-1e9f, -1e9f, -1e9f};
+      for (const Face& face : set.faces) {
+        const float a[3] = {degrees(face.pose.yaw), degrees(face.pose.pitch), degrees(face.pose.roll)};
+        for (int k = 0; k < 3; ++k) lo[k] = std::min(lo[k], a[k]), hi[k] = std::max(hi[k], a[k]);
+      }
+      std::ostringstream classes;
+      for (std::size_t c = 0; c < set.scheme.names.size(); ++c)
+        classes << set.scheme.names[c] << " " << set.classes.fractions[c] << " (w " << set.classes.weights[c] << ")  ";
+      MESSAGE(std::string(split) << ": " << set.size() << " faces; yaw " << lo[0] << ".." << hi[0] << ", pitch " << lo[1] << ".."
+                    << hi[1] << ", roll " << lo[2] << ".." << hi[2] << " degrees; classes: " << classes.str());
+      CHECK(set.landmark_count == 68);
+    }
+    CHECK(total == 1207);
+  }
+
+  TEST_CASE("bad faces: errors by default, skipped with a warning on request") {
+    const std::string dir = std::string(PFLD_TEST_TEMP_DIR) + "/bad_faces";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto write = [&](const std::string& name, const std::string& text) { std::ofstream(dir + "/" + name) << text; };
+    Image img(20, 20);
+    io::write_png(dir + "/good.png", img);
+    write("good.pts", "{\n2 3\n10 12\n}\n");
+    write("noimage.pts", "{\n2 3\n10 12\n}\n");
+    write("corrupt.pts", "{\n2 3\n10 12\n}\n");
+    write("corrupt.jpg", "not a jpeg");
+    write("outside.pts", "{\n200 300\n210 312\n}\n");
+    io::write_png(dir + "/outside.png", img);
+
+    CHECK_THROWS_WITH_AS(list_pts_folder(dir), doctest::Contains("noimage.pts: no image"), Error);
+    std::ostringstream warnings;
+    DatasetOptions skip;
+    skip.skip_invalid = true;
+    skip.warnings = &warnings;
+    const auto records = list_pts_folder(dir, skip);
+    CHECK(records.size() == 3);
+    CHECK(warnings.str().find("noimage.pts") != std::string::npos);
+    DatasetOptions strict;
+    CHECK_THROWS_WITH_AS(load_faces(records, io::read_image, strict), doctest::Contains("corrupt.jpg: cannot read image"),
+                         Error);
+    const FaceSet set = load_faces(records, io::read_image, skip);
+    CHECK(set.size() == 1);
+    CHECK(warnings.str().find("outside the 20x20 image") != std::string::npos);
+    CHECK_THROWS_WITH_AS(list_pts_folder(dir + "/none"), doctest::Contains("not a directory"), Error);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST_SUITE("training") {
+  TEST_CASE("smoke: PFLD 0.25X on 32 real 300-W faces, augmentation on, loss falls >= 5x") {
+    if (!have_data()) {
+      MESSAGE("skipped: " << data_dir() << " is absent");
+      return;
+    }
+    DatasetOptions options;
+    options.pts.expected_points = 68;
+    auto records = list_pts_folder(data_dir() + "/train", options);
+    records.resize(32);
+    ThreadPool pool(2);
+    const FaceSet set = load_faces(records, io::read_image, options, &pool);
+    BatchLoader loader(set, 8, AugmentOptions{}, mirror_map_68(), 7, 2);
+
+    ModelConfig config;
+    config.width = 0.25f;
+    model::PfldNet net(config);
+    model::AuxNet aux(config);
+    Rng rng(8);
+    net.reset_parameters(rng);
+    aux.reset_parameters(rng);
+    train::Adam adam(1e-4f);
+    train::LrSchedule schedule;
+    schedule.kind = train::LrSchedule::Kind::constant;
+    schedule.base_lr = 1e-3f;
+    train::Trainer trainer(net, aux, model::PfldLoss(model::LossMode::full, set.classes.weights), adam, schedule);
+
+    const int steps = 240, window = 12;
+    std::vector<float> losses;
+    for (int step = 0; step < steps; ++step) losses.push_back(trainer.step(loader.next()));
+    auto mean = [&](int from) {
+      double s = 0;
+      for (int i = from; i < from + window; ++i) s += losses[static_cast<std::size_t>(i)];
+      return s / window;
+    };
+    std::string curve;
+    for (int i = 0; i + window <= steps; i += 4 * window) curve += std::to_string(i) + ": " + std::to_string(mean(i)) + "  ";
+    MESSAGE("mean loss over " << window << " steps (step: loss): " << curve << steps - window << ": " << mean(steps - window));
+    CHECK(mean(steps - window) * 5.0 < mean(0));
+  }
+
+  TEST_CASE("batch loader: deterministic whatever the number of workers, and resumable") {
+    if (!have_data()) {
+      MESSAGE("skipped: " << data_dir() << " is absent");
+      return;
+    }
+    DatasetOptions options;
+    auto records = list_pts_folder(data_dir() + "/val", options);
+    records.resize(12);
+    const FaceSet set = load_faces(records, io::read_image, options);
+    BatchLoader one(set, 4, AugmentOptions{}, mirror_map_68(), 3, 1), three(set, 4, AugmentOptions{}, mirror_map_68(), 3, 3);
+    for (int b = 0; b < 5; ++b) {  // crosses an epoch boundary (3 batches per epoch)
+      const train::Batch x = one.next(), y = three.next(), z = one.make(b);
+      CHECK(test::relative_error(x.images, y.images) == 0.0);
+      CHECK(test::relative_error(x.landmarks, y.landmarks) == 0.0);
+      CHECK(test::relative_error(x.pose, y.pose) == 0.0);
+      CHECK(test::relative_error(x.images, z.images) == 0.0);
+    }
+    three.seek(1);
+    CHECK(test::relative_error(three.next().landmarks, one.make(1).landmarks) == 0.0);
+    CHECK(test::relative_error(one.make(0).landmarks, one.make(3).landmarks) > 0.0);  // a new epoch, a new order
+    CHECK_THROWS_AS(BatchLoader(set, 13, AugmentOptions{}, mirror_map_68(), 3), Error);
+  }
+}
