@@ -89,7 +89,8 @@ TEST_SUITE("model") {
     // identity activations the same graph is smooth, so this check covers everything but the ReLU masks:
     // convolutions, train-mode batch norm, shortcuts, pooling, concat, the aux net's feature gradient
     // and the loss. The ReLU masks are covered by the per-layer checks and the PyTorch parity below.
-    // Thin (width 0.125: 8 and 16 channels), 5 landmarks, batch 4; parameters are checked in groups
+    // Thin (width 0.125: 8 and 16 channels), 5 landmarks, batch 8 (batch norm of the 1x1 maps
+    // normalises over the batch alone; fewer samples make it needlessly ill-conditioned); parameters are checked in groups
     // (a stage, the head, the aux convolutions...) along a random direction of all their elements.
     ModelConfig c = config(0.125f, 5);
     c.activation = Activation::identity;
@@ -98,12 +99,16 @@ TEST_SUITE("model") {
     Rng rng(5);
     net.reset_parameters(rng);
     aux.reset_parameters(rng);
-    const int batch = 4;
+    // Plain He weights for the landmark layer too: its small default init shrinks every upstream
+    // gradient towards the float32 noise floor of the differences.
+    for (auto& p : net.parameters())
+      if (p.name == "fc.weight") nn::he_normal(*p.value, 176, rng);
+    const int batch = 8;
     Tensor images = test::random_tensor(Shape{batch, 112, 112, 3}, rng);
     Tensor target = test::random_tensor(Shape{batch, 10}, rng);
     Tensor target_pose = test::random_tensor(Shape{batch, 3}, rng, -0.5f, 0.5f);
     Tensor attributes(Shape{batch, 2});
-    attributes[1] = attributes[2 * 2] = attributes[3 * 2 + 1] = 1.0f;  // sample 0 in no class
+    for (int m = 1; m < batch; ++m) attributes[static_cast<std::size_t>(m * 2 + m % 2)] = 1.0f;  // sample 0 in no class
     model::PfldLoss loss(model::LossMode::full, {2.0f, 3.0f});
 
     auto total_loss = [&] {
@@ -138,7 +143,7 @@ TEST_SUITE("model") {
         for (std::size_t k = 0; k < members.size(); ++k) assign(*members[k].first, saved[k]);
         return value;
       };
-      const float eps = 1e-4f;
+      const float eps = 5e-4f;
       const double numeric = (shifted_loss(eps) - shifted_loss(-eps)) / (2.0 * eps);
       CHECK_MESSAGE(std::abs(analytic - numeric) <= 0.02 * std::max(std::abs(analytic), std::abs(numeric)) + 1e-2,
                     group << ": directional derivative analytic " << analytic << ", numeric " << numeric);

@@ -8,6 +8,7 @@
 //   model/    the PFLD network, the auxiliary pose net, the weighted loss
 //   train/    optimisers, learning-rate schedules, the training step
 //   data/     images, annotations (.pts, WFLW), crops, augmentation, head pose, attribute classes
+//   eval/     NME, failure rate, AUC; evaluation with the standard crop protocol
 //   io/       the model file format, weights and checkpoints (image files: io/image_file.hpp, optional)
 #pragma once
 
@@ -53,6 +54,9 @@
 #include "data/mirror.hpp"
 #include "data/pts_file.hpp"
 #include "data/wflw_list.hpp"
+
+#include "eval/evaluate.hpp"
+#include "eval/metrics.hpp"
 
 #include "io/checkpoint.hpp"
 #include "io/model_file.hpp"

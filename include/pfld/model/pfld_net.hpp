@@ -93,6 +93,14 @@ class PfldNet : public nn::Composite {
     return conv1_.backward(conv2_.backward(*g));
   }
 
+  // He initialisation throughout, except the landmark layer: small weights and a 0.5 bias, so training
+  // starts from "every point at the crop centre" instead of from outputs of several crop widths.
+  void reset_parameters(Rng& rng) override {
+    nn::Composite::reset_parameters(rng);
+    for (float& w : fc_.weight()) w *= 0.1f;
+    fc_.bias().fill(0.5f);
+  }
+
   std::size_t parameter_count() {
     std::size_t n = 0;
     for (auto& p : parameters()) n += p.value->numel();

@@ -1,0 +1,255 @@
+// pfld_train: trains PFLD on a folder of image + .pts pairs (300-W style) or a WFLW list.
+//
+//   pfld_train --data DIR [--val DIR] --out DIR [options]       (--help lists them)
+//
+// Writes into --out: best.pfld (the weights with the best validation NME, or the last without --val),
+// last.ckpt (a resumable checkpoint, also written on Ctrl-C), log.csv and curve.svg (loss and NME per
+// epoch). Deterministic for a fixed --seed and --threads 1.
+#include <pfld/io/image_file.hpp>
+#include <pfld/pfld.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "common/svg_plot.hpp"
+
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+void on_signal(int) { interrupted = 1; }
+
+struct Options {
+  std::string data, wflw, images, val, out = "pfld_run", resume, mirror;
+  float width = 0.25f;
+  int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2;
+  std::string optimizer = "adamw", schedule = "cosine", loss = "full", norm = "inter_ocular";
+  float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f;
+  std::uint64_t seed = 1;
+  bool augment = true;
+};
+
+const char* kUsage =
+    "usage: pfld_train --data DIR | --wflw LIST --images DIR   [--val DIR] [--out DIR] [options]\n"
+    "  --data DIR          training faces: image + .pts pairs (0-based coordinates)\n"
+    "  --wflw LIST         training faces from a WFLW annotation list, images under --images DIR\n"
+    "  --val DIR           validation faces (image + .pts); the best epoch by NME is kept\n"
+    "  --out DIR           output folder (default pfld_run)\n"
+    "  --width W           width multiplier, 0.25 or 1 or any (default 0.25)\n"
+    "  --epochs N          (default 100)          --batch N      (default 64)\n"
+    "  --optimizer NAME    adamw, adam or sgd (default adamw)\n"
+    "  --lr X              base learning rate (default 1e-3)   --weight-decay X (default 1e-4)\n"
+    "  --schedule NAME     cosine, step or constant (default cosine)  --warmup-epochs N (default 2)\n"
+    "  --loss MODE         l2, no_geometry, no_imbalance, full, paper_literal (default full)\n"
+    "  --threads N         compute threads (default: all cores)   --seed N (default 1)\n"
+    "  --mirror FILE       mirror map for flips (68 and 98 points are built in)\n"
+    "  --no-augment        train on the standard crops only\n"
+    "  --resume CKPT       continue from a checkpoint (same data and options)\n";
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw pfld::Error("option " + arg + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&](auto parse) {
+      const std::string v = value();
+      try {
+        return parse(v);
+      } catch (const std::logic_error&) {
+        throw pfld::Error("option " + arg + ": '" + v + "' is not a number");
+      }
+    };
+    auto to_f = [](const std::string& v) { return std::stof(v); };
+    auto to_i = [](const std::string& v) { return std::stoi(v); };
+    if (arg == "--data") o.data = value();
+    else if (arg == "--wflw") o.wflw = value();
+    else if (arg == "--images") o.images = value();
+    else if (arg == "--val") o.val = value();
+    else if (arg == "--out") o.out = value();
+    else if (arg == "--resume") o.resume = value();
+    else if (arg == "--mirror") o.mirror = value();
+    else if (arg == "--width") o.width = number(to_f);
+    else if (arg == "--epochs") o.epochs = number(to_i);
+    else if (arg == "--batch") o.batch = number(to_i);
+    else if (arg == "--threads") o.threads = number(to_i);
+    else if (arg == "--warmup-epochs") o.warmup_epochs = number(to_i);
+    else if (arg == "--optimizer") o.optimizer = value();
+    else if (arg == "--schedule") o.schedule = value();
+    else if (arg == "--loss") o.loss = value();
+    else if (arg == "--lr") o.lr = number(to_f);
+    else if (arg == "--weight-decay") o.weight_decay = number(to_f);
+    else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(number(to_i));
+    else if (arg == "--no-augment") o.augment = false;
+    else if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else throw pfld::Error("unknown option '" + arg + "' (try --help)");
+  }
+  if (o.data.empty() == o.wflw.empty()) throw pfld::Error("give exactly one of --data DIR and --wflw LIST");
+  if (!o.wflw.empty() && o.images.empty()) throw pfld::Error("--wflw needs --images DIR");
+  if (o.epochs < 1 || o.batch < 2 || o.threads < 0) throw pfld::Error("--epochs >= 1, --batch >= 2, --threads >= 0");
+  return o;
+}
+
+std::string clock(double seconds) {
+  const long s = static_cast<long>(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options o = parse(argc, argv);
+    pfld::set_num_threads(o.threads);
+    pfld::ThreadPool& pool = pfld::default_thread_pool();
+    std::filesystem::create_directories(o.out);
+
+    pfld::DatasetOptions dataset_options;
+    const auto records = o.data.empty() ? pfld::list_wflw(o.wflw, o.images, dataset_options)
+                                        : pfld::list_pts_folder(o.data, dataset_options);
+    const pfld::FaceSet train_set = pfld::load_faces(records, pfld::io::read_image, dataset_options, &pool);
+    std::fprintf(stderr, "training faces: %zu (%d landmarks)\n", train_set.size(), train_set.landmark_count);
+    for (std::size_t c = 0; c < train_set.scheme.names.size(); ++c)
+      std::fprintf(stderr, "  class %-12s %5.1f %%, weight %.2f\n", train_set.scheme.names[c].c_str(),
+                   100.0 * static_cast<double>(train_set.classes.fractions[c]),
+                   static_cast<double>(train_set.classes.weights[c]));
+    std::unique_ptr<pfld::FaceSet> val_set;
+    pfld::eval::EvalCrops val_crops;
+    if (!o.val.empty()) {
+      val_set = std::make_unique<pfld::FaceSet>(
+          pfld::load_faces(pfld::list_pts_folder(o.val, dataset_options), pfld::io::read_image, dataset_options, &pool));
+      if (val_set->landmark_count != train_set.landmark_count)
+        throw pfld::Error("validation faces have " + std::to_string(val_set->landmark_count) + " landmarks, training faces " +
+                          std::to_string(train_set.landmark_count));
+      val_crops = pfld::eval::make_eval_crops(*val_set, 112, 1.2f, &pool);
+      std::fprintf(stderr, "validation faces: %zu\n", val_set->size());
+    }
+
+    pfld::ModelConfig config;
+    config.width = o.width;
+    config.landmarks = train_set.landmark_count;
+    pfld::model::PfldNet net(config);
+    pfld::model::AuxNet aux(config);
+    pfld::Rng init(o.seed);
+    net.reset_parameters(init);
+    aux.reset_parameters(init);
+
+    std::unique_ptr<pfld::train::Optimizer> optimizer;
+    if (o.optimizer == "adamw") optimizer = std::make_unique<pfld::train::Adam>(o.weight_decay, true);
+    else if (o.optimizer == "adam") optimizer = std::make_unique<pfld::train::Adam>(o.weight_decay, false);
+    else if (o.optimizer == "sgd") optimizer = std::make_unique<pfld::train::Sgd>(o.momentum, o.weight_decay);
+    else throw pfld::Error("unknown optimizer '" + o.optimizer + "' (adamw, adam or sgd)");
+
+    const pfld::MirrorMap mirror =
+        o.mirror.empty() ? pfld::mirror_map_for(train_set.landmark_count) : pfld::read_mirror_map(o.mirror, train_set.landmark_count);
+    pfld::AugmentOptions augment;
+    augment.enabled = o.augment;
+    pfld::BatchLoader loader(train_set, o.batch, augment, mirror, o.seed, 2);
+    const int per_epoch = loader.batches_per_epoch();
+
+    pfld::train::LrSchedule schedule;
+    schedule.kind = pfld::train::LrSchedule::parse_kind(o.schedule);
+    schedule.base_lr = o.lr;
+    schedule.total_steps = o.epochs * per_epoch;
+    schedule.warmup_steps = o.warmup_epochs * per_epoch;
+    schedule.step_every = std::max(1, o.epochs / 3) * per_epoch;
+    schedule.min_lr = o.lr * 0.01f;
+    const pfld::model::LossMode mode = pfld::model::parse_loss_mode(o.loss);
+    pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(mode, train_set.classes.weights), *optimizer, schedule);
+
+    int first_epoch = 0;
+    double best_nme = 1e9;
+    if (!o.resume.empty()) {
+      const pfld::io::TrainingProgress p = pfld::io::load_checkpoint(o.resume, net, aux, *optimizer, trainer.parameters());
+      first_epoch = p.epoch;
+      trainer.set_steps_done(p.step);
+      loader.seek(p.step);
+      if (p.extra.count("best_nme")) best_nme = std::stod(p.extra.at("best_nme"));
+      std::fprintf(stderr, "resumed from %s at epoch %d, step %d\n", o.resume.c_str(), p.epoch, p.step);
+    }
+
+    const std::string csv_path = o.out + "/log.csv";
+    std::ofstream csv(csv_path, first_epoch > 0 ? std::ios::app : std::ios::trunc);
+    if (first_epoch == 0) csv << "epoch,step,lr,train_loss,val_nme,val_fr_0.10,val_auc_0.10,seconds\n";
+    std::vector<double> plot_epochs, plot_loss, plot_nme;
+    auto checkpoint = [&](int epochs_done) {
+      pfld::io::TrainingProgress p;
+      p.epoch = epochs_done;
+      p.step = trainer.steps_done();
+      p.extra["best_nme"] = std::to_string(best_nme);
+      p.extra["loss"] = o.loss;
+      pfld::io::save_checkpoint(o.out + "/last.ckpt", net, aux, *optimizer, trainer.parameters(), p);
+    };
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+
+    const auto start = std::chrono::steady_clock::now();
+    auto seconds_since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
+    for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
+      const auto epoch_start = std::chrono::steady_clock::now();
+      double loss_sum = 0.0;
+      auto last_print = std::chrono::steady_clock::now();
+      for (int b = 0; b < per_epoch; ++b) {
+        loss_sum += trainer.step(loader.next());
+        if (interrupted) {
+          checkpoint(epoch);  // the epoch in progress restarts on resume
+          std::fprintf(stderr, "\ninterrupted: resumable checkpoint in %s/last.ckpt\n", o.out.c_str());
+          return 130;
+        }
+        if (seconds_since(last_print) > 0.5 || b + 1 == per_epoch) {
+          last_print = std::chrono::steady_clock::now();
+          const double elapsed = seconds_since(epoch_start);
+          const double rate = (b + 1) * o.batch / elapsed;
+          const double remaining = ((o.epochs - epoch) * per_epoch - (b + 1)) * o.batch / rate;
+          std::fprintf(stderr, "\repoch %d/%d  step %d/%d  loss %.4f  %.0f img/s  ETA %s   ", epoch + 1, o.epochs, b + 1,
+                       per_epoch, loss_sum / (b + 1), rate, clock(remaining).c_str());
+        }
+      }
+      const double train_loss = loss_sum / per_epoch;
+      double nme = -1, fr = -1, auc = -1;
+      if (val_set) {
+        const pfld::eval::Evaluation e = pfld::eval::evaluate(net, *val_set, val_crops);
+        nme = e.summary.mean_nme, fr = e.summary.failure_rate(0.10), auc = e.summary.auc(0.10);
+        if (nme < best_nme) {
+          best_nme = nme;
+          pfld::io::save_weights(o.out + "/best.pfld", net, nullptr,
+                                 {{"epoch", std::to_string(epoch + 1)}, {"val_nme", std::to_string(nme)}, {"loss", o.loss}});
+        }
+        std::fprintf(stderr, " val NME %.3f %% (best %.3f %%)  bias x %+.4f y %+.4f\n", 100 * nme, 100 * best_nme,
+                     static_cast<double>(e.mean_signed_error.x), static_cast<double>(e.mean_signed_error.y));
+      } else {
+        pfld::io::save_weights(o.out + "/best.pfld", net, nullptr, {{"epoch", std::to_string(epoch + 1)}, {"loss", o.loss}});
+        std::fprintf(stderr, "\n");
+      }
+      csv << epoch + 1 << "," << trainer.steps_done() << "," << trainer.current_lr() << "," << train_loss << "," << nme
+          << "," << fr << "," << auc << "," << seconds_since(start) << std::endl;
+      checkpoint(epoch + 1);
+      plot_epochs.push_back(epoch + 1), plot_loss.push_back(train_loss), plot_nme.push_back(100 * nme);
+      std::string body = plot::chart("training loss", "epoch", "loss (log scale)",
+                                     {{"train loss", "#1f77b4", plot_epochs, plot_loss}}, true);
+      if (val_set)
+        body += "<g transform='translate(0,360)'>" +
+                plot::chart("validation NME", "epoch", "NME %", {{"val NME (inter-ocular)", "#d62728", plot_epochs, plot_nme}}) +
+                "</g>";
+      plot::write(o.out + "/curve.svg", "<svg xmlns='http://www.w3.org/2000/svg' width='640' height='" +
+                                            std::string(val_set ? "720" : "360") + "'>\n" + body + "</svg>\n");
+    }
+    std::printf("{\"epochs\": %d, \"best_val_nme\": %.5f, \"seconds\": %.0f}\n", o.epochs, val_set ? 100 * best_nme : -1.0,
+                seconds_since(start));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pfld_train: %s\n", e.what());
+    return 1;
+  }
+}
