@@ -226,6 +226,49 @@ TEST_SUITE("data") {
     CHECK(total == 1207);
   }
 
+  TEST_CASE("WFLW list end to end, and custom mirror maps from a file") {
+    const std::string dir = std::string(PFLD_TEST_TEMP_DIR) + "/wflw";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir + "/images");
+    io::write_png(dir + "/images/face_1.jpg", Image(160, 180));  // stb reads by content, not by name
+    {
+      std::ofstream list(dir + "/list.txt");
+      list << wflw_line() << "\n\n" << wflw_line("1 0 0 0 0 1") << "\n";
+    }
+    const auto records = list_wflw(dir + "/list.txt", dir);
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].has_box);
+    CHECK(records[1].flags == std::vector<float>{1, 0, 0, 0, 0, 1});
+    const FaceSet set = load_faces(records, io::read_image);
+    CHECK(set.landmark_count == 98);
+    CHECK(set.scheme.names.size() == 6);
+    CHECK(set.classes.fractions[0] == doctest::Approx(0.5f));
+    CHECK(set.classes.weights[1] == doctest::Approx(2.0f));
+    CHECK(set.classes.weights[2] == 0.0f);  // no face has it
+    {
+      std::ofstream bad(dir + "/bad.txt");
+      bad << wflw_line() << "\n" << "1 2 3\n";
+    }
+    CHECK_THROWS_WITH_AS(list_wflw(dir + "/bad.txt", dir), doctest::Contains("bad.txt:2:"), Error);
+
+    {
+      std::ofstream m(dir + "/mirror.txt");
+      m << "2 1 0\n3";
+    }
+    CHECK_THROWS_WITH_AS(read_mirror_map(dir + "/mirror.txt", 3), doctest::Contains("4 entries, expected 3"), Error);
+    {
+      std::ofstream m(dir + "/mirror.txt");
+      m << "2 1 0 3";
+    }
+    CHECK(read_mirror_map(dir + "/mirror.txt", 4) == MirrorMap{2, 1, 0, 3});
+    {
+      std::ofstream m(dir + "/mirror.txt");
+      m << "1 2 0";
+    }
+    CHECK_THROWS_WITH_AS(read_mirror_map(dir + "/mirror.txt", 3), doctest::Contains("does not map back"), Error);
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("bad faces: errors by default, skipped with a warning on request") {
     const std::string dir = std::string(PFLD_TEST_TEMP_DIR) + "/bad_faces";
     std::filesystem::remove_all(dir);
