@@ -1,7 +1,11 @@
-// Batch normalisation over the channels of NHWC batches (or the features of (N, C) matrices).
+// Batch normalisation over the channels of NHWC batches (or the features of (N, C) matrices), with an
+// optional activation fused in (one pass over memory instead of two, forward and backward).
 #pragma once
 
+#include "../core/cpu.hpp"
+#include "../kernels/batch_norm.hpp"
 #include "../kernels/ref/batch_norm.hpp"
+#include "../kernels/ref/elementwise.hpp"
 #include "layer.hpp"
 
 namespace pfld::nn {
@@ -10,8 +14,8 @@ class BatchNorm : public Layer {
  public:
   // momentum and eps as in PyTorch: running = (1 - momentum) * running + momentum * batch statistic,
   // with the unbiased batch variance for running_var.
-  explicit BatchNorm(int channels, float momentum = 0.1f, float eps = 1e-5f)
-      : channels_(channels), momentum_(momentum), eps_(eps) {
+  explicit BatchNorm(int channels, float momentum = 0.1f, float eps = 1e-5f, Activation act = Activation::identity)
+      : channels_(channels), momentum_(momentum), eps_(eps), act_(act) {
     detail::require(channels > 0, "BatchNorm: channel count must be positive, got ", channels);
     for (Tensor* t : {&gamma_, &beta_, &gamma_grad_, &beta_grad_, &running_mean_, &running_var_, &batch_mean_,
                       &batch_var_, &batch_inv_std_})
@@ -22,6 +26,7 @@ class BatchNorm : public Layer {
   int channels() const { return channels_; }
   float eps() const { return eps_; }
   float momentum() const { return momentum_; }
+  Activation activation() const { return act_; }
   Tensor& gamma() { return gamma_; }
   Tensor& beta() { return beta_; }
   Tensor& running_mean() { return running_mean_; }
@@ -32,12 +37,20 @@ class BatchNorm : public Layer {
                     x.shape().str(), " does not end in ", channels_, " channels");
     const std::size_t rows = x.numel() / static_cast<std::size_t>(channels_);
     ensure_shape(output_, x.shape());
+    const bool reference = active_isa() == Isa::ref;
     if (training_) {
       detail::require(rows > 1, "BatchNorm(", channels_, "): training needs more than one value per channel, input ",
                       x.shape().str());
-      kernels::ref::batch_norm_forward_train(rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_,
-                                             output_.data(), batch_mean_.data(), batch_var_.data(),
-                                             batch_inv_std_.data());
+      if (reference) {
+        kernels::ref::batch_norm_forward_train(rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_,
+                                               output_.data(), batch_mean_.data(), batch_var_.data(),
+                                               batch_inv_std_.data());
+        kernels::ref::activation_forward(act_, output_.numel(), output_.data(), output_.data());
+      } else {
+        kernels::batch_norm_train_forward(rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_, act_,
+                                          output_.data(), batch_mean_.data(), batch_var_.data(), batch_inv_std_.data(),
+                                          &default_thread_pool());
+      }
       const float unbias = static_cast<float>(rows) / static_cast<float>(rows - 1);
       for (int c = 0; c < channels_; ++c) {
         running_mean_[c] = (1.0f - momentum_) * running_mean_[c] + momentum_ * batch_mean_[c];
@@ -46,6 +59,7 @@ class BatchNorm : public Layer {
     } else {
       kernels::ref::batch_norm_forward_eval(rows, channels_, x.data(), gamma_.data(), beta_.data(),
                                             running_mean_.data(), running_var_.data(), eps_, output_.data());
+      kernels::ref::activation_forward(act_, output_.numel(), output_.data(), output_.data());
     }
     input_ = x;
     input_was_training_ = training_;
@@ -56,12 +70,25 @@ class BatchNorm : public Layer {
     require_shape(dy, output_.shape(), "BatchNorm backward: gradient");
     const std::size_t rows = input_.numel() / static_cast<std::size_t>(channels_);
     ensure_shape(input_grad_, input_.shape());
+    if (input_was_training_ && active_isa() != Isa::ref) {
+      kernels::batch_norm_train_backward(rows, channels_, input_.data(), output_.data(), dy.data(), gamma_.data(),
+                                         batch_mean_.data(), batch_inv_std_.data(), act_, input_grad_.data(),
+                                         gamma_grad_.data(), beta_grad_.data(), &default_thread_pool());
+      return input_grad_;
+    }
+    // The activation's slope, read from the output (clamped exactly where the input was).
+    const float* d_normalised = dy.data();
+    if (act_ != Activation::identity) {
+      ensure_shape(masked_grad_, dy.shape());
+      kernels::ref::activation_backward(act_, dy.numel(), output_.data(), dy.data(), masked_grad_.data());
+      d_normalised = masked_grad_.data();
+    }
     if (input_was_training_)
-      kernels::ref::batch_norm_backward_train(rows, channels_, input_.data(), dy.data(), gamma_.data(),
+      kernels::ref::batch_norm_backward_train(rows, channels_, input_.data(), d_normalised, gamma_.data(),
                                               batch_mean_.data(), batch_inv_std_.data(), input_grad_.data(),
                                               gamma_grad_.data(), beta_grad_.data());
     else
-      kernels::ref::batch_norm_backward_eval(rows, channels_, input_.data(), dy.data(), gamma_.data(),
+      kernels::ref::batch_norm_backward_eval(rows, channels_, input_.data(), d_normalised, gamma_.data(),
                                              running_mean_.data(), running_var_.data(), eps_, input_grad_.data(),
                                              gamma_grad_.data(), beta_grad_.data());
     return input_grad_;
@@ -84,9 +111,10 @@ class BatchNorm : public Layer {
 
   int channels_;
   float momentum_, eps_;
+  Activation act_;
   Tensor gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
   Tensor batch_mean_, batch_var_, batch_inv_std_;
-  Tensor input_, output_, input_grad_;
+  Tensor input_, output_, input_grad_, masked_grad_;
   bool input_was_training_ = true;
 };
 

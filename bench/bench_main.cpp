@@ -1,0 +1,221 @@
+// pfld_bench: per-layer kernels (forward and backward, GFLOP/s), the FMA peak they are measured against,
+// and whole-network training throughput (images/s).
+//
+//   pfld_bench [--benchmark_filter=REGEX] [Google Benchmark flags]
+// The active ISA is the best the CPU has, or PFLD_ISA=ref|avx2|avx512|neon.
+#include <benchmark/benchmark.h>
+
+#include <pfld/pfld.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#if defined(PFLD_ARCH_X86_64)
+#include <immintrin.h>
+#endif
+
+namespace {
+
+using pfld::ConvGeometry;
+using pfld::Isa;
+
+// ---- FMA peak: independent FMA chains, enough to cover the latency of two FMA units.
+#if defined(PFLD_ARCH_X86_64)
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(long iterations) {
+  __m256 a[10];
+  for (int i = 0; i < 10; ++i) a[i] = _mm256_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (long it = 0; it < iterations; ++it)
+    for (int i = 0; i < 10; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  __m256 s = a[0];
+  for (int i = 1; i < 10; ++i) s = _mm256_add_ps(s, a[i]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  benchmark::DoNotOptimize(out[0]);
+  return 2.0 * 8 * 10 * static_cast<double>(iterations);
+}
+
+__attribute__((target("avx512f,fma"))) double fma_loop_avx512(long iterations) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (long it = 0; it < iterations; ++it)
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  __m512 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+  float out[16];
+  _mm512_storeu_ps(out, s);  // (_mm512_reduce_add_ps trips a GCC 12 -Wuninitialized false positive)
+  benchmark::DoNotOptimize(out[0]);
+  return 2.0 * 16 * 12 * static_cast<double>(iterations);
+}
+#endif
+
+double fma_loop(Isa isa, long iterations) {
+#if defined(PFLD_ARCH_X86_64)
+  if (isa == Isa::avx512) return fma_loop_avx512(iterations);
+  if (isa == Isa::avx2) return fma_loop_avx2(iterations);
+#endif
+  (void)isa;
+  float a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  for (long it = 0; it < iterations; ++it)
+    for (float& v : a) v = v * 0.999999f + 1e-7f;
+  benchmark::DoNotOptimize(a[0]);
+  return 2.0 * 8 * static_cast<double>(iterations);
+}
+
+void BM_fma_peak(benchmark::State& state) {
+  const Isa isa = pfld::active_isa();
+  double flops = 0;
+  for (auto _ : state) flops += fma_loop(isa, 1 << 20);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(pfld::to_string(isa));
+}
+
+// ---- The convolution shapes of PFLD at a width, each once.
+struct Layer {
+  std::string name;
+  ConvGeometry g;
+};
+
+ConvGeometry conv(int size, int cin, int cout, int k, int stride, int pad, int groups) {
+  ConvGeometry g;
+  g.in_h = g.in_w = size;
+  g.in_c = cin;
+  g.out_c = cout;
+  g.kernel_h = g.kernel_w = k;
+  g.stride_h = g.stride_w = stride;
+  g.pad_h = g.pad_w = pad;
+  g.groups = groups;
+  return g;
+}
+
+std::vector<Layer> pfld_layers(float width) {
+  pfld::ModelConfig c;
+  c.width = width;
+  const int c64 = c.scaled(64), c128 = c.scaled(128);
+  auto name = [&](const std::string& s) { return std::string(width == 1.0f ? "1X/" : "0.25X/") + s; };
+  return {
+      {name("conv1 3x3/2 3->") + std::to_string(c64) + " @112", conv(112, 3, c64, 3, 2, 1, 1)},
+      {name("conv2 dw3x3 ") + std::to_string(c64) + " @56", conv(56, c64, c64, 3, 1, 1, c64)},
+      {name("expand 1x1 ") + std::to_string(c64) + "->" + std::to_string(2 * c64) + " @56", conv(56, c64, 2 * c64, 1, 1, 0, 1)},
+      {name("dw3x3/2 ") + std::to_string(2 * c64) + " @56", conv(56, 2 * c64, 2 * c64, 3, 2, 1, 2 * c64)},
+      {name("project 1x1 ") + std::to_string(2 * c64) + "->" + std::to_string(c64) + " @28", conv(28, 2 * c64, c64, 1, 1, 0, 1)},
+      {name("expand 1x1 ") + std::to_string(c64) + "->" + std::to_string(2 * c64) + " @28", conv(28, c64, 2 * c64, 1, 1, 0, 1)},
+      {name("dw3x3 ") + std::to_string(2 * c64) + " @28", conv(28, 2 * c64, 2 * c64, 3, 1, 1, 2 * c64)},
+      {name("dw3x3/2 ") + std::to_string(2 * c64) + " @28", conv(28, 2 * c64, 2 * c64, 3, 2, 1, 2 * c64)},
+      {name("project 1x1 ") + std::to_string(2 * c64) + "->" + std::to_string(c128) + " @14", conv(14, 2 * c64, c128, 1, 1, 0, 1)},
+      {name("expand 1x1 ") + std::to_string(c128) + "->" + std::to_string(4 * c128) + " @14", conv(14, c128, 4 * c128, 1, 1, 0, 1)},
+      {name("dw3x3 ") + std::to_string(4 * c128) + " @14", conv(14, 4 * c128, 4 * c128, 3, 1, 1, 4 * c128)},
+      {name("project 1x1 ") + std::to_string(4 * c128) + "->" + std::to_string(c128) + " @14", conv(14, 4 * c128, c128, 1, 1, 0, 1)},
+      {name("expand 1x1 ") + std::to_string(c128) + "->" + std::to_string(2 * c128) + " @14", conv(14, c128, 2 * c128, 1, 1, 0, 1)},
+      {name("dw3x3 ") + std::to_string(2 * c128) + " @14", conv(14, 2 * c128, 2 * c128, 3, 1, 1, 2 * c128)},
+      {name("project 1x1 ") + std::to_string(2 * c128) + "->16 @14", conv(14, 2 * c128, 16, 1, 1, 0, 1)},
+      {name("conv7 3x3/2 16->32 @14"), conv(14, 16, 32, 3, 2, 1, 1)},
+      {name("conv8 7x7 valid 32->128 @7"), conv(7, 32, 128, 7, 1, 0, 1)},
+  };
+}
+
+struct ConvBuffers {
+  pfld::Tensor x, w, y, dy, dx, dw;
+  pfld::kernels::ConvWorkspace ws;
+  explicit ConvBuffers(const ConvGeometry& g) {
+    pfld::Rng rng(1);
+    auto fill = [&](pfld::Tensor& t, const pfld::Shape& s) {
+      t = pfld::Tensor(s);
+      for (float& v : t) v = rng.uniform(-1.0f, 1.0f);
+    };
+    fill(x, pfld::Shape{g.batch, g.in_h, g.in_w, g.in_c});
+    fill(w, pfld::Shape{g.out_c, g.kernel_h, g.kernel_w, g.in_c / g.groups});
+    fill(dy, pfld::Shape{g.batch, g.out_h(), g.out_w(), g.out_c});
+    y = pfld::Tensor(dy.shape());
+    dx = pfld::Tensor(x.shape());
+    dw = pfld::Tensor(w.shape());
+  }
+};
+
+void BM_conv_forward(benchmark::State& state, ConvGeometry g, Isa isa) {
+  g.batch = static_cast<int>(state.range(0));
+  ConvBuffers b(g);
+  for (auto _ : state) pfld::kernels::conv2d_forward(isa, g, b.x.data(), b.w.data(), nullptr, b.y.data(), b.ws, nullptr);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * g.macs() * static_cast<double>(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  state.SetLabel(pfld::to_string(isa));
+}
+
+void BM_conv_backward(benchmark::State& state, ConvGeometry g, Isa isa) {
+  g.batch = static_cast<int>(state.range(0));
+  ConvBuffers b(g);
+  pfld::kernels::conv2d_forward(isa, g, b.x.data(), b.w.data(), nullptr, b.y.data(), b.ws, nullptr);
+  for (auto _ : state) {
+    pfld::kernels::conv2d_backward_weights(isa, g, b.x.data(), b.dy.data(), b.dw.data(), nullptr, b.ws, nullptr);
+    pfld::kernels::conv2d_backward_input(isa, g, b.dy.data(), b.w.data(), b.dx.data(), b.ws, nullptr);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(4.0 * g.macs() * static_cast<double>(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  state.SetLabel(pfld::to_string(isa));
+}
+
+// ---- Whole-network training step: backbone + aux net + full loss + AdamW, batch 64.
+void BM_train_step(benchmark::State& state, float width, int threads) {
+  pfld::set_num_threads(threads);
+  pfld::ModelConfig c;
+  c.width = width;
+  pfld::model::PfldNet net(c);
+  pfld::model::AuxNet aux(c);
+  pfld::Rng rng(1);
+  net.reset_parameters(rng);
+  aux.reset_parameters(rng);
+  const int batch = 64;
+  pfld::train::Batch b;
+  b.images = pfld::Tensor(pfld::Shape{batch, 112, 112, 3});
+  b.landmarks = pfld::Tensor(pfld::Shape{batch, 136});
+  b.pose = pfld::Tensor(pfld::Shape{batch, 3});
+  b.attributes = pfld::Tensor(pfld::Shape{batch, 5});
+  for (float& v : b.images) v = rng.uniform();
+  for (float& v : b.landmarks) v = rng.uniform(0.2f, 0.8f);
+  for (float& v : b.pose) v = rng.uniform(-0.3f, 0.3f);
+  for (int m = 0; m < batch; ++m) b.attributes[static_cast<std::size_t>(m * 5 + m % 5)] = 1.0f;
+  pfld::train::Adam adam(1e-4f);
+  pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(pfld::model::LossMode::full, {2, 2, 40, 3, 7}), adam,
+                               pfld::train::LrSchedule{});
+  trainer.step(b);  // first touch of every buffer
+  for (auto _ : state) trainer.step(b);
+  state.counters["images/s"] = benchmark::Counter(static_cast<double>(batch) * static_cast<double>(state.iterations()),
+                                                  benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(pfld::to_string(pfld::active_isa())) + ", " + std::to_string(threads) + " thread(s)");
+  pfld::set_num_threads(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
+  const Isa isa = pfld::active_isa();
+  for (float width : {1.0f, 0.25f})
+    for (const Layer& layer : pfld_layers(width)) {
+      benchmark::RegisterBenchmark(("forward/" + layer.name).c_str(), BM_conv_forward, layer.g, isa)
+          ->Arg(1)
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("backward/" + layer.name).c_str(), BM_conv_backward, layer.g, isa)
+          ->Arg(8)
+          ->Unit(benchmark::kMicrosecond);
+      if (isa != Isa::ref)
+        benchmark::RegisterBenchmark(("forward_ref/" + layer.name).c_str(), BM_conv_forward, layer.g, Isa::ref)
+            ->Arg(1)
+            ->Unit(benchmark::kMicrosecond);
+    }
+  for (float width : {0.25f, 1.0f})
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(
+          ("train_step/" + std::string(width == 1.0f ? "1X" : "0.25X") + "/batch64/threads:" + std::to_string(threads)).c_str(),
+          BM_train_step, width, threads)
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(width == 1.0f ? 2 : 5);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

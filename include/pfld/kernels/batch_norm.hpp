@@ -1,0 +1,144 @@
+// Batch normalisation for the training path, over the rows of an (M, C) matrix (NHWC, M = N * H * W),
+// spread over the thread pool, with an optional activation fused in: the forward writes
+// act(BN(x)) in one pass, and the backward masks the incoming gradient with act's slope, read from that
+// same output (for ReLU and ReLU6 the output tells where the input was clamped).
+//
+// Statistics: each block of rows is summed in float (vectorised), blocks are combined in double with the
+// parallel-variance formula, so accuracy does not depend on M.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "../core/thread_pool.hpp"
+#include "activation.hpp"
+
+namespace pfld::kernels {
+
+namespace detail_bn {
+
+constexpr std::size_t kRowBlock = 256;
+
+inline void run(ThreadPool* pool, std::size_t count, const std::function<void(std::size_t, std::size_t)>& body) {
+  if (pool)
+    pool->parallel_for(0, count, body);
+  else
+    body(0, count);
+}
+
+// Per block of rows: the block's mean and sum of squared deviations per channel.
+struct BlockMoments {
+  std::vector<float> mean, m2;
+};
+
+}  // namespace detail_bn
+
+// Training forward. mean, var (biased) and inv_std receive the batch statistics.
+inline void batch_norm_train_forward(std::size_t rows, int channels, const float* x, const float* gamma,
+                                     const float* beta, float eps, Activation act, float* y, float* mean, float* var,
+                                     float* inv_std, ThreadPool* pool) {
+  using namespace detail_bn;
+  const std::size_t C = static_cast<std::size_t>(channels);
+  const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  std::vector<float> block_mean(blocks * C), block_m2(blocks * C);
+  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
+    std::vector<float> s(C);
+    for (std::size_t b = lo; b < hi; ++b) {
+      const std::size_t r0 = b * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
+      const float inv_n = 1.0f / static_cast<float>(r1 - r0);
+      std::fill(s.begin(), s.end(), 0.0f);
+      for (std::size_t r = r0; r < r1; ++r)
+        for (std::size_t c = 0; c < C; ++c) s[c] += x[r * C + c];
+      float* m = block_mean.data() + b * C;
+      for (std::size_t c = 0; c < C; ++c) m[c] = s[c] * inv_n;
+      float* q = block_m2.data() + b * C;
+      std::fill(q, q + C, 0.0f);
+      for (std::size_t r = r0; r < r1; ++r)
+        for (std::size_t c = 0; c < C; ++c) {
+          const float d = x[r * C + c] - m[c];
+          q[c] += d * d;
+        }
+    }
+  });
+  std::vector<float> scale(C), shift(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    double total_mean = 0.0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const double n = static_cast<double>(std::min(rows, (b + 1) * kRowBlock) - b * kRowBlock);
+      total_mean += n * block_mean[b * C + c];
+    }
+    total_mean /= static_cast<double>(rows);
+    double m2 = 0.0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const double n = static_cast<double>(std::min(rows, (b + 1) * kRowBlock) - b * kRowBlock);
+      const double d = block_mean[b * C + c] - total_mean;
+      m2 += block_m2[b * C + c] + n * d * d;
+    }
+    const double v = m2 / static_cast<double>(rows);
+    mean[c] = static_cast<float>(total_mean);
+    var[c] = static_cast<float>(v);
+    inv_std[c] = static_cast<float>(1.0 / std::sqrt(v + eps));
+    scale[c] = gamma[c] * inv_std[c];
+    shift[c] = beta[c] - mean[c] * scale[c];
+  }
+  const float lo_clamp = act == Activation::identity ? -INFINITY : 0.0f;
+  const float hi_clamp = act == Activation::relu6 ? 6.0f : INFINITY;
+  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t r = lo * kRowBlock; r < std::min(rows, hi * kRowBlock); ++r)
+      for (std::size_t c = 0; c < C; ++c)
+        y[r * C + c] = std::min(std::max(x[r * C + c] * scale[c] + shift[c], lo_clamp), hi_clamp);
+  });
+}
+
+// Training backward, given the forward's output y (for the activation's mask) and statistics.
+// dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)), g = dy * act'(y);
+// dgamma += sum(g * xhat), dbeta += sum(g).
+inline void batch_norm_train_backward(std::size_t rows, int channels, const float* x, const float* y, const float* dy,
+                                      const float* gamma, const float* mean, const float* inv_std, Activation act,
+                                      float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
+  using namespace detail_bn;
+  const std::size_t C = static_cast<std::size_t>(channels);
+  const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const float lo_clamp = act == Activation::identity ? -INFINITY : 0.0f;
+  const float hi_clamp = act == Activation::relu6 ? 6.0f : INFINITY;
+  // g = dy masked where the activation clamped: inside (lo, hi) strictly, as PyTorch does.
+  auto masked = [&](std::size_t i) {
+    return act == Activation::identity ? dy[i] : (y[i] > lo_clamp && y[i] < hi_clamp ? dy[i] : 0.0f);
+  };
+  std::vector<float> block_g(blocks * C), block_gx(blocks * C);
+  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t b = lo; b < hi; ++b) {
+      float* sg = block_g.data() + b * C;
+      float* sgx = block_gx.data() + b * C;
+      std::fill(sg, sg + C, 0.0f);
+      std::fill(sgx, sgx + C, 0.0f);
+      for (std::size_t r = b * kRowBlock; r < std::min(rows, (b + 1) * kRowBlock); ++r)
+        for (std::size_t c = 0; c < C; ++c) {
+          const float g = masked(r * C + c);
+          sg[c] += g;
+          sgx[c] += g * (x[r * C + c] - mean[c]);
+        }
+    }
+  });
+  std::vector<float> k1(C), k2(C), k3(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    double sg = 0.0, sgx = 0.0;
+    for (std::size_t b = 0; b < blocks; ++b) sg += block_g[b * C + c], sgx += block_gx[b * C + c];
+    sgx *= inv_std[c];  // sum(g * xhat)
+    dgamma[c] += static_cast<float>(sgx);
+    dbeta[c] += static_cast<float>(sg);
+    // dx = a * g - a * mean(g) - a * xhat * mean(g * xhat), with xhat = (x - mean) * inv_std
+    const double a = static_cast<double>(gamma[c]) * inv_std[c], n = static_cast<double>(rows);
+    k1[c] = static_cast<float>(a);
+    k2[c] = static_cast<float>(a * sg / n - a * sgx / n * inv_std[c] * mean[c]);
+    k3[c] = static_cast<float>(a * sgx / n * inv_std[c]);
+  }
+  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t r = lo * kRowBlock; r < std::min(rows, hi * kRowBlock); ++r)
+      for (std::size_t c = 0; c < C; ++c) dx[r * C + c] = k1[c] * masked(r * C + c) - k2[c] - k3[c] * x[r * C + c];
+  });
+}
+
+}  // namespace pfld::kernels
