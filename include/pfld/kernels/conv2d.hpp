@@ -23,7 +23,7 @@ inline ConvMethod conv_method(Isa isa, const ConvGeometry& g) {
   if (g.groups == 1 && g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
       g.pad_w == 0)
     return ConvMethod::pointwise_gemm;
-  if (depthwise_supported(g)) return ConvMethod::depthwise;
+  if (depthwise_supported(isa, g)) return ConvMethod::depthwise;
   if (g.groups == 1) return ConvMethod::im2col_gemm;
   return ConvMethod::reference;
 }
@@ -112,7 +112,7 @@ inline void conv2d_forward(Isa isa, const ConvGeometry& g, const float* x, const
   const std::size_t pixels = output_pixels(g);
   switch (conv_method(isa, g)) {
     case ConvMethod::reference: return ref::conv2d_forward(g, x, w, bias, y);
-    case ConvMethod::depthwise: return depthwise_forward(g, x, w, bias, y, pool);
+    case ConvMethod::depthwise: return depthwise_forward(isa, g, x, w, bias, y, pool);
     case ConvMethod::pointwise_gemm:
       gemm(isa, static_cast<int>(pixels), g.out_c, g.in_c, row_major(x, g.in_c), transposed(w, g.in_c), y,
            static_cast<std::size_t>(g.out_c), false, pool);
@@ -136,7 +136,7 @@ inline void conv2d_backward_input(Isa isa, const ConvGeometry& g, const float* d
   const std::size_t pixels = output_pixels(g);
   switch (conv_method(isa, g)) {
     case ConvMethod::reference: return ref::conv2d_backward_input(g, dy, w, dx);
-    case ConvMethod::depthwise: return depthwise_backward_input(g, dy, w, dx, pool);
+    case ConvMethod::depthwise: return depthwise_backward_input(isa, g, dy, w, dx, pool);
     case ConvMethod::pointwise_gemm:
       return gemm(isa, static_cast<int>(pixels), g.in_c, g.out_c, row_major(dy, g.out_c), row_major(w, g.in_c), dx,
                   static_cast<std::size_t>(g.in_c), false, pool);
@@ -160,7 +160,7 @@ inline void conv2d_backward_weights(Isa isa, const ConvGeometry& g, const float*
   const std::size_t pixels = output_pixels(g);
   const ConvMethod method = conv_method(isa, g);
   if (method == ConvMethod::reference) return ref::conv2d_backward_weights(g, x, dy, dw, dbias);
-  if (method == ConvMethod::depthwise) return depthwise_backward_weights(g, x, dy, dw, dbias, pool);
+  if (method == ConvMethod::depthwise) return depthwise_backward_weights(isa, g, x, dy, dw, dbias, pool);
   const int patch = patch_size(g);
   const float* columns = method == ConvMethod::pointwise_gemm ? x : ws.columns.data();
   // dw (out_c x patch) += dy^T (out_c x pixels) * columns (pixels x patch)

@@ -1,0 +1,41 @@
+// AVX2 + FMA depthwise kernels: depthwise_simd.inc over 8-float ymm vectors.
+#pragma once
+
+#include <cstddef>
+
+#include "../../core/cpu.hpp"
+#include "../conv_geometry.hpp"
+
+#if defined(PFLD_ARCH_X86_64)
+#include <immintrin.h>
+
+// Every function defined in this region carries the target, inline ones included (see DESIGN.md 5).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+
+namespace pfld::kernels::avx2 {
+
+struct V {
+  using type = __m256;
+  static constexpr int width = 8;
+  static type load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, type v) { _mm256_storeu_ps(p, v); }
+  static type zero() { return _mm256_setzero_ps(); }
+  static type add(type a, type b) { return _mm256_add_ps(a, b); }
+  static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
+};
+
+#include "../depthwise_simd.inc"
+
+}  // namespace pfld::kernels::avx2
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+#endif

@@ -1,0 +1,41 @@
+// AVX-512 depthwise kernels: depthwise_simd.inc over 16-float zmm vectors.
+#pragma once
+
+#include <cstddef>
+
+#include "../../core/cpu.hpp"
+#include "../conv_geometry.hpp"
+
+#if defined(PFLD_ARCH_X86_64)
+#include <immintrin.h>
+
+// Every function defined in this region carries the target, inline ones included (see DESIGN.md 5).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,fma"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx512f,fma")
+#endif
+
+namespace pfld::kernels::avx512 {
+
+struct V {
+  using type = __m512;
+  static constexpr int width = 16;
+  static type load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, type v) { _mm512_storeu_ps(p, v); }
+  static type zero() { return _mm512_setzero_ps(); }
+  static type add(type a, type b) { return _mm512_add_ps(a, b); }
+  static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
+};
+
+#include "../depthwise_simd.inc"
+
+}  // namespace pfld::kernels::avx512
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+#endif

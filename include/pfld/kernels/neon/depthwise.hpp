@@ -1,0 +1,27 @@
+// NEON (AArch64) depthwise kernels: depthwise_simd.inc over 4-float q vectors.
+#pragma once
+
+#include <cstddef>
+
+#include "../../core/cpu.hpp"
+#include "../conv_geometry.hpp"
+
+#if defined(PFLD_ARCH_AARCH64)
+#include <arm_neon.h>
+
+namespace pfld::kernels::neon {
+
+struct V {
+  using type = float32x4_t;
+  static constexpr int width = 4;
+  static type load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, type v) { vst1q_f32(p, v); }
+  static type zero() { return vdupq_n_f32(0.0f); }
+  static type add(type a, type b) { return vaddq_f32(a, b); }
+  static type fma(type a, type b, type c) { return vfmaq_f32(c, a, b); }
+};
+
+#include "../depthwise_simd.inc"
+
+}  // namespace pfld::kernels::neon
+#endif
