@@ -4,7 +4,9 @@
 #   2. the suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. install, then a consumer project built with find_package(pfld) and with pkg-config;
 #   4. Meson build and `meson test`, and a Meson consumer taking pfld as a subproject;
-#   5. an AArch64 cross build (g++-aarch64-linux-gnu) whose suite runs under qemu-aarch64.
+#   5. an AArch64 cross build (g++-aarch64-linux-gnu) whose suite runs under qemu-aarch64;
+#   6. the x86-64 build on an emulated CPU without AVX2 (qemu-x86_64 -cpu Nehalem): the run-time
+#      dispatch must pick the scalar kernels and never execute an AVX instruction.
 # Build trees go to build/ (override with BUILD_ROOT=...).
 set -euo pipefail
 
@@ -73,6 +75,14 @@ cmake -S "$here" -B "$build/aarch64" "${generator[@]}" -DCMAKE_TOOLCHAIN_FILE="$
 cmake --build "$build/aarch64" -j "$jobs"
 # Emulation is ~30x slower: the training runs and the second, reference-kernel model run stay native.
 run_ctest "$build/aarch64" -E "^(training|model_isa_ref)$"
+
+step "x86-64 without AVX2: the release tests under qemu-x86_64 -cpu Nehalem (scalar kernels chosen at run time)"
+if [ "$(uname -m)" = x86_64 ]; then
+  qemu-x86_64 -cpu Nehalem "$build/release/tests/pfld_tests" --test-suite=core,kernels,gradients,torch_parity,loss,model \
+    --no-version | tee "$log"
+  grep -q "Status: SUCCESS" "$log"
+  passed=$((passed + 1))
+fi
 
 step "All test stages passed"
 echo "tests: $passed passed, 0 failed"
