@@ -92,21 +92,26 @@ inline void batch_norm_train_forward(std::size_t rows, int channels, const float
   });
 }
 
-// Training backward, given the forward's output y (for the activation's mask) and statistics.
-// dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)), g = dy * act'(y);
-// dgamma += sum(g * xhat), dbeta += sum(g).
-inline void batch_norm_train_backward(std::size_t rows, int channels, const float* x, const float* y, const float* dy,
-                                      const float* gamma, const float* mean, const float* inv_std, Activation act,
-                                      float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
-  using namespace detail_bn;
-  const std::size_t C = static_cast<std::size_t>(channels);
+namespace detail_bn {
+
+// dy masked by the activation's slope, read from the output y: passed where the activation was not
+// clamped (strictly inside (lo, hi), as PyTorch does). A template, so each kind's loop vectorises.
+template <Activation A>
+inline float masked(float dy, float y) {
+  if constexpr (A == Activation::identity) {
+    (void)y;
+    return dy;
+  } else if constexpr (A == Activation::relu) {
+    return y > 0.0f ? dy : 0.0f;
+  } else {
+    return (y > 0.0f && y < 6.0f) ? dy : 0.0f;
+  }
+}
+
+template <Activation A>
+void backward(std::size_t rows, std::size_t C, const float* x, const float* y, const float* dy, const float* gamma,
+              const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  const float lo_clamp = act == Activation::identity ? -INFINITY : 0.0f;
-  const float hi_clamp = act == Activation::relu6 ? 6.0f : INFINITY;
-  // g = dy masked where the activation clamped: inside (lo, hi) strictly, as PyTorch does.
-  auto masked = [&](std::size_t i) {
-    return act == Activation::identity ? dy[i] : (y[i] > lo_clamp && y[i] < hi_clamp ? dy[i] : 0.0f);
-  };
   std::vector<float> block_g(blocks * C), block_gx(blocks * C);
   run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t b = lo; b < hi; ++b) {
@@ -114,12 +119,16 @@ inline void batch_norm_train_backward(std::size_t rows, int channels, const floa
       float* sgx = block_gx.data() + b * C;
       std::fill(sg, sg + C, 0.0f);
       std::fill(sgx, sgx + C, 0.0f);
-      for (std::size_t r = b * kRowBlock; r < std::min(rows, (b + 1) * kRowBlock); ++r)
+      for (std::size_t r = b * kRowBlock; r < std::min(rows, (b + 1) * kRowBlock); ++r) {
+        const float* xr = x + r * C;
+        const float* yr = y + r * C;
+        const float* dyr = dy + r * C;
         for (std::size_t c = 0; c < C; ++c) {
-          const float g = masked(r * C + c);
+          const float g = masked<A>(dyr[c], yr[c]);
           sg[c] += g;
-          sgx[c] += g * (x[r * C + c] - mean[c]);
+          sgx[c] += g * (xr[c] - mean[c]);
         }
+      }
     }
   });
   std::vector<float> k1(C), k2(C), k3(C);
@@ -129,16 +138,40 @@ inline void batch_norm_train_backward(std::size_t rows, int channels, const floa
     sgx *= inv_std[c];  // sum(g * xhat)
     dgamma[c] += static_cast<float>(sgx);
     dbeta[c] += static_cast<float>(sg);
-    // dx = a * g - a * mean(g) - a * xhat * mean(g * xhat), with xhat = (x - mean) * inv_std
+    // dx = a g - a mean(g) - a xhat mean(g xhat), xhat = (x - mean) inv_std, a = gamma inv_std
     const double a = static_cast<double>(gamma[c]) * inv_std[c], n = static_cast<double>(rows);
     k1[c] = static_cast<float>(a);
     k2[c] = static_cast<float>(a * sg / n - a * sgx / n * inv_std[c] * mean[c]);
     k3[c] = static_cast<float>(a * sgx / n * inv_std[c]);
   }
   run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t r = lo * kRowBlock; r < std::min(rows, hi * kRowBlock); ++r)
-      for (std::size_t c = 0; c < C; ++c) dx[r * C + c] = k1[c] * masked(r * C + c) - k2[c] - k3[c] * x[r * C + c];
+    for (std::size_t r = lo * kRowBlock; r < std::min(rows, hi * kRowBlock); ++r) {
+      const float* xr = x + r * C;
+      const float* yr = y + r * C;
+      const float* dyr = dy + r * C;
+      float* dxr = dx + r * C;
+      for (std::size_t c = 0; c < C; ++c) dxr[c] = k1[c] * masked<A>(dyr[c], yr[c]) - k2[c] - k3[c] * xr[c];
+    }
   });
+}
+
+}  // namespace detail_bn
+
+// Training backward, given the forward's output y (for the activation's mask) and statistics.
+// dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)), g = dy * act'(y);
+// dgamma += sum(g * xhat), dbeta += sum(g).
+inline void batch_norm_train_backward(std::size_t rows, int channels, const float* x, const float* y, const float* dy,
+                                      const float* gamma, const float* mean, const float* inv_std, Activation act,
+                                      float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
+  const std::size_t C = static_cast<std::size_t>(channels);
+  switch (act) {
+    case Activation::relu:
+      return detail_bn::backward<Activation::relu>(rows, C, x, y, dy, gamma, mean, inv_std, dx, dgamma, dbeta, pool);
+    case Activation::relu6:
+      return detail_bn::backward<Activation::relu6>(rows, C, x, y, dy, gamma, mean, inv_std, dx, dgamma, dbeta, pool);
+    default:
+      return detail_bn::backward<Activation::identity>(rows, C, x, y, dy, gamma, mean, inv_std, dx, dgamma, dbeta, pool);
+  }
 }
 
 }  // namespace pfld::kernels

@@ -74,20 +74,47 @@ inline void depthwise_backward_input(Isa isa, const ConvGeometry& g, const float
 }
 
 // dw += d loss / d w, dbias += d loss / d bias (may be null). Parallel over blocks of channels, so no
-// two threads add into the same weight.
+// two threads add into the same weight; with fewer blocks than threads (thin layers), over images
+// instead, each thread summing into its own buffer, added up at the end.
 inline void depthwise_backward_weights(Isa isa, const ConvGeometry& g, const float* x, const float* dy, float* dw,
                                        float* dbias, ThreadPool* pool) {
   const int C = g.in_c, taps = g.kernel_h * g.kernel_w;
-  thread_local ScratchBuffer buffer;
-  float* dwt = buffer.get(static_cast<std::size_t>(taps) * C);
-  detail_dw::transpose(C, taps, dw, dwt);
+  const std::size_t size = static_cast<std::size_t>(taps) * C;
   constexpr int kBlock = 16;
-  detail_dw::run(pool, static_cast<std::size_t>((C + kBlock - 1) / kBlock), [&](std::size_t lo, std::size_t hi) {
-    const int c_lo = static_cast<int>(lo) * kBlock, c_hi = std::min(C, static_cast<int>(hi) * kBlock);
-    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_backward_weights_block, g, x, dy, dwt, dbias, c_lo, c_hi, 0, g.batch);
+  const int blocks = (C + kBlock - 1) / kBlock;
+  const int splits = pool ? std::min(pool->size(), g.batch) : 1;
+  thread_local ScratchBuffer buffer;
+  if (blocks >= splits) {
+    float* dwt = buffer.get(size);
+    detail_dw::transpose(C, taps, dw, dwt);
+    detail_dw::run(pool, static_cast<std::size_t>(blocks), [&](std::size_t lo, std::size_t hi) {
+      const int c_lo = static_cast<int>(lo) * kBlock, c_hi = std::min(C, static_cast<int>(hi) * kBlock);
+      PFLD_DEPTHWISE_DISPATCH(isa, depthwise_backward_weights_block, g, x, dy, dwt, dbias, c_lo, c_hi, 0, g.batch);
+    });
+    for (int c = 0; c < C; ++c)
+      for (int t = 0; t < taps; ++t) dw[static_cast<std::size_t>(c) * taps + t] = dwt[static_cast<std::size_t>(t) * C + c];
+    return;
+  }
+  // Per split: taps x C weight sums, then C bias sums.
+  const std::size_t stride = size + static_cast<std::size_t>(C);
+  float* partial = buffer.get(stride * static_cast<std::size_t>(splits));
+  std::fill(partial, partial + stride * static_cast<std::size_t>(splits), 0.0f);
+  detail_dw::run(pool, static_cast<std::size_t>(splits), [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t p = lo; p < hi; ++p) {
+      const int n_lo = g.batch * static_cast<int>(p) / splits, n_hi = g.batch * static_cast<int>(p + 1) / splits;
+      float* mine = partial + p * stride;
+      PFLD_DEPTHWISE_DISPATCH(isa, depthwise_backward_weights_block, g, x, dy, mine, mine + size, 0, C, n_lo, n_hi);
+    }
   });
   for (int c = 0; c < C; ++c)
-    for (int t = 0; t < taps; ++t) dw[static_cast<std::size_t>(c) * taps + t] = dwt[static_cast<std::size_t>(t) * C + c];
+    for (int t = 0; t < taps; ++t) {
+      float sum = 0.0f;
+      for (int p = 0; p < splits; ++p) sum += partial[static_cast<std::size_t>(p) * stride + static_cast<std::size_t>(t) * C + c];
+      dw[static_cast<std::size_t>(c) * taps + t] += sum;
+    }
+  if (dbias)
+    for (int c = 0; c < C; ++c)
+      for (int p = 0; p < splits; ++p) dbias[c] += partial[static_cast<std::size_t>(p) * stride + size + static_cast<std::size_t>(c)];
 }
 
 #undef PFLD_DEPTHWISE_DISPATCH
