@@ -50,8 +50,16 @@ inline void pack_b(const MatrixView& b, int k0, int kc, int n, int nr, float* ou
   for (int p = first_panel; p < last_panel; ++p) {
     float* panel = out + static_cast<std::size_t>(p) * kc * nr;
     const int j0 = p * nr, width = std::min(nr, n - j0);
-    for (int k = 0; k < kc; ++k)
-      for (int j = 0; j < nr; ++j) panel[k * nr + j] = j < width ? b(k0 + k, j0 + j) : 0.0f;
+    if (width < nr) std::fill(panel, panel + static_cast<std::size_t>(kc) * nr, 0.0f);
+    const float* src = b.data + static_cast<std::ptrdiff_t>(k0) * b.row_stride + static_cast<std::ptrdiff_t>(j0) * b.col_stride;
+    if (b.col_stride == 1) {  // rows of B are contiguous: copy them
+      for (int k = 0; k < kc; ++k) std::copy_n(src + static_cast<std::ptrdiff_t>(k) * b.row_stride, width, panel + k * nr);
+    } else {  // columns are: walk each column down
+      for (int j = 0; j < width; ++j) {
+        const float* col = src + static_cast<std::ptrdiff_t>(j) * b.col_stride;
+        for (int k = 0; k < kc; ++k) panel[k * nr + j] = col[static_cast<std::ptrdiff_t>(k) * b.row_stride];
+      }
+    }
   }
 }
 
@@ -60,8 +68,17 @@ inline void pack_a(const MatrixView& a, int i0, int mc, int k0, int kc, int mr, 
   for (int p = 0; p * mr < mc; ++p) {
     float* panel = out + static_cast<std::size_t>(p) * kc * mr;
     const int height = std::min(mr, mc - p * mr);
-    for (int k = 0; k < kc; ++k)
-      for (int i = 0; i < mr; ++i) panel[k * mr + i] = i < height ? a(i0 + p * mr + i, k0 + k) : 0.0f;
+    if (height < mr) std::fill(panel, panel + static_cast<std::size_t>(kc) * mr, 0.0f);
+    const float* src =
+        a.data + static_cast<std::ptrdiff_t>(i0 + p * mr) * a.row_stride + static_cast<std::ptrdiff_t>(k0) * a.col_stride;
+    if (a.row_stride == 1) {  // columns of A are contiguous (a transposed operand): copy them
+      for (int k = 0; k < kc; ++k) std::copy_n(src + static_cast<std::ptrdiff_t>(k) * a.col_stride, height, panel + k * mr);
+    } else {
+      for (int i = 0; i < height; ++i) {
+        const float* row = src + static_cast<std::ptrdiff_t>(i) * a.row_stride;
+        for (int k = 0; k < kc; ++k) panel[k * mr + i] = row[static_cast<std::ptrdiff_t>(k) * a.col_stride];
+      }
+    }
   }
 }
 
