@@ -53,7 +53,10 @@ inline void pack_b(const MatrixView& b, int k0, int kc, int n, int nr, float* ou
     if (width < nr) std::fill(panel, panel + static_cast<std::size_t>(kc) * nr, 0.0f);
     const float* src = b.data + static_cast<std::ptrdiff_t>(k0) * b.row_stride + static_cast<std::ptrdiff_t>(j0) * b.col_stride;
     if (b.col_stride == 1) {  // rows of B are contiguous: copy them
-      for (int k = 0; k < kc; ++k) std::copy_n(src + static_cast<std::ptrdiff_t>(k) * b.row_stride, width, panel + k * nr);
+      for (int k = 0; k < kc; ++k) {  // (a plain loop: a memmove call per short row costs more than the row)
+        const float* row = src + static_cast<std::ptrdiff_t>(k) * b.row_stride;
+        for (int j = 0; j < width; ++j) panel[k * nr + j] = row[j];
+      }
     } else {  // columns are: walk each column down
       for (int j = 0; j < width; ++j) {
         const float* col = src + static_cast<std::ptrdiff_t>(j) * b.col_stride;
@@ -72,7 +75,10 @@ inline void pack_a(const MatrixView& a, int i0, int mc, int k0, int kc, int mr, 
     const float* src =
         a.data + static_cast<std::ptrdiff_t>(i0 + p * mr) * a.row_stride + static_cast<std::ptrdiff_t>(k0) * a.col_stride;
     if (a.row_stride == 1) {  // columns of A are contiguous (a transposed operand): copy them
-      for (int k = 0; k < kc; ++k) std::copy_n(src + static_cast<std::ptrdiff_t>(k) * a.col_stride, height, panel + k * mr);
+      for (int k = 0; k < kc; ++k) {
+        const float* col = src + static_cast<std::ptrdiff_t>(k) * a.col_stride;
+        for (int i = 0; i < height; ++i) panel[k * mr + i] = col[i];
+      }
     } else {
       for (int i = 0; i < height; ++i) {
         const float* row = src + static_cast<std::ptrdiff_t>(i) * a.row_stride;
