@@ -6,6 +6,7 @@
 #include "support/fixture.hpp"
 #include "support/gradcheck.hpp"
 #include "support/hash_fill.hpp"
+#include "support/random_model.hpp"
 
 using namespace pfld;
 
@@ -97,12 +98,9 @@ TEST_SUITE("model") {
     model::PfldNet net(c);
     model::AuxNet aux(c);
     Rng rng(5);
-    net.reset_parameters(rng);
-    aux.reset_parameters(rng);
     // Plain He weights for the landmark layer too: its small default init shrinks every upstream
     // gradient towards the float32 noise floor of the differences.
-    for (auto& p : net.parameters())
-      if (p.name == "fc.weight") nn::he_normal(*p.value, 176, rng);
+    test::randomize(net, aux, rng, true);
     const int batch = 8;
     Tensor images = test::random_tensor(Shape{batch, 112, 112, 3}, rng);
     Tensor target = test::random_tensor(Shape{batch, 10}, rng);
