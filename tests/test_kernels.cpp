@@ -129,7 +129,7 @@ TEST_SUITE("kernels") {
     }
   }
 
-  TEST_CASE("batch norm (threaded, activation fused) against the reference") {
+  TEST_CASE("batch norm (threaded, activation fused; train and eval) against the reference") {
     ThreadPool pool(2);
     Rng rng(33);
     for (Activation act : {Activation::identity, Activation::relu, Activation::relu6})
@@ -162,6 +162,15 @@ TEST_SUITE("kernels") {
           CHECK(test::relative_error(dx, dx_ref) < 1e-4);
           CHECK(test::relative_error(dg, dg_ref) < 1e-5);
           CHECK(test::relative_error(db, db_ref) < 1e-5);
+
+          // Eval mode, with the running statistics.
+          const Tensor running_var = test::random_tensor(per_channel, rng, 0.5f, 2.0f);
+          kernels::ref::batch_norm_forward_eval(rows, channels, x.data(), gamma.data(), beta.data(), mean_ref.data(),
+                                                running_var.data(), 1e-5f, y_ref.data());
+          kernels::ref::activation_forward(act, y_ref.numel(), y_ref.data(), y_ref.data());
+          kernels::batch_norm_eval_forward(rows, channels, x.data(), gamma.data(), beta.data(), mean_ref.data(),
+                                           running_var.data(), 1e-5f, act, y.data(), &pool);
+          CHECK(test::relative_error(y, y_ref) < 1e-5);
         }
   }
 }

@@ -28,10 +28,18 @@ inline void run(ThreadPool* pool, std::size_t count, const std::function<void(st
     body(0, count);
 }
 
-// Per block of rows: the block's mean and sum of squared deviations per channel.
-struct BlockMoments {
-  std::vector<float> mean, m2;
-};
+// y = act(x * scale + shift) per channel, in blocks of rows over the pool.
+inline void normalize(std::size_t rows, std::size_t C, const float* x, const float* scale, const float* shift,
+                      Activation act, float* y, ThreadPool* pool) {
+  const float lo_clamp = act == Activation::identity ? -INFINITY : 0.0f;
+  const float hi_clamp = act == Activation::relu6 ? 6.0f : INFINITY;
+  const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
+  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t r = lo * kRowBlock; r < std::min(rows, hi * kRowBlock); ++r)
+      for (std::size_t c = 0; c < C; ++c)
+        y[r * C + c] = std::min(std::max(x[r * C + c] * scale[c] + shift[c], lo_clamp), hi_clamp);
+  });
+}
 
 }  // namespace detail_bn
 
@@ -83,13 +91,20 @@ inline void batch_norm_train_forward(std::size_t rows, int channels, const float
     scale[c] = gamma[c] * inv_std[c];
     shift[c] = beta[c] - mean[c] * scale[c];
   }
-  const float lo_clamp = act == Activation::identity ? -INFINITY : 0.0f;
-  const float hi_clamp = act == Activation::relu6 ? 6.0f : INFINITY;
-  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t r = lo * kRowBlock; r < std::min(rows, hi * kRowBlock); ++r)
-      for (std::size_t c = 0; c < C; ++c)
-        y[r * C + c] = std::min(std::max(x[r * C + c] * scale[c] + shift[c], lo_clamp), hi_clamp);
-  });
+  detail_bn::normalize(rows, C, x, scale.data(), shift.data(), act, y, pool);
+}
+
+// Eval forward: y = act(gamma * (x - running_mean) / sqrt(running_var + eps) + beta).
+inline void batch_norm_eval_forward(std::size_t rows, int channels, const float* x, const float* gamma,
+                                    const float* beta, const float* running_mean, const float* running_var, float eps,
+                                    Activation act, float* y, ThreadPool* pool) {
+  const std::size_t C = static_cast<std::size_t>(channels);
+  std::vector<float> scale(C), shift(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    scale[c] = gamma[c] / std::sqrt(running_var[c] + eps);
+    shift[c] = beta[c] - running_mean[c] * scale[c];
+  }
+  detail_bn::normalize(rows, C, x, scale.data(), shift.data(), act, y, pool);
 }
 
 namespace detail_bn {

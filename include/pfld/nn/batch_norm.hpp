@@ -56,10 +56,13 @@ class BatchNorm : public Layer {
         running_mean_[c] = (1.0f - momentum_) * running_mean_[c] + momentum_ * batch_mean_[c];
         running_var_[c] = (1.0f - momentum_) * running_var_[c] + momentum_ * batch_var_[c] * unbias;
       }
-    } else {
+    } else if (reference) {
       kernels::ref::batch_norm_forward_eval(rows, channels_, x.data(), gamma_.data(), beta_.data(),
                                             running_mean_.data(), running_var_.data(), eps_, output_.data());
       kernels::ref::activation_forward(act_, output_.numel(), output_.data(), output_.data());
+    } else {
+      kernels::batch_norm_eval_forward(rows, channels_, x.data(), gamma_.data(), beta_.data(), running_mean_.data(),
+                                       running_var_.data(), eps_, act_, output_.data(), &default_thread_pool());
     }
     input_ = x;
     input_was_training_ = training_;
