@@ -79,16 +79,9 @@ struct Layer {
   ConvGeometry g;
 };
 
+// The layer's own geometry, as nn::Conv2d computes it for a size x size input.
 ConvGeometry conv(int size, int cin, int cout, int k, int stride, int pad, int groups) {
-  ConvGeometry g;
-  g.in_h = g.in_w = size;
-  g.in_c = cin;
-  g.out_c = cout;
-  g.kernel_h = g.kernel_w = k;
-  g.stride_h = g.stride_w = stride;
-  g.pad_h = g.pad_w = pad;
-  g.groups = groups;
-  return g;
+  return pfld::nn::Conv2d(cin, cout, k, stride, pad, groups, false).geometry(1, size, size);
 }
 
 std::vector<Layer> pfld_layers(float width) {

@@ -24,7 +24,7 @@ inline bool depthwise_supported(Isa isa, const ConvGeometry& g) {
 
 namespace detail_dw {
 
-// (C, KH * KW) -> (KH * KW, C); `add` accumulates instead (for the gradient going back).
+// (C, KH * KW) -> (KH * KW, C), and back with the arguments swapped.
 inline void transpose(int channels, int taps, const float* from, float* to) {
   for (int c = 0; c < channels; ++c)
     for (int t = 0; t < taps; ++t) to[static_cast<std::size_t>(t) * channels + c] = from[static_cast<std::size_t>(c) * taps + t];
@@ -91,8 +91,7 @@ inline void depthwise_backward_weights(Isa isa, const ConvGeometry& g, const flo
       const int c_lo = static_cast<int>(lo) * kBlock, c_hi = std::min(C, static_cast<int>(hi) * kBlock);
       PFLD_DEPTHWISE_DISPATCH(isa, depthwise_backward_weights_block, g, x, dy, dwt, dbias, c_lo, c_hi, 0, g.batch);
     });
-    for (int c = 0; c < C; ++c)
-      for (int t = 0; t < taps; ++t) dw[static_cast<std::size_t>(c) * taps + t] = dwt[static_cast<std::size_t>(t) * C + c];
+    detail_dw::transpose(taps, C, dwt, dw);
     return;
   }
   // Per split: taps x C weight sums, then C bias sums.
