@@ -1,14 +1,20 @@
 // pfld_bench: per-layer kernels (forward and backward, GFLOP/s), the FMA peak they are measured against,
-// and whole-network training throughput (images/s).
+// whole-network training throughput (images/s), and inference: single-face latency of the fused graph
+// per ISA (median and p90, GFLOP/s, % of the FMA peak) and batch throughput.
 //
-//   pfld_bench [--benchmark_filter=REGEX] [Google Benchmark flags]
-// The active ISA is the best the CPU has, or PFLD_ISA=ref|avx2|avx512|neon.
+//   pfld_bench [--weights-0.25x=FILE] [--weights-1x=FILE] [--benchmark_filter=REGEX] [Google Benchmark flags]
+// The active ISA is the best the CPU has, or PFLD_ISA=ref|avx2|avx512|neon. Inference runs on the given
+// weights files (bench/compare_inference.py passes the ones it exports to ONNX), else on freshly
+// initialised networks.
 #include <benchmark/benchmark.h>
 
 #include <pfld/pfld.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -181,9 +187,108 @@ void BM_train_step(benchmark::State& state, float width, int threads) {
   pfld::set_num_threads(0);
 }
 
+// ---- Inference: the fused graph, one face at a time on one thread, and batches over the pool.
+std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised network)
+
+std::unique_ptr<pfld::model::PfldNet> inference_network(float width) {
+  const std::string& file = weights_files[width == 1.0f ? 1 : 0];
+  if (!file.empty()) return pfld::io::load_network(file);
+  pfld::ModelConfig c;
+  c.width = width;
+  auto net = std::make_unique<pfld::model::PfldNet>(c);
+  pfld::Rng rng(1);
+  net->reset_parameters(rng);
+  return net;
+}
+
+double fma_peak_gflops(Isa isa) {
+  fma_loop(isa, 1 << 18);
+  double best = 0.0;
+  for (int r = 0; r < 5; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double flops = fma_loop(isa, 1 << 20);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, flops / s / 1e9);
+  }
+  return best;
+}
+
+void BM_infer_latency(benchmark::State& state, float width, Isa isa) {
+  auto net = inference_network(width);
+  const pfld::InferenceNet fused(*net, isa);
+  pfld::InferenceArena arena = fused.make_arena();
+  pfld::Rng rng(2);
+  float* input = fused.input(arena);
+  for (int i = 0; i < 112 * 112 * 3; ++i) input[i] = rng.uniform();
+  fused.run(arena);
+  std::vector<double> seconds;
+  seconds.reserve(100000);
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(fused.run(arena));
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2], p90 = seconds[seconds.size() * 9 / 10];
+  const double peak = fma_peak_gflops(isa);
+  state.counters["median_ms"] = median * 1e3;
+  state.counters["p90_ms"] = p90 * 1e3;
+  state.counters["GFLOP/s"] = fused.flops() / median / 1e9;
+  state.counters["peak_GFLOP/s"] = peak;
+  state.counters["%peak"] = 100.0 * fused.flops() / median / 1e9 / peak;
+  state.SetLabel(pfld::to_string(isa));
+}
+
+void BM_infer_batch(benchmark::State& state, float width, int threads) {
+  auto net = inference_network(width);
+  const pfld::InferenceNet fused(*net);
+  pfld::ThreadPool pool(threads);
+  std::vector<pfld::InferenceArena> arenas;
+  for (int t = 0; t < threads; ++t) arenas.push_back(fused.make_arena());
+  const std::size_t faces = 64;
+  std::vector<float> crop(112 * 112 * 3);
+  pfld::Rng rng(3);
+  for (float& v : crop) v = rng.uniform();
+  auto run_all = [&] {
+    pool.parallel_for(0, static_cast<std::size_t>(threads), [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t t = lo; t < hi; ++t)
+        for (std::size_t f = t; f < faces; f += static_cast<std::size_t>(threads))
+          benchmark::DoNotOptimize(fused.run(crop.data(), arenas[t]));
+    });
+  };
+  run_all();
+  for (auto _ : state) run_all();
+  state.counters["faces/s"] = benchmark::Counter(static_cast<double>(faces) * static_cast<double>(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(pfld::to_string(fused.isa())) + ", " + std::to_string(threads) + " thread(s)");
+}
+
+// Detector::detect end to end: the crop's bilinear warp from a 640x480 photo, the network, the mapping back.
+void BM_detect(benchmark::State& state, float width) {
+  auto net = inference_network(width);
+  pfld::Detector detector(*net);
+  pfld::Image image(640, 480, pfld::PixelFormat::rgb);
+  for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 2654435761u >> 24);
+  pfld::Landmarks points;
+  detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
+  for (auto _ : state) detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
+  state.SetLabel(pfld::to_string(detector.net().isa()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Our own flags first; the rest goes to Google Benchmark.
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--weights-0.25x=", 16) == 0)
+      weights_files[0] = argv[i] + 16;
+    else if (std::strncmp(argv[i], "--weights-1x=", 13) == 0)
+      weights_files[1] = argv[i] + 13;
+    else
+      argv[kept++] = argv[i];
+  }
+  argc = kept;
   benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
   const Isa isa = pfld::active_isa();
   for (float width : {1.0f, 0.25f})
@@ -206,6 +311,17 @@ int main(int argc, char** argv) {
           BM_train_step, width, threads)
           ->Unit(benchmark::kMillisecond)
           ->Iterations(width == 1.0f ? 2 : 5);
+  for (float width : {0.25f, 1.0f}) {
+    const std::string w = width == 1.0f ? "1X" : "0.25X";
+    for (Isa i : {Isa::avx512, Isa::avx2, Isa::neon, Isa::ref})
+      if (pfld::isa_supported(i))
+        benchmark::RegisterBenchmark(("infer/" + w + "/" + pfld::to_string(i)).c_str(), BM_infer_latency, width, i)
+            ->Unit(benchmark::kMicrosecond)
+            ->MinTime(i == Isa::ref ? 0.5 : 1.0);
+    benchmark::RegisterBenchmark(("infer_batch/" + w + "/threads:2").c_str(), BM_infer_batch, width, 2)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("detect/" + w).c_str(), BM_detect, width)->Unit(benchmark::kMicrosecond);
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

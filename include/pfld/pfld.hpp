@@ -57,6 +57,8 @@
 
 #include "eval/evaluate.hpp"
 #include "eval/metrics.hpp"
+#include "infer/detector.hpp"
+#include "infer/inference_net.hpp"
 
 #include "io/checkpoint.hpp"
 #include "io/model_file.hpp"

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <limits>
 
 namespace pfld {
 
@@ -20,6 +21,20 @@ inline float activate(Activation a, float x) {
     case Activation::relu: return std::max(x, 0.0f);
     case Activation::relu6: return std::min(std::max(x, 0.0f), 6.0f);
     default: return x;
+  }
+}
+
+// Every PFLD activation is a clamp to [lo, hi]; fused epilogues take it in that form.
+struct Clamp {
+  float lo = -std::numeric_limits<float>::infinity();
+  float hi = std::numeric_limits<float>::infinity();
+};
+
+inline Clamp clamp_of(Activation a) {
+  switch (a) {
+    case Activation::relu: return {0.0f, std::numeric_limits<float>::infinity()};
+    case Activation::relu6: return {0.0f, 6.0f};
+    default: return {};
   }
 }
 

@@ -28,8 +28,6 @@ inline ConvMethod conv_method(Isa isa, const ConvGeometry& g) {
   return ConvMethod::reference;
 }
 
-namespace detail_conv {
-
 inline std::size_t output_pixels(const ConvGeometry& g) {
   return static_cast<std::size_t>(g.batch) * g.out_h() * g.out_w();
 }
@@ -87,6 +85,8 @@ inline void col2im(const ConvGeometry& g, const float* columns, float* dx, Threa
   else
     body(0, static_cast<std::size_t>(g.batch));
 }
+
+namespace detail_conv {
 
 inline void add_bias(std::size_t rows, int channels, const float* bias, float* y) {
   for (std::size_t r = 0; r < rows; ++r)

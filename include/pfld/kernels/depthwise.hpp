@@ -14,6 +14,7 @@
 #include "avx512/depthwise.hpp"
 #include "conv_geometry.hpp"
 #include "neon/depthwise.hpp"
+#include "ref/depthwise.hpp"
 
 namespace pfld::kernels {
 
@@ -60,8 +61,19 @@ inline void depthwise_forward(Isa isa, const ConvGeometry& g, const float* x, co
                               float* y, ThreadPool* pool) {
   const float* wt = detail_dw::transposed_weights(g, w);
   detail_dw::run(pool, static_cast<std::size_t>(g.batch) * g.out_h(), [&](std::size_t lo, std::size_t hi) {
-    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, wt, bias, y, lo, hi);
+    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, wt, bias, Clamp{}, y, lo, hi);
   });
+}
+
+// The inference form: weights already transposed to (KH * KW, C), bias and clamp fused, the caller's
+// thread only, no scratch.
+inline void depthwise_forward_fused(Isa isa, const ConvGeometry& g, const float* x, const float* wt, const float* bias,
+                                    const Clamp& clamp, float* y) {
+  const std::size_t rows = static_cast<std::size_t>(g.batch) * g.out_h();
+  if (isa == Isa::ref)
+    ref::depthwise_forward_rows(g, x, wt, bias, clamp, y, 0, rows);
+  else
+    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, wt, bias, clamp, y, 0, rows);
 }
 
 // dx = d loss / d x (overwritten). Parallel over input rows.

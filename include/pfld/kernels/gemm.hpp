@@ -1,6 +1,7 @@
-// Single-precision GEMM, C = A * B (+ C), blocked in the manner of BLIS/GotoBLAS: panels of B and A are
-// packed into the layout the ISA's micro-kernel streams through, so any row/column strides (transposes
-// included) cost one packing pass. Tiles of C are spread over the thread pool.
+// Single-precision GEMM, C = A * B (+ C), blocked in the manner of BLIS/GotoBLAS: panels of B are packed
+// into the layout the ISA's micro-kernel streams through; A is read in place when its rows are
+// contiguous (activations, the common case) and packed otherwise. Tiles of C are spread over the thread
+// pool. gemm_prepacked is the inference form: B packed once, a fused epilogue, no scratch.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "../core/cpu.hpp"
 #include "../core/scratch.hpp"
+#include "../core/tensor.hpp"
 #include "../core/thread_pool.hpp"
 #include "avx2/gemm_6x16.hpp"
 #include "avx512/gemm_6x32.hpp"
@@ -116,6 +118,7 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
   const int mc = std::max(mr, kBlockM / mr * mr);
   const int m_blocks = (m + mc - 1) / mc;
   const int threads = pool ? pool->size() : 1;
+  const bool direct_a = a.col_stride == 1;  // rows contiguous: the micro-kernel reads them in place
   // Few row blocks (a weight gradient: m = output channels) leave threads idle; split the columns too.
   const int n_splits = std::max(1, std::min(n_panels, (threads + m_blocks - 1) / m_blocks));
   float* packed_b = scratch_b().get(static_cast<std::size_t>(kBlockK) * n_panels * nr);
@@ -132,12 +135,12 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
       pack_b_panels(0, static_cast<std::size_t>(n_panels));
 
     auto run_tasks = [&](std::size_t lo, std::size_t hi) {
-      float* packed_a = scratch_a().get(static_cast<std::size_t>(mc) * kc);
+      float* packed_a = direct_a ? nullptr : scratch_a().get(static_cast<std::size_t>(mc) * kc);
       int packed_block = -1;
       for (std::size_t task = lo; task < hi; ++task) {
         const int block = static_cast<int>(task) / n_splits, split = static_cast<int>(task) % n_splits;
         const int i0 = block * mc, rows = std::min(mc, m - i0);
-        if (block != packed_block) {
+        if (!direct_a && block != packed_block) {
           pack_a(a, i0, rows, k0, kc, mr, packed_a);
           packed_block = block;
         }
@@ -145,9 +148,15 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
         for (int p = p_lo; p < p_hi; ++p) {
           const int j0 = p * nr, cols = std::min(nr, n - j0);
           const float* b_panel = packed_b + static_cast<std::size_t>(p) * kc * nr;
-          for (int r = 0; r < rows; r += mr)
-            kernel.run(kc, packed_a + static_cast<std::size_t>(r) * kc, b_panel,
-                       c + static_cast<std::size_t>(i0 + r) * ldc + j0, ldc, std::min(mr, rows - r), cols, add);
+          for (int r = 0; r < rows; r += mr) {
+            float* tile = c + static_cast<std::size_t>(i0 + r) * ldc + j0;
+            if (direct_a)
+              kernel.run(kc, a.data + (i0 + r) * a.row_stride + k0, a.row_stride, 1, b_panel, tile, ldc,
+                         std::min(mr, rows - r), cols, add, nullptr);
+            else
+              kernel.run(kc, packed_a + static_cast<std::size_t>(r) * kc, 1, mr, b_panel, tile, ldc,
+                         std::min(mr, rows - r), cols, add, nullptr);
+          }
         }
       }
     };
@@ -157,6 +166,72 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
     else
       run_tasks(0, tasks);
   }
+}
+
+// B (k x n) packed once into the micro-kernel's panels, block by block of kBlockK rows: the weights of
+// an inference layer.
+class PackedMatrix {
+ public:
+  PackedMatrix() = default;
+  PackedMatrix(Isa isa, int k, int n, const MatrixView& b) : kernel_(gemm_kernel_for(isa)), k_(k), n_(n) {
+    detail::require(k > 0 && n > 0, "PackedMatrix: empty ", k, " x ", n, " matrix");
+    const std::size_t panels = static_cast<std::size_t>(panel_count());
+    storage_ = Tensor(Shape{static_cast<int>(panels * static_cast<std::size_t>(k) * static_cast<std::size_t>(kernel_.nr))});
+    for (int k0 = 0; k0 < k; k0 += detail_gemm::kBlockK)
+      detail_gemm::pack_b(b, k0, std::min(detail_gemm::kBlockK, k - k0), n, kernel_.nr, block(k0), 0,
+                          panel_count());
+  }
+
+  int rows() const { return k_; }
+  int cols() const { return n_; }
+  const GemmKernel& kernel() const { return kernel_; }
+  int panel_count() const { return (n_ + kernel_.nr - 1) / kernel_.nr; }
+  // The packed panels of rows [k0, k0 + kBlockK).
+  const float* block(int k0) const { return storage_.data() + static_cast<std::size_t>(k0) * panel_count() * kernel_.nr; }
+
+ private:
+  float* block(int k0) { return storage_.data() + static_cast<std::size_t>(k0) * panel_count() * kernel_.nr; }
+
+  GemmKernel kernel_{};
+  int k_ = 0, n_ = 0;
+  Tensor storage_;
+};
+
+// C (m x b.cols(), row stride ldc) = epilogue(A (m x b.rows(), rows at stride lda) * B): no packing, no
+// scratch, no allocation. Row blocks go to the pool's threads when one is given.
+inline void gemm_prepacked(int m, const float* a, std::size_t lda, const PackedMatrix& b, float* c, std::size_t ldc,
+                           const GemmEpilogue& epilogue, ThreadPool* pool = nullptr) {
+  using detail_gemm::kBlockK;
+  const GemmKernel& kernel = b.kernel();
+  const int mr = kernel.mr, nr = kernel.nr, k = b.rows(), n = b.cols(), n_panels = b.panel_count();
+  const int mc = std::max(mr, detail_gemm::kBlockM / mr * mr);
+  const int m_blocks = (m + mc - 1) / mc;
+  auto run_blocks = [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t block = lo; block < hi; ++block) {
+      const int i0 = static_cast<int>(block) * mc, rows = std::min(mc, m - i0);
+      for (int k0 = 0; k0 < k; k0 += kBlockK) {
+        const int kc = std::min(kBlockK, k - k0);
+        const bool last = k0 + kBlockK >= k;
+        for (int p = 0; p < n_panels; ++p) {
+          const int j0 = p * nr, cols = std::min(nr, n - j0);
+          const float* b_panel = b.block(k0) + static_cast<std::size_t>(p) * kc * nr;
+          for (int r = 0; r < rows; r += mr) {
+            const std::size_t i = static_cast<std::size_t>(i0 + r);
+            GemmEpilogue tile_epilogue = epilogue;
+            if (epilogue.bias) tile_epilogue.bias += j0;
+            if (epilogue.residual) tile_epilogue.residual += i * epilogue.residual_stride + static_cast<std::size_t>(j0);
+            kernel.run(kc, a + i * lda + static_cast<std::size_t>(k0), static_cast<std::ptrdiff_t>(lda), 1, b_panel,
+                       c + i * ldc + static_cast<std::size_t>(j0), ldc, std::min(mr, rows - r), cols, k0 > 0,
+                       last ? &tile_epilogue : nullptr);
+          }
+        }
+      }
+    }
+  };
+  if (pool && m_blocks > 1)
+    pool->parallel_for(0, static_cast<std::size_t>(m_blocks), run_blocks);
+  else
+    run_blocks(0, static_cast<std::size_t>(m_blocks));
 }
 
 }  // namespace pfld::kernels

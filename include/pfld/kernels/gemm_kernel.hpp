@@ -1,15 +1,35 @@
-// The contract between the GEMM driver and the per-ISA micro-kernels.
+// The contract between the GEMM drivers and the per-ISA micro-kernels.
 #pragma once
 
 #include <cstddef>
+#include <limits>
 
 namespace pfld::kernels {
 
-// C[mr x nr] (row stride ldc) = (accumulate ? C : 0) + sum_k A[k][0..mr) * B[k][0..nr)
-// where A is a packed panel (kc steps of MR floats) and B a packed panel (kc steps of NR floats).
-// mr <= MR and nr <= NR: the edge tiles of the matrix come in smaller.
-using MicroKernel = void (*)(int kc, const float* a, const float* b, float* c, std::size_t ldc, int mr, int nr,
-                             bool accumulate);
+// What a finished tile goes through before it is stored, so a convolution's bias, activation and
+// residual add cost no extra pass over memory: y = clamp(acc + bias[j] + residual[i][j], lo, hi).
+struct GemmEpilogue {
+  const float* bias = nullptr;      // per column of the tile (null: none)
+  const float* residual = nullptr;  // a tile to add, row stride residual_stride (null: none)
+  std::size_t residual_stride = 0;
+  float lo = -std::numeric_limits<float>::infinity();
+  float hi = std::numeric_limits<float>::infinity();
+};
+
+// The epilogue for one element; the SIMD kernels do the same per vector.
+inline float apply_epilogue(const GemmEpilogue& e, int i, int j, float v) {
+  if (e.bias) v += e.bias[j];
+  if (e.residual) v += e.residual[static_cast<std::size_t>(i) * e.residual_stride + static_cast<std::size_t>(j)];
+  return v < e.lo ? e.lo : (v > e.hi ? e.hi : v);
+}
+
+// C[mr x nr] (row stride ldc) = (accumulate ? C : 0) + sum_k A[i][k] * B[k][0..nr), then the epilogue
+// when one is given. A's element (i, k) is a[i * a_row_stride + k * a_k_stride]: a packed panel
+// (stride 1, MR) or rows read in place (stride lda, 1). Rows past mr are never read. B is a packed panel
+// (kc steps of NR floats, 64-byte aligned). mr <= MR and nr <= NR: edge tiles come in smaller.
+using MicroKernel = void (*)(int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride,
+                             const float* b, float* c, std::size_t ldc, int mr, int nr, bool accumulate,
+                             const GemmEpilogue* epilogue);
 
 struct GemmKernel {
   int mr;  // rows of C per tile

@@ -101,6 +101,15 @@ class PfldNet : public nn::Composite {
     fc_.bias().fill(0.5f);
   }
 
+  // The layers, in order, for the inference graph builder.
+  ConvBnAct& conv1() { return conv1_; }
+  ConvBnAct& conv2() { return conv2_; }
+  std::size_t block_count() const { return blocks_.size(); }
+  InvertedResidual& block(std::size_t i) { return *blocks_.at(i); }
+  ConvBnAct& conv7() { return conv7_; }
+  ConvBnAct& conv8() { return conv8_; }
+  nn::Linear& fc() { return fc_; }
+
   std::size_t parameter_count() {
     std::size_t n = 0;
     for (auto& p : parameters()) n += p.value->numel();

@@ -1,9 +1,11 @@
 // AVX2 + FMA depthwise kernels: depthwise_simd.inc over 8-float ymm vectors.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "../../core/cpu.hpp"
+#include "../activation.hpp"
 #include "../conv_geometry.hpp"
 
 #if defined(PFLD_ARCH_X86_64)
@@ -25,6 +27,8 @@ struct V {
   static type load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, type v) { _mm256_storeu_ps(p, v); }
   static type zero() { return _mm256_setzero_ps(); }
+  static type set1(float v) { return _mm256_set1_ps(v); }
+  static type clamp(type v, type lo, type hi) { return _mm256_min_ps(_mm256_max_ps(v, lo), hi); }
   static type add(type a, type b) { return _mm256_add_ps(a, b); }
   static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
 };

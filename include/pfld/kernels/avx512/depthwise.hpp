@@ -1,9 +1,11 @@
 // AVX-512 depthwise kernels: depthwise_simd.inc over 16-float zmm vectors.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "../../core/cpu.hpp"
+#include "../activation.hpp"
 #include "../conv_geometry.hpp"
 
 #if defined(PFLD_ARCH_X86_64)
@@ -25,6 +27,11 @@ struct V {
   static type load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, type v) { _mm512_storeu_ps(p, v); }
   static type zero() { return _mm512_setzero_ps(); }
+  static type set1(float v) { return _mm512_set1_ps(v); }
+  // The maskz forms: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized.
+  static type clamp(type v, type lo, type hi) {
+    return _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, v, lo), hi);
+  }
   static type add(type a, type b) { return _mm512_add_ps(a, b); }
   static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
 };

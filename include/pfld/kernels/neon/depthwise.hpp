@@ -1,9 +1,11 @@
 // NEON (AArch64) depthwise kernels: depthwise_simd.inc over 4-float q vectors.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "../../core/cpu.hpp"
+#include "../activation.hpp"
 #include "../conv_geometry.hpp"
 
 #if defined(PFLD_ARCH_AARCH64)
@@ -17,6 +19,8 @@ struct V {
   static type load(const float* p) { return vld1q_f32(p); }
   static void store(float* p, type v) { vst1q_f32(p, v); }
   static type zero() { return vdupq_n_f32(0.0f); }
+  static type set1(float v) { return vdupq_n_f32(v); }
+  static type clamp(type v, type lo, type hi) { return vminq_f32(vmaxq_f32(v, lo), hi); }
   static type add(type a, type b) { return vaddq_f32(a, b); }
   static type fma(type a, type b, type c) { return vfmaq_f32(c, a, b); }
 };

@@ -10,15 +10,30 @@
 
 namespace pfld::kernels::neon {
 
-inline void gemm_8x8(int kc, const float* a, const float* b, float* c, std::size_t ldc, int mr, int nr,
-                     bool accumulate) {
+inline void gemm_8x8(int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b,
+                     float* c, std::size_t ldc, int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
+  // A packed panel gives eight rows in two vector loads; rows read in place come one broadcast each
+  // (rows past mr repeat row 0: computed, never stored, never read out of bounds).
+  const bool packed = a_row_stride == 1 && a_k_stride == 8;
+  const float* r[8];
+  for (int i = 0; i < 8; ++i) r[i] = a + (i < mr ? i * a_row_stride : 0);
   float32x4_t c00 = vdupq_n_f32(0), c01 = vdupq_n_f32(0), c10 = vdupq_n_f32(0), c11 = vdupq_n_f32(0);
   float32x4_t c20 = vdupq_n_f32(0), c21 = vdupq_n_f32(0), c30 = vdupq_n_f32(0), c31 = vdupq_n_f32(0);
   float32x4_t c40 = vdupq_n_f32(0), c41 = vdupq_n_f32(0), c50 = vdupq_n_f32(0), c51 = vdupq_n_f32(0);
   float32x4_t c60 = vdupq_n_f32(0), c61 = vdupq_n_f32(0), c70 = vdupq_n_f32(0), c71 = vdupq_n_f32(0);
-  for (int k = 0; k < kc; ++k, a += 8, b += 8) {
+  std::ptrdiff_t at = 0;
+  for (int k = 0; k < kc; ++k, at += a_k_stride, b += 8) {
     const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
-    const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
+    float32x4_t a0, a1;
+    if (packed) {
+      a0 = vld1q_f32(a + at);
+      a1 = vld1q_f32(a + at + 4);
+    } else {
+      const float lanes0[4] = {r[0][at], r[1][at], r[2][at], r[3][at]};
+      const float lanes1[4] = {r[4][at], r[5][at], r[6][at], r[7][at]};
+      a0 = vld1q_f32(lanes0);
+      a1 = vld1q_f32(lanes1);
+    }
     c00 = vfmaq_laneq_f32(c00, b0, a0, 0);
     c01 = vfmaq_laneq_f32(c01, b1, a0, 0);
     c10 = vfmaq_laneq_f32(c10, b0, a0, 1);
@@ -39,12 +54,32 @@ inline void gemm_8x8(int kc, const float* a, const float* b, float* c, std::size
   const float32x4_t rows[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                                   {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
   if (mr == 8 && nr == 8) {
+    float32x4_t bias_lo = vdupq_n_f32(0), bias_hi = vdupq_n_f32(0), min_v = vdupq_n_f32(0), max_v = vdupq_n_f32(0);
+    if (epilogue) {
+      if (epilogue->bias) {
+        bias_lo = vld1q_f32(epilogue->bias);
+        bias_hi = vld1q_f32(epilogue->bias + 4);
+      }
+      min_v = vdupq_n_f32(epilogue->lo);
+      max_v = vdupq_n_f32(epilogue->hi);
+    }
     for (int i = 0; i < 8; ++i) {
       float* ci = c + static_cast<std::size_t>(i) * ldc;
       float32x4_t lo = rows[i][0], hi = rows[i][1];
       if (accumulate) {
         lo = vaddq_f32(lo, vld1q_f32(ci));
         hi = vaddq_f32(hi, vld1q_f32(ci + 4));
+      }
+      if (epilogue) {
+        lo = vaddq_f32(lo, bias_lo);
+        hi = vaddq_f32(hi, bias_hi);
+        if (epilogue->residual) {
+          const float* res = epilogue->residual + static_cast<std::size_t>(i) * epilogue->residual_stride;
+          lo = vaddq_f32(lo, vld1q_f32(res));
+          hi = vaddq_f32(hi, vld1q_f32(res + 4));
+        }
+        lo = vminq_f32(vmaxq_f32(lo, min_v), max_v);
+        hi = vminq_f32(vmaxq_f32(hi, min_v), max_v);
       }
       vst1q_f32(ci, lo);
       vst1q_f32(ci + 4, hi);
@@ -57,7 +92,11 @@ inline void gemm_8x8(int kc, const float* a, const float* b, float* c, std::size
     vst1q_f32(tile[i] + 4, rows[i][1]);
   }
   for (int i = 0; i < mr; ++i)
-    for (int j = 0; j < nr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + tile[i][j];
+    for (int j = 0; j < nr; ++j) {
+      float& out = c[static_cast<std::size_t>(i) * ldc + static_cast<std::size_t>(j)];
+      const float v = (accumulate ? out : 0.0f) + tile[i][j];
+      out = epilogue ? apply_epilogue(*epilogue, i, j, v) : v;
+    }
 }
 
 inline GemmKernel gemm_kernel() { return {8, 8, gemm_8x8, "neon 8x8"}; }

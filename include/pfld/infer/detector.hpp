@@ -1,0 +1,152 @@
+// The API most programs need: a face box in an image in, landmarks in image pixels out.
+//
+//   auto detector = pfld::Detector::load("weights/pfld-0.25x-68.pfld");
+//   pfld::Landmarks points = detector.detect(image, pfld::Box{x, y, w, h});
+//
+// Thread safety: a Detector owns the scratch memory of its runs, so one Detector serves one thread at a
+// time. Copies are cheap (the packed weights are shared, each copy gets its own arenas): give each
+// thread its own copy, or use the batch call, which spreads the faces over the thread pool.
+#pragma once
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/thread_pool.hpp"
+#include "../data/crop.hpp"
+#include "../data/head_pose.hpp"
+#include "../data/image.hpp"
+#include "../data/landmarks.hpp"
+#include "inference_net.hpp"
+
+namespace pfld {
+
+struct DetectorOptions {
+  Isa isa = active_isa();
+  int landmarks = 0;       // the landmark count the caller expects; 0 takes whatever the weights have
+  float box_scale = 1.2f;  // crop side = box_scale x the box's longer side (the training crop)
+};
+
+class Detector {
+ public:
+  explicit Detector(std::shared_ptr<const InferenceNet> net, const DetectorOptions& options = {})
+      : net_(std::move(net)), options_(options) {
+    detail::require(net_ != nullptr, "Detector: no network");
+    detail::require(options_.landmarks == 0 || options_.landmarks == net_->landmark_count(), "Detector: the weights ",
+                    "predict ", net_->landmark_count(), " landmarks, ", options_.landmarks, " were asked for");
+    detail::require(std::isfinite(options_.box_scale) && options_.box_scale > 0, "Detector: box_scale ",
+                    options_.box_scale, " is not positive");
+    arena_ = net_->make_arena();
+  }
+
+  explicit Detector(model::PfldNet& net, const DetectorOptions& options = {})
+      : Detector(std::make_shared<const InferenceNet>(net, options.isa), options) {}
+
+  // From a weights or checkpoint file (see save_weights).
+  static Detector load(const std::string& path, const DetectorOptions& options = {}) {
+    return Detector(std::make_shared<const InferenceNet>(InferenceNet::load(path, options.isa)), options);
+  }
+
+  Detector(const Detector& other) : Detector(other.net_, other.options_) {}
+  Detector& operator=(const Detector& other) {
+    if (this != &other) *this = Detector(other);
+    return *this;
+  }
+  Detector(Detector&&) = default;
+  Detector& operator=(Detector&&) = default;
+
+  const InferenceNet& net() const { return *net_; }
+  int landmark_count() const { return net_->landmark_count(); }
+  const DetectorOptions& options() const { return options_; }
+
+  // The crop the network sees for a face box: a square of box_scale x the longer side, centred on the
+  // box, resampled to input_size(). Maps between crop and image coordinates.
+  CropTransform crop_transform(const Box& face) const {
+    return CropTransform::from_box(face, net_->input_size(), options_.box_scale);
+  }
+
+  // Landmarks of the face in `face`, in image pixel coordinates. Parts of the crop outside the image are
+  // zero (black).
+  Landmarks detect(const ImageView& image, const Box& face) {
+    Landmarks points;
+    detect(image, face, points);
+    return points;
+  }
+
+  // The same into `points`: no allocation once `points` has the capacity.
+  void detect(const ImageView& image, const Box& face, Landmarks& points) { run(image, face, arena_, points); }
+
+  // Many faces of one image, spread over the thread pool (default: the process-wide one).
+  std::vector<Landmarks> detect(const ImageView& image, const std::vector<Box>& faces, ThreadPool* pool = nullptr) {
+    for (const Box& face : faces) check_input(image, face);
+    std::vector<Landmarks> out(faces.size());
+    if (faces.empty()) return out;
+    if (!pool) pool = &default_thread_pool();
+    while (batch_arenas_.size() < static_cast<std::size_t>(pool->size())) {
+      batch_arenas_.push_back(std::make_unique<Slot>());
+      batch_arenas_.back()->arena = net_->make_arena();
+    }
+    pool->parallel_for(0, faces.size(), [&](std::size_t lo, std::size_t hi) {
+      Slot& slot = claim_slot();
+      for (std::size_t i = lo; i < hi; ++i) run(image, faces[i], slot.arena, out[i]);
+      slot.busy.store(false, std::memory_order_release);
+    });
+    return out;
+  }
+
+  // Head pose (yaw, pitch, roll in degrees) from landmarks this detector returned for `face`, by PnP on
+  // the 14 pose points in the crop frame (the aux net's labels, without the aux net).
+  HeadPose head_pose(const Landmarks& points, const Box& face) const {
+    detail::require(points.size() == static_cast<std::size_t>(landmark_count()), "head_pose: ", points.size(),
+                    " landmarks, the detector predicts ", landmark_count());
+    const CropTransform crop = crop_transform(face);
+    Landmarks in_crop;
+    in_crop.reserve(points.size());
+    for (const Point& p : points) in_crop.push_back(crop.image_to_crop(p));
+    return estimate_head_pose(in_crop, net_->input_size());
+  }
+
+ private:
+  struct Slot {
+    InferenceArena arena;
+    std::atomic<bool> busy{false};
+  };
+
+  static void check_input(const ImageView& image, const Box& face) {
+    detail::require(!image.empty(), "detect: the image is empty");
+    image.validate("detect");
+    face.validate("detect");
+    // Pixel i covers [i - 0.5, i + 0.5]: the image spans [-0.5, W - 0.5] x [-0.5, H - 0.5].
+    const bool outside = face.x >= static_cast<float>(image.width) - 0.5f || face.y >= static_cast<float>(image.height) - 0.5f ||
+                         face.x + face.width <= -0.5f || face.y + face.height <= -0.5f;
+    detail::require(!outside, "detect: face box (", face.x, ", ", face.y, ", ", face.width, "x", face.height,
+                    ") lies entirely outside the ", image.width, "x", image.height, " image");
+  }
+
+  void run(const ImageView& image, const Box& face, InferenceArena& arena, Landmarks& points) const {
+    check_input(image, face);
+    const CropTransform crop = crop_transform(face);
+    crop.warp(image, net_->input(arena));
+    const float* labels = net_->run(arena);
+    const std::size_t n = static_cast<std::size_t>(landmark_count());
+    points.resize(n);
+    for (std::size_t i = 0; i < n; ++i) points[i] = crop.label_to_image({labels[2 * i], labels[2 * i + 1]});
+  }
+
+  Slot& claim_slot() {
+    for (;;)
+      for (auto& slot : batch_arenas_) {
+        bool expected = false;
+        if (slot->busy.compare_exchange_strong(expected, true, std::memory_order_acquire)) return *slot;
+      }
+  }
+
+  std::shared_ptr<const InferenceNet> net_;
+  DetectorOptions options_;
+  InferenceArena arena_;
+  std::vector<std::unique_ptr<Slot>> batch_arenas_;
+};
+
+}  // namespace pfld

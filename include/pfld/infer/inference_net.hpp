@@ -1,0 +1,292 @@
+// The fused inference graph of a trained PFLD network: batch norm folded into the convolutions, the
+// activation and the residual add done in the producing kernel's epilogue, the global poolings done by
+// the layer that writes the pooled tensor, weights packed once for the ISA's micro-kernels.
+//
+// InferenceNet is immutable once built and safe to share between threads; each thread runs it with its
+// own InferenceArena, which holds every activation and is allocated once: a run allocates nothing.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/cpu.hpp"
+#include "../core/error.hpp"
+#include "../core/tensor.hpp"
+#include "../io/checkpoint.hpp"
+#include "../kernels/activation.hpp"
+#include "../kernels/conv2d.hpp"
+#include "../kernels/depthwise.hpp"
+#include "../kernels/gemm.hpp"
+#include "../model/pfld_net.hpp"
+
+namespace pfld {
+
+namespace detail_infer {
+
+// One convolution of the graph with its batch norm folded in: y = clamp(conv(x, w') + b').
+struct FusedConv {
+  ConvGeometry geometry;          // for one image
+  bool depthwise = false;
+  bool pointwise = false;         // 1x1, stride 1: the input is already the GEMM's A
+  kernels::PackedMatrix packed;   // dense and pointwise: (KH * KW * C_in) x C_out
+  Tensor depthwise_weights;       // depthwise: (KH * KW, C)
+  Tensor bias;
+  Clamp clamp;
+
+  double flops() const { return 2.0 * geometry.macs(); }
+};
+
+// conv + BN (eval) -> FusedConv, in double so the folded weights round once.
+inline FusedConv fold(Isa isa, model::ConvBnAct& unit, int in_h, int in_w) {
+  nn::Conv2d& conv = unit.conv();
+  nn::BatchNorm& bn = unit.bn();
+  FusedConv out;
+  out.geometry = conv.geometry(1, in_h, in_w);
+  out.geometry.validate();
+  const ConvGeometry& g = out.geometry;
+  out.depthwise = g.is_depthwise();
+  out.pointwise = !out.depthwise && g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.pad_h == 0;
+  detail::require(out.depthwise || g.groups == 1, "InferenceNet: grouped convolution (groups=", g.groups,
+                  ") is not supported");
+  out.clamp = clamp_of(unit.activation());
+
+  const int out_c = g.out_c;
+  const std::size_t per_out = g.weight_count() / static_cast<std::size_t>(out_c);
+  std::vector<double> scale(static_cast<std::size_t>(out_c));
+  out.bias = Tensor(Shape{out_c});
+  for (int c = 0; c < out_c; ++c) {
+    const double s = static_cast<double>(bn.gamma()[c]) / std::sqrt(static_cast<double>(bn.running_var()[c]) + bn.eps());
+    const double conv_bias = conv.has_bias() ? static_cast<double>(conv.bias()[c]) : 0.0;
+    scale[static_cast<std::size_t>(c)] = s;
+    out.bias[c] = static_cast<float>(static_cast<double>(bn.beta()[c]) + (conv_bias - bn.running_mean()[c]) * s);
+  }
+  std::vector<float> folded(g.weight_count());
+  for (int c = 0; c < out_c; ++c)
+    for (std::size_t i = 0; i < per_out; ++i) {
+      const std::size_t at = static_cast<std::size_t>(c) * per_out + i;
+      folded[at] = static_cast<float>(static_cast<double>(conv.weight().data()[at]) * scale[static_cast<std::size_t>(c)]);
+    }
+  if (out.depthwise) {
+    const int taps = g.kernel_h * g.kernel_w;
+    out.depthwise_weights = Tensor(Shape{taps, out_c});
+    for (int c = 0; c < out_c; ++c)
+      for (int t = 0; t < taps; ++t)
+        out.depthwise_weights.data()[static_cast<std::size_t>(t) * out_c + c] = folded[static_cast<std::size_t>(c) * taps + t];
+  } else {
+    const int patch = kernels::patch_size(g);
+    out.packed = kernels::PackedMatrix(isa, patch, out_c, kernels::transposed(folded.data(), patch));
+  }
+  return out;
+}
+
+}  // namespace detail_infer
+
+// Every activation of one run, allocated once. Build it from the net it will serve.
+class InferenceArena {
+ public:
+  InferenceArena() = default;
+  explicit InferenceArena(std::size_t floats) : storage_(Shape{static_cast<int>(floats)}) {}
+  float* data() { return storage_.data(); }
+  std::size_t size() const { return storage_.numel(); }
+
+ private:
+  Tensor storage_;
+};
+
+class InferenceNet {
+ public:
+  // Builds the graph from a network's eval-mode state (running statistics, not batch statistics).
+  explicit InferenceNet(model::PfldNet& net, Isa isa = active_isa()) : isa_(isa), config_(net.config()) {
+    build(net);
+  }
+
+  // From a weights or checkpoint file written by save_weights / save_checkpoint.
+  static InferenceNet load(const std::string& path, Isa isa = active_isa()) {
+    return InferenceNet(*io::load_network(path), isa);
+  }
+
+  const ModelConfig& config() const { return config_; }
+  Isa isa() const { return isa_; }
+  int input_size() const { return config_.input_size; }
+  int landmark_count() const { return config_.landmarks; }
+  // Multiply-adds x 2 of one run: the FLOP count speed is quoted against.
+  double flops() const { return flops_; }
+  std::size_t arena_floats() const { return arena_floats_; }
+  InferenceArena make_arena() const { return InferenceArena(arena_floats_); }
+
+  // Where a run reads its input: the S x S x 3 crop (RGB in [0, 1], NHWC), to be filled by the caller.
+  float* input(InferenceArena& arena) const {
+    check(arena);
+    return arena.data() + input_at_;
+  }
+
+  // Runs the network on the crop in input(arena); returns the 2N landmark coordinates (x0, y0, x1, ...,
+  // crop units, [0, 1] inside the crop), valid until the arena's next run.
+  const float* run(InferenceArena& arena) const {
+    check(arena);
+    float* base = arena.data();
+    float* x = base + ping_at_;
+    float* y = base + pong_at_;
+    float* concat = base + concat_at_;
+    conv(stem_[0], base + input_at_, x, nullptr, base);
+    conv(stem_[1], x, y, nullptr, base);
+    std::swap(x, y);
+    for (const Block& block : blocks_) {
+      float* expanded = base + expand_at_;
+      float* filtered = base + filter_at_;
+      conv(block.expand, x, expanded, nullptr, base);
+      conv(block.depthwise, expanded, filtered, nullptr, base);
+      conv(block.project, filtered, y, block.residual ? x : nullptr, base);
+      std::swap(x, y);
+    }
+    const int s1 = head_[0].geometry.in_c, s2 = head_[0].geometry.out_c;
+    average_pool(x, pixels_in(head_[0]), s1, concat);  // S1
+    conv(head_[0], x, y, nullptr, base);                // conv7
+    average_pool(y, pixels_out(head_[0]), s2, concat + s1);  // S2
+    conv(head_[1], y, concat + s1 + s2, nullptr, base);      // conv8 writes S3 in place
+    float* out = base + output_at_;
+    kernels::gemm_prepacked(1, concat, static_cast<std::size_t>(fc_.rows()), fc_, out, static_cast<std::size_t>(fc_.cols()),
+                            fc_epilogue());
+    return out;
+  }
+
+  // Convenience: copies `crop` in, runs, returns the coordinates (same lifetime as run's).
+  const float* run(const float* crop, InferenceArena& arena) const {
+    const int s = config_.input_size;
+    std::copy_n(crop, static_cast<std::size_t>(s) * s * 3, input(arena));
+    return run(arena);
+  }
+
+ private:
+  using FusedConv = detail_infer::FusedConv;
+  struct Block {
+    FusedConv expand, depthwise, project;
+    bool residual = false;
+  };
+
+  static std::size_t pixels_in(const FusedConv& c) { return static_cast<std::size_t>(c.geometry.in_h) * c.geometry.in_w; }
+  static std::size_t pixels_out(const FusedConv& c) {
+    return static_cast<std::size_t>(c.geometry.out_h()) * c.geometry.out_w();
+  }
+  static std::size_t in_size(const FusedConv& c) { return pixels_in(c) * c.geometry.in_c; }
+  static std::size_t out_size(const FusedConv& c) { return pixels_out(c) * c.geometry.out_c; }
+
+  void check(const InferenceArena& arena) const {
+    detail::require(arena.size() >= arena_floats_, "InferenceNet: arena of ", arena.size(), " floats, needs ",
+                    arena_floats_, " (make it with make_arena())");
+  }
+
+  kernels::GemmEpilogue fc_epilogue() const {
+    kernels::GemmEpilogue e;
+    e.bias = fc_bias_.data();
+    return e;
+  }
+
+  void conv(const FusedConv& c, const float* x, float* y, const float* residual, float* base) const {
+    const ConvGeometry& g = c.geometry;
+    if (c.depthwise) {
+      kernels::depthwise_forward_fused(isa_, g, x, c.depthwise_weights.data(), c.bias.data(), c.clamp, y);
+      return;
+    }
+    kernels::GemmEpilogue e;
+    e.bias = c.bias.data();
+    e.lo = c.clamp.lo;
+    e.hi = c.clamp.hi;
+    e.residual = residual;
+    e.residual_stride = static_cast<std::size_t>(g.out_c);
+    const float* a = x;
+    if (!c.pointwise) {
+      float* columns = base + columns_at_;
+      kernels::im2col(g, x, columns, nullptr);
+      a = columns;
+    }
+    kernels::gemm_prepacked(static_cast<int>(pixels_out(c)), a, static_cast<std::size_t>(c.packed.rows()), c.packed, y,
+                            static_cast<std::size_t>(g.out_c), e);
+  }
+
+  static void average_pool(const float* x, std::size_t pixels, int channels, float* out) {
+    std::fill(out, out + channels, 0.0f);
+    for (std::size_t p = 0; p < pixels; ++p)
+      for (int c = 0; c < channels; ++c) out[c] += x[p * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)];
+    const float inv = 1.0f / static_cast<float>(pixels);
+    for (int c = 0; c < channels; ++c) out[c] *= inv;
+  }
+
+  void build(model::PfldNet& net) {
+    using detail_infer::fold;
+    const int s = config_.input_size;
+    stem_.push_back(fold(isa_, net.conv1(), s, s));
+    stem_.push_back(fold(isa_, net.conv2(), stem_[0].geometry.out_h(), stem_[0].geometry.out_w()));
+    int h = stem_[1].geometry.out_h(), w = stem_[1].geometry.out_w();
+    for (std::size_t i = 0; i < net.block_count(); ++i) {
+      model::InvertedResidual& b = net.block(i);
+      Block block;
+      block.expand = fold(isa_, b.expand(), h, w);
+      block.depthwise = fold(isa_, b.depthwise(), h, w);
+      block.project = fold(isa_, b.project(), block.depthwise.geometry.out_h(), block.depthwise.geometry.out_w());
+      block.residual = b.has_residual();
+      h = block.project.geometry.out_h();
+      w = block.project.geometry.out_w();
+      blocks_.push_back(std::move(block));
+    }
+    head_.push_back(fold(isa_, net.conv7(), h, w));
+    head_.push_back(fold(isa_, net.conv8(), head_[0].geometry.out_h(), head_[0].geometry.out_w()));
+    detail::require(pixels_out(head_[1]) == 1, "InferenceNet: conv8 must reduce to 1x1");
+    nn::Linear& fc = net.fc();
+    fc_ = kernels::PackedMatrix(isa_, fc.in_features(), fc.out_features(), kernels::transposed(fc.weight().data(), fc.in_features()));
+    fc_bias_ = fc.bias().clone();
+    detail::require(fc.in_features() == head_[0].geometry.in_c + head_[0].geometry.out_c + head_[1].geometry.out_c,
+                    "InferenceNet: fc takes ", fc.in_features(), " features, the scales give a different count");
+
+    // Arena: input, two ping-pong tensors for block inputs/outputs, the expanded and filtered tensors of
+    // a block, im2col columns, the concatenated scales, the output. 16-float alignment for each.
+    std::size_t ping = out_size(stem_[0]), expand = 0, filter = 0, columns = 0;
+    auto columns_of = [](const FusedConv& c) {
+      return c.depthwise || c.pointwise ? std::size_t{0} : pixels_out(c) * static_cast<std::size_t>(c.packed.rows());
+    };
+    flops_ = 0.0;
+    for (const FusedConv* c : {&stem_[0], &stem_[1], &head_[0], &head_[1]}) {
+      ping = std::max(ping, out_size(*c));
+      columns = std::max(columns, columns_of(*c));
+      flops_ += c->flops();
+    }
+    for (const Block& b : blocks_) {
+      ping = std::max(ping, out_size(b.project));
+      expand = std::max(expand, out_size(b.expand));
+      filter = std::max(filter, out_size(b.depthwise));
+      flops_ += b.expand.flops() + b.depthwise.flops() + b.project.flops();
+    }
+    flops_ += 2.0 * fc.in_features() * fc.out_features();
+    auto place = [this](std::size_t floats) {
+      const std::size_t at = arena_floats_;
+      arena_floats_ += (floats + 15) / 16 * 16;
+      return at;
+    };
+    input_at_ = place(static_cast<std::size_t>(s) * s * 3);
+    ping_at_ = place(ping);
+    pong_at_ = place(ping);
+    expand_at_ = place(expand);
+    filter_at_ = place(filter);
+    columns_at_ = place(columns);
+    concat_at_ = place(static_cast<std::size_t>(fc.in_features()));
+    output_at_ = place(static_cast<std::size_t>(fc.out_features()));
+  }
+
+  Isa isa_;
+  ModelConfig config_;
+  std::vector<FusedConv> stem_;  // conv1, conv2
+  std::vector<Block> blocks_;
+  std::vector<FusedConv> head_;  // conv7, conv8
+  kernels::PackedMatrix fc_;
+  Tensor fc_bias_;
+  double flops_ = 0.0;
+  std::size_t arena_floats_ = 0;
+  std::size_t input_at_ = 0, ping_at_ = 0, pong_at_ = 0, expand_at_ = 0, filter_at_ = 0, columns_at_ = 0,
+              concat_at_ = 0, output_at_ = 0;
+};
+
+}  // namespace pfld

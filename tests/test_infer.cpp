@@ -1,0 +1,259 @@
+// The fused inference graph and the Detector: parity with the training graph's eval forward on every
+// ISA, no heap allocation per run, the image-to-landmarks contract, and bad input.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <new>
+#include <pfld/pfld.hpp>
+
+#include "support/random_model.hpp"
+
+using namespace pfld;
+
+// Counts every heap allocation made while `counting` is set (all threads). Replaces the global
+// allocation functions of this test binary; everything is forwarded to malloc / aligned_alloc.
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<long> allocations{0};
+
+void* allocate(std::size_t size, std::size_t alignment) {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (size == 0) size = 1;
+  void* p = alignment > alignof(std::max_align_t) ? std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment)
+                                                  : std::malloc(size);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t size) { return allocate(size, 0); }
+void* operator new[](std::size_t size) { return allocate(size, 0); }
+void* operator new(std::size_t size, std::align_val_t a) { return allocate(size, static_cast<std::size_t>(a)); }
+void* operator new[](std::size_t size, std::align_val_t a) { return allocate(size, static_cast<std::size_t>(a)); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace {
+
+std::vector<Isa> isas_to_test() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512, Isa::neon})
+    if (isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+// A network with random weights and random, non-trivial batch-norm state, in eval mode.
+std::unique_ptr<model::PfldNet> random_network(float width, int landmarks, std::uint64_t seed,
+                                               Activation act = Activation::relu) {
+  ModelConfig config;
+  config.width = width;
+  config.landmarks = landmarks;
+  config.activation = act;
+  auto net = std::make_unique<model::PfldNet>(config);
+  model::AuxNet aux(config);
+  Rng rng(seed);
+  test::randomize(*net, aux, rng, true);
+  for (auto& p : net->parameters())
+    if (p.name.find("bn.weight") != std::string::npos)
+      for (float& v : *p.value) v = rng.uniform(0.5f, 1.5f);
+    else if (p.name.find("bn.bias") != std::string::npos)
+      for (float& v : *p.value) v = rng.uniform(-0.2f, 0.2f);
+  for (auto& b : net->buffers())
+    if (b.name.find("running_mean") != std::string::npos)
+      for (float& v : *b.value) v = rng.uniform(-0.3f, 0.3f);
+    else if (b.name.find("running_var") != std::string::npos)
+      for (float& v : *b.value) v = rng.uniform(0.5f, 2.0f);
+  net->set_training(false);
+  return net;
+}
+
+Tensor random_crops(int count, std::uint64_t seed) {
+  Tensor crops(Shape{count, 112, 112, 3});
+  Rng rng(seed);
+  for (float& v : crops) v = rng.uniform(0.0f, 1.0f);
+  return crops;
+}
+
+// max |a - b| / max |b|
+double relative_error(const float* a, const float* b, std::size_t n) {
+  double diff = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    diff = std::max(diff, std::abs(static_cast<double>(a[i]) - b[i]));
+    scale = std::max(scale, std::abs(static_cast<double>(b[i])));
+  }
+  return diff / std::max(scale, 1e-30);
+}
+
+Image test_image(int w, int h) {
+  Image image(w, h, PixelFormat::rgb);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) image.at(x, y)[c] = static_cast<std::uint8_t>((x * 7 + y * 3 + c * 50) % 256);
+  return image;
+}
+
+}  // namespace
+
+TEST_SUITE("infer") {
+  TEST_CASE("fused graph equals the training graph's eval forward, every ISA, width and activation") {
+    struct Case {
+      float width;
+      int landmarks;
+      Activation act;
+    };
+    for (const Case& c : {Case{0.25f, 68, Activation::relu}, Case{1.0f, 98, Activation::relu},
+                          Case{0.5f, 68, Activation::relu6}}) {
+      auto net = random_network(c.width, c.landmarks, 11, c.act);
+      const Tensor crops = random_crops(2, 5);
+      const Tensor expected = net->forward(crops).clone();
+      for (Isa isa : isas_to_test()) {
+        CAPTURE(std::string(to_string(isa)));
+        CAPTURE(c.width);
+        const InferenceNet fused(*net, isa);
+        InferenceArena arena = fused.make_arena();
+        for (int i = 0; i < 2; ++i) {
+          const float* out = fused.run(crops.batch(i, 1).data(), arena);
+          const std::size_t n = static_cast<std::size_t>(2 * c.landmarks);
+          CHECK(relative_error(out, expected.data() + static_cast<std::size_t>(i) * n, n) < 1e-5);
+        }
+      }
+    }
+  }
+
+  TEST_CASE("the parity check can fail: a perturbed batch-norm statistic is caught") {
+    auto net = random_network(0.25f, 68, 3);
+    const Tensor crops = random_crops(1, 9);
+    const InferenceNet fused(*net, active_isa());
+    for (auto& b : net->buffers())
+      if (b.name == "stage5.2.depthwise.bn.running_var") (*b.value)[3] *= 1.01f;
+    const Tensor expected = net->forward(crops).clone();
+    InferenceArena arena = fused.make_arena();
+    CHECK(relative_error(fused.run(crops.data(), arena), expected.data(), 136) > 1e-5);
+  }
+
+  TEST_CASE("a run allocates nothing, on every ISA; nor does Detector::detect into a sized vector") {
+    auto net = random_network(0.25f, 68, 4);
+    const Tensor crops = random_crops(1, 2);
+    for (Isa isa : isas_to_test()) {
+      CAPTURE(std::string(to_string(isa)));
+      const InferenceNet fused(*net, isa);
+      InferenceArena arena = fused.make_arena();
+      fused.run(crops.data(), arena);  // warm-up (thread-locals, first-touch)
+      allocations = 0;
+      counting = true;
+      const float* out = fused.run(crops.data(), arena);
+      counting = false;
+      CHECK(allocations.load() == 0);
+      CHECK(std::isfinite(out[0]));
+
+      DetectorOptions options;
+      options.isa = isa;
+      Detector detector(*net, options);
+      const Image image = test_image(200, 160);
+      Landmarks points;
+      detector.detect(image.view(), Box{40, 30, 100, 110}, points);
+      allocations = 0;
+      counting = true;
+      detector.detect(image.view(), Box{42, 31, 98, 108}, points);
+      counting = false;
+      CHECK(allocations.load() == 0);
+    }
+    // The counter works: an allocation under counting is seen.
+    allocations = 0;
+    counting = true;
+    auto* probe = new std::vector<float>(100);
+    counting = false;
+    delete probe;
+    CHECK(allocations.load() >= 2);
+  }
+
+  TEST_CASE("Detector: box in image pixels, the standard crop, landmarks back in image pixels") {
+    auto net = random_network(0.25f, 68, 6);
+    Detector detector(*net);
+    const Image image = test_image(240, 200);
+    const Box face{60, 40, 90, 120};
+    const Landmarks points = detector.detect(image.view(), face);
+    REQUIRE(points.size() == 68);
+
+    // The same by hand: crop, training graph, labels -> image.
+    const CropTransform crop = CropTransform::from_box(face, 112, 1.2f);
+    Tensor input(Shape{1, 112, 112, 3});
+    crop.warp(image.view(), input.data());
+    const Tensor& labels = net->forward(input);
+    // The fused graph's 1e-5 relative error (of the largest label), in image pixels.
+    float largest = 0.0f;
+    for (float v : labels) largest = std::max(largest, std::abs(v));
+    const double tolerance = 1e-5 * largest * 112 * crop.scale() + 1e-4;
+    for (std::size_t i = 0; i < 68; ++i) {
+      const Point p = crop.label_to_image({labels[static_cast<int>(2 * i)], labels[static_cast<int>(2 * i + 1)]});
+      CHECK(std::abs(points[i].x - p.x) < tolerance);
+      CHECK(std::abs(points[i].y - p.y) < tolerance);
+    }
+    // crop_transform is that crop.
+    const Point c = detector.crop_transform(face).crop_to_image({55.5f, 55.5f});
+    CHECK(c.x == doctest::Approx(face.center_x()));
+    CHECK(c.y == doctest::Approx(face.center_y()));
+
+    // Batch over faces equals one at a time; a box partly outside the image is zero-padded, not an error.
+    const std::vector<Box> faces = {face, Box{-30, -20, 80, 90}, Box{150, 100, 120, 130}, Box{10, 10, 40, 40}};
+    ThreadPool pool(2);
+    const std::vector<Landmarks> batch = detector.detect(image.view(), faces, &pool);
+    REQUIRE(batch.size() == faces.size());
+    for (std::size_t f = 0; f < faces.size(); ++f) {
+      const Landmarks one = detector.detect(image.view(), faces[f]);
+      for (std::size_t i = 0; i < one.size(); ++i) {
+        CHECK(batch[f][i].x == one[i].x);
+        CHECK(batch[f][i].y == one[i].y);
+      }
+    }
+    // A copy shares the weights and gives the same answer.
+    Detector copy = detector;
+    CHECK(copy.detect(image.view(), face)[30].x == points[30].x);
+
+    const HeadPose pose = detector.head_pose(points, face);
+    CHECK(std::isfinite(pose.yaw));
+    CHECK(std::isfinite(pose.pitch));
+    CHECK(std::isfinite(pose.roll));
+  }
+
+  TEST_CASE("Detector: bad input is a pfld::Error that says what is wrong") {
+    auto net = random_network(0.25f, 68, 7);
+    Detector detector(*net);
+    const Image image = test_image(100, 80);
+    const float nan = std::nanf("");
+    CHECK_THROWS_WITH_AS(detector.detect(ImageView(), Box{0, 0, 10, 10}), doctest::Contains("empty"), Error);
+    CHECK_THROWS_WITH_AS(detector.detect(image.view(), Box{10, 10, 0, 20}), doctest::Contains("not positive"), Error);
+    CHECK_THROWS_WITH_AS(detector.detect(image.view(), Box{10, 10, -5, 20}), doctest::Contains("not positive"), Error);
+    CHECK_THROWS_WITH_AS(detector.detect(image.view(), Box{nan, 10, 5, 20}), doctest::Contains("non-finite"), Error);
+    CHECK_THROWS_WITH_AS(detector.detect(image.view(), Box{200, 10, 50, 50}), doctest::Contains("outside"), Error);
+    CHECK_THROWS_WITH_AS(detector.detect(image.view(), Box{-60, -60, 50, 50}), doctest::Contains("outside"), Error);
+    CHECK_THROWS_WITH_AS(detector.detect(image.view(), std::vector<Box>{Box{0, 0, 10, 10}, Box{500, 0, 10, 10}}),
+                         doctest::Contains("outside"), Error);
+    DetectorOptions want98;
+    want98.landmarks = 98;
+    CHECK_THROWS_WITH_AS(Detector(*net, want98), doctest::Contains("98"), Error);
+    CHECK_THROWS_WITH_AS(Detector::load(std::string(PFLD_TEST_TEMP_DIR) + "/no-such-weights.pfld"),
+                         doctest::Contains("no-such-weights"), Error);
+    CHECK_THROWS_AS(detector.head_pose(Landmarks(5), Box{0, 0, 10, 10}), Error);
+  }
+
+  TEST_CASE("Detector::load reads a weights file and matches the network it was saved from") {
+    auto net = random_network(0.25f, 68, 8);
+    const std::string path = std::string(PFLD_TEST_TEMP_DIR) + "/infer_test.pfld";
+    io::save_weights(path, *net);
+    Detector from_file = Detector::load(path);
+    Detector in_memory(*net);
+    const Image image = test_image(120, 120);
+    const Landmarks a = from_file.detect(image.view(), Box{20, 20, 80, 80});
+    const Landmarks b = in_memory.detect(image.view(), Box{20, 20, 80, 80});
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].x == b[i].x);
+  }
+}
