@@ -64,12 +64,31 @@ class CropTransform {
   // Bilinear warp of the image into out (S x S x 3, RGB, times `value_scale`); zeros outside the image.
   void warp(const ImageView& image, float* out, float value_scale = 1.0f / 255.0f) const {
     image.validate("crop");
+    const int channels = image.channels();
+    // Where the format's R, G, B sit in a pixel (grey: all at 0).
+    const int r_at = image.format == PixelFormat::bgr ? 2 : 0, g_at = channels == 1 ? 0 : 1,
+              b_at = image.format == PixelFormat::rgb ? 2 : 0;
     for (int v = 0; v < size_; ++v)
       for (int u = 0; u < size_; ++u) {
         const double x = m_[0] * u + m_[1] * v + m_[2], y = m_[3] * u + m_[4] * v + m_[5];
-        const double fx = std::floor(x), fy = std::floor(y);
-        const int x0 = static_cast<int>(fx), y0 = static_cast<int>(fy);
-        const float ax = static_cast<float>(x - fx), ay = static_cast<float>(y - fy);
+        // floor by truncation (std::floor is a library call on baseline x86-64), far-off points clamped
+        const double xc = std::min(std::max(x, -1e6), 1e6), yc = std::min(std::max(y, -1e6), 1e6);
+        const int x0 = static_cast<int>(xc) - (xc < static_cast<int>(xc) ? 1 : 0);
+        const int y0 = static_cast<int>(yc) - (yc < static_cast<int>(yc) ? 1 : 0);
+        const float ax = static_cast<float>(xc - x0), ay = static_cast<float>(yc - y0);
+        float* o = out + (static_cast<std::size_t>(v) * size_ + u) * 3;
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < image.width && y0 + 1 < image.height) {
+          // All four neighbours inside: the common case, read straight from the rows.
+          const std::uint8_t* p0 = image.row(y0) + static_cast<std::ptrdiff_t>(x0) * channels;
+          const std::uint8_t* p1 = p0 + image.stride;
+          const float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
+          const int at[3] = {r_at, g_at, b_at};
+          for (int c = 0; c < 3; ++c) {
+            const int k = at[c];
+            o[c] = (w00 * p0[k] + w01 * p0[k + channels] + w10 * p1[k] + w11 * p1[k + channels]) * value_scale;
+          }
+          continue;
+        }
         float acc[3] = {0, 0, 0};
         const int xs[2] = {x0, x0 + 1}, ys[2] = {y0, y0 + 1};
         const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
@@ -83,7 +102,6 @@ class CropTransform {
             for (int c = 0; c < 3; ++c) acc[c] += w * rgb[c];
           }
         }
-        float* o = out + (static_cast<std::size_t>(v) * size_ + u) * 3;
         for (int c = 0; c < 3; ++c) o[c] = acc[c] * value_scale;
       }
   }

@@ -41,14 +41,29 @@ inline void im2col(const ConvGeometry& g, const float* x, float* columns, Thread
       const int n = static_cast<int>(p / (static_cast<std::size_t>(oh) * ow));
       const int oy = static_cast<int>(p / ow % oh), ox = static_cast<int>(p % ow);
       float* row = columns + p * patch;
-      for (int ky = 0; ky < g.kernel_h; ++ky) {
+      const int ix0 = ox * g.stride_w - g.pad_w, span = g.kernel_w * C;
+      // (plain loops: a memset/memmove call per tap costs more than the few channels of a stem)
+      for (int ky = 0; ky < g.kernel_h; ++ky, row += span) {
         const int iy = oy * g.stride_h - g.pad_h + ky;
-        for (int kx = 0; kx < g.kernel_w; ++kx, row += C) {
-          const int ix = ox * g.stride_w - g.pad_w + kx;
-          if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w)
-            std::fill(row, row + C, 0.0f);
-          else
-            std::copy_n(x + ((static_cast<std::size_t>(n) * g.in_h + iy) * g.in_w + ix) * C, C, row);
+        if (iy < 0 || iy >= g.in_h) {
+          for (int i = 0; i < span; ++i) row[i] = 0.0f;
+          continue;
+        }
+        const float* in_row = x + (static_cast<std::size_t>(n) * g.in_h + iy) * g.in_w * C;
+        if (ix0 >= 0 && ix0 + g.kernel_w <= g.in_w) {  // the taps of this kernel row are contiguous
+          const float* from = in_row + static_cast<std::size_t>(ix0) * C;
+          for (int i = 0; i < span; ++i) row[i] = from[i];
+          continue;
+        }
+        for (int kx = 0; kx < g.kernel_w; ++kx) {
+          const int ix = ix0 + kx;
+          float* to = row + kx * C;
+          if (ix < 0 || ix >= g.in_w) {
+            for (int c = 0; c < C; ++c) to[c] = 0.0f;
+          } else {
+            const float* from = in_row + static_cast<std::size_t>(ix) * C;
+            for (int c = 0; c < C; ++c) to[c] = from[c];
+          }
         }
       }
     }

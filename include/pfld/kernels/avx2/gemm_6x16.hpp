@@ -26,6 +26,7 @@ __attribute__((target("avx2,fma"))) inline void gemm_6x16(
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   std::ptrdiff_t at = 0;
+#pragma GCC unroll 4  // loop overhead otherwise takes issue slots from the FMAs
   for (int k = 0; k < kc; ++k, at += a_k_stride, b += 16) {
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
     __m256 ai = _mm256_broadcast_ss(a0 + at);

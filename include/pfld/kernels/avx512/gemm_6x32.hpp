@@ -24,6 +24,7 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
   __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
   std::ptrdiff_t at = 0;
+#pragma GCC unroll 4  // loop overhead otherwise takes issue slots from the FMAs
   for (int k = 0; k < kc; ++k, at += a_k_stride, b += 32) {
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
     __m512 ai = _mm512_set1_ps(a0[at]);
