@@ -8,6 +8,7 @@
 // initialised networks.
 #include <benchmark/benchmark.h>
 
+#include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
 #include <algorithm>
@@ -275,6 +276,31 @@ void BM_detect(benchmark::State& state, float width) {
   state.SetLabel(pfld::to_string(detector.net().isa()));
 }
 
+// The cascade face detector on a 640x480 photo: Grace Hopper (python-matplotlib-data) resampled to 4:3.
+void BM_face_detect(benchmark::State& state, std::string cascade, int threads) {
+  const std::string photo = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
+  pfld::Image image(640, 480, pfld::PixelFormat::rgb);
+  try {
+    const pfld::Image source = pfld::io::read_image(photo);
+    // The 512 x 384 band around the face, scaled by 1.25.
+    const pfld::CropTransform band = pfld::CropTransform::square(256, 230, 512, 640);
+    std::vector<float> rgb(640 * 640 * 3);
+    band.warp(source.view(), rgb.data(), 1.0f);
+    for (int y = 0; y < 480; ++y)
+      for (int x = 0; x < 640; ++x)
+        for (int c = 0; c < 3; ++c)
+          image.at(x, y)[c] = static_cast<std::uint8_t>(rgb[(static_cast<std::size_t>(y + 80) * 640 + x) * 3 + c] + 0.5f);
+    const pfld::FaceDetector detector = pfld::FaceDetector::load(cascade);
+    pfld::ThreadPool pool(threads);
+    std::size_t faces = 0;
+    for (auto _ : state) faces = detector.detect(image.view(), &pool).size();
+    state.counters["faces"] = static_cast<double>(faces);
+    state.SetLabel(cascade.substr(cascade.rfind('/') + 1) + ", " + std::to_string(threads) + " thread(s)");
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -322,6 +348,13 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("detect/" + w).c_str(), BM_detect, width)->Unit(benchmark::kMicrosecond);
   }
+  for (const std::string& cascade : {pfld::default_face_cascade(),
+                                    std::string("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml")})
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(("face_detect/640x480/" + cascade.substr(cascade.rfind('/') + 1) + "/threads:" +
+                                    std::to_string(threads)).c_str(),
+                                   BM_face_detect, cascade, threads)
+          ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

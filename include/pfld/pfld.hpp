@@ -57,6 +57,9 @@
 
 #include "eval/evaluate.hpp"
 #include "eval/metrics.hpp"
+#include "facedet/cascade.hpp"
+#include "facedet/face_detector.hpp"
+#include "facedet/xml.hpp"
 #include "infer/detector.hpp"
 #include "infer/inference_net.hpp"
 

@@ -19,9 +19,17 @@
 #include "../data/head_pose.hpp"
 #include "../data/image.hpp"
 #include "../data/landmarks.hpp"
+#include "../facedet/face_detector.hpp"
 #include "inference_net.hpp"
 
 namespace pfld {
+
+// One face of detect_all: what the face detector found, the landmark box it maps to, the landmarks.
+struct DetectedFace {
+  FaceBox detection;
+  Box box;
+  Landmarks landmarks;
+};
 
 struct DetectorOptions {
   Isa isa = active_isa();
@@ -49,7 +57,7 @@ class Detector {
     return Detector(std::make_shared<const InferenceNet>(InferenceNet::load(path, options.isa)), options);
   }
 
-  Detector(const Detector& other) : Detector(other.net_, other.options_) {}
+  Detector(const Detector& other) : Detector(other.net_, other.options_) { faces_ = other.faces_; }
   Detector& operator=(const Detector& other) {
     if (this != &other) *this = Detector(other);
     return *this;
@@ -93,6 +101,23 @@ class Detector {
       for (std::size_t i = lo; i < hi; ++i) run(image, faces[i], slot.arena, out[i]);
       slot.busy.store(false, std::memory_order_release);
     });
+    return out;
+  }
+
+  // The face detector detect_all uses (FaceDetector::load() for the default cascade).
+  void set_face_detector(std::shared_ptr<const FaceDetector> faces) { faces_ = std::move(faces); }
+  const FaceDetector* face_detector() const { return faces_.get(); }
+
+  // Every face the face detector finds, with its landmarks, largest first.
+  std::vector<DetectedFace> detect_all(const ImageView& image, ThreadPool* pool = nullptr) {
+    detail::require(faces_ != nullptr, "detect_all: no face detector (call set_face_detector first)");
+    detail::require(!image.empty(), "detect_all: the image is empty");
+    const std::vector<FaceBox> found = faces_->detect(image, pool);
+    std::vector<Box> boxes;
+    for (const FaceBox& f : found) boxes.push_back(faces_->landmark_box(f));
+    std::vector<Landmarks> points = detect(image, boxes, pool);
+    std::vector<DetectedFace> out;
+    for (std::size_t i = 0; i < found.size(); ++i) out.push_back({found[i], boxes[i], std::move(points[i])});
     return out;
   }
 
@@ -147,6 +172,7 @@ class Detector {
   DetectorOptions options_;
   InferenceArena arena_;
   std::vector<std::unique_ptr<Slot>> batch_arenas_;
+  std::shared_ptr<const FaceDetector> faces_;
 };
 
 }  // namespace pfld

@@ -1,0 +1,157 @@
+// The cascade face detector: XML reading and its errors, grouping, real photos from Debian packages
+// (skipped with a message when a package is absent) and the hit rate on the 300-W validation faces.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <pfld/io/image_file.hpp>
+#include <pfld/pfld.hpp>
+
+#include "support/random_model.hpp"
+
+using namespace pfld;
+
+namespace {
+
+bool exists(const std::string& path) { return std::ifstream(path).good(); }
+
+const std::string kLbp = "/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml";
+const std::string kGraceHopper = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
+const std::string kAstronaut = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png";
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = std::string(PFLD_TEST_TEMP_DIR) + "/" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+bool contains(const Box& b, float x, float y) { return x >= b.x && x <= b.x + b.width && y >= b.y && y <= b.y + b.height; }
+
+}  // namespace
+
+TEST_SUITE("facedet") {
+  TEST_CASE("XML: elements, text, comments; malformed files are errors with the line") {
+    const auto root = xml::Parser("<?xml version=\"1.0\"?>\n<!-- c -->\n<a><b>1 2</b><c type_id=\"x\"><_>3</_></c><e/></a>", "t")
+                          .parse_document();
+    CHECK(root->name == "a");
+    REQUIRE(root->find("b"));
+    CHECK(root->find("b")->text == "1 2");
+    CHECK(root->find("c")->children.size() == 1);
+    CHECK(root->find("e"));
+    CHECK_THROWS_WITH_AS(xml::Parser("<a><b>1</a>", "bad.xml").parse_document(), doctest::Contains("bad.xml: line 1"), Error);
+    CHECK_THROWS_WITH_AS(xml::Parser("<a><b>1</b>", "cut.xml").parse_document(), doctest::Contains("not closed"), Error);
+    CHECK_THROWS_AS(xml::Parser("", "empty.xml").parse_document(), Error);
+  }
+
+  TEST_CASE("cascade files: missing, truncated, not a cascade, unsupported") {
+    CHECK_THROWS_WITH_AS(CascadeClassifier::load("/no/such/cascade.xml"), doctest::Contains("/no/such/cascade.xml"), Error);
+    CHECK_THROWS_WITH_AS(CascadeClassifier::load(write_temp("notcascade.xml", "<opencv_storage><x>1</x></opencv_storage>")),
+                         doctest::Contains("not an OpenCV cascade"), Error);
+    CHECK_THROWS_WITH_AS(
+        CascadeClassifier::load(write_temp(
+            "hog.xml", "<opencv_storage><cascade><stageType>BOOST</stageType><featureType>HOG</featureType>"
+                       "</cascade></opencv_storage>")),
+        doctest::Contains("HOG"), Error);
+    if (!exists(kLbp)) {
+      MESSAGE("skipped the truncated-file check: opencv-data is not installed");
+      return;
+    }
+    std::ifstream in(kLbp, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_THROWS_AS(CascadeClassifier::load(write_temp("truncated.xml", text.substr(0, text.size() / 2))), Error);
+    const CascadeClassifier c = CascadeClassifier::load(kLbp);
+    CHECK(c.feature_type() == CascadeClassifier::FeatureType::lbp);
+    CHECK(c.window_width() == 45);
+    CHECK(c.stage_count() == 19);
+  }
+
+  TEST_CASE("grouping: similar boxes merge, weak groups and boxes inside stronger ones go") {
+    std::vector<Box> boxes;
+    for (int i = 0; i < 5; ++i) boxes.push_back(Box{100.0f + static_cast<float>(i), 50, 60, 60});  // a face
+    boxes.push_back(Box{300, 300, 40, 40});                                                        // a lone hit
+    for (int i = 0; i < 4; ++i) boxes.push_back(Box{110, 60, 20, 20});                             // inside the face
+    const std::vector<FaceBox> faces = CascadeClassifier::group(boxes, 3, 0.2);
+    REQUIRE(faces.size() == 1);
+    CHECK(faces[0].neighbors == 5);
+    CHECK(faces[0].box.x == 102);
+    CHECK(faces[0].box.width == 60);
+  }
+
+  TEST_CASE("real photos: one face each, in the right place, with both cascade kinds") {
+    struct Photo {
+      std::string path;
+      float cx, cy, side;  // where the face is (by eye, image pixels)
+    };
+    for (const Photo& photo : {Photo{kGraceHopper, 265, 215, 230}, Photo{kAstronaut, 225, 120, 110}}) {
+      if (!exists(photo.path)) {
+        MESSAGE("skipped ", photo.path, ": its Debian package (python-matplotlib-data / python3-skimage) is not installed");
+        continue;
+      }
+      for (const std::string& cascade : {default_face_cascade(), kLbp}) {
+        if (!exists(cascade)) {
+          MESSAGE("skipped ", cascade, ": opencv-data is not installed");
+          continue;
+        }
+        CAPTURE(photo.path);
+        CAPTURE(cascade);
+        const Image image = io::read_image(photo.path);
+        const std::vector<FaceBox> faces = CascadeClassifier::load(cascade).detect(image.view());
+        REQUIRE(faces.size() == 1);
+        CHECK(contains(faces[0].box, photo.cx, photo.cy));
+        CHECK(faces[0].box.width > photo.side / 2);
+        CHECK(faces[0].box.width < photo.side * 1.5f);
+      }
+    }
+  }
+
+  TEST_CASE("detect_all: faces found, mapped to landmark boxes, landmarked") {
+    if (!exists(kGraceHopper) || !exists(default_face_cascade())) {
+      MESSAGE("skipped: python-matplotlib-data or opencv-data is not installed");
+      return;
+    }
+    ModelConfig config;
+    model::PfldNet net(config);
+    Rng rng(1);
+    net.reset_parameters(rng);
+    net.set_training(false);
+    Detector detector(net);
+    CHECK_THROWS_WITH_AS(detector.detect_all(io::read_image(kGraceHopper).view()), doctest::Contains("no face detector"),
+                         Error);
+    detector.set_face_detector(std::make_shared<const FaceDetector>(FaceDetector::load()));
+    const Image image = io::read_image(kGraceHopper);
+    const std::vector<DetectedFace> faces = detector.detect_all(image.view());
+    REQUIRE(faces.size() == 1);
+    CHECK(faces[0].landmarks.size() == 68);
+    // The mapped box: lower than the detection (the chin is in), a little smaller.
+    CHECK(faces[0].box.center_y() > faces[0].detection.box.center_y());
+    CHECK(faces[0].box.width < faces[0].detection.box.width);
+  }
+}
+
+// Reads 145 photos and runs the cascade on each: native builds only (see tests/run_all.sh).
+TEST_SUITE("facedet_val") {
+  TEST_CASE("300-W validation: the annotated face is found in at least 90 % of the images") {
+    const std::string dir = std::string(PFLD_TEST_DATA_DIR) + "/300w/val";
+    if (!exists(default_face_cascade()) || !std::filesystem::is_directory(dir)) {
+      MESSAGE("skipped: opencv-data or ../shared/data/300w/val is missing");
+      return;
+    }
+    const FaceDetector faces = FaceDetector::load();
+    const std::vector<FaceRecord> records = list_pts_folder(dir);
+    REQUIRE(records.size() == 145);
+    std::size_t found = 0;
+    for (const FaceRecord& r : records) {
+      const Box truth = bounding_box(r.landmarks);
+      const float side = std::max(truth.width, truth.height);
+      for (const FaceBox& f : faces.detect(io::read_image(r.image_path).view()))
+        if (contains(f.box, truth.center_x(), truth.center_y()) && f.box.width / side <= 1.5f &&
+            f.box.width / side >= 1 / 1.5f) {
+          ++found;
+          break;
+        }
+    }
+    MESSAGE("found ", found, " of ", records.size());
+    CHECK(static_cast<double>(found) / static_cast<double>(records.size()) >= 0.90);
+  }
+}
