@@ -273,7 +273,7 @@ void BM_detect(benchmark::State& state, float width) {
   pfld::Landmarks points;
   detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
   for (auto _ : state) detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
-  state.SetLabel(pfld::to_string(detector.net().isa()));
+  state.SetLabel(pfld::to_string(pfld::active_isa()));
 }
 
 // The cascade face detector on a 640x480 photo: Grace Hopper (python-matplotlib-data) resampled to 4:3.

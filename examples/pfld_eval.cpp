@@ -126,8 +126,7 @@ int main(int argc, char** argv) {
       }
       plot::write(ced, plot::chart("Cumulative error distribution (" + norm_name + ")", "NME (%)", "fraction of faces", {curve}));
     }
-    std::printf("weights %s: %s, %d landmarks; %s on %s\n", weights.c_str(), detector.net().config().str().c_str(),
-                detector.landmark_count(), use_detector ? "face detector boxes" : "ground-truth boxes",
+    std::printf("weights %s: %d landmarks; %s on %s\n", weights.c_str(), detector.landmark_count(), use_detector ? "face detector boxes" : "ground-truth boxes",
                 (data.empty() ? wflw : data).c_str());
     if (use_detector) std::printf("faces the detector missed: %zu of %zu (left out)\n", missed, records.size());
     std::printf("faces %zu  NME %.3f %%  FR@0.08 %.4f  FR@0.10 %.4f  AUC@0.08 %.4f  AUC@0.10 %.4f\n", s.faces,

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -29,7 +30,8 @@ struct Options {
   float width = 0.25f;
   int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2;
   std::string optimizer = "adamw", schedule = "cosine", loss = "full", norm = "inter_ocular";
-  float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f;
+  float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f, class_weight_power = 1.0f;
+  int landmarks = 0;
   std::uint64_t seed = 1;
   bool augment = true;
 };
@@ -46,6 +48,8 @@ const char* kUsage =
     "  --lr X              base learning rate (default 1e-3)   --weight-decay X (default 1e-4)\n"
     "  --schedule NAME     cosine, step or constant (default cosine)  --warmup-epochs N (default 2)\n"
     "  --loss MODE         l2, no_geometry, no_imbalance, full, paper_literal (default full)\n"
+    "  --class-weight-power P  class weight = (1 / class fraction)^P (default 1, the paper; 0.5 tempers rare classes)\n"
+    "  --landmarks N       the landmark count the data must have (default: whatever it has)\n"
     "  --threads N         compute threads (default: all cores)   --seed N (default 1)\n"
     "  --mirror FILE       mirror map for flips (68 and 98 points are built in)\n"
     "  --no-augment        train on the standard crops only\n"
@@ -73,6 +77,8 @@ Options parse(int argc, char** argv) {
     else if (arg == "--wflw") o.wflw = value();
     else if (arg == "--images") o.images = value();
     else if (arg == "--val") o.val = value();
+    else if (arg == "--class-weight-power") o.class_weight_power = number(to_f);
+    else if (arg == "--landmarks") o.landmarks = number(to_i);
     else if (arg == "--out") o.out = value();
     else if (arg == "--resume") o.resume = value();
     else if (arg == "--mirror") o.mirror = value();
@@ -116,14 +122,20 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(o.out);
 
     pfld::DatasetOptions dataset_options;
+    dataset_options.pts.expected_points = o.landmarks;
     const auto records = o.data.empty() ? pfld::list_wflw(o.wflw, o.images, dataset_options)
                                         : pfld::list_pts_folder(o.data, dataset_options);
     const pfld::FaceSet train_set = pfld::load_faces(records, pfld::io::read_image, dataset_options, &pool);
     std::fprintf(stderr, "training faces: %zu (%d landmarks)\n", train_set.size(), train_set.landmark_count);
+    if (o.landmarks > 0 && train_set.landmark_count != o.landmarks)
+      throw pfld::Error("the training faces have " + std::to_string(train_set.landmark_count) + " landmarks, --landmarks says " +
+                        std::to_string(o.landmarks));
+    std::vector<float> class_weights;
+    for (float fraction : train_set.classes.fractions)
+      class_weights.push_back(fraction > 0 ? std::pow(fraction, -o.class_weight_power) : 0.0f);
     for (std::size_t c = 0; c < train_set.scheme.names.size(); ++c)
       std::fprintf(stderr, "  class %-12s %5.1f %%, weight %.2f\n", train_set.scheme.names[c].c_str(),
-                   100.0 * static_cast<double>(train_set.classes.fractions[c]),
-                   static_cast<double>(train_set.classes.weights[c]));
+                   100.0 * static_cast<double>(train_set.classes.fractions[c]), static_cast<double>(class_weights[c]));
     std::unique_ptr<pfld::FaceSet> val_set;
     pfld::eval::EvalCrops val_crops;
     if (!o.val.empty()) {
@@ -166,7 +178,7 @@ int main(int argc, char** argv) {
     schedule.step_every = std::max(1, o.epochs / 3) * per_epoch;
     schedule.min_lr = o.lr * 0.01f;
     const pfld::model::LossMode mode = pfld::model::parse_loss_mode(o.loss);
-    pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(mode, train_set.classes.weights), *optimizer, schedule);
+    pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(mode, class_weights), *optimizer, schedule);
 
     int first_epoch = 0;
     double best_nme = 1e9;

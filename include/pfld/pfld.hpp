@@ -61,7 +61,13 @@
 #include "facedet/face_detector.hpp"
 #include "facedet/xml.hpp"
 #include "infer/detector.hpp"
+#include "infer/graph_net.hpp"
 #include "infer/inference_net.hpp"
+#include "infer/landmark_model.hpp"
+#include "infer/onnx_import.hpp"
 
 #include "io/checkpoint.hpp"
 #include "io/model_file.hpp"
+#include "io/onnx_export.hpp"
+#include "io/onnx_model.hpp"
+#include "io/protobuf.hpp"

@@ -21,6 +21,7 @@
 #include "../data/landmarks.hpp"
 #include "../facedet/face_detector.hpp"
 #include "inference_net.hpp"
+#include "onnx_import.hpp"
 
 namespace pfld {
 
@@ -39,7 +40,7 @@ struct DetectorOptions {
 
 class Detector {
  public:
-  explicit Detector(std::shared_ptr<const InferenceNet> net, const DetectorOptions& options = {})
+  explicit Detector(std::shared_ptr<const LandmarkModel> net, const DetectorOptions& options = {})
       : net_(std::move(net)), options_(options) {
     detail::require(net_ != nullptr, "Detector: no network");
     detail::require(options_.landmarks == 0 || options_.landmarks == net_->landmark_count(), "Detector: the weights ",
@@ -52,8 +53,14 @@ class Detector {
   explicit Detector(model::PfldNet& net, const DetectorOptions& options = {})
       : Detector(std::make_shared<const InferenceNet>(net, options.isa), options) {}
 
-  // From a weights or checkpoint file (see save_weights).
+  // From a pfld weights or checkpoint file (see save_weights), or an ONNX model (a path ending in .onnx,
+  // imported with default options: input RGB in [0, 1], landmarks in crop units).
   static Detector load(const std::string& path, const DetectorOptions& options = {}) {
+    if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0) {
+      OnnxImportOptions onnx;
+      onnx.isa = options.isa;
+      return Detector(load_onnx(path, onnx), options);
+    }
     return Detector(std::make_shared<const InferenceNet>(InferenceNet::load(path, options.isa)), options);
   }
 
@@ -65,7 +72,7 @@ class Detector {
   Detector(Detector&&) = default;
   Detector& operator=(Detector&&) = default;
 
-  const InferenceNet& net() const { return *net_; }
+  const LandmarkModel& net() const { return *net_; }
   int landmark_count() const { return net_->landmark_count(); }
   const DetectorOptions& options() const { return options_; }
 
@@ -168,7 +175,7 @@ class Detector {
       }
   }
 
-  std::shared_ptr<const InferenceNet> net_;
+  std::shared_ptr<const LandmarkModel> net_;
   DetectorOptions options_;
   InferenceArena arena_;
   std::vector<std::unique_ptr<Slot>> batch_arenas_;

@@ -22,6 +22,7 @@
 #include "../kernels/depthwise.hpp"
 #include "../kernels/gemm.hpp"
 #include "../model/pfld_net.hpp"
+#include "landmark_model.hpp"
 
 namespace pfld {
 
@@ -85,19 +86,7 @@ inline FusedConv fold(Isa isa, model::ConvBnAct& unit, int in_h, int in_w) {
 
 }  // namespace detail_infer
 
-// Every activation of one run, allocated once. Build it from the net it will serve.
-class InferenceArena {
- public:
-  InferenceArena() = default;
-  explicit InferenceArena(std::size_t floats) : storage_(Shape{static_cast<int>(floats)}) {}
-  float* data() { return storage_.data(); }
-  std::size_t size() const { return storage_.numel(); }
-
- private:
-  Tensor storage_;
-};
-
-class InferenceNet {
+class InferenceNet : public LandmarkModel {
  public:
   // Builds the graph from a network's eval-mode state (running statistics, not batch statistics).
   explicit InferenceNet(model::PfldNet& net, Isa isa = active_isa()) : isa_(isa), config_(net.config()) {
@@ -111,22 +100,21 @@ class InferenceNet {
 
   const ModelConfig& config() const { return config_; }
   Isa isa() const { return isa_; }
-  int input_size() const { return config_.input_size; }
-  int landmark_count() const { return config_.landmarks; }
+  int input_size() const override { return config_.input_size; }
+  int landmark_count() const override { return config_.landmarks; }
   // Multiply-adds x 2 of one run: the FLOP count speed is quoted against.
   double flops() const { return flops_; }
-  std::size_t arena_floats() const { return arena_floats_; }
-  InferenceArena make_arena() const { return InferenceArena(arena_floats_); }
+  std::size_t arena_floats() const override { return arena_floats_; }
 
   // Where a run reads its input: the S x S x 3 crop (RGB in [0, 1], NHWC), to be filled by the caller.
-  float* input(InferenceArena& arena) const {
+  float* input(InferenceArena& arena) const override {
     check(arena);
     return arena.data() + input_at_;
   }
 
   // Runs the network on the crop in input(arena); returns the 2N landmark coordinates (x0, y0, x1, ...,
   // crop units, [0, 1] inside the crop), valid until the arena's next run.
-  const float* run(InferenceArena& arena) const {
+  const float* run(InferenceArena& arena) const override {
     check(arena);
     float* base = arena.data();
     float* x = base + ping_at_;
@@ -154,6 +142,7 @@ class InferenceNet {
     return out;
   }
 
+  using LandmarkModel::run;
   // Convenience: copies `crop` in, runs, returns the coordinates (same lifetime as run's).
   const float* run(const float* crop, InferenceArena& arena) const {
     const int s = config_.input_size;

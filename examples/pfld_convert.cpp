@@ -1,0 +1,68 @@
+// pfld_convert: pfld weights <-> ONNX.
+//
+//   pfld_convert IN.pfld OUT.onnx     export (opset 11; batch norm folded; input "image" [1,3,S,S] RGB in
+//                                     [0, 1]; output "landmarks" [1, 2N] in crop units)
+//   pfld_convert IN.onnx OUT.pfld     import an ONNX graph of PFLD's own architecture as a pfld weights
+//                                     file (other PFLD variants run directly: Detector::load("x.onnx"))
+//   pfld_convert --info IN.onnx       the graph's inputs, outputs and op counts, and whether pfld runs it
+#include <pfld/pfld.hpp>
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+int usage(const char* error) {
+  if (error) std::fprintf(stderr, "pfld_convert: %s\n", error);
+  std::fprintf(stderr, "usage: pfld_convert IN.pfld OUT.onnx | pfld_convert IN.onnx OUT.pfld | pfld_convert --info IN.onnx\n");
+  return 2;
+}
+
+std::string shape(const std::vector<std::int64_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + (dims[i] < 0 ? std::string("?") : std::to_string(dims[i]));
+  return s + "]";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) return usage(argc > 1 ? "expected two arguments" : nullptr);
+  const std::string a = argv[1], b = argv[2];
+  try {
+    if (a == "--info") {
+      const pfld::io::OnnxModel m = pfld::io::read_onnx(b);
+      std::printf("%s: ir %lld, opset %lld, producer '%s', %zu nodes, %zu initializers\n", b.c_str(),
+                  static_cast<long long>(m.ir_version), static_cast<long long>(m.opset), m.producer.c_str(), m.nodes.size(),
+                  m.initializers.size());
+      for (const auto& v : m.inputs) std::printf("  input  %s %s\n", v.name.c_str(), shape(v.shape).c_str());
+      for (const auto& v : m.outputs) std::printf("  output %s %s\n", v.name.c_str(), shape(v.shape).c_str());
+      std::map<std::string, int> ops;
+      for (const auto& n : m.nodes) ++ops[n.op_type];
+      for (const auto& [op, count] : ops) std::printf("  %-20s %d\n", op.c_str(), count);
+      const auto net = pfld::import_onnx(m, {}, b);
+      std::printf("pfld runs it: %d landmarks from a %dx%d crop, %.1f MFLOP\n", net->landmark_count(), net->input_size(),
+                  net->input_size(), net->flops() / 1e6);
+    } else if (ends_with(a, ".onnx") && ends_with(b, ".pfld")) {
+      const auto net = pfld::onnx_to_pfld_network(pfld::io::read_onnx(a), a);
+      pfld::io::save_weights(b, *net, nullptr, {{"converted_from", a}});
+      std::printf("wrote %s: PFLD %s\n", b.c_str(), net->config().str().c_str());
+    } else if (ends_with(a, ".pfld") && ends_with(b, ".onnx")) {
+      auto net = pfld::io::load_network(a);
+      net->set_training(false);
+      pfld::io::save_onnx(b, *net);
+      std::printf("wrote %s: PFLD %s, opset 11\n", b.c_str(), net->config().str().c_str());
+    } else {
+      return usage("convert .pfld -> .onnx or .onnx -> .pfld (by file extension)");
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pfld_convert: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

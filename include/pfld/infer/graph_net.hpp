@@ -1,0 +1,299 @@
+// A general inference graph on pfld's fused kernels, for networks that are not pfld's own PfldNet
+// (models imported from ONNX): a list of steps over tensors that live in one arena, NHWC throughout.
+// Convolutions carry their bias, activation clamp and residual add in the kernel epilogue; the rest
+// (element-wise add and clamp, pooling, concatenation, fully connected) are small steps of their own.
+// Built once by an importer (onnx_import.hpp); immutable afterwards and safe to share between threads.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/cpu.hpp"
+#include "../core/error.hpp"
+#include "../kernels/activation.hpp"
+#include "../kernels/conv2d.hpp"
+#include "../kernels/depthwise.hpp"
+#include "../kernels/gemm.hpp"
+#include "landmark_model.hpp"
+
+namespace pfld {
+
+class GraphNet : public LandmarkModel {
+ public:
+  // A tensor of the graph: H x W x C (H = W = 1 for vectors) at `offset` floats into the arena.
+  struct Value {
+    int h = 1, w = 1, c = 1;
+    std::size_t offset = 0;
+    std::size_t size() const { return static_cast<std::size_t>(h) * w * c; }
+  };
+
+  explicit GraphNet(Isa isa = active_isa()) : isa_(isa) {}
+
+  Isa isa() const { return isa_; }
+  int input_size() const override { return input_size_; }
+  int landmark_count() const override { return landmarks_; }
+  std::size_t arena_floats() const override { return arena_floats_; }
+  double flops() const { return flops_; }
+
+  float* input(InferenceArena& arena) const override {
+    check(arena);
+    return arena.data() + crop_.offset;
+  }
+
+  const float* run(InferenceArena& arena) const override {
+    check(arena);
+    float* base = arena.data();
+    for (const auto& step : steps_) step(base);
+    return base + landmarks_value_.offset;
+  }
+
+  // A named output of the last run (e.g. an ONNX graph output), NHWC.
+  const float* output(InferenceArena& arena, const std::string& name, Value* shape = nullptr) const {
+    for (const auto& [n, v] : outputs_)
+      if (n == name) {
+        if (shape) *shape = v;
+        return arena.data() + v.offset;
+      }
+    detail::fail("GraphNet: no output named '", name, "'");
+  }
+
+  // ---- Building (importers only) ----
+
+  Value add_value(int h, int w, int c) {
+    detail::require(h > 0 && w > 0 && c > 0, "GraphNet: empty tensor ", h, "x", w, "x", c);
+    Value v{h, w, c, arena_floats_};
+    arena_floats_ += (v.size() + 15) / 16 * 16;
+    return v;
+  }
+
+  // The crop (size x size x 3, [0, 1]) and the affine map into the network's input: x * scale[c] + shift[c].
+  Value set_input(int size, const float scale[3], const float shift[3]) {
+    input_size_ = size;
+    crop_ = add_value(size, size, 3);
+    const Value in = add_value(size, size, 3);
+    const Value crop = crop_;
+    const std::array<float, 3> a{scale[0], scale[1], scale[2]}, b{shift[0], shift[1], shift[2]};
+    steps_.push_back([crop, in, a, b](float* base) {
+      const float* x = base + crop.offset;
+      float* y = base + in.offset;
+      for (std::size_t i = 0; i < crop.size(); i += 3)
+        for (std::size_t c = 0; c < 3; ++c) y[i + c] = x[i + c] * a[c] + b[c];
+    });
+    return in;
+  }
+
+  // Convolution with weights OHWI (out, kh, kw, in / groups), bias per output channel, then the clamp;
+  // `residual` (may be null) is added before the clamp.
+  Value add_conv(const Value& x, ConvGeometry g, std::vector<float> weights, std::vector<float> bias, Clamp clamp,
+                 const Value* residual) {
+    g.batch = 1;
+    g.in_h = x.h, g.in_w = x.w;
+    detail::require(g.in_c == x.c, "GraphNet: conv expects ", g.in_c, " channels, its input has ", x.c);
+    g.validate();
+    const Value y = add_value(g.out_h(), g.out_w(), g.out_c);
+    if (residual)
+      detail::require(residual->h == y.h && residual->w == y.w && residual->c == y.c, "GraphNet: residual shape differs");
+    flops_ += 2.0 * g.macs();
+    const std::size_t res = residual ? residual->offset : 0;
+    const bool has_res = residual != nullptr;
+    auto b = std::make_shared<std::vector<float>>(std::move(bias));
+    const Isa isa = isa_;
+    if (g.is_depthwise() && g.kernel_h * g.kernel_w <= 64) {
+      const int taps = g.kernel_h * g.kernel_w;
+      auto wt = std::make_shared<std::vector<float>>(weights.size());
+      for (int c = 0; c < g.out_c; ++c)
+        for (int t = 0; t < taps; ++t)
+          (*wt)[static_cast<std::size_t>(t) * g.out_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
+      steps_.push_back([=](float* base) {
+        float* out = base + y.offset;
+        if (has_res) {
+          kernels::depthwise_forward_fused(isa, g, base + x.offset, wt->data(), b->data(), Clamp{}, out);
+          const float* r = base + res;
+          for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(out[i] + r[i], clamp.lo), clamp.hi);
+        } else {
+          kernels::depthwise_forward_fused(isa, g, base + x.offset, wt->data(), b->data(), clamp, out);
+        }
+      });
+      return y;
+    }
+    detail::require(g.groups == 1, "GraphNet: grouped convolution (groups=", g.groups, ") is not supported");
+    const int patch = kernels::patch_size(g);
+    auto packed = std::make_shared<kernels::PackedMatrix>(isa, patch, g.out_c, kernels::transposed(weights.data(), patch));
+    const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
+    std::size_t columns = 0;
+    if (!pointwise) columns = add_value(y.h * y.w, patch, 1).offset;
+    steps_.push_back([=](float* base) {
+      const float* a = base + x.offset;
+      if (!pointwise) {
+        kernels::im2col(g, a, base + columns, nullptr);
+        a = base + columns;
+      }
+      kernels::GemmEpilogue e;
+      e.bias = b->data();
+      e.lo = clamp.lo;
+      e.hi = clamp.hi;
+      if (has_res) {
+        e.residual = base + res;
+        e.residual_stride = static_cast<std::size_t>(g.out_c);
+      }
+      kernels::gemm_prepacked(y.h * y.w, a, static_cast<std::size_t>(patch), *packed, base + y.offset,
+                              static_cast<std::size_t>(g.out_c), e);
+    });
+    return y;
+  }
+
+  // y = clamp(a + b) element-wise.
+  Value add_add(const Value& a, const Value& b, Clamp clamp) {
+    detail::require(a.size() == b.size() && a.c == b.c, "GraphNet: Add of different shapes");
+    const Value y = add_value(a.h, a.w, a.c);
+    steps_.push_back([=](float* base) {
+      const float* p = base + a.offset;
+      const float* q = base + b.offset;
+      float* out = base + y.offset;
+      for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(p[i] + q[i], clamp.lo), clamp.hi);
+    });
+    return y;
+  }
+
+  Value add_clamp(const Value& x, Clamp clamp) {
+    const Value y = add_value(x.h, x.w, x.c);
+    steps_.push_back([=](float* base) {
+      const float* p = base + x.offset;
+      float* out = base + y.offset;
+      for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(p[i], clamp.lo), clamp.hi);
+    });
+    return y;
+  }
+
+  Value add_global_average_pool(const Value& x) {
+    const Value y = add_value(1, 1, x.c);
+    steps_.push_back([=](float* base) {
+      const float* p = base + x.offset;
+      float* out = base + y.offset;
+      std::fill(out, out + x.c, 0.0f);
+      const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w;
+      for (std::size_t i = 0; i < pixels; ++i)
+        for (int c = 0; c < x.c; ++c) out[c] += p[i * static_cast<std::size_t>(x.c) + static_cast<std::size_t>(c)];
+      for (int c = 0; c < x.c; ++c) out[c] /= static_cast<float>(pixels);
+    });
+    return y;
+  }
+
+  // Max or average pooling with a kernel, stride and zero padding (average counts the padding when
+  // count_pad, as ONNX's count_include_pad).
+  Value add_pool(const Value& x, bool max, int kh, int kw, int sh, int sw, int ph, int pw, bool count_pad) {
+    const int oh = (x.h + 2 * ph - kh) / sh + 1, ow = (x.w + 2 * pw - kw) / sw + 1;
+    const Value y = add_value(oh, ow, x.c);
+    steps_.push_back([=](float* base) {
+      const float* p = base + x.offset;
+      float* out = base + y.offset;
+      for (int oy = 0; oy < oh; ++oy)
+        for (int ox = 0; ox < ow; ++ox)
+          for (int c = 0; c < x.c; ++c) {
+            float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
+            int n = 0;
+            for (int ky = 0; ky < kh; ++ky)
+              for (int kx = 0; kx < kw; ++kx) {
+                const int iy = oy * sh - ph + ky, ix = ox * sw - pw + kx;
+                if (iy < 0 || iy >= x.h || ix < 0 || ix >= x.w) continue;
+                const float v = p[(static_cast<std::size_t>(iy) * x.w + ix) * x.c + c];
+                acc = max ? std::max(acc, v) : acc + v;
+                ++n;
+              }
+            if (!max) acc /= static_cast<float>(count_pad ? kh * kw : std::max(n, 1));
+            out[(static_cast<std::size_t>(oy) * ow + ox) * x.c + c] = acc;
+          }
+    });
+    return y;
+  }
+
+  // The tensor flattened the way ONNX flattens NCHW (channel-major), as a vector.
+  Value add_flatten(const Value& x) {
+    if (x.h == 1 && x.w == 1) return Value{1, 1, x.c, x.offset};  // same order: an alias
+    const Value y = add_value(1, 1, x.h * x.w * x.c);
+    steps_.push_back([=](float* base) {
+      const float* p = base + x.offset;
+      float* out = base + y.offset;
+      const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w;
+      for (std::size_t i = 0; i < pixels; ++i)
+        for (int c = 0; c < x.c; ++c) out[static_cast<std::size_t>(c) * pixels + i] = p[i * static_cast<std::size_t>(x.c) + static_cast<std::size_t>(c)];
+    });
+    return y;
+  }
+
+  // Concatenation along channels.
+  Value add_concat(const std::vector<Value>& parts) {
+    detail::require(!parts.empty(), "GraphNet: Concat of nothing");
+    int c = 0;
+    for (const Value& p : parts) {
+      detail::require(p.h == parts[0].h && p.w == parts[0].w, "GraphNet: Concat of different spatial sizes");
+      c += p.c;
+    }
+    const Value y = add_value(parts[0].h, parts[0].w, c);
+    steps_.push_back([=](float* base) {
+      const std::size_t pixels = static_cast<std::size_t>(y.h) * y.w;
+      int at = 0;
+      for (const Value& p : parts) {
+        for (std::size_t i = 0; i < pixels; ++i)
+          std::copy_n(base + p.offset + i * static_cast<std::size_t>(p.c), p.c,
+                      base + y.offset + i * static_cast<std::size_t>(y.c) + static_cast<std::size_t>(at));
+        at += p.c;
+      }
+    });
+    return y;
+  }
+
+  // y = x W + b for a vector x; W given row-major (in x out).
+  Value add_fully_connected(const Value& x, int out, const std::vector<float>& w_in_out, std::vector<float> bias) {
+    const int in = static_cast<int>(x.size());
+    detail::require(w_in_out.size() == static_cast<std::size_t>(in) * out, "GraphNet: fully connected weights");
+    const Value y = add_value(1, 1, out);
+    auto packed = std::make_shared<kernels::PackedMatrix>(isa_, in, out, kernels::row_major(w_in_out.data(), out));
+    auto b = std::make_shared<std::vector<float>>(std::move(bias));
+    flops_ += 2.0 * in * out;
+    steps_.push_back([=](float* base) {
+      kernels::GemmEpilogue e;
+      e.bias = b->data();
+      kernels::gemm_prepacked(1, base + x.offset, static_cast<std::size_t>(in), *packed, base + y.offset,
+                              static_cast<std::size_t>(out), e);
+    });
+    return y;
+  }
+
+  // The landmark output (2N values, x/y pairs in crop units after `scale`).
+  void set_landmarks(const Value& v, float scale) {
+    detail::require(v.size() % 2 == 0, "GraphNet: the landmark output has an odd size ", v.size());
+    landmarks_ = static_cast<int>(v.size() / 2);
+    landmarks_value_ = v;
+    if (scale != 1.0f) {
+      landmarks_value_ = add_value(1, 1, static_cast<int>(v.size()));
+      const Value from = v, to = landmarks_value_;
+      steps_.push_back([=](float* base) {
+        for (std::size_t i = 0; i < from.size(); ++i) base[to.offset + i] = base[from.offset + i] * scale;
+      });
+    }
+  }
+
+  void add_output(const std::string& name, const Value& v) { outputs_.emplace_back(name, v); }
+
+ private:
+  void check(const InferenceArena& arena) const {
+    detail::require(landmarks_ > 0, "GraphNet: the graph has no landmark output");
+    detail::require(arena.size() >= arena_floats_, "GraphNet: arena of ", arena.size(), " floats, needs ", arena_floats_,
+                    " (make it with make_arena())");
+  }
+
+  Isa isa_;
+  int input_size_ = 0, landmarks_ = 0;
+  Value crop_, landmarks_value_;
+  std::vector<std::function<void(float*)>> steps_;
+  std::vector<std::pair<std::string, Value>> outputs_;
+  std::size_t arena_floats_ = 0;
+  double flops_ = 0.0;
+};
+
+}  // namespace pfld

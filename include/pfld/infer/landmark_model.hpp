@@ -1,0 +1,39 @@
+// What the Detector runs: a network from a S x S x 3 crop (RGB in [0, 1], NHWC) to 2N landmark
+// coordinates (x0, y0, x1, ..., crop units), with all its memory in an arena made once. Implemented by
+// InferenceNet (pfld's own models) and GraphNet (models imported from ONNX).
+#pragma once
+
+#include <cstddef>
+
+#include "../core/tensor.hpp"
+
+namespace pfld {
+
+// Every activation of one run, allocated once. Make it with the model's make_arena().
+class InferenceArena {
+ public:
+  InferenceArena() = default;
+  explicit InferenceArena(std::size_t floats) : storage_(Shape{static_cast<int>(floats)}) {}
+  float* data() { return storage_.data(); }
+  std::size_t size() const { return storage_.numel(); }
+
+ private:
+  Tensor storage_;
+};
+
+class LandmarkModel {
+ public:
+  virtual ~LandmarkModel() = default;
+
+  virtual int input_size() const = 0;
+  virtual int landmark_count() const = 0;
+  virtual std::size_t arena_floats() const = 0;
+  InferenceArena make_arena() const { return InferenceArena(arena_floats()); }
+
+  // Where a run reads its crop, to be filled by the caller.
+  virtual float* input(InferenceArena& arena) const = 0;
+  // Runs on the crop in input(arena); the coordinates stay valid until the arena's next run.
+  virtual const float* run(InferenceArena& arena) const = 0;
+};
+
+}  // namespace pfld

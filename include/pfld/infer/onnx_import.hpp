@@ -1,0 +1,381 @@
+// ONNX models of the PFLD family onto pfld's fused kernels: Conv (dense, 1x1, depthwise) with a
+// following BatchNormalization folded in, Relu / Clip and a residual Add fused into its epilogue;
+// Add, Relu, Clip, GlobalAveragePool, AveragePool, MaxPool, Concat, Flatten / Reshape, Gemm / MatMul,
+// Identity / Dropout, and Pad folded into the convolution it feeds. Anything else is an Error naming
+// the node and its op.
+//
+//   auto net = pfld::load_onnx("model.onnx");               // input [1, 3, S, S], RGB in [0, 1]
+//   pfld::Detector detector(net);
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../io/onnx_model.hpp"
+#include "../model/pfld_net.hpp"
+#include "graph_net.hpp"
+
+namespace pfld {
+
+struct OnnxImportOptions {
+  Isa isa = active_isa();
+  // The network's input = crop (RGB in [0, 1]) * input_scale + input_shift, per channel: {255, 255, 255}
+  // for a model fed 0..255, shift = -mean / std and scale = 1 / std for a normalised one.
+  std::array<float, 3> input_scale{1.0f, 1.0f, 1.0f};
+  std::array<float, 3> input_shift{0.0f, 0.0f, 0.0f};
+  // The graph output holding the landmarks (x, y pairs); empty: the first vector output of even size.
+  std::string landmark_output;
+  // Multiplies the landmark output into crop units ([0, 1] across the crop): 1 / S for crop pixels.
+  float landmark_scale = 1.0f;
+};
+
+namespace detail_onnx_import {
+
+inline const io::OnnxTensor& initializer(const io::OnnxModel& m, const io::OnnxNode& n, std::size_t input,
+                                         const std::string& source) {
+  detail::require(input < n.inputs.size() && !n.inputs[input].empty(), source, ": ", n.describe(), " lacks input ", input);
+  const auto it = m.initializers.find(n.inputs[input]);
+  detail::require(it != m.initializers.end(), source, ": ", n.describe(), ": input '", n.inputs[input],
+                  "' must be a constant (initializer) for pfld");
+  return it->second;
+}
+
+inline Clamp clamp_of_node(const io::OnnxModel& m, const io::OnnxNode& n, const std::string& source) {
+  if (n.op_type == "Relu") return {0.0f, std::numeric_limits<float>::infinity()};
+  Clamp c;
+  if (m.opset < 11 || n.inputs.size() < 2) {
+    c.lo = n.attr_float("min", -std::numeric_limits<float>::infinity());
+    c.hi = n.attr_float("max", std::numeric_limits<float>::infinity());
+  }
+  for (std::size_t k = 1; k < n.inputs.size() && k < 3; ++k) {
+    if (n.inputs[k].empty()) continue;
+    const io::OnnxTensor& t = initializer(m, n, k, source);
+    detail::require(t.is_float && t.floats.size() == 1, source, ": ", n.describe(), ": a non-scalar clip bound");
+    (k == 1 ? c.lo : c.hi) = t.floats[0];
+  }
+  return c;
+}
+
+}  // namespace detail_onnx_import
+
+inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxImportOptions& options,
+                                             const std::string& source = "onnx") {
+  using namespace detail_onnx_import;
+  auto net = std::make_shared<GraphNet>(options.isa);
+  detail::require(m.inputs.size() == 1, source, ": the graph has ", m.inputs.size(), " inputs; pfld takes one image");
+  const io::OnnxValue& in = m.inputs[0];
+  detail::require(in.shape.size() == 4 && in.shape[1] == 3 && in.shape[2] == in.shape[3] && in.shape[2] >= 8, source,
+                  ": input '", in.name, "' is not [N, 3, S, S]");
+  std::map<std::string, GraphNet::Value> values;
+  values[in.name] = net->set_input(static_cast<int>(in.shape[2]), options.input_scale.data(), options.input_shift.data());
+
+  // Who reads each tensor (graph outputs count as readers): a node is fused into its producer only
+  // when the producer's output has no other reader.
+  std::map<std::string, std::vector<std::size_t>> readers;
+  std::set<std::string> graph_outputs;
+  for (std::size_t i = 0; i < m.nodes.size(); ++i)
+    for (const std::string& name : m.nodes[i].inputs) readers[name].push_back(i);
+  for (const auto& o : m.outputs) graph_outputs.insert(o.name);
+  auto sole_reader = [&](const std::string& name) -> const io::OnnxNode* {
+    const auto it = readers.find(name);
+    if (graph_outputs.count(name) || it == readers.end() || it->second.size() != 1) return nullptr;
+    return &m.nodes[it->second[0]];
+  };
+  auto value = [&](const io::OnnxNode& n, std::size_t k) -> const GraphNet::Value& {
+    detail::require(k < n.inputs.size(), source, ": ", n.describe(), " lacks input ", k);
+    const auto it = values.find(n.inputs[k]);
+    detail::require(it != values.end(), source, ": ", n.describe(), ": input '", n.inputs[k],
+                    "' is not computed before it (constant where a tensor is expected, or nodes out of order)");
+    return it->second;
+  };
+  std::map<std::string, std::array<int, 4>> padded;  // Pad outputs: (top, left, bottom, right) to add to a conv
+  std::set<const io::OnnxNode*> fused;
+
+  for (const io::OnnxNode& n : m.nodes) {
+    if (fused.count(&n)) continue;
+    detail::require(n.domain.empty() || n.domain == "ai.onnx", source, ": ", n.describe(), ": domain '", n.domain,
+                    "' is not supported");
+    const std::string& op = n.op_type;
+    detail::require(!n.outputs.empty(), source, ": ", n.describe(), " has no output");
+    if (op == "Conv") {
+      const io::OnnxTensor& w = initializer(m, n, 1, source);
+      detail::require(w.is_float && w.dims.size() == 4, source, ": ", n.describe(), ": weights are not a 4-D float tensor");
+      const int out_c = static_cast<int>(w.dims[0]), in_per_group = static_cast<int>(w.dims[1]);
+      const int kh = static_cast<int>(w.dims[2]), kw = static_cast<int>(w.dims[3]);
+      const int groups = static_cast<int>(n.attr_int("group", 1));
+      const std::vector<std::int64_t> strides = n.attr_ints("strides"), dilations = n.attr_ints("dilations");
+      std::vector<std::int64_t> pads = n.attr_ints("pads");
+      if (pads.empty()) pads = {0, 0, 0, 0};
+      const io::OnnxAttribute* auto_pad = n.attribute("auto_pad");
+      detail::require(!auto_pad || auto_pad->s.empty() || auto_pad->s == "NOTSET", source, ": ", n.describe(),
+                      ": auto_pad ", auto_pad ? auto_pad->s : "", " is not supported");
+      for (std::int64_t d : dilations)
+        detail::require(d == 1, source, ": ", n.describe(), ": dilation ", d, " is not supported");
+      std::array<int, 4> extra{0, 0, 0, 0};
+      if (const auto p = padded.find(n.inputs[0]); p != padded.end()) extra = p->second;
+      const int top = static_cast<int>(pads.at(0)) + extra[0], left = static_cast<int>(pads.at(1)) + extra[1];
+      const int bottom = static_cast<int>(pads.at(2)) + extra[2], right = static_cast<int>(pads.at(3)) + extra[3];
+      detail::require(top == bottom && left == right, source, ": ", n.describe(), ": asymmetric padding is not supported");
+      const GraphNet::Value& x = value(n, 0);
+      ConvGeometry g;
+      g.in_c = x.c;
+      g.out_c = out_c;
+      g.kernel_h = kh, g.kernel_w = kw;
+      g.stride_h = strides.empty() ? 1 : static_cast<int>(strides.at(0));
+      g.stride_w = strides.empty() ? 1 : static_cast<int>(strides.at(1));
+      g.pad_h = top, g.pad_w = left;
+      g.groups = groups;
+      detail::require(groups >= 1 && x.c % groups == 0 && x.c / groups == in_per_group, source, ": ", n.describe(),
+                      ": weights for ", in_per_group * groups, " input channels, the input has ", x.c);
+      // OIHW -> OHWI
+      std::vector<float> weights(w.floats.size());
+      for (int o = 0; o < out_c; ++o)
+        for (int i = 0; i < in_per_group; ++i)
+          for (int y = 0; y < kh; ++y)
+            for (int xx = 0; xx < kw; ++xx)
+              weights[((static_cast<std::size_t>(o) * kh + y) * kw + xx) * in_per_group + i] =
+                  w.floats[((static_cast<std::size_t>(o) * in_per_group + i) * kh + y) * kw + xx];
+      std::vector<float> bias(static_cast<std::size_t>(out_c), 0.0f);
+      if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+        const io::OnnxTensor& b = initializer(m, n, 2, source);
+        detail::require(b.floats.size() == static_cast<std::size_t>(out_c), source, ": ", n.describe(), ": bias size");
+        bias = b.floats;
+      }
+      std::string out_name = n.outputs[0];
+      // BatchNormalization folded into the weights.
+      if (const io::OnnxNode* bn = sole_reader(out_name); bn && bn->op_type == "BatchNormalization") {
+        const io::OnnxTensor &gamma = initializer(m, *bn, 1, source), &beta = initializer(m, *bn, 2, source),
+                             &mean = initializer(m, *bn, 3, source), &var = initializer(m, *bn, 4, source);
+        const double eps = bn->attr_float("epsilon", 1e-5f);
+        const std::size_t per_out = weights.size() / static_cast<std::size_t>(out_c);
+        for (int o = 0; o < out_c; ++o) {
+          const std::size_t c = static_cast<std::size_t>(o);
+          const double s = gamma.floats.at(c) / std::sqrt(static_cast<double>(var.floats.at(c)) + eps);
+          for (std::size_t k = 0; k < per_out; ++k) weights[c * per_out + k] = static_cast<float>(weights[c * per_out + k] * s);
+          bias[c] = static_cast<float>((bias[c] - mean.floats.at(c)) * s + beta.floats.at(c));
+        }
+        fused.insert(bn);
+        out_name = bn->outputs[0];
+      }
+      Clamp clamp;
+      const GraphNet::Value* residual = nullptr;
+      if (const io::OnnxNode* act = sole_reader(out_name); act && (act->op_type == "Relu" || act->op_type == "Clip")) {
+        clamp = clamp_of_node(m, *act, source);
+        fused.insert(act);
+        out_name = act->outputs[0];
+      } else if (act && act->op_type == "Add" && act->inputs.size() == 2) {
+        const std::string& other = act->inputs[0] == out_name ? act->inputs[1] : act->inputs[0];
+        const auto it = values.find(other);
+        if (it != values.end()) {
+          residual = &it->second;
+          fused.insert(act);
+          out_name = act->outputs[0];
+        }
+      }
+      values[out_name] = net->add_conv(x, g, std::move(weights), std::move(bias), clamp, residual);
+    } else if (op == "Relu" || op == "Clip") {
+      values[n.outputs[0]] = net->add_clamp(value(n, 0), clamp_of_node(m, n, source));
+    } else if (op == "Add") {
+      Clamp clamp;
+      std::string out_name = n.outputs[0];
+      if (const io::OnnxNode* act = sole_reader(out_name); act && (act->op_type == "Relu" || act->op_type == "Clip")) {
+        clamp = clamp_of_node(m, *act, source);
+        fused.insert(act);
+        out_name = act->outputs[0];
+      }
+      values[out_name] = net->add_add(value(n, 0), value(n, 1), clamp);
+    } else if (op == "GlobalAveragePool") {
+      values[n.outputs[0]] = net->add_global_average_pool(value(n, 0));
+    } else if (op == "MaxPool" || op == "AveragePool") {
+      const std::vector<std::int64_t> k = n.attr_ints("kernel_shape"), s = n.attr_ints("strides");
+      std::vector<std::int64_t> p = n.attr_ints("pads");
+      if (p.empty()) p = {0, 0, 0, 0};
+      detail::require(k.size() == 2 && p[0] == p[2] && p[1] == p[3] && n.attr_int("ceil_mode", 0) == 0, source, ": ",
+                      n.describe(), ": only 2-D pooling with symmetric padding and floor rounding is supported");
+      values[n.outputs[0]] = net->add_pool(value(n, 0), op == "MaxPool", static_cast<int>(k[0]), static_cast<int>(k[1]),
+                                           s.empty() ? 1 : static_cast<int>(s[0]), s.empty() ? 1 : static_cast<int>(s[1]),
+                                           static_cast<int>(p[0]), static_cast<int>(p[1]), n.attr_int("count_include_pad", 0) != 0);
+    } else if (op == "Flatten" || op == "Reshape") {
+      if (op == "Reshape") {
+        const io::OnnxTensor& shape = initializer(m, n, 1, source);
+        detail::require(shape.ints.size() == 2, source, ": ", n.describe(), ": only reshapes to [N, features] are supported");
+      } else {
+        detail::require(n.attr_int("axis", 1) == 1, source, ": ", n.describe(), ": only Flatten(axis=1) is supported");
+      }
+      values[n.outputs[0]] = net->add_flatten(value(n, 0));
+    } else if (op == "Identity" || op == "Dropout") {
+      values[n.outputs[0]] = value(n, 0);
+    } else if (op == "Concat") {
+      const std::int64_t axis = n.attr_int("axis", 1);
+      detail::require(axis == 1 || axis == -1, source, ": ", n.describe(), ": only channel concatenation (axis 1) is supported");
+      std::vector<GraphNet::Value> parts;
+      for (std::size_t k = 0; k < n.inputs.size(); ++k) parts.push_back(value(n, k));
+      detail::require(axis == 1 || (parts[0].h == 1 && parts[0].w == 1), source, ": ", n.describe(),
+                      ": axis -1 of a 4-D tensor is not supported");
+      values[n.outputs[0]] = net->add_concat(parts);
+    } else if (op == "Gemm" || op == "MatMul") {
+      const GraphNet::Value& x = value(n, 0);
+      const io::OnnxTensor& w = initializer(m, n, 1, source);
+      detail::require(w.dims.size() == 2 && n.attr_int("transA", 0) == 0, source, ": ", n.describe(),
+                      ": only vector x constant matrix products are supported");
+      const bool trans_b = op == "Gemm" && n.attr_int("transB", 0) != 0;
+      const int k = static_cast<int>(trans_b ? w.dims[1] : w.dims[0]), out = static_cast<int>(trans_b ? w.dims[0] : w.dims[1]);
+      detail::require(static_cast<std::size_t>(k) == x.size(), source, ": ", n.describe(), ": takes ", k, " features, gets ", x.size());
+      const float alpha = op == "Gemm" ? n.attr_float("alpha", 1.0f) : 1.0f, beta = op == "Gemm" ? n.attr_float("beta", 1.0f) : 1.0f;
+      std::vector<float> w_in_out(static_cast<std::size_t>(k) * out);
+      for (int i = 0; i < k; ++i)
+        for (int j = 0; j < out; ++j)
+          w_in_out[static_cast<std::size_t>(i) * out + j] =
+              alpha * (trans_b ? w.floats[static_cast<std::size_t>(j) * k + i] : w.floats[static_cast<std::size_t>(i) * out + j]);
+      std::vector<float> bias(static_cast<std::size_t>(out), 0.0f);
+      if (op == "Gemm" && n.inputs.size() > 2 && !n.inputs[2].empty()) {
+        const io::OnnxTensor& c = initializer(m, n, 2, source);
+        detail::require(c.floats.size() == static_cast<std::size_t>(out) || c.floats.size() == 1, source, ": ",
+                        n.describe(), ": bias of ", c.floats.size(), " values for ", out, " outputs");
+        for (int j = 0; j < out; ++j) bias[static_cast<std::size_t>(j)] = beta * c.floats[c.floats.size() == 1 ? 0 : static_cast<std::size_t>(j)];
+      }
+      values[n.outputs[0]] = net->add_fully_connected(x, out, w_in_out, std::move(bias));
+    } else if (op == "Pad") {
+      std::vector<std::int64_t> p = n.attr_ints("pads");
+      if (p.empty()) p = initializer(m, n, 1, source).ints;
+      const io::OnnxAttribute* mode = n.attribute("mode");
+      detail::require(p.size() == 8 && p[0] == 0 && p[1] == 0 && p[4] == 0 && p[5] == 0 && (!mode || mode->s == "constant") &&
+                          n.attr_float("value", 0.0f) == 0.0f,
+                      source, ": ", n.describe(), ": only zero padding of H and W is supported");
+      const io::OnnxNode* conv = sole_reader(n.outputs[0]);
+      detail::require(conv && conv->op_type == "Conv", source, ": ", n.describe(), ": Pad must feed a Conv to be folded into it");
+      padded[n.outputs[0]] = {static_cast<int>(p[2]), static_cast<int>(p[3]), static_cast<int>(p[6]), static_cast<int>(p[7])};
+      values[n.outputs[0]] = value(n, 0);
+    } else {
+      detail::fail(source, ": ", n.describe(), ": op ", op, " is not supported by pfld's ONNX import");
+    }
+  }
+
+  bool have_landmarks = false;
+  for (const io::OnnxValue& o : m.outputs) {
+    const auto it = values.find(o.name);
+    detail::require(it != values.end(), source, ": graph output '", o.name, "' is never computed");
+    net->add_output(o.name, it->second);
+    const bool wanted = options.landmark_output.empty()
+                            ? (!have_landmarks && it->second.h == 1 && it->second.w == 1 && it->second.c % 2 == 0)
+                            : o.name == options.landmark_output;
+    if (wanted) {
+      net->set_landmarks(it->second, options.landmark_scale);
+      have_landmarks = true;
+    }
+  }
+  detail::require(have_landmarks, source, ": no landmark output",
+                  options.landmark_output.empty() ? " (no vector output of even size)" : " named " + options.landmark_output);
+  return net;
+}
+
+// An ONNX graph with PFLD's own architecture (an export of pfld or of the same network from PyTorch)
+// back into a PfldNet, so it can be saved as a pfld weights file and fine-tuned. The convolutions are
+// taken in graph order and must match PfldNet's shapes one by one; batch norms after them are folded
+// and the network's batch norms hold the identity plus the bias. Other architectures are an Error
+// (run them with load_onnx instead).
+inline std::unique_ptr<model::PfldNet> onnx_to_pfld_network(const io::OnnxModel& m, const std::string& source = "onnx") {
+  using namespace detail_onnx_import;
+  struct Conv {
+    const io::OnnxNode* node;
+    std::vector<std::int64_t> dims;
+    std::vector<float> weights, bias;  // OIHW, folded
+  };
+  std::map<std::string, const io::OnnxNode*> reader;
+  std::map<std::string, int> reads;
+  for (const auto& n : m.nodes)
+    for (const auto& in : n.inputs) reader[in] = &n, ++reads[in];
+  std::vector<Conv> convs;
+  const io::OnnxNode* gemm = nullptr;
+  Activation act = Activation::identity;
+  for (const auto& n : m.nodes) {
+    if (n.op_type == "Conv") {
+      const io::OnnxTensor& w = initializer(m, n, 1, source);
+      Conv c{&n, w.dims, w.floats, std::vector<float>(static_cast<std::size_t>(w.dims.at(0)), 0.0f)};
+      if (n.inputs.size() > 2 && !n.inputs[2].empty()) c.bias = initializer(m, n, 2, source).floats;
+      const auto r = reader.find(n.outputs[0]);
+      if (r != reader.end() && reads[n.outputs[0]] == 1 && r->second->op_type == "BatchNormalization") {
+        const io::OnnxNode& bn = *r->second;
+        const std::size_t per_out = c.weights.size() / c.bias.size();
+        for (std::size_t o = 0; o < c.bias.size(); ++o) {
+          const double scale = initializer(m, bn, 1, source).floats.at(o) /
+                               std::sqrt(static_cast<double>(initializer(m, bn, 4, source).floats.at(o)) + bn.attr_float("epsilon", 1e-5f));
+          for (std::size_t k = 0; k < per_out; ++k) c.weights[o * per_out + k] = static_cast<float>(c.weights[o * per_out + k] * scale);
+          c.bias[o] = static_cast<float>((c.bias[o] - initializer(m, bn, 3, source).floats.at(o)) * scale +
+                                         initializer(m, bn, 2, source).floats.at(o));
+        }
+      }
+      convs.push_back(std::move(c));
+    } else if (n.op_type == "Gemm" || n.op_type == "MatMul") {
+      detail::require(!gemm, source, ": more than one fully connected layer: not PFLD's architecture");
+      gemm = &n;
+    } else if ((n.op_type == "Relu" || n.op_type == "Clip") && act == Activation::identity) {
+      const Clamp c = clamp_of_node(m, n, source);
+      act = c.hi == 6.0f ? Activation::relu6 : Activation::relu;
+    }
+  }
+  detail::require(!convs.empty() && gemm, source, ": no convolutions or no fully connected layer: not PFLD's architecture");
+  const io::OnnxTensor& fc_w = initializer(m, *gemm, 1, source);
+  const bool trans_b = gemm->op_type == "Gemm" && gemm->attr_int("transB", 0) != 0;
+  ModelConfig config;
+  config.width = static_cast<float>(convs[0].dims.at(0)) / 64.0f;
+  config.landmarks = static_cast<int>((trans_b ? fc_w.dims.at(0) : fc_w.dims.at(1)) / 2);
+  config.activation = act;
+  auto net = std::make_unique<model::PfldNet>(config);
+  std::vector<model::ConvBnAct*> units = {&net->conv1(), &net->conv2()};
+  for (std::size_t i = 0; i < net->block_count(); ++i)
+    for (model::ConvBnAct* u : {&net->block(i).expand(), &net->block(i).depthwise(), &net->block(i).project()}) units.push_back(u);
+  units.push_back(&net->conv7());
+  units.push_back(&net->conv8());
+  detail::require(convs.size() == units.size(), source, ": ", convs.size(), " convolutions, PFLD ", config.str(), " has ",
+                  units.size(), ": not PFLD's architecture (run it with load_onnx)");
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    nn::Conv2d& conv = units[i]->conv();
+    const Conv& c = convs[i];
+    const int out_c = conv.out_channels(), k = conv.kernel(), in_pg = conv.in_channels() / conv.groups();
+    detail::require(c.dims == std::vector<std::int64_t>{out_c, in_pg, k, k} &&
+                        c.node->attr_int("group", 1) == conv.groups(),
+                    source, ": ", c.node->describe(), " does not match PFLD's convolution ", i, " (", out_c, "x", in_pg, "x", k,
+                    "x", k, ", groups ", conv.groups(), "): not PFLD's architecture (run it with load_onnx)");
+    for (int o = 0; o < out_c; ++o)
+      for (int ci = 0; ci < in_pg; ++ci)
+        for (int y = 0; y < k; ++y)
+          for (int x = 0; x < k; ++x)
+            conv.weight().data()[((static_cast<std::size_t>(o) * k + y) * k + x) * in_pg + ci] =
+                c.weights[((static_cast<std::size_t>(o) * in_pg + ci) * k + y) * k + x];
+    nn::BatchNorm& bn = units[i]->bn();
+    for (int o = 0; o < out_c; ++o) {
+      bn.gamma()[o] = 1.0f;
+      bn.beta()[o] = c.bias[static_cast<std::size_t>(o)];
+      bn.running_mean()[o] = 0.0f;
+      bn.running_var()[o] = 1.0f - bn.eps();  // sqrt(var + eps) = 1
+    }
+  }
+  nn::Linear& fc = net->fc();
+  detail::require(fc_w.count() == static_cast<std::size_t>(fc.in_features()) * fc.out_features(), source, ": ",
+                  gemm->describe(), ": weights do not fit PFLD's ", fc.in_features(), " -> ", fc.out_features(), " layer");
+  for (int o = 0; o < fc.out_features(); ++o)
+    for (int i = 0; i < fc.in_features(); ++i)
+      fc.weight().data()[static_cast<std::size_t>(o) * fc.in_features() + i] =
+          trans_b ? fc_w.floats[static_cast<std::size_t>(o) * fc.in_features() + i]
+                  : fc_w.floats[static_cast<std::size_t>(i) * fc.out_features() + o];
+  fc.bias().fill(0.0f);
+  if (gemm->op_type == "Gemm" && gemm->inputs.size() > 2 && !gemm->inputs[2].empty()) {
+    const io::OnnxTensor& b = initializer(m, *gemm, 2, source);
+    for (int o = 0; o < fc.out_features(); ++o) fc.bias()[o] = b.floats.at(b.floats.size() == 1 ? 0 : static_cast<std::size_t>(o));
+  }
+  net->set_training(false);
+  return net;
+}
+
+inline std::shared_ptr<GraphNet> load_onnx(const std::string& path, const OnnxImportOptions& options = {}) {
+  return import_onnx(io::read_onnx(path), options, path);
+}
+
+}  // namespace pfld

@@ -1,0 +1,245 @@
+// ONNX in and out: the protobuf reader on bad files, export -> import round trips, the exported file in
+// onnxruntime (npm onnxruntime-node, when PFLD_ORT_DIR points at a folder holding it) and OpenCV's dnn
+// (Debian python3-opencv, when present), and the third-party PFLD model of ../shared/models against
+// onnxruntime on real faces. Checks that need a missing runtime or file skip with a message.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <pfld/io/image_file.hpp>
+#include <pfld/pfld.hpp>
+
+#include "support/random_model.hpp"
+
+using namespace pfld;
+
+namespace {
+
+const std::string kThirdParty = std::string(PFLD_TEST_DATA_DIR) + "/../models/pfld-0.25x-98-wflw.onnx";
+const std::string kTools = std::string(PFLD_TEST_FIXTURES_DIR) + "/../tools";
+std::string temp(const std::string& name) { return std::string(PFLD_TEST_TEMP_DIR) + "/" + name; }
+
+std::string ort_module() {
+  const char* dir = std::getenv("PFLD_ORT_DIR");
+  if (!dir) return {};
+  const std::string module = std::string(dir) + "/node_modules/onnxruntime-node";
+  return std::filesystem::exists(module) ? module : std::string();
+}
+
+bool have_opencv_python() { return std::system("/usr/bin/python3 -c 'import cv2' >/dev/null 2>&1") == 0; }
+
+void write_floats(const std::string& path, const std::vector<float>& v) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+}
+
+std::vector<float> read_floats(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  REQUIRE(in);
+  std::vector<float> v(static_cast<std::size_t>(in.tellg()) / 4);
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+  return v;
+}
+
+// NHWC crops -> one NCHW file.
+std::vector<float> to_nchw(const std::vector<std::vector<float>>& crops, int size) {
+  std::vector<float> out;
+  const std::size_t pixels = static_cast<std::size_t>(size) * size;
+  for (const auto& crop : crops)
+    for (int c = 0; c < 3; ++c)
+      for (std::size_t p = 0; p < pixels; ++p) out.push_back(crop[p * 3 + static_cast<std::size_t>(c)]);
+  return out;
+}
+
+// Runs the model with onnxruntime-node on the crops; returns every output, all images concatenated.
+std::vector<float> run_onnxruntime(const std::string& model, const std::vector<std::vector<float>>& crops,
+                                   const std::string& output) {
+  write_floats(temp("ort_input.bin"), to_nchw(crops, 112));
+  const std::string command = "node '" + kTools + "/onnxruntime_run.js' '" + ort_module() + "' '" + model + "' '" +
+                              temp("ort_input.bin") + "' " + std::to_string(crops.size()) + " 3 112 112 '" + temp("ort_out") + "'";
+  REQUIRE(std::system(command.c_str()) == 0);
+  return read_floats(temp("ort_out." + output + ".bin"));
+}
+
+std::vector<std::vector<float>> random_crops(int count) {
+  Rng rng(21);
+  std::vector<std::vector<float>> crops(static_cast<std::size_t>(count), std::vector<float>(112 * 112 * 3));
+  for (auto& c : crops)
+    for (float& v : c) v = rng.uniform();
+  return crops;
+}
+
+std::unique_ptr<model::PfldNet> trained_looking_network(float width, int landmarks, Activation act) {
+  ModelConfig config;
+  config.width = width;
+  config.landmarks = landmarks;
+  config.activation = act;
+  auto net = std::make_unique<model::PfldNet>(config);
+  model::AuxNet aux(config);
+  Rng rng(5);
+  test::randomize(*net, aux, rng, false);
+  for (auto& b : net->buffers())
+    for (float& v : *b.value) v = b.name.find("running_var") != std::string::npos ? rng.uniform(0.5f, 2.0f) : rng.uniform(-0.2f, 0.2f);
+  net->set_training(false);
+  return net;
+}
+
+double max_abs_diff(const float* a, const float* b, std::size_t n) {
+  double d = 0.0;
+  for (std::size_t i = 0; i < n; ++i) d = std::max(d, std::abs(static_cast<double>(a[i]) - b[i]));
+  return d;
+}
+
+}  // namespace
+
+TEST_SUITE("onnx") {
+  TEST_CASE("bad files: missing, not protobuf, truncated, absurd sizes, unsupported ops") {
+    CHECK_THROWS_WITH_AS(io::read_onnx(temp("missing.onnx")), doctest::Contains("missing.onnx"), Error);
+    std::ofstream(temp("text.onnx")) << "this is not an onnx file at all, just text\n";
+    CHECK_THROWS_AS(io::read_onnx(temp("text.onnx")), Error);
+
+    auto net = trained_looking_network(0.25f, 68, Activation::relu);
+    const std::vector<unsigned char> bytes = io::serialize_onnx(io::export_onnx(*net));
+    for (std::size_t cut : {bytes.size() / 3, bytes.size() / 2, bytes.size() - 7}) {
+      CAPTURE(cut);
+      CHECK_THROWS_AS(io::parse_onnx(std::vector<unsigned char>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)), "cut.onnx"),
+                      Error);
+    }
+    // A tensor claiming 2^40 elements.
+    io::OnnxModel huge = io::export_onnx(*net);
+    huge.initializers["fc.bias"].dims = {1LL << 40};
+    CHECK_THROWS_WITH_AS(io::parse_onnx(io::serialize_onnx(huge), "huge.onnx"), doctest::Contains("huge.onnx"), Error);
+    // An op pfld does not run: named in the error with its node.
+    io::OnnxModel softmax = io::export_onnx(*net);
+    io::OnnxNode n;
+    n.op_type = "Softmax";
+    n.name = "final_softmax";
+    n.inputs = {"landmarks"};
+    n.outputs = {"probabilities"};
+    softmax.nodes.push_back(n);
+    CHECK_THROWS_WITH_AS(import_onnx(softmax, {}, "softmax.onnx"), doctest::Contains("Softmax node 'final_softmax'"), Error);
+  }
+
+  TEST_CASE("export -> import: the imported graph equals the fused engine, every ISA and activation") {
+    for (Activation act : {Activation::relu, Activation::relu6}) {
+      auto net = trained_looking_network(0.25f, 68, act);
+      const std::string path = temp("roundtrip.onnx");
+      io::save_onnx(path, *net);
+      const auto crops = random_crops(2);
+      for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512, Isa::neon}) {
+        if (!isa_supported(isa)) continue;
+        CAPTURE(std::string(to_string(isa)));
+        const InferenceNet fused(*net, isa);
+        OnnxImportOptions options;
+        options.isa = isa;
+        const auto imported = load_onnx(path, options);
+        CHECK(imported->landmark_count() == 68);
+        InferenceArena a = fused.make_arena(), b = imported->make_arena();
+        for (const auto& crop : crops) {
+          const float* expected = fused.run(crop.data(), a);
+          std::copy(crop.begin(), crop.end(), imported->input(b));
+          CHECK(max_abs_diff(imported->run(b), expected, 136) < 1e-5);
+        }
+      }
+    }
+  }
+
+  TEST_CASE("exported models run in onnxruntime and OpenCV dnn with pfld's outputs (within 1e-4)") {
+    // ReLU (pfld's default): OpenCV 4.6's dnn does not take opset 11's Clip with bound inputs (ReLU6).
+    auto net = trained_looking_network(0.5f, 98, Activation::relu);
+    const std::string path = temp("export_check.onnx");
+    io::save_onnx(path, *net);
+    const auto crops = random_crops(3);
+    const InferenceNet fused(*net);
+    InferenceArena arena = fused.make_arena();
+    std::vector<float> ours;
+    for (const auto& crop : crops) {
+      const float* out = fused.run(crop.data(), arena);
+      ours.insert(ours.end(), out, out + 196);
+    }
+    if (ort_module().empty()) {
+      MESSAGE("skipped onnxruntime: set PFLD_ORT_DIR to a folder with node_modules/onnxruntime-node");
+    } else {
+      const std::vector<float> theirs = run_onnxruntime(path, crops, "landmarks");
+      REQUIRE(theirs.size() == ours.size());
+      CHECK(max_abs_diff(theirs.data(), ours.data(), ours.size()) < 1e-4);
+      // ReLU6 (Clip) in onnxruntime too.
+      auto net6 = trained_looking_network(0.25f, 68, Activation::relu6);
+      io::save_onnx(temp("export_relu6.onnx"), *net6);
+      const InferenceNet fused6(*net6);
+      InferenceArena arena6 = fused6.make_arena();
+      const std::vector<float> theirs6 = run_onnxruntime(temp("export_relu6.onnx"), {crops[0]}, "landmarks");
+      REQUIRE(theirs6.size() == 136);
+      CHECK(max_abs_diff(theirs6.data(), fused6.run(crops[0].data(), arena6), 136) < 1e-4);
+    }
+    if (!have_opencv_python()) {
+      MESSAGE("skipped OpenCV dnn: /usr/bin/python3 has no cv2 (Debian python3-opencv)");
+      return;
+    }
+    write_floats(temp("cv_input.bin"), to_nchw(crops, 112));
+    const std::string command = "/usr/bin/python3 '" + kTools + "/opencv_dnn_run.py' '" + path + "' '" + temp("cv_input.bin") +
+                                "' 3 '" + temp("cv_out.bin") + "'";
+    REQUIRE(std::system(command.c_str()) == 0);
+    const std::vector<float> theirs = read_floats(temp("cv_out.bin"));
+    REQUIRE(theirs.size() == ours.size());
+    CHECK(max_abs_diff(theirs.data(), ours.data(), ours.size()) < 1e-4);
+  }
+
+  TEST_CASE("the third-party PFLD model: pfld matches onnxruntime on real faces, landmarks and pose features") {
+    if (!std::filesystem::exists(kThirdParty)) {
+      MESSAGE("skipped: ", kThirdParty, " is absent");
+      return;
+    }
+    const auto net = load_onnx(kThirdParty);
+    CHECK(net->landmark_count() == 98);
+    CHECK(net->input_size() == 112);
+    // Four real faces of 300w/val, cropped the standard way.
+    const auto records = list_pts_folder(std::string(PFLD_TEST_DATA_DIR) + "/300w/val");
+    std::vector<std::vector<float>> crops;
+    for (std::size_t i = 0; i < 4; ++i) {
+      const Image image = io::read_image(records[i * 30].image_path);
+      std::vector<float> crop(112 * 112 * 3);
+      CropTransform::from_box(bounding_box(records[i * 30].landmarks), 112, 1.2f).warp(image.view(), crop.data());
+      crops.push_back(crop);
+    }
+    InferenceArena arena = net->make_arena();
+    std::vector<float> landmarks, features;
+    for (const auto& crop : crops) {
+      std::copy(crop.begin(), crop.end(), net->input(arena));
+      const float* out = net->run(arena);
+      landmarks.insert(landmarks.end(), out, out + 196);
+      GraphNet::Value shape;
+      const float* f = net->output(arena, "headpose_feature", &shape);
+      REQUIRE(shape.c == 16);
+      for (int c = 0; c < shape.c; ++c)  // NHWC -> NCHW, as onnxruntime returns it
+        for (int p = 0; p < shape.h * shape.w; ++p) features.push_back(f[static_cast<std::size_t>(p) * 16 + static_cast<std::size_t>(c)]);
+      // Sanity without a second runtime: the points lie inside the crop.
+      for (int k = 0; k < 196; ++k) CHECK((out[k] > -0.1f && out[k] < 1.1f));
+    }
+    if (ort_module().empty()) {
+      MESSAGE("skipped the comparison with onnxruntime: set PFLD_ORT_DIR to a folder with node_modules/onnxruntime-node");
+      return;
+    }
+    const std::vector<float> ort_landmarks = run_onnxruntime(kThirdParty, crops, "facial_landmark");
+    const std::vector<float> ort_features = read_floats(temp("ort_out.headpose_feature.bin"));
+    REQUIRE(ort_landmarks.size() == landmarks.size());
+    REQUIRE(ort_features.size() == features.size());
+    CHECK(max_abs_diff(ort_landmarks.data(), landmarks.data(), landmarks.size()) < 1e-4);
+    CHECK(max_abs_diff(ort_features.data(), features.data(), features.size()) < 1e-4);
+  }
+
+  TEST_CASE("Detector::load takes .onnx files") {
+    auto net = trained_looking_network(0.25f, 68, Activation::relu);
+    io::save_onnx(temp("detector.onnx"), *net);
+    Detector from_onnx = Detector::load(temp("detector.onnx"));
+    Detector native(*net);
+    Image image(120, 100, PixelFormat::rgb);
+    for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 7 % 251);
+    const Landmarks a = from_onnx.detect(image.view(), Box{20, 15, 70, 75});
+    const Landmarks b = native.detect(image.view(), Box{20, 15, 70, 75});
+    REQUIRE(a.size() == 68);
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(std::abs(a[i].x - b[i].x) < 1e-3f);
+  }
+}
