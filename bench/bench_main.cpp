@@ -2,7 +2,8 @@
 // whole-network training throughput (images/s), and inference: single-face latency of the fused graph
 // per ISA (median and p90, GFLOP/s, % of the FMA peak) and batch throughput.
 //
-//   pfld_bench [--weights-0.25x=FILE] [--weights-1x=FILE] [--benchmark_filter=REGEX] [Google Benchmark flags]
+//   pfld_bench [--weights-0.25x=FILE] [--weights-1x=FILE] [--onnx=FILE] [--benchmark_filter=REGEX]
+//              [Google Benchmark flags]
 // The active ISA is the best the CPU has, or PFLD_ISA=ref|avx2|avx512|neon. Inference runs on the given
 // weights files (bench/compare_inference.py passes the ones it exports to ONNX), else on freshly
 // initialised networks.
@@ -190,6 +191,7 @@ void BM_train_step(benchmark::State& state, float width, int threads) {
 
 // ---- Inference: the fused graph, one face at a time on one thread, and batches over the pool.
 std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised network)
+std::string onnx_file;         // --onnx=FILE: also time this model imported into pfld
 
 std::unique_ptr<pfld::model::PfldNet> inference_network(float width) {
   const std::string& file = weights_files[width == 1.0f ? 1 : 0];
@@ -237,6 +239,31 @@ void BM_infer_latency(benchmark::State& state, float width, Isa isa) {
   state.counters["GFLOP/s"] = fused.flops() / median / 1e9;
   state.counters["peak_GFLOP/s"] = peak;
   state.counters["%peak"] = 100.0 * fused.flops() / median / 1e9 / peak;
+  state.SetLabel(pfld::to_string(isa));
+}
+
+// An ONNX model imported into pfld's GraphNet, one face on one thread.
+void BM_infer_onnx(benchmark::State& state, Isa isa) {
+  pfld::OnnxImportOptions options;
+  options.isa = isa;
+  const auto net = pfld::load_onnx(onnx_file, options);
+  pfld::InferenceArena arena = net->make_arena();
+  pfld::Rng rng(2);
+  float* input = net->input(arena);
+  for (int i = 0; i < net->input_size() * net->input_size() * 3; ++i) input[i] = rng.uniform();
+  net->run(arena);
+  std::vector<double> seconds;
+  seconds.reserve(100000);
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(net->run(arena));
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  state.counters["median_ms"] = median * 1e3;
+  state.counters["p90_ms"] = seconds[seconds.size() * 9 / 10] * 1e3;
+  state.counters["GFLOP/s"] = net->flops() / median / 1e9;
   state.SetLabel(pfld::to_string(isa));
 }
 
@@ -311,6 +338,8 @@ int main(int argc, char** argv) {
       weights_files[0] = argv[i] + 16;
     else if (std::strncmp(argv[i], "--weights-1x=", 13) == 0)
       weights_files[1] = argv[i] + 13;
+    else if (std::strncmp(argv[i], "--onnx=", 7) == 0)
+      onnx_file = argv[i] + 7;
     else
       argv[kept++] = argv[i];
   }
@@ -348,6 +377,12 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("detect/" + w).c_str(), BM_detect, width)->Unit(benchmark::kMicrosecond);
   }
+  if (!onnx_file.empty())
+    for (Isa i : {Isa::avx512, Isa::avx2, Isa::neon})
+      if (pfld::isa_supported(i))
+        benchmark::RegisterBenchmark((std::string("infer_onnx/") + pfld::to_string(i)).c_str(), BM_infer_onnx, i)
+            ->Unit(benchmark::kMicrosecond)
+            ->MinTime(1.0);
   for (const std::string& cascade : {pfld::default_face_cascade(),
                                     std::string("/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml")})
     for (int threads : {1, 2})

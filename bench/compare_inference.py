@@ -3,14 +3,15 @@
 same run, one thread each. Prints a table and the ratios.
 
     /usr/bin/python3 bench/compare_inference.py --pfld-bench build/release/bench/pfld_bench \\
-        [--ort-dir DIR] [--weights-0.25x FILE.pfld] [--weights-1x FILE.pfld] [--runs 500]
+        [--ort-dir DIR] [--weights-0.25x FILE.pfld] [--weights-1x FILE.pfld] [--onnx FILE.onnx] [--runs 500]
 
 Without weights files, both widths start from the same random weights (with non-trivial batch-norm
 statistics), written once as .pfld for pfld and exported to ONNX (opset 11) from the PyTorch model
 of tests/fixtures/make_model_fixtures.py for the others. onnxruntime is the npm package
 onnxruntime-node, run by Node.js; --ort-dir is the folder whose node_modules holds it, installed with
     ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node
-Needs Debian's python3-torch. All three time the network alone on a ready 1x112x112x3 input.
+Needs Debian's python3-torch. All three time the network alone on a ready 1x112x112x3 input. With --onnx, also a third-party ONNX model
+imported into pfld (GraphNet) against onnxruntime running the same file.
 """
 import argparse
 import json
@@ -92,11 +93,12 @@ def time_torch(net, runs):
     return {"median_ms": ms[runs // 2], "p90_ms": ms[int(runs * 0.9)]}
 
 
-def time_ort(net, ort_dir, runs):
+def time_ort(net, ort_dir, runs, onnx_path=None):
     folder = tempfile.mkdtemp()
-    onnx_path = os.path.join(folder, "pfld.onnx")
-    torch.onnx.export(LandmarksOnly(net), torch.rand(1, 3, 112, 112), onnx_path, opset_version=11,
-                      input_names=["image"], output_names=["landmarks"])
+    if onnx_path is None:
+        onnx_path = os.path.join(folder, "pfld.onnx")
+        torch.onnx.export(LandmarksOnly(net), torch.rand(1, 3, 112, 112), onnx_path, opset_version=11,
+                          input_names=["image"], output_names=["landmarks"])
     script = os.path.join(folder, "time_ort.js")
     with open(script, "w") as f:
         f.write(NODE_TIMER)
@@ -121,6 +123,7 @@ def main():
     parser.add_argument("--ort-dir", help="folder with node_modules/onnxruntime-node")
     parser.add_argument("--weights-0.25x", dest="w025")
     parser.add_argument("--weights-1x", dest="w1")
+    parser.add_argument("--onnx", help="a third-party ONNX model to time in pfld and onnxruntime")
     parser.add_argument("--runs", type=int, default=500)
     args = parser.parse_args()
 
@@ -138,6 +141,14 @@ def main():
             ratio = "" if engine.startswith("pfld") else f"{r['median_ms'] / pfld['median_ms']:.2f}x"
             print(f"{name:8} {engine:14} {r['median_ms']:10.3f} {r['p90_ms']:8.3f}   {ratio}")
         print(f"{name:8} pfld: {pfld['GFLOP/s']:.1f} GFLOP/s = {pfld['%peak']:.1f} % of the FMA peak measured in the same run")
+    if args.onnx and args.ort_dir:
+        out = subprocess.run([args.pfld_bench, f"--onnx={args.onnx}", "--benchmark_filter=^infer_onnx/",
+                              "--benchmark_format=json"], check=True, capture_output=True, text=True)
+        best = min(json.loads(out.stdout)["benchmarks"], key=lambda r: r["median_ms"])
+        ort = time_ort(None, args.ort_dir, args.runs, onnx_path=args.onnx)
+        name = os.path.basename(args.onnx)
+        print(f"{name}: pfld {best['label']} {best['median_ms']:.3f} ms (p90 {best['p90_ms']:.3f}), "
+              f"onnxruntime {ort['median_ms']:.3f} ms (p90 {ort['p90_ms']:.3f}): pfld is {ort['median_ms'] / best['median_ms']:.2f}x faster")
 
 
 if __name__ == "__main__":

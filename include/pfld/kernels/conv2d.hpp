@@ -37,9 +37,15 @@ inline int patch_size(const ConvGeometry& g) { return g.kernel_h * g.kernel_w * 
 inline void im2col(const ConvGeometry& g, const float* x, float* columns, ThreadPool* pool) {
   const int oh = g.out_h(), ow = g.out_w(), C = g.in_c, patch = patch_size(g);
   auto body = [&](std::size_t lo, std::size_t hi) {
+    // (n, oy, ox) of pixel lo, then stepped: no divisions per pixel
+    int n = static_cast<int>(lo / (static_cast<std::size_t>(oh) * ow));
+    int oy = static_cast<int>(lo / static_cast<std::size_t>(ow) % static_cast<std::size_t>(oh));
+    int ox = static_cast<int>(lo % static_cast<std::size_t>(ow)) - 1;
     for (std::size_t p = lo; p < hi; ++p) {
-      const int n = static_cast<int>(p / (static_cast<std::size_t>(oh) * ow));
-      const int oy = static_cast<int>(p / ow % oh), ox = static_cast<int>(p % ow);
+      if (++ox == ow) {
+        ox = 0;
+        if (++oy == oh) oy = 0, ++n;
+      }
       float* row = columns + p * patch;
       const int ix0 = ox * g.stride_w - g.pad_w, span = g.kernel_w * C;
       // (plain loops: a memset/memmove call per tap costs more than the few channels of a stem)

@@ -29,11 +29,12 @@ struct MatrixView {
 inline MatrixView row_major(const float* data, std::ptrdiff_t cols) { return {data, cols, 1}; }
 inline MatrixView transposed(const float* data, std::ptrdiff_t cols) { return {data, 1, cols}; }
 
-inline GemmKernel gemm_kernel_for(Isa isa) {
+// The ISA's micro-kernel for a product n columns wide.
+inline GemmKernel gemm_kernel_for(Isa isa, int n = 1 << 30) {
   switch (isa) {
 #if defined(PFLD_ARCH_X86_64)
     case Isa::avx2: return avx2::gemm_kernel();
-    case Isa::avx512: return avx512::gemm_kernel();
+    case Isa::avx512: return n <= 16 ? avx512::gemm_kernel_narrow() : avx512::gemm_kernel();
 #endif
 #if defined(PFLD_ARCH_AARCH64)
     case Isa::neon: return neon::gemm_kernel();
@@ -112,7 +113,7 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
       for (int i = 0; i < m; ++i) std::fill(c + static_cast<std::size_t>(i) * ldc, c + static_cast<std::size_t>(i) * ldc + n, 0.0f);
     return;
   }
-  const GemmKernel kernel = gemm_kernel_for(isa);
+  const GemmKernel kernel = gemm_kernel_for(isa, n);
   const int mr = kernel.mr, nr = kernel.nr;
   const int n_panels = (n + nr - 1) / nr;
   const int mc = std::max(mr, kBlockM / mr * mr);
@@ -173,7 +174,7 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
 class PackedMatrix {
  public:
   PackedMatrix() = default;
-  PackedMatrix(Isa isa, int k, int n, const MatrixView& b) : kernel_(gemm_kernel_for(isa)), k_(k), n_(n) {
+  PackedMatrix(Isa isa, int k, int n, const MatrixView& b) : kernel_(gemm_kernel_for(isa, n)), k_(k), n_(n) {
     detail::require(k > 0 && n > 0, "PackedMatrix: empty ", k, " x ", n, " matrix");
     const std::size_t panels = static_cast<std::size_t>(panel_count());
     storage_ = Tensor(Shape{static_cast<int>(panels * static_cast<std::size_t>(k) * static_cast<std::size_t>(kernel_.nr))});

@@ -27,6 +27,10 @@ struct V {
   static type load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, type v) { _mm512_storeu_ps(p, v); }
   static type zero() { return _mm512_setzero_ps(); }
+  // The first n (< width) lanes; the others read as zero and are not written.
+  static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
+  static type load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static void store_n(float* p, type v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static type set1(float v) { return _mm512_set1_ps(v); }
   // The maskz forms: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized.
   static type clamp(type v, type lo, type hi) {

@@ -83,7 +83,48 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
   }
 }
 
+// For matrices 16 columns wide or less (the thin layers of narrow networks), where half of the 6x32
+// tile would be masked off: 8 rows of one vector, 8 accumulators; per k one B vector and 8 broadcasts.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_8x16(
+    int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
+    std::size_t ldc, int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
+  constexpr int MR = 8;
+  const float* rows[MR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) rows[i] = a + (i < mr ? i * a_row_stride : 0);  // past mr: row 0, never stored
+  __m512 acc[MR];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
+  std::ptrdiff_t at = 0;
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; ++k, at += a_k_stride, b += 16) {
+    const __m512 bk = _mm512_load_ps(b);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(rows[i][at]), bk, acc[i]);
+  }
+  const __mmask16 mask = static_cast<__mmask16>(nr >= 16 ? 0xffff : (1u << nr) - 1);
+  __m512 bias = _mm512_setzero_ps(), min_v = _mm512_setzero_ps(), max_v = _mm512_setzero_ps();
+  if (epilogue) {
+    if (epilogue->bias) bias = _mm512_maskz_loadu_ps(mask, epilogue->bias);
+    min_v = _mm512_set1_ps(epilogue->lo);
+    max_v = _mm512_set1_ps(epilogue->hi);
+  }
+  for (int i = 0; i < mr; ++i) {
+    float* ci = c + static_cast<std::size_t>(i) * ldc;
+    __m512 v = acc[i];
+    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, ci));
+    if (epilogue) {
+      v = _mm512_add_ps(v, bias);
+      if (epilogue->residual)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, epilogue->residual + static_cast<std::size_t>(i) * epilogue->residual_stride));
+      v = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, v, min_v), max_v);
+    }
+    _mm512_mask_storeu_ps(ci, mask, v);
+  }
+}
+
 inline GemmKernel gemm_kernel() { return {6, 32, gemm_6x32, "avx512 6x32"}; }
+inline GemmKernel gemm_kernel_narrow() { return {8, 16, gemm_8x16, "avx512 8x16"}; }
 
 }  // namespace pfld::kernels::avx512
 #endif

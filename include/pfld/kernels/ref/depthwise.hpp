@@ -16,6 +16,8 @@ struct V {
   static type load(const float* p) { return *p; }
   static void store(float* p, type v) { *p = v; }
   static type zero() { return 0.0f; }
+  static type load_n(const float* p, int) { return *p; }
+  static void store_n(float* p, type v, int) { *p = v; }
   static type set1(float v) { return v; }
   static type clamp(type v, type lo, type hi) { return std::min(std::max(v, lo), hi); }
   static type add(type a, type b) { return a + b; }
