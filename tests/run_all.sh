@@ -18,6 +18,11 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 
 step() { printf '\n==== %s\n' "$*"; }
 
+# onnxruntime for the ONNX tests' cross-checks, when .ci/run (or you) installed it there.
+if [ -z "${PFLD_ORT_DIR:-}" ] && [ -d "$build/ortnode/node_modules/onnxruntime-node" ]; then
+  export PFLD_ORT_DIR="$build/ortnode"
+fi
+
 # Every suite run is counted, so the last line sums up all stages.
 passed=0
 log=$(mktemp)

@@ -31,6 +31,7 @@ inline MatrixView transposed(const float* data, std::ptrdiff_t cols) { return {d
 
 // The ISA's micro-kernel for a product n columns wide.
 inline GemmKernel gemm_kernel_for(Isa isa, int n = 1 << 30) {
+  (void)n;  // only AVX-512 has a narrow kernel
   switch (isa) {
 #if defined(PFLD_ARCH_X86_64)
     case Isa::avx2: return avx2::gemm_kernel();
