@@ -85,7 +85,7 @@ run_ctest "$build/aarch64" -E "^(training|model_isa_ref|facedet_val)$"
 
 step "x86-64 without AVX2: the release tests under qemu-x86_64 -cpu Nehalem (scalar kernels chosen at run time)"
 if [ "$(uname -m)" = x86_64 ]; then
-  qemu-x86_64 -cpu Nehalem "$build/release/tests/pfld_tests" --test-suite=core,kernels,gradients,torch_parity,loss,model \
+  qemu-x86_64 -cpu Nehalem "$build/release/tests/pfld_tests" --test-suite=core,kernels,gradients,torch_parity,loss,model,infer,onnx,facedet \
     --no-version | tee "$log"
   grep -q "Status: SUCCESS" "$log"
   passed=$((passed + 1))
