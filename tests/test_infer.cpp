@@ -43,36 +43,9 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 
 namespace {
 
-std::vector<Isa> isas_to_test() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512, Isa::neon})
-    if (isa_supported(isa)) out.push_back(isa);
-  return out;
-}
-
-// A network with random weights and random, non-trivial batch-norm state, in eval mode.
 std::unique_ptr<model::PfldNet> random_network(float width, int landmarks, std::uint64_t seed,
                                                Activation act = Activation::relu) {
-  ModelConfig config;
-  config.width = width;
-  config.landmarks = landmarks;
-  config.activation = act;
-  auto net = std::make_unique<model::PfldNet>(config);
-  model::AuxNet aux(config);
-  Rng rng(seed);
-  test::randomize(*net, aux, rng, true);
-  for (auto& p : net->parameters())
-    if (p.name.find("bn.weight") != std::string::npos)
-      for (float& v : *p.value) v = rng.uniform(0.5f, 1.5f);
-    else if (p.name.find("bn.bias") != std::string::npos)
-      for (float& v : *p.value) v = rng.uniform(-0.2f, 0.2f);
-  for (auto& b : net->buffers())
-    if (b.name.find("running_mean") != std::string::npos)
-      for (float& v : *b.value) v = rng.uniform(-0.3f, 0.3f);
-    else if (b.name.find("running_var") != std::string::npos)
-      for (float& v : *b.value) v = rng.uniform(0.5f, 2.0f);
-  net->set_training(false);
-  return net;
+  return test::random_eval_network(width, landmarks, act, seed, true);
 }
 
 Tensor random_crops(int count, std::uint64_t seed) {
@@ -114,7 +87,7 @@ TEST_SUITE("infer") {
       auto net = random_network(c.width, c.landmarks, 11, c.act);
       const Tensor crops = random_crops(2, 5);
       const Tensor expected = net->forward(crops).clone();
-      for (Isa isa : isas_to_test()) {
+      for (Isa isa : test::available_isas()) {
         CAPTURE(std::string(to_string(isa)));
         CAPTURE(c.width);
         const InferenceNet fused(*net, isa);
@@ -142,7 +115,7 @@ TEST_SUITE("infer") {
   TEST_CASE("a run allocates nothing, on every ISA; nor does Detector::detect into a sized vector") {
     auto net = random_network(0.25f, 68, 4);
     const Tensor crops = random_crops(1, 2);
-    for (Isa isa : isas_to_test()) {
+    for (Isa isa : test::available_isas()) {
       CAPTURE(std::string(to_string(isa)));
       const InferenceNet fused(*net, isa);
       InferenceArena arena = fused.make_arena();

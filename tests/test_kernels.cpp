@@ -8,17 +8,11 @@
 #include <pfld/pfld.hpp>
 
 #include "support/gradcheck.hpp"
+#include "support/random_model.hpp"
 
 using namespace pfld;
 
 namespace {
-
-std::vector<Isa> isas_to_test() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512, Isa::neon})
-    if (isa_supported(isa)) out.push_back(isa);
-  return out;
-}
 
 // C = A * B in double, A (m x k) and B (k x n) given as views.
 Tensor naive_gemm(int m, int n, int k, const kernels::MatrixView& a, const kernels::MatrixView& b) {
@@ -38,7 +32,7 @@ TEST_SUITE("kernels") {
   TEST_CASE("GEMM: every ISA against a double-precision product, all edge shapes") {
     Rng rng(31);
     ThreadPool pool(2);
-    for (Isa isa : isas_to_test()) {
+    for (Isa isa : test::available_isas()) {
       CAPTURE(std::string(to_string(isa)));
       for (int m : {1, 5, 6, 7, 8, 9, 13, 17, 97, 200})
         for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 70})
@@ -87,7 +81,7 @@ TEST_SUITE("kernels") {
 
     ThreadPool pool(2);
     Rng rng(32);
-    for (Isa isa : isas_to_test()) {
+    for (Isa isa : test::available_isas()) {
       if (isa == Isa::ref) continue;
       for (const Case& c : cases) {
         CAPTURE(std::string(to_string(isa)));

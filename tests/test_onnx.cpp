@@ -71,19 +71,9 @@ std::vector<std::vector<float>> random_crops(int count) {
   return crops;
 }
 
+// pfld's own start (small landmark layer) with random batch-norm state.
 std::unique_ptr<model::PfldNet> trained_looking_network(float width, int landmarks, Activation act) {
-  ModelConfig config;
-  config.width = width;
-  config.landmarks = landmarks;
-  config.activation = act;
-  auto net = std::make_unique<model::PfldNet>(config);
-  model::AuxNet aux(config);
-  Rng rng(5);
-  test::randomize(*net, aux, rng, false);
-  for (auto& b : net->buffers())
-    for (float& v : *b.value) v = b.name.find("running_var") != std::string::npos ? rng.uniform(0.5f, 2.0f) : rng.uniform(-0.2f, 0.2f);
-  net->set_training(false);
-  return net;
+  return test::random_eval_network(width, landmarks, act, 5, false);
 }
 
 double max_abs_diff(const float* a, const float* b, std::size_t n) {
@@ -128,8 +118,7 @@ TEST_SUITE("onnx") {
       const std::string path = temp("roundtrip.onnx");
       io::save_onnx(path, *net);
       const auto crops = random_crops(2);
-      for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512, Isa::neon}) {
-        if (!isa_supported(isa)) continue;
+      for (Isa isa : test::available_isas()) {
         CAPTURE(std::string(to_string(isa)));
         const InferenceNet fused(*net, isa);
         OnnxImportOptions options;
