@@ -2,6 +2,7 @@
 // edge-case shapes: channels around the vector widths, width 1, stride 2, odd sizes, batch > 1.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,47 @@ TEST_SUITE("kernels") {
         CHECK(test::relative_error(dx, dx_ref) < 1e-5);
       }
     }
+  }
+
+  TEST_CASE("direct convolution (the inference stem) against the reference, every ISA, rows in two calls") {
+    struct Case {
+      int n, h, w, cin, k, stride, pad;
+    };
+    const Case shapes[] = {{2, 15, 13, 3, 3, 2, 1}, {1, 16, 16, 3, 3, 2, 1}, {2, 7, 5, 1, 3, 1, 1},
+                           {1, 9, 11, 4, 5, 1, 2}, {1, 6, 1, 2, 3, 1, 1},   {1, 8, 9, 3, 3, 2, 0},
+                           {1, 3, 3, 3, 3, 1, 0}};
+    Rng rng(36);
+    for (Isa isa : test::available_isas())
+      for (const Case& c : shapes)
+        for (int cout : {1, 3, 8, 9, 16, 17, 33, 64, 70}) {
+          CAPTURE(std::string(to_string(isa)));
+          CAPTURE(c.h);
+          CAPTURE(c.w);
+          CAPTURE(c.cin);
+          CAPTURE(c.k);
+          CAPTURE(cout);
+          ConvGeometry g;
+          g.batch = c.n, g.in_h = c.h, g.in_w = c.w, g.in_c = c.cin, g.out_c = cout;
+          g.kernel_h = g.kernel_w = c.k;
+          g.stride_h = g.stride_w = c.stride;
+          g.pad_h = g.pad_w = c.pad;
+          REQUIRE(kernels::direct_conv_suits(g));
+          const Shape y_shape{c.n, g.out_h(), g.out_w(), cout};
+          const Tensor x = test::random_tensor(Shape{c.n, c.h, c.w, c.cin}, rng);
+          const Tensor w = test::random_tensor(Shape{cout, c.k, c.k, c.cin}, rng);
+          const Tensor bias = test::random_tensor(Shape{cout}, rng);
+          const Clamp clamp{-0.5f, 0.75f};
+          Tensor expected(y_shape);
+          kernels::ref::conv2d_forward(g, x.data(), w.data(), bias.data(), expected.data());
+          for (std::size_t i = 0; i < expected.numel(); ++i)
+            expected[i] = std::min(std::max(expected[i], clamp.lo), clamp.hi);
+          const kernels::DirectConvWeights packed(g, w.data(), bias.data());
+          Tensor y = test::random_tensor(y_shape, rng);  // every element overwritten
+          const std::size_t rows = static_cast<std::size_t>(c.n) * g.out_h(), half = rows / 2;
+          kernels::direct_conv_forward(isa, g, x.data(), packed, clamp, y.data(), 0, half);
+          kernels::direct_conv_forward(isa, g, x.data(), packed, clamp, y.data(), half, rows);
+          CHECK(test::relative_error(y, expected) < 1e-5);
+        }
   }
 
   TEST_CASE("batch norm (threaded, activation fused; train and eval) against the reference") {

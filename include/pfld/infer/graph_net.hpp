@@ -19,6 +19,7 @@
 #include "../kernels/activation.hpp"
 #include "../kernels/conv2d.hpp"
 #include "../kernels/depthwise.hpp"
+#include "../kernels/direct_conv.hpp"
 #include "../kernels/gemm.hpp"
 #include "landmark_model.hpp"
 
@@ -123,6 +124,17 @@ class GraphNet : public LandmarkModel {
       return y;
     }
     detail::require(g.groups == 1, "GraphNet: grouped convolution (groups=", g.groups, ") is not supported");
+    if (kernels::direct_conv_suits(g)) {
+      auto packed = std::make_shared<kernels::DirectConvWeights>(g, weights.data(), b->data());
+      steps_.push_back([=](float* base) {
+        float* out = base + y.offset;
+        kernels::direct_conv_forward(isa, g, base + x.offset, *packed, has_res ? Clamp{} : clamp, out);
+        if (!has_res) return;
+        const float* r = base + res;
+        for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(out[i] + r[i], clamp.lo), clamp.hi);
+      });
+      return y;
+    }
     const int patch = kernels::patch_size(g);
     auto packed = std::make_shared<kernels::PackedMatrix>(isa, patch, g.out_c, kernels::transposed(weights.data(), patch));
     const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;

@@ -1,6 +1,7 @@
 // The fused inference graph of a trained PFLD network: batch norm folded into the convolutions, the
 // activation and the residual add done in the producing kernel's epilogue, the global poolings done by
-// the layer that writes the pooled tensor, weights packed once for the ISA's micro-kernels.
+// the layer that writes the pooled tensor, weights packed once for the ISA's micro-kernels, the stem
+// (3 input channels) convolved directly instead of through im2col.
 //
 // InferenceNet is immutable once built and safe to share between threads; each thread runs it with its
 // own InferenceArena, which holds every activation and is allocated once: a run allocates nothing.
@@ -20,6 +21,7 @@
 #include "../kernels/activation.hpp"
 #include "../kernels/conv2d.hpp"
 #include "../kernels/depthwise.hpp"
+#include "../kernels/direct_conv.hpp"
 #include "../kernels/gemm.hpp"
 #include "../model/pfld_net.hpp"
 #include "landmark_model.hpp"
@@ -33,7 +35,9 @@ struct FusedConv {
   ConvGeometry geometry;          // for one image
   bool depthwise = false;
   bool pointwise = false;         // 1x1, stride 1: the input is already the GEMM's A
+  bool direct = false;            // few input channels (the stem): direct convolution, no im2col
   kernels::PackedMatrix packed;   // dense and pointwise: (KH * KW * C_in) x C_out
+  kernels::DirectConvWeights direct_weights;
   Tensor depthwise_weights;       // depthwise: (KH * KW, C)
   Tensor bias;
   Clamp clamp;
@@ -71,7 +75,10 @@ inline FusedConv fold(Isa isa, model::ConvBnAct& unit, int in_h, int in_w) {
       const std::size_t at = static_cast<std::size_t>(c) * per_out + i;
       folded[at] = static_cast<float>(static_cast<double>(conv.weight().data()[at]) * scale[static_cast<std::size_t>(c)]);
     }
-  if (out.depthwise) {
+  if (kernels::direct_conv_suits(g)) {
+    out.direct = true;
+    out.direct_weights = kernels::DirectConvWeights(g, folded.data(), out.bias.data());
+  } else if (out.depthwise) {
     const int taps = g.kernel_h * g.kernel_w;
     out.depthwise_weights = Tensor(Shape{taps, out_c});
     for (int c = 0; c < out_c; ++c)
@@ -181,6 +188,10 @@ class InferenceNet : public LandmarkModel {
       kernels::depthwise_forward_fused(isa_, g, x, c.depthwise_weights.data(), c.bias.data(), c.clamp, y);
       return;
     }
+    if (c.direct) {  // (the stem: no residual)
+      kernels::direct_conv_forward(isa_, g, x, c.direct_weights, c.clamp, y);
+      return;
+    }
     kernels::GemmEpilogue e;
     e.bias = c.bias.data();
     e.lo = c.clamp.lo;
@@ -235,7 +246,7 @@ class InferenceNet : public LandmarkModel {
     // a block, im2col columns, the concatenated scales, the output. 16-float alignment for each.
     std::size_t ping = out_size(stem_[0]), expand = 0, filter = 0, columns = 0;
     auto columns_of = [](const FusedConv& c) {
-      return c.depthwise || c.pointwise ? std::size_t{0} : pixels_out(c) * static_cast<std::size_t>(c.packed.rows());
+      return c.depthwise || c.pointwise || c.direct ? std::size_t{0} : pixels_out(c) * static_cast<std::size_t>(c.packed.rows());
     };
     flops_ = 0.0;
     for (const FusedConv* c : {&stem_[0], &stem_[1], &head_[0], &head_[1]}) {

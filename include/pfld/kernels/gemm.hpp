@@ -12,7 +12,7 @@
 #include "../core/tensor.hpp"
 #include "../core/thread_pool.hpp"
 #include "avx2/gemm_6x16.hpp"
-#include "avx512/gemm_6x32.hpp"
+#include "avx512/gemm.hpp"
 #include "neon/gemm_8x8.hpp"
 #include "ref/gemm_4x8.hpp"
 
@@ -47,7 +47,17 @@ inline GemmKernel gemm_kernel_for(Isa isa, int n = 1 << 30) {
 namespace detail_gemm {
 
 constexpr int kBlockK = 256;  // kc: one packed B panel column stays in L1 across a row of tiles
-constexpr int kBlockM = 96;   // mc: a packed A block (mc x kc) stays in L2
+constexpr int kBlockM = 192;  // mc: a packed A block (mc x kc) stays in L2; fewer passes over B
+
+// Rows per block for an m-row product: at most about kBlockM, a multiple of mr, and the blocks as even
+// as that allows (196 rows make 72 + 72 + 52, not 96 + 96 + 4: a 4-row block would cost a whole extra
+// pass over B for a few rows).
+inline int row_block(int m, int mr) {
+  const int most = std::max(mr, kBlockM / mr * mr);
+  const int blocks = (m + most - 1) / most;
+  const int even = (m + blocks - 1) / blocks;
+  return (even + mr - 1) / mr * mr;
+}
 
 // B (kc x n) -> panels of NR columns, each kc rows of NR floats; columns past n are zero.
 inline void pack_b(const MatrixView& b, int k0, int kc, int n, int nr, float* out, int first_panel, int last_panel) {
@@ -117,7 +127,7 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
   const GemmKernel kernel = gemm_kernel_for(isa, n);
   const int mr = kernel.mr, nr = kernel.nr;
   const int n_panels = (n + nr - 1) / nr;
-  const int mc = std::max(mr, kBlockM / mr * mr);
+  const int mc = detail_gemm::row_block(m, mr);
   const int m_blocks = (m + mc - 1) / mc;
   const int threads = pool ? pool->size() : 1;
   const bool direct_a = a.col_stride == 1;  // rows contiguous: the micro-kernel reads them in place
@@ -206,7 +216,7 @@ inline void gemm_prepacked(int m, const float* a, std::size_t lda, const PackedM
   using detail_gemm::kBlockK;
   const GemmKernel& kernel = b.kernel();
   const int mr = kernel.mr, nr = kernel.nr, k = b.rows(), n = b.cols(), n_panels = b.panel_count();
-  const int mc = std::max(mr, detail_gemm::kBlockM / mr * mr);
+  const int mc = detail_gemm::row_block(m, mr);
   const int m_blocks = (m + mc - 1) / mc;
   auto run_blocks = [&](std::size_t lo, std::size_t hi) {
     for (std::size_t block = lo; block < hi; ++block) {

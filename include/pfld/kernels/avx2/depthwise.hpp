@@ -4,13 +4,11 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "../../core/cpu.hpp"
 #include "../activation.hpp"
 #include "../conv_geometry.hpp"
+#include "vector.hpp"
 
 #if defined(PFLD_ARCH_X86_64)
-#include <immintrin.h>
-
 // Every function defined in this region carries the target, inline ones included (see DESIGN.md 5).
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
@@ -20,22 +18,6 @@
 #endif
 
 namespace pfld::kernels::avx2 {
-
-struct V {
-  using type = __m256;
-  static constexpr int width = 8;
-  static type load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, type v) { _mm256_storeu_ps(p, v); }
-  static type zero() { return _mm256_setzero_ps(); }
-  // The first n (< width) lanes; the others read as zero and are not written.
-  static __m256i mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
-  static type load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
-  static void store_n(float* p, type v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
-  static type set1(float v) { return _mm256_set1_ps(v); }
-  static type clamp(type v, type lo, type hi) { return _mm256_min_ps(_mm256_max_ps(v, lo), hi); }
-  static type add(type a, type b) { return _mm256_add_ps(a, b); }
-  static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
-};
 
 #include "../depthwise_simd.inc"
 

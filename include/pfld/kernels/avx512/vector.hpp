@@ -1,0 +1,48 @@
+// AVX-512: the vector type `V` (16-float zmm vectors) the kernels written once over V (*_simd.inc) are
+// instantiated with.
+#pragma once
+
+#include "../../core/cpu.hpp"
+
+#if defined(PFLD_ARCH_X86_64)
+#include <immintrin.h>
+
+// Every function defined in this region carries the target, inline ones included (see DESIGN.md 5).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,fma"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx512f,fma")
+#endif
+
+namespace pfld::kernels::avx512 {
+
+struct V {
+  using type = __m512;
+  static constexpr int width = 16;
+  // Accumulator registers a register-tiled kernel may keep live (the rest hold operands).
+  static constexpr int accumulators = 24;
+  static type load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, type v) { _mm512_storeu_ps(p, v); }
+  static type zero() { return _mm512_setzero_ps(); }
+  // The first n (< width) lanes; the others read as zero and are not written.
+  static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
+  static type load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static void store_n(float* p, type v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static type set1(float v) { return _mm512_set1_ps(v); }
+  // The maskz forms: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized.
+  static type clamp(type v, type lo, type hi) {
+    return _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, v, lo), hi);
+  }
+  static type add(type a, type b) { return _mm512_add_ps(a, b); }
+  static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
+};
+
+}  // namespace pfld::kernels::avx512
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+#endif

@@ -1,0 +1,39 @@
+// NEON (AArch64): the vector type `V` (4-float q vectors) the kernels written once over V (*_simd.inc) are
+// instantiated with.
+#pragma once
+
+#include "../../core/cpu.hpp"
+
+#if defined(PFLD_ARCH_AARCH64)
+#include <arm_neon.h>
+
+namespace pfld::kernels::neon {
+
+struct V {
+  using type = float32x4_t;
+  static constexpr int width = 4;
+  // Accumulator registers a register-tiled kernel may keep live (the rest hold operands).
+  static constexpr int accumulators = 24;
+  static type load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, type v) { vst1q_f32(p, v); }
+  static type zero() { return vdupq_n_f32(0.0f); }
+  // The first n (< width) lanes; the others read as zero and are not written.
+  static type load_n(const float* p, int n) {
+    float lanes[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < n; ++i) lanes[i] = p[i];
+    return vld1q_f32(lanes);
+  }
+  static void store_n(float* p, type v, int n) {
+    float lanes[4];
+    vst1q_f32(lanes, v);
+    for (int i = 0; i < n; ++i) p[i] = lanes[i];
+  }
+  static type set1(float v) { return vdupq_n_f32(v); }
+  static type clamp(type v, type lo, type hi) { return vminq_f32(vmaxq_f32(v, lo), hi); }
+  static type add(type a, type b) { return vaddq_f32(a, b); }
+  static type fma(type a, type b, type c) { return vfmaq_f32(c, a, b); }
+};
+
+}  // namespace pfld::kernels::neon
+
+#endif

@@ -1,0 +1,16 @@
+// The direct convolution kernels of direct_conv_simd.inc over plain floats (a vector of width 1): the inference engine's path
+// when the scalar reference ISA is forced, and on CPUs without a SIMD path.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "../activation.hpp"
+#include "../conv_geometry.hpp"
+#include "vector.hpp"
+
+namespace pfld::kernels::ref {
+
+#include "../direct_conv_simd.inc"
+
+}  // namespace pfld::kernels::ref

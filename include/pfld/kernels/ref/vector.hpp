@@ -1,0 +1,24 @@
+// Plain floats as a vector of width 1: the kernels written once over V (*_simd.inc) instantiated for
+// the scalar reference ISA, and for CPUs without a SIMD path.
+#pragma once
+
+#include <algorithm>
+
+namespace pfld::kernels::ref {
+
+struct V {
+  using type = float;
+  static constexpr int width = 1;
+  static constexpr int accumulators = 8;
+  static type load(const float* p) { return *p; }
+  static void store(float* p, type v) { *p = v; }
+  static type zero() { return 0.0f; }
+  static type load_n(const float* p, int) { return *p; }
+  static void store_n(float* p, type v, int) { *p = v; }
+  static type set1(float v) { return v; }
+  static type clamp(type v, type lo, type hi) { return std::min(std::max(v, lo), hi); }
+  static type add(type a, type b) { return a + b; }
+  static type fma(type a, type b, type c) { return a * b + c; }  // unfused, as the reference convolution
+};
+
+}  // namespace pfld::kernels::ref
