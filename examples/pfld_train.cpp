@@ -29,7 +29,7 @@ struct Options {
   std::string data, wflw, images, val, out = "pfld_run", resume, mirror;
   float width = 0.25f;
   int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2;
-  std::string optimizer = "adamw", schedule = "cosine", loss = "full", norm = "inter_ocular";
+  std::string optimizer = "adamw", schedule = "cosine", loss = "full", distance = "l2", norm = "inter_ocular";
   float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f, class_weight_power = 1.0f;
   int landmarks = 0;
   std::uint64_t seed = 1;
@@ -48,6 +48,7 @@ const char* kUsage =
     "  --lr X              base learning rate (default 1e-3)   --weight-decay X (default 1e-4)\n"
     "  --schedule NAME     cosine, step or constant (default cosine)  --warmup-epochs N (default 2)\n"
     "  --loss MODE         l2, no_geometry, no_imbalance, full, paper_literal (default full)\n"
+    "  --distance D        per-coordinate distance the loss weights: l2 (the paper), l1 or wing (default l2)\n"
     "  --class-weight-power P  class weight = (1 / class fraction)^P (default 1, the paper; 0.5 tempers rare classes)\n"
     "  --landmarks N       the landmark count the data must have (default: whatever it has)\n"
     "  --threads N         compute threads (default: all cores)   --seed N (default 1)\n"
@@ -90,6 +91,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--optimizer") o.optimizer = value();
     else if (arg == "--schedule") o.schedule = value();
     else if (arg == "--loss") o.loss = value();
+    else if (arg == "--distance") o.distance = value();
     else if (arg == "--lr") o.lr = number(to_f);
     else if (arg == "--weight-decay") o.weight_decay = number(to_f);
     else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(number(to_i));
@@ -178,7 +180,8 @@ int main(int argc, char** argv) {
     schedule.step_every = std::max(1, o.epochs / 3) * per_epoch;
     schedule.min_lr = o.lr * 0.01f;
     const pfld::model::LossMode mode = pfld::model::parse_loss_mode(o.loss);
-    pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(mode, class_weights), *optimizer, schedule);
+    const pfld::model::Distance distance = pfld::model::parse_distance(o.distance);
+    pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(mode, class_weights, distance), *optimizer, schedule);
 
     int first_epoch = 0;
     double best_nme = 1e9;
@@ -201,6 +204,7 @@ int main(int argc, char** argv) {
       p.step = trainer.steps_done();
       p.extra["best_nme"] = std::to_string(best_nme);
       p.extra["loss"] = o.loss;
+      p.extra["distance"] = o.distance;
       pfld::io::save_checkpoint(o.out + "/last.ckpt", net, aux, *optimizer, trainer.parameters(), p);
     };
     std::signal(SIGINT, on_signal);

@@ -72,6 +72,38 @@ TEST_SUITE("loss") {
     }
   }
 
+  TEST_CASE("distances: L1 and Wing values by hand, gradients by finite differences, with the full weighting") {
+    Example e;
+    const double w = PfldLoss::kWingWidth, eps = PfldLoss::kWingCurvature;
+    auto wing = [&](double d) { return d < w ? w * std::log1p(d / eps) : d - (w - w * std::log1p(w / eps)); };
+    PfldLoss l1(LossMode::l2, {}, model::Distance::l1), wing_loss(LossMode::l2, {}, model::Distance::wing);
+    CHECK(l1.forward(e.predicted, e.target, e.pose, e.target_pose, e.attributes) ==
+          doctest::Approx((0.1 + 0.2 + 0.2) / 2).epsilon(1e-6));
+    // 0.1 is past the Wing's width (10 / 112): the linear part, which must meet the log part there.
+    CHECK(wing_loss.forward(e.predicted, e.target, e.pose, e.target_pose, e.attributes) ==
+          doctest::Approx((wing(0.1) + 2 * wing(0.2)) / 2).epsilon(1e-6));
+    CHECK(w * std::log1p(w / eps) == doctest::Approx(wing(w + 1e-12)).epsilon(1e-9));
+    CHECK_THROWS_AS(model::parse_distance("huber"), Error);
+
+    for (model::Distance distance : {model::Distance::l1, model::Distance::wing}) {
+      CAPTURE(model::to_string(distance));
+      Rng rng(22);
+      // Coordinates apart by 0.02 .. 0.3: both sides of the Wing's width, none near the kink at 0.
+      Tensor target = test::random_tensor(Shape{3, 8}, rng), predicted = target.clone();
+      for (std::size_t i = 0; i < predicted.numel(); ++i) predicted[i] += (i % 2 ? 1.0f : -1.0f) * (0.02f + 0.04f * static_cast<float>(i % 8));
+      Tensor pose = test::random_tensor(Shape{3, 3}, rng), target_pose = test::random_tensor(Shape{3, 3}, rng);
+      Tensor attributes = make(Shape{3, 2}, {1, 0, 1, 1, 0, 1});
+      PfldLoss loss(LossMode::full, {1.5f, 0.5f}, distance);
+      auto value = [&] { return static_cast<double>(loss.forward(predicted, target, pose, target_pose, attributes)); };
+      value();
+      const Tensor d_landmarks = loss.landmark_grad().clone(), d_pose = loss.pose_grad().clone();
+      test::GradCheckOptions opt;
+      opt.eps = 1e-3f;
+      CHECK(test::check_gradient("landmarks", predicted, d_landmarks, value, rng, opt).ok);
+      CHECK(test::check_gradient("pose", pose, d_pose, value, rng, opt).ok);
+    }
+  }
+
   TEST_CASE("degenerate cases: literal form vs the default") {
     Example e;
     e.pose = e.target_pose.clone();  // a perfect pose estimate
