@@ -26,7 +26,7 @@ volatile std::sig_atomic_t interrupted = 0;
 void on_signal(int) { interrupted = 1; }
 
 struct Options {
-  std::string data, wflw, images, val, out = "pfld_run", resume, mirror;
+  std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init;
   float width = 0.25f;
   int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2;
   std::string optimizer = "adamw", schedule = "cosine", loss = "full", distance = "l2", norm = "inter_ocular";
@@ -54,7 +54,9 @@ const char* kUsage =
     "  --threads N         compute threads (default: all cores)   --seed N (default 1)\n"
     "  --mirror FILE       mirror map for flips (68 and 98 points are built in)\n"
     "  --no-augment        train on the standard crops only\n"
-    "  --resume CKPT       continue from a checkpoint (same data and options)\n";
+    "  --resume CKPT       continue from a checkpoint (same data and options)\n"
+    "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
+    "                      WFLW model starts a 68-point one through the point correspondence\n";
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -82,6 +84,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--landmarks") o.landmarks = number(to_i);
     else if (arg == "--out") o.out = value();
     else if (arg == "--resume") o.resume = value();
+    else if (arg == "--init") o.init = value();
     else if (arg == "--mirror") o.mirror = value();
     else if (arg == "--width") o.width = number(to_f);
     else if (arg == "--epochs") o.epochs = number(to_i);
@@ -153,11 +156,20 @@ int main(int argc, char** argv) {
     pfld::ModelConfig config;
     config.width = o.width;
     config.landmarks = train_set.landmark_count;
+    std::unique_ptr<pfld::model::PfldNet> init_net;
+    if (!o.init.empty()) {
+      const bool onnx = o.init.size() > 5 && o.init.compare(o.init.size() - 5, 5, ".onnx") == 0;
+      init_net = onnx ? pfld::onnx_to_pfld_network(pfld::io::read_onnx(o.init), o.init) : pfld::io::load_network(o.init);
+      config.activation = init_net->config().activation;  // the backbone keeps the activation it learned with
+    }
     pfld::model::PfldNet net(config);
     pfld::model::AuxNet aux(config);
     pfld::Rng init(o.seed);
     net.reset_parameters(init);
     aux.reset_parameters(init);
+    if (init_net)
+      std::fprintf(stderr, "initialised %d tensors from %s (%s)\n", pfld::train::initialize_from(net, *init_net),
+                   o.init.c_str(), init_net->config().str().c_str());
 
     std::unique_ptr<pfld::train::Optimizer> optimizer;
     if (o.optimizer == "adamw") optimizer = std::make_unique<pfld::train::Adam>(o.weight_decay, true);
@@ -205,6 +217,7 @@ int main(int argc, char** argv) {
       p.extra["best_nme"] = std::to_string(best_nme);
       p.extra["loss"] = o.loss;
       p.extra["distance"] = o.distance;
+      if (!o.init.empty()) p.extra["init"] = o.init;
       pfld::io::save_checkpoint(o.out + "/last.ckpt", net, aux, *optimizer, trainer.parameters(), p);
     };
     std::signal(SIGINT, on_signal);

@@ -11,6 +11,7 @@
 #include <pfld/pfld.hpp>
 
 #include "support/gradcheck.hpp"
+#include "support/random_model.hpp"
 
 using namespace pfld;
 
@@ -175,6 +176,40 @@ TEST_SUITE("train") {
     CHECK_THROWS_WITH_AS(io::load_network(bad), doctest::Contains("non-finite"), Error);
     std::remove(path.c_str());
     std::remove(bad.c_str());
+  }
+
+  TEST_CASE("initialising from another network: same-shape tensors copied, 98 -> 68 regressor rows picked") {
+    auto source = test::random_eval_network(0.25f, 98, Activation::relu, 41, false);
+    ModelConfig config = source->config();
+    config.landmarks = 68;
+    model::PfldNet net(config);
+    Rng rng(42);
+    net.reset_parameters(rng);
+    CHECK(train::initialize_from(net, *source) ==
+          static_cast<int>(net.parameters().size() + net.buffers().size()));
+    const std::vector<int> map = wflw98_to_ibug68();
+    REQUIRE(map.size() == 68);
+    CHECK(map[8] == 16);    // the chin
+    CHECK(map[36] == 60);   // an outer eye corner
+    CHECK(map[48] == 76);   // a mouth corner
+    const int features = net.fc().in_features();
+    for (int point : {0, 8, 36, 45, 48, 67})
+      for (int xy = 0; xy < 2; ++xy) {
+        const int to = 2 * point + xy, from = 2 * map[static_cast<std::size_t>(point)] + xy;
+        CHECK(net.fc().bias()[static_cast<std::size_t>(to)] == source->fc().bias()[static_cast<std::size_t>(from)]);
+        for (int f : {0, features - 1})
+          CHECK(net.fc().weight()[static_cast<std::size_t>(to * features + f)] ==
+                source->fc().weight()[static_cast<std::size_t>(from * features + f)]);
+      }
+    CHECK(test::relative_error(net.conv1().conv().weight(), source->conv1().conv().weight()) == 0.0);
+    CHECK(test::relative_error(net.conv8().bn().running_var(), source->conv8().bn().running_var()) == 0.0);
+
+    model::PfldNet wider(ModelConfig{1.0f, 68, 112, Activation::relu});
+    CHECK_THROWS_AS(train::initialize_from(wider, *source), Error);  // another backbone
+    model::PfldNet other_points(ModelConfig{0.25f, 106, 112, Activation::relu});
+    CHECK_THROWS_AS(train::initialize_from(other_points, *source), Error);  // no correspondence 98 -> 106
+    model::PfldNet relu6(ModelConfig{0.25f, 68, 112, Activation::relu6});
+    CHECK_THROWS_AS(train::initialize_from(relu6, *source), Error);
   }
 
   TEST_CASE("checkpoint: resume gives the same next step as going on") {

@@ -39,6 +39,7 @@
 #include "model/loss.hpp"
 #include "model/pfld_net.hpp"
 
+#include "train/initialize.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/optimizer.hpp"
 #include "train/trainer.hpp"
@@ -52,6 +53,7 @@
 #include "data/image.hpp"
 #include "data/landmarks.hpp"
 #include "data/mirror.hpp"
+#include "data/point_map.hpp"
 #include "data/pts_file.hpp"
 #include "data/wflw_list.hpp"
 
