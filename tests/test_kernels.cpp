@@ -72,6 +72,9 @@ TEST_SUITE("kernels") {
       cases.push_back({"depthwise 3x3/1", 2, 7, 5, c, c, 3, 1, 1, c});
       cases.push_back({"depthwise 3x3/2", 2, 9, 7, c, c, 3, 2, 1, c});
       cases.push_back({"depthwise width 1", 2, 5, 1, c, c, 3, 1, 1, c});
+      // Rows wide enough for the 8- and 4-pixel tiles and a general remainder (1 + 8 + 4 + ...).
+      cases.push_back({"depthwise 3x3/1 wide", 1, 4, 22, c, c, 3, 1, 1, c});
+      cases.push_back({"depthwise 3x3/2 wide", 1, 5, 23, c, c, 3, 2, 1, c});
     }
     cases.push_back({"stem 3x3/2", 2, 15, 13, 3, 16, 3, 2, 1, 1});
     cases.push_back({"dense 3x3/2 to 32", 2, 14, 14, 16, 32, 3, 2, 1, 1});
