@@ -49,9 +49,9 @@ namespace detail_gemm {
 constexpr int kBlockK = 256;  // kc: one packed B panel column stays in L1 across a row of tiles
 constexpr int kBlockM = 192;  // mc: a packed A block (mc x kc) stays in L2; fewer passes over B
 
-// Rows per block for an m-row product: at most about kBlockM, a multiple of mr, and the blocks as even
-// as that allows (196 rows make 72 + 72 + 52, not 96 + 96 + 4: a 4-row block would cost a whole extra
-// pass over B for a few rows).
+// Rows per block for an m-row product: at most kBlockM, a multiple of mr, and the blocks as even as
+// that allows (196 rows in 12-row tiles make 108 + 88, not 192 + 4: a 4-row block would cost a whole
+// extra pass over B for a few rows).
 inline int row_block(int m, int mr) {
   const int most = std::max(mr, kBlockM / mr * mr);
   const int blocks = (m + most - 1) / most;
