@@ -25,6 +25,15 @@
 
 namespace pfld {
 
+namespace detail_graph {
+
+// out = clamp(a + b), element-wise: a residual or an Add node with the activation that follows it.
+inline void add_clamped(std::size_t count, const float* a, const float* b, float* out, Clamp clamp) {
+  for (std::size_t i = 0; i < count; ++i) out[i] = std::min(std::max(a[i] + b[i], clamp.lo), clamp.hi);
+}
+
+}  // namespace detail_graph
+
 class GraphNet : public LandmarkModel {
  public:
   // A tensor of the graph: H x W x C (H = W = 1 for vectors) at `offset` floats into the arena.
@@ -113,13 +122,8 @@ class GraphNet : public LandmarkModel {
           (*wt)[static_cast<std::size_t>(t) * g.out_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
       steps_.push_back([=](float* base) {
         float* out = base + y.offset;
-        if (has_res) {
-          kernels::depthwise_forward_fused(isa, g, base + x.offset, wt->data(), b->data(), Clamp{}, out);
-          const float* r = base + res;
-          for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(out[i] + r[i], clamp.lo), clamp.hi);
-        } else {
-          kernels::depthwise_forward_fused(isa, g, base + x.offset, wt->data(), b->data(), clamp, out);
-        }
+        kernels::depthwise_forward_fused(isa, g, base + x.offset, wt->data(), b->data(), has_res ? Clamp{} : clamp, out);
+        if (has_res) detail_graph::add_clamped(y.size(), out, base + res, out, clamp);
       });
       return y;
     }
@@ -129,9 +133,7 @@ class GraphNet : public LandmarkModel {
       steps_.push_back([=](float* base) {
         float* out = base + y.offset;
         kernels::direct_conv_forward(isa, g, base + x.offset, *packed, has_res ? Clamp{} : clamp, out);
-        if (!has_res) return;
-        const float* r = base + res;
-        for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(out[i] + r[i], clamp.lo), clamp.hi);
+        if (has_res) detail_graph::add_clamped(y.size(), out, base + res, out, clamp);
       });
       return y;
     }
@@ -165,10 +167,7 @@ class GraphNet : public LandmarkModel {
     detail::require(a.size() == b.size() && a.c == b.c, "GraphNet: Add of different shapes");
     const Value y = add_value(a.h, a.w, a.c);
     steps_.push_back([=](float* base) {
-      const float* p = base + a.offset;
-      const float* q = base + b.offset;
-      float* out = base + y.offset;
-      for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(p[i] + q[i], clamp.lo), clamp.hi);
+      detail_graph::add_clamped(y.size(), base + a.offset, base + b.offset, base + y.offset, clamp);
     });
     return y;
   }

@@ -10,11 +10,11 @@
 #include "../core/cpu.hpp"
 #include "../core/scratch.hpp"
 #include "../core/thread_pool.hpp"
-#include "avx2/depthwise.hpp"
-#include "avx512/depthwise.hpp"
+#include "avx2/simd_kernels.hpp"
+#include "avx512/simd_kernels.hpp"
 #include "conv_geometry.hpp"
-#include "neon/depthwise.hpp"
-#include "ref/depthwise.hpp"
+#include "neon/simd_kernels.hpp"
+#include "ref/simd_kernels.hpp"
 
 namespace pfld::kernels {
 

@@ -10,11 +10,11 @@
 #include "../core/cpu.hpp"
 #include "../core/error.hpp"
 #include "activation.hpp"
-#include "avx2/direct_conv.hpp"
-#include "avx512/direct_conv.hpp"
+#include "avx2/simd_kernels.hpp"
+#include "avx512/simd_kernels.hpp"
 #include "conv_geometry.hpp"
-#include "neon/direct_conv.hpp"
-#include "ref/direct_conv.hpp"
+#include "neon/simd_kernels.hpp"
+#include "ref/simd_kernels.hpp"
 
 namespace pfld::kernels {
 

@@ -7,13 +7,7 @@
 #if defined(PFLD_ARCH_X86_64)
 #include <immintrin.h>
 
-// Every function defined in this region carries the target, inline ones included (see DESIGN.md 5).
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#elif defined(__GNUC__)
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+#include "target_begin.inc"
 
 namespace pfld::kernels::avx2 {
 
@@ -37,9 +31,5 @@ struct V {
 
 }  // namespace pfld::kernels::avx2
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#elif defined(__GNUC__)
-#pragma GCC pop_options
-#endif
+#include "target_end.inc"
 #endif

@@ -1,4 +1,5 @@
-// NEON (AArch64) direct convolution kernels: direct_conv_simd.inc over 4-float q vectors.
+// NEON (AArch64): the kernels written once over V (depthwise_simd.inc, direct_conv_simd.inc)
+// instantiated over 4-float q vectors.
 #pragma once
 
 #include <algorithm>
@@ -9,11 +10,10 @@
 #include "vector.hpp"
 
 #if defined(PFLD_ARCH_AARCH64)
-
 namespace pfld::kernels::neon {
 
+#include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
 
 }  // namespace pfld::kernels::neon
-
 #endif

@@ -1,0 +1,23 @@
+// AVX2 + FMA: the kernels written once over V (depthwise_simd.inc, direct_conv_simd.inc) instantiated
+// over 8-float ymm vectors.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "../activation.hpp"
+#include "../conv_geometry.hpp"
+#include "vector.hpp"
+
+#if defined(PFLD_ARCH_X86_64)
+#include "target_begin.inc"
+
+namespace pfld::kernels::avx2 {
+
+#include "../depthwise_simd.inc"
+#include "../direct_conv_simd.inc"
+
+}  // namespace pfld::kernels::avx2
+
+#include "target_end.inc"
+#endif

@@ -1,0 +1,23 @@
+// AVX-512: the kernels written once over V (depthwise_simd.inc, direct_conv_simd.inc) instantiated
+// over 16-float zmm vectors.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "../activation.hpp"
+#include "../conv_geometry.hpp"
+#include "vector.hpp"
+
+#if defined(PFLD_ARCH_X86_64)
+#include "target_begin.inc"
+
+namespace pfld::kernels::avx512 {
+
+#include "../depthwise_simd.inc"
+#include "../direct_conv_simd.inc"
+
+}  // namespace pfld::kernels::avx512
+
+#include "target_end.inc"
+#endif

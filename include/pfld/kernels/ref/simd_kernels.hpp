@@ -1,0 +1,18 @@
+// The kernels written once over V (depthwise_simd.inc, direct_conv_simd.inc) over plain floats, a
+// vector of width 1: the inference engine's path when the scalar reference ISA is forced, and on CPUs
+// without a SIMD path.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "../activation.hpp"
+#include "../conv_geometry.hpp"
+#include "vector.hpp"
+
+namespace pfld::kernels::ref {
+
+#include "../depthwise_simd.inc"
+#include "../direct_conv_simd.inc"
+
+}  // namespace pfld::kernels::ref
