@@ -3,7 +3,7 @@
 same run, one thread each. Prints a table and the ratios.
 
     /usr/bin/python3 bench/compare_inference.py --pfld-bench build/release/bench/pfld_bench \\
-        [--ort-dir DIR] [--weights-0.25x FILE.pfld] [--weights-1x FILE.pfld] [--onnx FILE.onnx] [--runs 500]
+        [--ort-dir DIR] [--weights-0.25x FILE.pfld] [--weights-1x FILE.pfld] [--onnx FILE.onnx] [--runs 500] [--rounds 3]
 
 Without weights files, both widths start from the same random weights (with non-trivial batch-norm
 statistics), written once as .pfld for pfld and exported to ONNX (opset 11) from the PyTorch model
@@ -125,6 +125,8 @@ def main():
     parser.add_argument("--weights-1x", dest="w1")
     parser.add_argument("--onnx", help="a third-party ONNX model to time in pfld and onnxruntime")
     parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="engines timed in turn this many times; the ratios are the median of each round's")
     args = parser.parse_args()
 
     nets = {0.25: model_for(0.25, args.w025), 1.0: model_for(1.0, args.w1)}
@@ -132,15 +134,26 @@ def main():
     print(f"{'model':8} {'engine':14} {'median ms':>10} {'p90 ms':>8}   pfld is ... faster")
     for width, (net, _) in nets.items():
         name = "0.25X/68" if width == 0.25 else "1X/68"
-        pfld = time_pfld(args.pfld_bench, weights_args, width)
-        results = [("pfld " + pfld["isa"], pfld)]
-        if args.ort_dir:
-            results.append(("onnxruntime", time_ort(net, args.ort_dir, args.runs)))
-        results.append(("pytorch jit", time_torch(net, args.runs)))
-        for engine, r in results:
-            ratio = "" if engine.startswith("pfld") else f"{r['median_ms'] / pfld['median_ms']:.2f}x"
-            print(f"{name:8} {engine:14} {r['median_ms']:10.3f} {r['p90_ms']:8.3f}   {ratio}")
-        print(f"{name:8} pfld: {pfld['GFLOP/s']:.1f} GFLOP/s = {pfld['%peak']:.1f} % of the FMA peak measured in the same run")
+        # This machine's speed drifts within minutes: the engines take turns, and each ratio is paired
+        # with the pfld time of its own round.
+        rounds = []
+        for _ in range(args.rounds):
+            pfld = time_pfld(args.pfld_bench, weights_args, width)
+            results = [("pfld " + pfld["isa"], pfld)]
+            if args.ort_dir:
+                results.append(("onnxruntime", time_ort(net, args.ort_dir, args.runs)))
+            results.append(("pytorch jit", time_torch(net, args.runs)))
+            rounds.append(results)
+        for e, (engine, _) in enumerate(rounds[0]):
+            median = statistics.median(r[e][1]["median_ms"] for r in rounds)
+            p90 = statistics.median(r[e][1]["p90_ms"] for r in rounds)
+            ratios = [r[e][1]["median_ms"] / r[0][1]["median_ms"] for r in rounds]
+            ratio = "" if e == 0 else f"{statistics.median(ratios):.2f}x  (rounds: {', '.join(f'{x:.2f}' for x in ratios)})"
+            print(f"{name:8} {engine:14} {median:10.3f} {p90:8.3f}   {ratio}")
+        peaks = [r[0][1]["%peak"] for r in rounds]
+        print(f"{name:8} pfld: {statistics.median(r[0][1]['GFLOP/s'] for r in rounds):.1f} GFLOP/s = "
+              f"{statistics.median(peaks):.1f} % of the FMA peak measured in the same benchmark run "
+              f"(rounds: {', '.join(f'{x:.1f}' for x in peaks)})")
     if args.onnx and args.ort_dir:
         out = subprocess.run([args.pfld_bench, f"--onnx={args.onnx}", "--benchmark_filter=^infer_onnx/",
                               "--benchmark_format=json"], check=True, capture_output=True, text=True)

@@ -31,6 +31,7 @@ struct Options {
   int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2;
   std::string optimizer = "adamw", schedule = "cosine", loss = "full", distance = "l2", norm = "inter_ocular";
   float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f, class_weight_power = 1.0f;
+  pfld::AugmentOptions augment_options;
   int landmarks = 0;
   std::uint64_t seed = 1;
   bool augment = true;
@@ -54,6 +55,9 @@ const char* kUsage =
     "  --threads N         compute threads (default: all cores)   --seed N (default 1)\n"
     "  --mirror FILE       mirror map for flips (68 and 98 points are built in)\n"
     "  --no-augment        train on the standard crops only\n"
+    "  --rotation DEG      augmentation: rotation drawn in [-DEG, DEG] (default 30)\n"
+    "  --shift S           augmentation: crop centre shift in [-S, S] of the crop side (default 0.1)\n"
+    "  --occlusion P       augmentation: probability of a random occluding patch (default 0.3)\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
     "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
     "                      WFLW model starts a 68-point one through the point correspondence\n";
@@ -99,6 +103,9 @@ Options parse(int argc, char** argv) {
     else if (arg == "--weight-decay") o.weight_decay = number(to_f);
     else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(number(to_i));
     else if (arg == "--no-augment") o.augment = false;
+    else if (arg == "--rotation") o.augment_options.rotation_deg = number(to_f);
+    else if (arg == "--shift") o.augment_options.shift = number(to_f);
+    else if (arg == "--occlusion") o.augment_options.occlusion_probability = number(to_f);
     else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
@@ -107,6 +114,10 @@ Options parse(int argc, char** argv) {
   if (o.data.empty() == o.wflw.empty()) throw pfld::Error("give exactly one of --data DIR and --wflw LIST");
   if (!o.wflw.empty() && o.images.empty()) throw pfld::Error("--wflw needs --images DIR");
   if (o.epochs < 1 || o.batch < 2 || o.threads < 0) throw pfld::Error("--epochs >= 1, --batch >= 2, --threads >= 0");
+  const pfld::AugmentOptions& a = o.augment_options;
+  if (!(a.rotation_deg >= 0 && a.rotation_deg <= 180)) throw pfld::Error("--rotation must be in [0, 180] degrees");
+  if (!(a.shift >= 0 && a.shift <= 0.5f)) throw pfld::Error("--shift must be in [0, 0.5]");
+  if (!(a.occlusion_probability >= 0 && a.occlusion_probability <= 1)) throw pfld::Error("--occlusion must be in [0, 1]");
   return o;
 }
 
@@ -179,7 +190,7 @@ int main(int argc, char** argv) {
 
     const pfld::MirrorMap mirror =
         o.mirror.empty() ? pfld::mirror_map_for(train_set.landmark_count) : pfld::read_mirror_map(o.mirror, train_set.landmark_count);
-    pfld::AugmentOptions augment;
+    pfld::AugmentOptions augment = o.augment_options;
     augment.enabled = o.augment;
     pfld::BatchLoader loader(train_set, o.batch, augment, mirror, o.seed, 2);
     const int per_epoch = loader.batches_per_epoch();

@@ -127,6 +127,51 @@ TEST_SUITE("kernels") {
     }
   }
 
+  TEST_CASE("depthwise with padded pixel pitches (the inference arena's) equals the dense result, every ISA") {
+    Rng rng(35);
+    for (Isa isa : test::available_isas())
+      for (int c : {7, 16, 33, 128})
+        for (int stride : {1, 2})
+          for (int w : {1, 23}) {
+            CAPTURE(std::string(to_string(isa)));
+            CAPTURE(c);
+            CAPTURE(stride);
+            CAPTURE(w);
+            ConvGeometry g;
+            g.in_h = 5;
+            g.in_w = w;
+            g.in_c = g.out_c = g.groups = c;
+            g.kernel_h = g.kernel_w = 3;
+            g.stride_h = g.stride_w = stride;
+            g.pad_h = g.pad_w = 1;
+            const std::size_t in_pixels = static_cast<std::size_t>(g.in_h) * g.in_w;
+            const std::size_t out_pixels = static_cast<std::size_t>(g.out_h()) * g.out_w();
+            const std::size_t cc = static_cast<std::size_t>(c), x_pitch = cc + 16, y_pitch = cc + 5;
+            const Tensor x = test::random_tensor(Shape{static_cast<int>(in_pixels), c}, rng);
+            const Tensor wt = test::random_tensor(Shape{9, c}, rng), bias = test::random_tensor(Shape{c}, rng);
+            const Clamp clamp{-3.0f, 3.0f};  // (a read of kUnread shows as a clamped +-3)
+            Tensor dense(Shape{static_cast<int>(out_pixels), c});
+            kernels::depthwise_forward_fused(isa, g, x.data(), wt.data(), bias.data(), clamp, dense.data());
+
+            constexpr float kUnread = 1e30f;  // in x's padding: any read of it shows in the output
+            constexpr float kUntouched = -7.0f;
+            std::vector<float> xp(in_pixels * x_pitch, kUnread), yp(out_pixels * y_pitch, kUntouched);
+            for (std::size_t p = 0; p < in_pixels; ++p) std::copy_n(x.data() + p * cc, cc, xp.data() + p * x_pitch);
+            kernels::depthwise_forward_fused(isa, g, xp.data(), wt.data(), bias.data(), clamp, yp.data(), x_pitch, y_pitch);
+            int wrong = 0, overwritten = 0;
+            for (std::size_t p = 0; p < out_pixels; ++p)
+              for (std::size_t k = 0; k < y_pitch; ++k) {
+                const float v = yp[p * y_pitch + k];
+                if (k < cc)
+                  wrong += v != dense[p * cc + k];
+                else
+                  overwritten += v != kUntouched;
+              }
+            CHECK(wrong == 0);
+            CHECK(overwritten == 0);
+          }
+  }
+
   TEST_CASE("direct convolution (the inference stem) against the reference, every ISA, rows in two calls") {
     struct Case {
       int n, h, w, cin, k, stride, pad;

@@ -61,19 +61,22 @@ inline void depthwise_forward(Isa isa, const ConvGeometry& g, const float* x, co
                               float* y, ThreadPool* pool) {
   const float* wt = detail_dw::transposed_weights(g, w);
   detail_dw::run(pool, static_cast<std::size_t>(g.batch) * g.out_h(), [&](std::size_t lo, std::size_t hi) {
-    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, wt, bias, Clamp{}, y, lo, hi);
+    const std::size_t pitch = static_cast<std::size_t>(g.in_c);
+    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, pitch, wt, bias, Clamp{}, y, pitch, lo, hi);
   });
 }
 
 // The inference form: weights already transposed to (KH * KW, C), bias and clamp fused, the caller's
-// thread only, no scratch.
+// thread only, no scratch. Pixels of x and y are x_pitch and y_pitch floats apart (0: the channel count).
 inline void depthwise_forward_fused(Isa isa, const ConvGeometry& g, const float* x, const float* wt, const float* bias,
-                                    const Clamp& clamp, float* y) {
+                                    const Clamp& clamp, float* y, std::size_t x_pitch = 0, std::size_t y_pitch = 0) {
   const std::size_t rows = static_cast<std::size_t>(g.batch) * g.out_h();
+  if (x_pitch == 0) x_pitch = static_cast<std::size_t>(g.in_c);
+  if (y_pitch == 0) y_pitch = static_cast<std::size_t>(g.in_c);
   if (isa == Isa::ref)
-    ref::depthwise_forward_rows(g, x, wt, bias, clamp, y, 0, rows);
+    ref::depthwise_forward_rows(g, x, x_pitch, wt, bias, clamp, y, y_pitch, 0, rows);
   else
-    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, wt, bias, clamp, y, 0, rows);
+    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, x_pitch, wt, bias, clamp, y, y_pitch, 0, rows);
 }
 
 // dx = d loss / d x (overwritten). Parallel over input rows.
