@@ -12,28 +12,49 @@ namespace pfld::kernels::avx512 {
 
 namespace detail {
 
-// The epilogue and store of one finished row of a 32-wide tile.
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void store_row_32(
-    __m512 lo, __m512 hi, float* ci, const float* residual, bool accumulate, const GemmEpilogue* epilogue,
-    __mmask16 lo_mask, __mmask16 hi_mask, __m512 bias_lo, __m512 bias_hi, __m512 min_v, __m512 max_v) {
-  if (accumulate) {
-    lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(lo_mask, ci));
-    hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(hi_mask, ci + 16));
-  }
-  if (epilogue) {
-    lo = _mm512_add_ps(lo, bias_lo);
-    hi = _mm512_add_ps(hi, bias_hi);
-    if (residual) {
-      lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(lo_mask, residual));
-      hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(hi_mask, residual + 16));
+// The epilogue of a 32-wide tile (masks for its edge columns, bias, clamp bounds) and the store of one
+// finished row through it.
+struct Epilogue32 {
+  __mmask16 lo_mask, hi_mask;
+  __m512 bias_lo, bias_hi, min_v, max_v;
+
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) Epilogue32(int nr, const GemmEpilogue* epilogue)
+      : lo_mask(static_cast<__mmask16>(nr >= 16 ? 0xffff : (1u << nr) - 1)),
+        hi_mask(static_cast<__mmask16>(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1)),
+        bias_lo(_mm512_setzero_ps()),
+        bias_hi(_mm512_setzero_ps()),
+        min_v(_mm512_setzero_ps()),
+        max_v(_mm512_setzero_ps()) {
+    if (!epilogue) return;
+    if (epilogue->bias) {
+      bias_lo = _mm512_maskz_loadu_ps(lo_mask, epilogue->bias);
+      bias_hi = _mm512_maskz_loadu_ps(hi_mask, epilogue->bias + 16);
     }
-    // (maskz forms: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized)
-    lo = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, lo, min_v), max_v);
-    hi = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, hi, min_v), max_v);
+    min_v = _mm512_set1_ps(epilogue->lo);
+    max_v = _mm512_set1_ps(epilogue->hi);
   }
-  _mm512_mask_storeu_ps(ci, lo_mask, lo);
-  _mm512_mask_storeu_ps(ci + 16, hi_mask, hi);
-}
+
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"), always_inline)) void store(
+      __m512 lo, __m512 hi, float* ci, const float* residual, bool accumulate, const GemmEpilogue* epilogue) const {
+    if (accumulate) {
+      lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(lo_mask, ci));
+      hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(hi_mask, ci + 16));
+    }
+    if (epilogue) {
+      lo = _mm512_add_ps(lo, bias_lo);
+      hi = _mm512_add_ps(hi, bias_hi);
+      if (residual) {
+        lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(lo_mask, residual));
+        hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(hi_mask, residual + 16));
+      }
+      // (maskz forms: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized)
+      lo = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, lo, min_v), max_v);
+      hi = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, hi, min_v), max_v);
+    }
+    _mm512_mask_storeu_ps(ci, lo_mask, lo);
+    _mm512_mask_storeu_ps(ci + 16, hi_mask, hi);
+  }
+};
 
 // An MR x 32 tile in 2 * MR accumulators: per k, two vectors of B and MR broadcasts of A feed 2 * MR
 // FMAs. Rows past mr repeat row 0: computed, never stored, and never read out of bounds.
@@ -58,38 +79,58 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"), always_inline))
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
   }
-  const __mmask16 lo_mask = static_cast<__mmask16>(nr >= 16 ? 0xffff : (1u << nr) - 1);
-  const __mmask16 hi_mask = static_cast<__mmask16>(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
-  __m512 bias_lo = _mm512_setzero_ps(), bias_hi = _mm512_setzero_ps();
-  __m512 min_v = _mm512_setzero_ps(), max_v = _mm512_setzero_ps();
-  if (epilogue) {
-    if (epilogue->bias) {
-      bias_lo = _mm512_maskz_loadu_ps(lo_mask, epilogue->bias);
-      bias_hi = _mm512_maskz_loadu_ps(hi_mask, epilogue->bias + 16);
-    }
-    min_v = _mm512_set1_ps(epilogue->lo);
-    max_v = _mm512_set1_ps(epilogue->hi);
-  }
+  const Epilogue32 e(nr, epilogue);
   const float* residual = epilogue ? epilogue->residual : nullptr;
   const std::size_t residual_stride = epilogue ? epilogue->residual_stride : 0;
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
     if (i < mr)
-      store_row_32(acc[i][0], acc[i][1], c + static_cast<std::size_t>(i) * ldc,
-                   residual ? residual + static_cast<std::size_t>(i) * residual_stride : nullptr, accumulate, epilogue,
-                   lo_mask, hi_mask, bias_lo, bias_hi, min_v, max_v);
+      e.store(acc[i][0], acc[i][1], c + static_cast<std::size_t>(i) * ldc,
+              residual ? residual + static_cast<std::size_t>(i) * residual_stride : nullptr, accumulate, epilogue);
+}
+
+// One row of C: the matrix-vector products of a single face (conv8's 7x7 convolution to 1x1, the fc
+// layer), where a 6-row tile would compute five rows for nothing. With one row there is no reuse of B
+// to exploit, so the loop streams it: four k phases in separate accumulators (four independent FMA
+// chains per vector), two loads per two FMAs.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_row_x32(
+    int kc, const float* a, std::ptrdiff_t a_k_stride, const float* b, float* c, int nr, bool accumulate,
+    const GemmEpilogue* epilogue) {
+  __m512 acc[4][2];
+#pragma GCC unroll 4
+  for (int u = 0; u < 4; ++u) acc[u][0] = acc[u][1] = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 4 <= kc; k += 4, b += 4 * 32) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      const __m512 ai = _mm512_set1_ps(a[(k + u) * a_k_stride]);
+      acc[u][0] = _mm512_fmadd_ps(ai, _mm512_load_ps(b + 32 * u), acc[u][0]);
+      acc[u][1] = _mm512_fmadd_ps(ai, _mm512_load_ps(b + 32 * u + 16), acc[u][1]);
+    }
+  }
+  for (; k < kc; ++k, b += 32) {
+    const __m512 ai = _mm512_set1_ps(a[k * a_k_stride]);
+    acc[0][0] = _mm512_fmadd_ps(ai, _mm512_load_ps(b), acc[0][0]);
+    acc[0][1] = _mm512_fmadd_ps(ai, _mm512_load_ps(b + 16), acc[0][1]);
+  }
+  const __m512 lo = _mm512_add_ps(_mm512_add_ps(acc[0][0], acc[1][0]), _mm512_add_ps(acc[2][0], acc[3][0]));
+  const __m512 hi = _mm512_add_ps(_mm512_add_ps(acc[0][1], acc[1][1]), _mm512_add_ps(acc[2][1], acc[3][1]));
+  Epilogue32(nr, epilogue).store(lo, hi, c, epilogue ? epilogue->residual : nullptr, accumulate, epilogue);
 }
 
 }  // namespace detail
 
 // The wide kernel: a 12x32 tile, 24 of the 32 zmm registers as accumulators (two B loads and twelve
 // broadcasts per 24 FMAs; a 6-row tile measured about 7 % slower in L1). Edge tiles of 6 rows or fewer
-// take a 6x32 tile so the short last row block does not compute twelve rows.
+// take a 6x32 tile so the short last row block does not compute twelve rows; a single row, the row
+// kernel.
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_12x32(
     int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
     std::size_t ldc, int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
   if (mr > 6)
     detail::gemm_rows_x32<12>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
+  else if (mr == 1)
+    detail::gemm_row_x32(kc, a, a_k_stride, b, c, nr, accumulate, epilogue);
   else
     detail::gemm_rows_x32<6>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
 }
