@@ -48,6 +48,7 @@ namespace detail_gemm {
 
 constexpr int kBlockK = 256;  // kc: one packed B panel column stays in L1 across a row of tiles
 constexpr int kBlockM = 192;  // mc: a packed A block (mc x kc) stays in L2; fewer passes over B
+constexpr std::size_t kPanelsInL1 = 32 * 1024;  // packed B this size or less: rows of tiles cross all panels
 
 // Rows per block for an m-row product: at most kBlockM, a multiple of mr, and the blocks as even as
 // that allows (196 rows in 12-row tiles make 108 + 88, not 192 + 4: a 4-row block would cost a whole
@@ -224,18 +225,25 @@ inline void gemm_prepacked(int m, const float* a, std::size_t lda, const PackedM
       for (int k0 = 0; k0 < k; k0 += kBlockK) {
         const int kc = std::min(kBlockK, k - k0);
         const bool last = k0 + kBlockK >= k;
-        for (int p = 0; p < n_panels; ++p) {
+        auto tile = [&](int p, int r) {
           const int j0 = p * nr, cols = std::min(nr, n - j0);
           const float* b_panel = b.block(k0) + static_cast<std::size_t>(p) * kc * nr;
-          for (int r = 0; r < rows; r += mr) {
-            const std::size_t i = static_cast<std::size_t>(i0 + r);
-            GemmEpilogue tile_epilogue = epilogue;
-            if (epilogue.bias) tile_epilogue.bias += j0;
-            if (epilogue.residual) tile_epilogue.residual += i * epilogue.residual_stride + static_cast<std::size_t>(j0);
-            kernel.run(kc, a + i * lda + static_cast<std::size_t>(k0), static_cast<std::ptrdiff_t>(lda), 1, b_panel,
-                       c + i * ldc + static_cast<std::size_t>(j0), ldc, std::min(mr, rows - r), cols, k0 > 0,
-                       last ? &tile_epilogue : nullptr);
-          }
+          const std::size_t i = static_cast<std::size_t>(i0 + r);
+          GemmEpilogue tile_epilogue = epilogue;
+          if (epilogue.bias) tile_epilogue.bias += j0;
+          if (epilogue.residual) tile_epilogue.residual += i * epilogue.residual_stride + static_cast<std::size_t>(j0);
+          kernel.run(kc, a + i * lda + static_cast<std::size_t>(k0), static_cast<std::ptrdiff_t>(lda), 1, b_panel,
+                     c + i * ldc + static_cast<std::size_t>(j0), ldc, std::min(mr, rows - r), cols, k0 > 0,
+                     last ? &tile_epilogue : nullptr);
+        };
+        // When all of this block of B fits in L1 with room to spare, a row of tiles runs across every
+        // panel: its rows of A are read from L2 once instead of once per panel.
+        if (static_cast<std::size_t>(kc) * n_panels * nr * sizeof(float) <= detail_gemm::kPanelsInL1) {
+          for (int r = 0; r < rows; r += mr)
+            for (int p = 0; p < n_panels; ++p) tile(p, r);
+        } else {
+          for (int p = 0; p < n_panels; ++p)
+            for (int r = 0; r < rows; r += mr) tile(p, r);
         }
       }
     }
