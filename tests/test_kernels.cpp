@@ -213,48 +213,50 @@ TEST_SUITE("kernels") {
         }
   }
 
-  TEST_CASE("batch norm (threaded, activation fused; train and eval) against the reference") {
+  TEST_CASE("batch norm (threaded, activation fused; train and eval) against the reference, every ISA") {
     ThreadPool pool(2);
     Rng rng(33);
-    for (Activation act : {Activation::identity, Activation::relu, Activation::relu6})
-      for (std::size_t rows : {3u, 7u, 256u, 257u, 3000u})  // (with 2 rows xhat = +-1 and dx is pure rounding)
-        for (int channels : {1, 7, 16, 17}) {
-          CAPTURE(std::string(to_string(act)));
-          CAPTURE(rows);
-          CAPTURE(channels);
-          const Shape shape{static_cast<int>(rows), channels}, per_channel{channels};
-          const Tensor x = test::random_tensor(shape, rng, -3.0f, 9.0f), dy = test::random_tensor(shape, rng);
-          const Tensor gamma = test::random_tensor(per_channel, rng, 0.5f, 2.0f), beta = test::random_tensor(per_channel, rng, -1.0f, 4.0f);
-          Tensor y_ref(shape), mean_ref(per_channel), var_ref(per_channel), inv_ref(per_channel);
-          kernels::ref::batch_norm_forward_train(rows, channels, x.data(), gamma.data(), beta.data(), 1e-5f, y_ref.data(),
-                                                 mean_ref.data(), var_ref.data(), inv_ref.data());
-          kernels::ref::activation_forward(act, y_ref.numel(), y_ref.data(), y_ref.data());
-          Tensor y(shape), mean(per_channel), var(per_channel), inv(per_channel);
-          kernels::batch_norm_train_forward(rows, channels, x.data(), gamma.data(), beta.data(), 1e-5f, act, y.data(),
-                                            mean.data(), var.data(), inv.data(), rows % 2 ? &pool : nullptr);
-          CHECK(test::relative_error(y, y_ref) < 1e-5);
-          CHECK(test::relative_error(mean, mean_ref) < 1e-5);
-          CHECK(test::relative_error(var, var_ref) < 1e-5);
+    for (Isa isa : test::available_isas())
+      for (Activation act : {Activation::identity, Activation::relu, Activation::relu6})
+        for (std::size_t rows : {3u, 7u, 256u, 257u, 3000u})  // (with 2 rows xhat = +-1 and dx is pure rounding)
+          for (int channels : {1, 7, 16, 17, 40}) {
+            CAPTURE(std::string(to_string(isa)));
+            CAPTURE(std::string(to_string(act)));
+            CAPTURE(rows);
+            CAPTURE(channels);
+            const Shape shape{static_cast<int>(rows), channels}, per_channel{channels};
+            const Tensor x = test::random_tensor(shape, rng, -3.0f, 9.0f), dy = test::random_tensor(shape, rng);
+            const Tensor gamma = test::random_tensor(per_channel, rng, 0.5f, 2.0f), beta = test::random_tensor(per_channel, rng, -1.0f, 4.0f);
+            Tensor y_ref(shape), mean_ref(per_channel), var_ref(per_channel), inv_ref(per_channel);
+            kernels::ref::batch_norm_forward_train(rows, channels, x.data(), gamma.data(), beta.data(), 1e-5f, y_ref.data(),
+                                                   mean_ref.data(), var_ref.data(), inv_ref.data());
+            kernels::ref::activation_forward(act, y_ref.numel(), y_ref.data(), y_ref.data());
+            Tensor y(shape), mean(per_channel), var(per_channel), inv(per_channel);
+            kernels::batch_norm_train_forward(isa, rows, channels, x.data(), gamma.data(), beta.data(), 1e-5f, act, y.data(),
+                                              mean.data(), var.data(), inv.data(), rows % 2 ? &pool : nullptr);
+            CHECK(test::relative_error(y, y_ref) < 1e-5);
+            CHECK(test::relative_error(mean, mean_ref) < 1e-5);
+            CHECK(test::relative_error(var, var_ref) < 1e-5);
 
-          Tensor masked(shape), dx_ref(shape), dg_ref(per_channel), db_ref(per_channel);
-          kernels::ref::activation_backward(act, dy.numel(), y_ref.data(), dy.data(), masked.data());
-          kernels::ref::batch_norm_backward_train(rows, channels, x.data(), masked.data(), gamma.data(), mean_ref.data(),
-                                                  inv_ref.data(), dx_ref.data(), dg_ref.data(), db_ref.data());
-          Tensor dx(shape), dg(per_channel), db(per_channel);
-          kernels::batch_norm_train_backward(rows, channels, x.data(), y_ref.data(), dy.data(), gamma.data(),
-                                             mean_ref.data(), inv_ref.data(), act, dx.data(), dg.data(), db.data(), &pool);
-          CHECK(test::relative_error(dx, dx_ref) < 1e-4);
-          CHECK(test::relative_error(dg, dg_ref) < 1e-5);
-          CHECK(test::relative_error(db, db_ref) < 1e-5);
+            Tensor masked(shape), dx_ref(shape), dg_ref(per_channel), db_ref(per_channel);
+            kernels::ref::activation_backward(act, dy.numel(), y_ref.data(), dy.data(), masked.data());
+            kernels::ref::batch_norm_backward_train(rows, channels, x.data(), masked.data(), gamma.data(), mean_ref.data(),
+                                                    inv_ref.data(), dx_ref.data(), dg_ref.data(), db_ref.data());
+            Tensor dx(shape), dg(per_channel), db(per_channel);
+            kernels::batch_norm_train_backward(isa, rows, channels, x.data(), y_ref.data(), dy.data(), gamma.data(),
+                                               mean_ref.data(), inv_ref.data(), act, dx.data(), dg.data(), db.data(), &pool);
+            CHECK(test::relative_error(dx, dx_ref) < 1e-4);
+            CHECK(test::relative_error(dg, dg_ref) < 1e-5);
+            CHECK(test::relative_error(db, db_ref) < 1e-5);
 
-          // Eval mode, with the running statistics.
-          const Tensor running_var = test::random_tensor(per_channel, rng, 0.5f, 2.0f);
-          kernels::ref::batch_norm_forward_eval(rows, channels, x.data(), gamma.data(), beta.data(), mean_ref.data(),
-                                                running_var.data(), 1e-5f, y_ref.data());
-          kernels::ref::activation_forward(act, y_ref.numel(), y_ref.data(), y_ref.data());
-          kernels::batch_norm_eval_forward(rows, channels, x.data(), gamma.data(), beta.data(), mean_ref.data(),
-                                           running_var.data(), 1e-5f, act, y.data(), &pool);
-          CHECK(test::relative_error(y, y_ref) < 1e-5);
-        }
+            // Eval mode, with the running statistics.
+            const Tensor running_var = test::random_tensor(per_channel, rng, 0.5f, 2.0f);
+            kernels::ref::batch_norm_forward_eval(rows, channels, x.data(), gamma.data(), beta.data(), mean_ref.data(),
+                                                  running_var.data(), 1e-5f, y_ref.data());
+            kernels::ref::activation_forward(act, y_ref.numel(), y_ref.data(), y_ref.data());
+            kernels::batch_norm_eval_forward(isa, rows, channels, x.data(), gamma.data(), beta.data(), mean_ref.data(),
+                                             running_var.data(), 1e-5f, act, y.data(), &pool);
+            CHECK(test::relative_error(y, y_ref) < 1e-5);
+          }
   }
 }

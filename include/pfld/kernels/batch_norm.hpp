@@ -4,7 +4,9 @@
 // same output (for ReLU and ReLU6 the output tells where the input was clamped).
 //
 // Statistics: each block of rows is summed in float (vectorised), blocks are combined in double with the
-// parallel-variance formula, so accuracy does not depend on M.
+// parallel-variance formula, so accuracy does not depend on M. The passes over the rows are the ISA's
+// (batch_norm_simd.inc): the library is compiled for baseline x86-64, where the compiler's own
+// vectorisation of these loops stops at SSE2.
 #pragma once
 
 #include <algorithm>
@@ -12,8 +14,13 @@
 #include <cstddef>
 #include <vector>
 
+#include "../core/cpu.hpp"
 #include "../core/thread_pool.hpp"
 #include "activation.hpp"
+#include "avx2/simd_kernels.hpp"
+#include "avx512/simd_kernels.hpp"
+#include "neon/simd_kernels.hpp"
+#include "ref/simd_kernels.hpp"
 
 namespace pfld::kernels {
 
@@ -28,23 +35,36 @@ inline void run(ThreadPool* pool, std::size_t count, const std::function<void(st
     body(0, count);
 }
 
+// Calls the ISA's `name` with `args...`.
+#if defined(PFLD_ARCH_X86_64)
+#define PFLD_BN_DISPATCH(isa, name, ...)                                                 \
+  ((isa) == Isa::avx512 ? avx512::name(__VA_ARGS__)                                      \
+                        : (isa) == Isa::avx2 ? avx2::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
+#elif defined(PFLD_ARCH_AARCH64)
+#define PFLD_BN_DISPATCH(isa, name, ...) ((isa) == Isa::neon ? neon::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
+#else
+#define PFLD_BN_DISPATCH(isa, name, ...) ((void)(isa), ref::name(__VA_ARGS__))
+#endif
+
+// The activation's clamp bounds.
+inline float clamp_lo(Activation act) { return act == Activation::identity ? -INFINITY : 0.0f; }
+inline float clamp_hi(Activation act) { return act == Activation::relu6 ? 6.0f : INFINITY; }
+
 // y = act(x * scale + shift) per channel, in blocks of rows over the pool.
-inline void normalize(std::size_t rows, std::size_t C, const float* x, const float* scale, const float* shift,
+inline void normalize(Isa isa, std::size_t rows, std::size_t C, const float* x, const float* scale, const float* shift,
                       Activation act, float* y, ThreadPool* pool) {
-  const float lo_clamp = act == Activation::identity ? -INFINITY : 0.0f;
-  const float hi_clamp = act == Activation::relu6 ? 6.0f : INFINITY;
+  const float lo = clamp_lo(act), hi = clamp_hi(act);
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t r = lo * kRowBlock; r < std::min(rows, hi * kRowBlock); ++r)
-      for (std::size_t c = 0; c < C; ++c)
-        y[r * C + c] = std::min(std::max(x[r * C + c] * scale[c] + shift[c], lo_clamp), hi_clamp);
+  run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
+    PFLD_BN_DISPATCH(isa, batch_norm_normalize_rows, x, C, scale, shift, lo, hi, y, b_lo * kRowBlock,
+                     std::min(rows, b_hi * kRowBlock));
   });
 }
 
 }  // namespace detail_bn
 
 // Training forward. mean, var (biased) and inv_std receive the batch statistics.
-inline void batch_norm_train_forward(std::size_t rows, int channels, const float* x, const float* gamma,
+inline void batch_norm_train_forward(Isa isa, std::size_t rows, int channels, const float* x, const float* gamma,
                                      const float* beta, float eps, Activation act, float* y, float* mean, float* var,
                                      float* inv_std, ThreadPool* pool) {
   using namespace detail_bn;
@@ -52,23 +72,9 @@ inline void batch_norm_train_forward(std::size_t rows, int channels, const float
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   std::vector<float> block_mean(blocks * C), block_m2(blocks * C);
   run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
-    std::vector<float> s(C);
-    for (std::size_t b = lo; b < hi; ++b) {
-      const std::size_t r0 = b * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
-      const float inv_n = 1.0f / static_cast<float>(r1 - r0);
-      std::fill(s.begin(), s.end(), 0.0f);
-      for (std::size_t r = r0; r < r1; ++r)
-        for (std::size_t c = 0; c < C; ++c) s[c] += x[r * C + c];
-      float* m = block_mean.data() + b * C;
-      for (std::size_t c = 0; c < C; ++c) m[c] = s[c] * inv_n;
-      float* q = block_m2.data() + b * C;
-      std::fill(q, q + C, 0.0f);
-      for (std::size_t r = r0; r < r1; ++r)
-        for (std::size_t c = 0; c < C; ++c) {
-          const float d = x[r * C + c] - m[c];
-          q[c] += d * d;
-        }
-    }
+    for (std::size_t b = lo; b < hi; ++b)
+      PFLD_BN_DISPATCH(isa, batch_norm_block_stats, x, C, b * kRowBlock, std::min(rows, (b + 1) * kRowBlock),
+                       block_mean.data() + b * C, block_m2.data() + b * C);
   });
   std::vector<float> scale(C), shift(C);
   for (std::size_t c = 0; c < C; ++c) {
@@ -91,11 +97,11 @@ inline void batch_norm_train_forward(std::size_t rows, int channels, const float
     scale[c] = gamma[c] * inv_std[c];
     shift[c] = beta[c] - mean[c] * scale[c];
   }
-  detail_bn::normalize(rows, C, x, scale.data(), shift.data(), act, y, pool);
+  detail_bn::normalize(isa, rows, C, x, scale.data(), shift.data(), act, y, pool);
 }
 
 // Eval forward: y = act(gamma * (x - running_mean) / sqrt(running_var + eps) + beta).
-inline void batch_norm_eval_forward(std::size_t rows, int channels, const float* x, const float* gamma,
+inline void batch_norm_eval_forward(Isa isa, std::size_t rows, int channels, const float* x, const float* gamma,
                                     const float* beta, const float* running_mean, const float* running_var, float eps,
                                     Activation act, float* y, ThreadPool* pool) {
   const std::size_t C = static_cast<std::size_t>(channels);
@@ -104,47 +110,23 @@ inline void batch_norm_eval_forward(std::size_t rows, int channels, const float*
     scale[c] = gamma[c] / std::sqrt(running_var[c] + eps);
     shift[c] = beta[c] - running_mean[c] * scale[c];
   }
-  detail_bn::normalize(rows, C, x, scale.data(), shift.data(), act, y, pool);
+  detail_bn::normalize(isa, rows, C, x, scale.data(), shift.data(), act, y, pool);
 }
 
 namespace detail_bn {
 
-// dy masked by the activation's slope, read from the output y: passed where the activation was not
-// clamped (strictly inside (lo, hi), as PyTorch does). A template, so each kind's loop vectorises.
-template <Activation A>
-inline float masked(float dy, float y) {
-  if constexpr (A == Activation::identity) {
-    (void)y;
-    return dy;
-  } else if constexpr (A == Activation::relu) {
-    return y > 0.0f ? dy : 0.0f;
-  } else {
-    return (y > 0.0f && y < 6.0f) ? dy : 0.0f;
-  }
-}
-
-template <Activation A>
-void backward(std::size_t rows, std::size_t C, const float* x, const float* y, const float* dy, const float* gamma,
-              const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
+// g = dy masked by the activation's slope, read from the output y: passed where the activation was not
+// clamped (strictly inside (lo, hi), as PyTorch does); not masked at all for the identity.
+template <bool Masked>
+void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const float* y, const float* dy,
+              const float* gamma, const float* mean, const float* inv_std, float lo, float hi, float* dx, float* dgamma,
+              float* dbeta, ThreadPool* pool) {
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   std::vector<float> block_g(blocks * C), block_gx(blocks * C);
-  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t b = lo; b < hi; ++b) {
-      float* sg = block_g.data() + b * C;
-      float* sgx = block_gx.data() + b * C;
-      std::fill(sg, sg + C, 0.0f);
-      std::fill(sgx, sgx + C, 0.0f);
-      for (std::size_t r = b * kRowBlock; r < std::min(rows, (b + 1) * kRowBlock); ++r) {
-        const float* xr = x + r * C;
-        const float* yr = y + r * C;
-        const float* dyr = dy + r * C;
-        for (std::size_t c = 0; c < C; ++c) {
-          const float g = masked<A>(dyr[c], yr[c]);
-          sg[c] += g;
-          sgx[c] += g * (xr[c] - mean[c]);
-        }
-      }
-    }
+  run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
+    for (std::size_t b = b_lo; b < b_hi; ++b)
+      PFLD_BN_DISPATCH(isa, batch_norm_backward_sums<Masked>, x, y, dy, C, mean, lo, hi, b * kRowBlock,
+                       std::min(rows, (b + 1) * kRowBlock), block_g.data() + b * C, block_gx.data() + b * C);
   });
   std::vector<float> k1(C), k2(C), k3(C);
   for (std::size_t c = 0; c < C; ++c) {
@@ -159,34 +141,28 @@ void backward(std::size_t rows, std::size_t C, const float* x, const float* y, c
     k2[c] = static_cast<float>(a * sg / n - a * sgx / n * inv_std[c] * mean[c]);
     k3[c] = static_cast<float>(a * sgx / n * inv_std[c]);
   }
-  run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
-    for (std::size_t r = lo * kRowBlock; r < std::min(rows, hi * kRowBlock); ++r) {
-      const float* xr = x + r * C;
-      const float* yr = y + r * C;
-      const float* dyr = dy + r * C;
-      float* dxr = dx + r * C;
-      for (std::size_t c = 0; c < C; ++c) dxr[c] = k1[c] * masked<A>(dyr[c], yr[c]) - k2[c] - k3[c] * xr[c];
-    }
+  run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
+    PFLD_BN_DISPATCH(isa, batch_norm_backward_dx<Masked>, x, y, dy, C, k1.data(), k2.data(), k3.data(), lo, hi,
+                     b_lo * kRowBlock, std::min(rows, b_hi * kRowBlock), dx);
   });
 }
+
+#undef PFLD_BN_DISPATCH
 
 }  // namespace detail_bn
 
 // Training backward, given the forward's output y (for the activation's mask) and statistics.
 // dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)), g = dy * act'(y);
 // dgamma += sum(g * xhat), dbeta += sum(g).
-inline void batch_norm_train_backward(std::size_t rows, int channels, const float* x, const float* y, const float* dy,
-                                      const float* gamma, const float* mean, const float* inv_std, Activation act,
-                                      float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
+inline void batch_norm_train_backward(Isa isa, std::size_t rows, int channels, const float* x, const float* y,
+                                      const float* dy, const float* gamma, const float* mean, const float* inv_std,
+                                      Activation act, float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
   const std::size_t C = static_cast<std::size_t>(channels);
-  switch (act) {
-    case Activation::relu:
-      return detail_bn::backward<Activation::relu>(rows, C, x, y, dy, gamma, mean, inv_std, dx, dgamma, dbeta, pool);
-    case Activation::relu6:
-      return detail_bn::backward<Activation::relu6>(rows, C, x, y, dy, gamma, mean, inv_std, dx, dgamma, dbeta, pool);
-    default:
-      return detail_bn::backward<Activation::identity>(rows, C, x, y, dy, gamma, mean, inv_std, dx, dgamma, dbeta, pool);
-  }
+  const float lo = detail_bn::clamp_lo(act), hi = detail_bn::clamp_hi(act);
+  if (act == Activation::identity)
+    detail_bn::backward<false>(isa, rows, C, x, y, dy, gamma, mean, inv_std, lo, hi, dx, dgamma, dbeta, pool);
+  else
+    detail_bn::backward<true>(isa, rows, C, x, y, dy, gamma, mean, inv_std, lo, hi, dx, dgamma, dbeta, pool);
 }
 
 }  // namespace pfld::kernels

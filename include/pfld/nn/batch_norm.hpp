@@ -47,9 +47,9 @@ class BatchNorm : public Layer {
                                                batch_inv_std_.data());
         kernels::ref::activation_forward(act_, output_.numel(), output_.data(), output_.data());
       } else {
-        kernels::batch_norm_train_forward(rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_, act_,
-                                          output_.data(), batch_mean_.data(), batch_var_.data(), batch_inv_std_.data(),
-                                          &default_thread_pool());
+        kernels::batch_norm_train_forward(active_isa(), rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_,
+                                          act_, output_.data(), batch_mean_.data(), batch_var_.data(),
+                                          batch_inv_std_.data(), &default_thread_pool());
       }
       const float unbias = static_cast<float>(rows) / static_cast<float>(rows - 1);
       for (int c = 0; c < channels_; ++c) {
@@ -61,8 +61,9 @@ class BatchNorm : public Layer {
                                             running_mean_.data(), running_var_.data(), eps_, output_.data());
       kernels::ref::activation_forward(act_, output_.numel(), output_.data(), output_.data());
     } else {
-      kernels::batch_norm_eval_forward(rows, channels_, x.data(), gamma_.data(), beta_.data(), running_mean_.data(),
-                                       running_var_.data(), eps_, act_, output_.data(), &default_thread_pool());
+      kernels::batch_norm_eval_forward(active_isa(), rows, channels_, x.data(), gamma_.data(), beta_.data(),
+                                       running_mean_.data(), running_var_.data(), eps_, act_, output_.data(),
+                                       &default_thread_pool());
     }
     input_ = x;
     input_was_training_ = training_;
@@ -74,9 +75,10 @@ class BatchNorm : public Layer {
     const std::size_t rows = input_.numel() / static_cast<std::size_t>(channels_);
     ensure_shape(input_grad_, input_.shape());
     if (input_was_training_ && active_isa() != Isa::ref) {
-      kernels::batch_norm_train_backward(rows, channels_, input_.data(), output_.data(), dy.data(), gamma_.data(),
-                                         batch_mean_.data(), batch_inv_std_.data(), act_, input_grad_.data(),
-                                         gamma_grad_.data(), beta_grad_.data(), &default_thread_pool());
+      kernels::batch_norm_train_backward(active_isa(), rows, channels_, input_.data(), output_.data(), dy.data(),
+                                         gamma_.data(), batch_mean_.data(), batch_inv_std_.data(), act_,
+                                         input_grad_.data(), gamma_grad_.data(), beta_grad_.data(),
+                                         &default_thread_pool());
       return input_grad_;
     }
     // The activation's slope, read from the output (clamped exactly where the input was).

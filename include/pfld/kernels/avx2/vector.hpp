@@ -27,6 +27,12 @@ struct V {
   static type clamp(type v, type lo, type hi) { return _mm256_min_ps(_mm256_max_ps(v, lo), hi); }
   static type add(type a, type b) { return _mm256_add_ps(a, b); }
   static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
+  static type sub(type a, type b) { return _mm256_sub_ps(a, b); }
+  static type mul(type a, type b) { return _mm256_mul_ps(a, b); }
+  // v where lo < y < hi, else 0.
+  static type inside(type v, type y, type lo, type hi) {
+    return _mm256_and_ps(v, _mm256_and_ps(_mm256_cmp_ps(y, lo, _CMP_GT_OQ), _mm256_cmp_ps(y, hi, _CMP_LT_OQ)));
+  }
 };
 
 }  // namespace pfld::kernels::avx2

@@ -30,6 +30,12 @@ struct V {
   }
   static type add(type a, type b) { return _mm512_add_ps(a, b); }
   static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
+  static type sub(type a, type b) { return _mm512_sub_ps(a, b); }
+  static type mul(type a, type b) { return _mm512_mul_ps(a, b); }
+  // v where lo < y < hi, else 0.
+  static type inside(type v, type y, type lo, type hi) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, lo, _CMP_GT_OQ) & _mm512_cmp_ps_mask(y, hi, _CMP_LT_OQ), v);
+  }
 };
 
 }  // namespace pfld::kernels::avx512

@@ -1,5 +1,5 @@
-// NEON (AArch64): the kernels written once over V (depthwise_simd.inc, direct_conv_simd.inc)
-// instantiated over 4-float q vectors.
+// NEON (AArch64): the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
+// direct_conv_simd.inc) instantiated over 4-float q vectors.
 #pragma once
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #if defined(PFLD_ARCH_AARCH64)
 namespace pfld::kernels::neon {
 
+#include "../batch_norm_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
 

@@ -32,6 +32,12 @@ struct V {
   static type clamp(type v, type lo, type hi) { return vminq_f32(vmaxq_f32(v, lo), hi); }
   static type add(type a, type b) { return vaddq_f32(a, b); }
   static type fma(type a, type b, type c) { return vfmaq_f32(c, a, b); }
+  static type sub(type a, type b) { return vsubq_f32(a, b); }
+  static type mul(type a, type b) { return vmulq_f32(a, b); }
+  // v where lo < y < hi, else 0.
+  static type inside(type v, type y, type lo, type hi) {
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vandq_u32(vcgtq_f32(y, lo), vcltq_f32(y, hi))));
+  }
 };
 
 }  // namespace pfld::kernels::neon

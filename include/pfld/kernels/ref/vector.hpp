@@ -19,6 +19,10 @@ struct V {
   static type clamp(type v, type lo, type hi) { return std::min(std::max(v, lo), hi); }
   static type add(type a, type b) { return a + b; }
   static type fma(type a, type b, type c) { return a * b + c; }  // unfused, as the reference convolution
+  static type sub(type a, type b) { return a - b; }
+  static type mul(type a, type b) { return a * b; }
+  // v where lo < y < hi, else 0.
+  static type inside(type v, type y, type lo, type hi) { return y > lo && y < hi ? v : 0.0f; }
 };
 
 }  // namespace pfld::kernels::ref
