@@ -46,17 +46,13 @@ inline void run(ThreadPool* pool, std::size_t count, const std::function<void(st
 #define PFLD_BN_DISPATCH(isa, name, ...) ((void)(isa), ref::name(__VA_ARGS__))
 #endif
 
-// The activation's clamp bounds.
-inline float clamp_lo(Activation act) { return act == Activation::identity ? -INFINITY : 0.0f; }
-inline float clamp_hi(Activation act) { return act == Activation::relu6 ? 6.0f : INFINITY; }
-
 // y = act(x * scale + shift) per channel, in blocks of rows over the pool.
 inline void normalize(Isa isa, std::size_t rows, std::size_t C, const float* x, const float* scale, const float* shift,
                       Activation act, float* y, ThreadPool* pool) {
-  const float lo = clamp_lo(act), hi = clamp_hi(act);
+  const Clamp clamp = clamp_of(act);
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
-    PFLD_BN_DISPATCH(isa, batch_norm_normalize_rows, x, C, scale, shift, lo, hi, y, b_lo * kRowBlock,
+    PFLD_BN_DISPATCH(isa, batch_norm_normalize_rows, x, C, scale, shift, clamp.lo, clamp.hi, y, b_lo * kRowBlock,
                      std::min(rows, b_hi * kRowBlock));
   });
 }
@@ -158,11 +154,13 @@ inline void batch_norm_train_backward(Isa isa, std::size_t rows, int channels, c
                                       const float* dy, const float* gamma, const float* mean, const float* inv_std,
                                       Activation act, float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
   const std::size_t C = static_cast<std::size_t>(channels);
-  const float lo = detail_bn::clamp_lo(act), hi = detail_bn::clamp_hi(act);
+  const Clamp clamp = clamp_of(act);
   if (act == Activation::identity)
-    detail_bn::backward<false>(isa, rows, C, x, y, dy, gamma, mean, inv_std, lo, hi, dx, dgamma, dbeta, pool);
+    detail_bn::backward<false>(isa, rows, C, x, y, dy, gamma, mean, inv_std, clamp.lo, clamp.hi, dx, dgamma, dbeta,
+                               pool);
   else
-    detail_bn::backward<true>(isa, rows, C, x, y, dy, gamma, mean, inv_std, lo, hi, dx, dgamma, dbeta, pool);
+    detail_bn::backward<true>(isa, rows, C, x, y, dy, gamma, mean, inv_std, clamp.lo, clamp.hi, dx, dgamma, dbeta,
+                              pool);
 }
 
 }  // namespace pfld::kernels
