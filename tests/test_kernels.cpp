@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,57 @@ TEST_SUITE("kernels") {
     }
   }
 
+
+  TEST_CASE("prepacked GEMM with its epilogue (bias, residual, each kind of clamp), padded strides, every ISA") {
+    Rng rng(37);
+    const float inf = std::numeric_limits<float>::infinity();
+    struct Bounds {
+      float lo, hi;
+    };
+    for (Isa isa : test::available_isas()) {
+      CAPTURE(std::string(to_string(isa)));
+      for (int m : {1, 5, 12, 13, 25})
+        for (int n : {7, 16, 33, 70})
+          for (int k : {3, 64, 300})  // 300: two k blocks, the epilogue only on the last
+            for (const Bounds bounds : {Bounds{-inf, inf}, Bounds{0.0f, inf}, Bounds{-inf, 0.5f}, Bounds{0.0f, 0.5f}})
+              for (bool residual : {false, true}) {
+                CAPTURE(m);
+                CAPTURE(n);
+                CAPTURE(k);
+                CAPTURE(bounds.lo);
+                CAPTURE(bounds.hi);
+                CAPTURE(residual);
+                const int lda = k + 5, ldc = n + 3, ldr = n + 1;  // strides past the row ends
+                const Tensor a = test::random_tensor(Shape{m, lda}, rng), b = test::random_tensor(Shape{k, n}, rng);
+                const Tensor bias = test::random_tensor(Shape{n}, rng), res = test::random_tensor(Shape{m, ldr}, rng);
+                const kernels::PackedMatrix packed(isa, k, n, kernels::row_major(b.data(), n));
+                kernels::GemmEpilogue e;
+                e.bias = bias.data();
+                e.residual = residual ? res.data() : nullptr;
+                e.residual_stride = static_cast<std::size_t>(ldr);
+                e.lo = bounds.lo;
+                e.hi = bounds.hi;
+                Tensor c(Shape{m, ldc});
+                c.fill(-7.0f);
+                kernels::gemm_prepacked(m, a.data(), static_cast<std::size_t>(lda), packed, c.data(),
+                                        static_cast<std::size_t>(ldc), e);
+                const Tensor product = naive_gemm(m, n, k, {a.data(), lda, 1}, kernels::row_major(b.data(), n));
+                Tensor got(Shape{m, n}), expected(Shape{m, n});
+                bool padding_kept = true;
+                for (int i = 0; i < m; ++i) {
+                  for (int j = 0; j < n; ++j) {
+                    const std::size_t at = static_cast<std::size_t>(i * n + j);
+                    float v = product[at] + bias[j] + (residual ? res[static_cast<std::size_t>(i * ldr + j)] : 0.0f);
+                    expected[at] = std::min(std::max(v, bounds.lo), bounds.hi);
+                    got[at] = c[static_cast<std::size_t>(i * ldc + j)];
+                  }
+                  for (int j = n; j < ldc; ++j) padding_kept &= c[static_cast<std::size_t>(i * ldc + j)] == -7.0f;
+                }
+                CHECK(test::relative_error(got, expected) < 1e-5);
+                CHECK(padding_kept);
+              }
+    }
+  }
   TEST_CASE("convolution fast paths against the reference: forward, input and weight gradients") {
     struct Case {
       const char* name;

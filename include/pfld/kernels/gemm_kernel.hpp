@@ -14,6 +14,11 @@ struct GemmEpilogue {
   std::size_t residual_stride = 0;
   float lo = -std::numeric_limits<float>::infinity();
   float hi = std::numeric_limits<float>::infinity();
+
+  // Whether each bound clamps at all: a linear layer has neither, ReLU only the lower one, and the
+  // kernels skip the operations of a bound that cannot bite.
+  bool clamps_below() const { return lo > -std::numeric_limits<float>::infinity(); }
+  bool clamps_above() const { return hi < std::numeric_limits<float>::infinity(); }
 };
 
 // The epilogue for one element; the SIMD kernels do the same per vector.

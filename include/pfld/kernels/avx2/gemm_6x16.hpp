@@ -60,6 +60,7 @@ __attribute__((target("avx2,fma"))) inline void gemm_6x16(
       min_v = _mm256_set1_ps(epilogue->lo);
       max_v = _mm256_set1_ps(epilogue->hi);
     }
+    const bool clamp_lo = epilogue && epilogue->clamps_below(), clamp_hi = epilogue && epilogue->clamps_above();
     for (int i = 0; i < 6; ++i) {
       float* ci = c + static_cast<std::size_t>(i) * ldc;
       __m256 lo = rows[i][0], hi = rows[i][1];
@@ -75,8 +76,14 @@ __attribute__((target("avx2,fma"))) inline void gemm_6x16(
           lo = _mm256_add_ps(lo, _mm256_loadu_ps(r));
           hi = _mm256_add_ps(hi, _mm256_loadu_ps(r + 8));
         }
-        lo = _mm256_min_ps(_mm256_max_ps(lo, min_v), max_v);
-        hi = _mm256_min_ps(_mm256_max_ps(hi, min_v), max_v);
+        if (clamp_lo) {
+          lo = _mm256_max_ps(lo, min_v);
+          hi = _mm256_max_ps(hi, min_v);
+        }
+        if (clamp_hi) {
+          lo = _mm256_min_ps(lo, max_v);
+          hi = _mm256_min_ps(hi, max_v);
+        }
       }
       _mm256_storeu_ps(ci, lo);
       _mm256_storeu_ps(ci + 8, hi);

@@ -63,6 +63,7 @@ inline void gemm_8x8(int kc, const float* a, std::ptrdiff_t a_row_stride, std::p
       min_v = vdupq_n_f32(epilogue->lo);
       max_v = vdupq_n_f32(epilogue->hi);
     }
+    const bool clamp_lo = epilogue && epilogue->clamps_below(), clamp_hi = epilogue && epilogue->clamps_above();
     for (int i = 0; i < 8; ++i) {
       float* ci = c + static_cast<std::size_t>(i) * ldc;
       float32x4_t lo = rows[i][0], hi = rows[i][1];
@@ -78,8 +79,14 @@ inline void gemm_8x8(int kc, const float* a, std::ptrdiff_t a_row_stride, std::p
           lo = vaddq_f32(lo, vld1q_f32(res));
           hi = vaddq_f32(hi, vld1q_f32(res + 4));
         }
-        lo = vminq_f32(vmaxq_f32(lo, min_v), max_v);
-        hi = vminq_f32(vmaxq_f32(hi, min_v), max_v);
+        if (clamp_lo) {
+          lo = vmaxq_f32(lo, min_v);
+          hi = vmaxq_f32(hi, min_v);
+        }
+        if (clamp_hi) {
+          lo = vminq_f32(lo, max_v);
+          hi = vminq_f32(hi, max_v);
+        }
       }
       vst1q_f32(ci, lo);
       vst1q_f32(ci + 4, hi);
