@@ -51,7 +51,7 @@ constexpr int kBlockM = 192;  // mc: a packed A block (mc x kc) stays in L2; few
 constexpr std::size_t kPanelsInL1 = 32 * 1024;  // packed B this size or less: rows of tiles cross all panels
 
 // Rows per block for an m-row product: at most kBlockM, a multiple of mr, and the blocks as even as
-// that allows (196 rows in 12-row tiles make 108 + 88, not 192 + 4: a 4-row block would cost a whole
+// that allows (196 rows in 6-row tiles make 102 + 94, not 192 + 4: a 4-row block would cost a whole
 // extra pass over B for a few rows).
 inline int row_block(int m, int mr) {
   const int most = std::max(mr, kBlockM / mr * mr);
