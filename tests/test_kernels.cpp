@@ -127,6 +127,11 @@ TEST_SUITE("kernels") {
       // Rows wide enough for the 8- and 4-pixel tiles and a general remainder (1 + 8 + 4 + ...).
       cases.push_back({"depthwise 3x3/1 wide", 1, 4, 22, c, c, 3, 1, 1, c});
       cases.push_back({"depthwise 3x3/2 wide", 1, 5, 23, c, c, 3, 2, 1, c});
+      // Rows of 7-pixel tiles (widths a multiple of 7 but not of 8), with and without right padding.
+      cases.push_back({"depthwise 3x3/1 one 7", 1, 3, 7, c, c, 3, 1, 1, c});
+      cases.push_back({"depthwise 3x3/1 7 + 7", 1, 3, 14, c, c, 3, 1, 1, c});
+      cases.push_back({"depthwise 3x3/2 7 + 7", 1, 5, 28, c, c, 3, 2, 1, c});
+      cases.push_back({"depthwise 3x3/2 7 + 7, padded right", 1, 5, 27, c, c, 3, 2, 1, c});
     }
     cases.push_back({"stem 3x3/2", 2, 15, 13, 3, 16, 3, 2, 1, 1});
     cases.push_back({"dense 3x3/2 to 32", 2, 14, 14, 16, 32, 3, 2, 1, 1});
@@ -184,7 +189,7 @@ TEST_SUITE("kernels") {
     for (Isa isa : test::available_isas())
       for (int c : {7, 16, 33, 128})
         for (int stride : {1, 2})
-          for (int w : {1, 23}) {
+          for (int w : {1, 14, 23}) {
             CAPTURE(std::string(to_string(isa)));
             CAPTURE(c);
             CAPTURE(stride);
