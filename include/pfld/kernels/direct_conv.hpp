@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <vector>
 
 #include "../core/cpu.hpp"
 #include "../core/error.hpp"
+#include "../core/tensor.hpp"
 #include "activation.hpp"
 #include "avx2/simd_kernels.hpp"
 #include "avx512/simd_kernels.hpp"
@@ -34,8 +34,8 @@ class DirectConvWeights {
       : stride_((static_cast<std::size_t>(g.out_c) + 15) / 16 * 16) {
     detail::require(g.groups == 1, "DirectConvWeights: grouped convolution (groups=", g.groups, ")");
     const std::size_t patch = static_cast<std::size_t>(g.kernel_h) * g.kernel_w * g.in_c;
-    packed_.assign(patch * stride_, 0.0f);
-    bias_.assign(stride_, 0.0f);
+    packed_ = Tensor(Shape{static_cast<int>(patch * stride_)});
+    bias_ = Tensor(Shape{static_cast<int>(stride_)});
     for (int co = 0; co < g.out_c; ++co) {
       for (std::size_t k = 0; k < patch; ++k)
         packed_[k * stride_ + static_cast<std::size_t>(co)] = weights[static_cast<std::size_t>(co) * patch + k];
@@ -46,11 +46,11 @@ class DirectConvWeights {
   const float* weights() const { return packed_.data(); }
   const float* bias() const { return bias_.data(); }
   std::size_t stride() const { return stride_; }  // floats per packed row: out_c rounded up to 16
-  std::size_t bytes() const { return (packed_.size() + bias_.size()) * sizeof(float); }
+  std::size_t bytes() const { return (packed_.numel() + bias_.numel()) * sizeof(float); }
 
  private:
   std::size_t stride_ = 0;
-  std::vector<float> packed_, bias_;
+  Tensor packed_, bias_;  // (a Tensor for its 64-byte alignment: a row of weights is whole vectors)
 };
 
 // y = clamp(conv(x, w) + bias), NHWC, for output rows [row_lo, row_hi) of the batch x out_h rows (all
