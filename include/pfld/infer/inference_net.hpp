@@ -1,7 +1,8 @@
 // The fused inference graph of a trained PFLD network: batch norm folded into the convolutions, the
-// activation and the residual add done in the producing kernel's epilogue, the global poolings done by
-// the layer that writes the pooled tensor, weights packed once for the ISA's micro-kernels, the stem
-// (3 input channels) convolved directly instead of through im2col.
+// activation and the residual add done in the producing kernel's epilogue, the three scales written
+// straight into the fc layer's input (the global poolings into their slots, conv8 into its own: no
+// concatenation copy), weights packed once for the ISA's micro-kernels, the stem (3 input channels)
+// convolved directly instead of through im2col.
 //
 // InferenceNet is immutable once built and safe to share between threads; each thread runs it with its
 // own InferenceArena, which holds every activation and is allocated once: a run allocates nothing.
@@ -23,6 +24,7 @@
 #include "../kernels/depthwise.hpp"
 #include "../kernels/direct_conv.hpp"
 #include "../kernels/gemm.hpp"
+#include "../kernels/ref/pooling.hpp"
 #include "../model/pfld_net.hpp"
 #include "landmark_model.hpp"
 
@@ -223,11 +225,7 @@ class InferenceNet : public LandmarkModel {
   }
 
   static void average_pool(const float* x, std::size_t pixels, int channels, float* out) {
-    std::fill(out, out + channels, 0.0f);
-    for (std::size_t p = 0; p < pixels; ++p)
-      for (int c = 0; c < channels; ++c) out[c] += x[p * static_cast<std::size_t>(channels) + static_cast<std::size_t>(c)];
-    const float inv = 1.0f / static_cast<float>(pixels);
-    for (int c = 0; c < channels; ++c) out[c] *= inv;
+    kernels::ref::global_avg_pool_forward(1, static_cast<int>(pixels), channels, x, out);
   }
 
   void build(model::PfldNet& net) {
