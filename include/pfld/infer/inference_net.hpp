@@ -47,48 +47,59 @@ struct FusedConv {
   double flops() const { return 2.0 * geometry.macs(); }
 };
 
-// conv + BN (eval) -> FusedConv, in double so the folded weights round once.
-inline FusedConv fold(Isa isa, model::ConvBnAct& unit, int in_h, int in_w) {
+// conv + BN (eval) -> FusedConv, in double so the folded weights round once. [c0, c1): the output
+// channels to keep (all by default); a depthwise layer keeps the same input channels.
+inline FusedConv fold(Isa isa, model::ConvBnAct& unit, int in_h, int in_w, int c0 = 0, int c1 = -1) {
   nn::Conv2d& conv = unit.conv();
   nn::BatchNorm& bn = unit.bn();
   FusedConv out;
   out.geometry = conv.geometry(1, in_h, in_w);
   out.geometry.validate();
-  const ConvGeometry& g = out.geometry;
+  ConvGeometry& g = out.geometry;
   out.depthwise = g.is_depthwise();
   out.pointwise = !out.depthwise && g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.pad_h == 0;
   detail::require(out.depthwise || g.groups == 1, "InferenceNet: grouped convolution (groups=", g.groups,
                   ") is not supported");
   out.clamp = clamp_of(unit.activation());
 
-  const int out_c = g.out_c;
-  const std::size_t per_out = g.weight_count() / static_cast<std::size_t>(out_c);
-  std::vector<double> scale(static_cast<std::size_t>(out_c));
-  out.bias = Tensor(Shape{out_c});
-  for (int c = 0; c < out_c; ++c) {
+  const int all = g.out_c;
+  if (c1 < 0) c1 = all;
+  detail::require(0 <= c0 && c0 < c1 && c1 <= all, "InferenceNet: channels [", c0, ", ", c1, ") of ", all);
+  const std::size_t per_out = g.weight_count() / static_cast<std::size_t>(all);
+  std::vector<double> scale(static_cast<std::size_t>(all));
+  Tensor bias(Shape{all});
+  for (int c = 0; c < all; ++c) {
     const double s = static_cast<double>(bn.gamma()[c]) / std::sqrt(static_cast<double>(bn.running_var()[c]) + bn.eps());
     const double conv_bias = conv.has_bias() ? static_cast<double>(conv.bias()[c]) : 0.0;
     scale[static_cast<std::size_t>(c)] = s;
-    out.bias[c] = static_cast<float>(static_cast<double>(bn.beta()[c]) + (conv_bias - bn.running_mean()[c]) * s);
+    bias[c] = static_cast<float>(static_cast<double>(bn.beta()[c]) + (conv_bias - bn.running_mean()[c]) * s);
   }
   std::vector<float> folded(g.weight_count());
-  for (int c = 0; c < out_c; ++c)
+  for (int c = 0; c < all; ++c)
     for (std::size_t i = 0; i < per_out; ++i) {
       const std::size_t at = static_cast<std::size_t>(c) * per_out + i;
       folded[at] = static_cast<float>(static_cast<double>(conv.weight().data()[at]) * scale[static_cast<std::size_t>(c)]);
     }
+
+  // Keep [c0, c1): the geometry, bias and weights of those channels only.
+  const int out_c = c1 - c0;
+  const float* weights = folded.data() + static_cast<std::size_t>(c0) * per_out;
+  g.out_c = out_c;
+  if (out.depthwise) g.in_c = g.groups = out_c;
+  out.bias = Tensor(Shape{out_c});
+  std::copy_n(bias.data() + c0, out_c, out.bias.data());
   if (kernels::direct_conv_suits(g)) {
     out.direct = true;
-    out.direct_weights = kernels::DirectConvWeights(g, folded.data(), out.bias.data());
+    out.direct_weights = kernels::DirectConvWeights(g, weights, out.bias.data());
   } else if (out.depthwise) {
     const int taps = g.kernel_h * g.kernel_w;
     out.depthwise_weights = Tensor(Shape{taps, out_c});
     for (int c = 0; c < out_c; ++c)
       for (int t = 0; t < taps; ++t)
-        out.depthwise_weights.data()[static_cast<std::size_t>(t) * out_c + c] = folded[static_cast<std::size_t>(c) * taps + t];
+        out.depthwise_weights.data()[static_cast<std::size_t>(t) * out_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
   } else {
     const int patch = kernels::patch_size(g);
-    out.packed = kernels::PackedMatrix(isa, patch, out_c, kernels::transposed(folded.data(), patch));
+    out.packed = kernels::PackedMatrix(isa, patch, out_c, kernels::transposed(weights, patch));
   }
   return out;
 }
@@ -135,8 +146,14 @@ class InferenceNet : public LandmarkModel {
     for (const Block& block : blocks_) {
       float* expanded = base + expand_at_;
       float* filtered = base + filter_at_;
-      conv(block.expand, x, expanded, nullptr, base, 0, block.pitch);
-      conv(block.depthwise, expanded, filtered, nullptr, base, block.pitch, block.pitch);
+      if (block.groups.empty()) {
+        conv(block.expand, x, expanded, nullptr, base, 0, block.pitch);
+        conv(block.depthwise, expanded, filtered, nullptr, base, block.pitch, block.pitch);
+      }
+      for (const ChannelGroup& group : block.groups) {
+        conv(group.expand, x, expanded, nullptr, base, 0, group.pitch);
+        conv(group.depthwise, expanded, filtered + group.c0, nullptr, base, group.pitch, block.pitch);
+      }
       conv(block.project, filtered, y, block.residual ? x : nullptr, base, block.pitch, 0);
       std::swap(x, y);
     }
@@ -161,11 +178,39 @@ class InferenceNet : public LandmarkModel {
 
  private:
   using FusedConv = detail_infer::FusedConv;
+  // Expanded channels [c0, c0 + width) of a block: their expand and depthwise convolutions.
+  struct ChannelGroup {
+    FusedConv expand, depthwise;
+    int c0 = 0;
+    std::size_t pitch = 0;  // of the group's expanded tensor
+  };
   struct Block {
     FusedConv expand, depthwise, project;
     bool residual = false;
     std::size_t pitch = 0;  // of the expanded and filtered tensors: padded_pitch(expanded channels)
+    // Empty, or the block's expand and depthwise in groups of channels: see channel_groups.
+    std::vector<ChannelGroup> groups;
   };
+
+  // A block whose expanded tensor is too big to stay in L2 between its expand and its depthwise (the
+  // 1X's 56x56x128, 1.8 MB with its pitch) runs them group of channels by group: each group's expanded
+  // part (at most kGroupBytes) is read back from L2 by its depthwise, which writes its slice of the
+  // filtered tensor; the project then reads the whole. The input is read once per group, from L2.
+  static constexpr std::size_t kExpandedInL2 = std::size_t{1} << 20;
+  static constexpr std::size_t kGroupBytes = std::size_t{512} << 10;
+  // The group count for a block (0: run whole): the fewest groups of equal width, a multiple of 16
+  // channels, whose expanded part fits kGroupBytes.
+  static int channel_groups(const Block& block) {
+    const std::size_t pixels = pixels_out(block.expand);
+    const int channels = block.expand.geometry.out_c;
+    if (!block.expand.pointwise || pixels * block.pitch * sizeof(float) <= kExpandedInL2) return 0;
+    for (int count = 2; count <= channels / 16; ++count) {
+      const int width = channels / count;
+      if (channels % count == 0 && width % 16 == 0 && pixels * padded_pitch(width) * sizeof(float) <= kGroupBytes)
+        return count;
+    }
+    return 0;
+  }
 
   // Floats from one pixel to the next in a block's expanded and filtered tensors. With a channel count
   // that is a multiple of 128 (a 512-byte multiple), a given channel of every pixel falls on the same
@@ -244,6 +289,16 @@ class InferenceNet : public LandmarkModel {
       const int expanded = block.expand.geometry.out_c;  // (im2col reads dense pixels: pad only 1x1 neighbours)
       block.pitch = block.expand.pointwise && block.project.pointwise ? padded_pitch(expanded)
                                                                       : static_cast<std::size_t>(expanded);
+      const int groups = channel_groups(block);
+      for (int g = 0; g < groups; ++g) {
+        ChannelGroup group;
+        const int width = expanded / groups;
+        group.c0 = g * width;
+        group.expand = fold(isa_, b.expand(), h, w, group.c0, group.c0 + width);
+        group.depthwise = fold(isa_, b.depthwise(), h, w, group.c0, group.c0 + width);
+        group.pitch = padded_pitch(width);
+        block.groups.push_back(std::move(group));
+      }
       h = block.project.geometry.out_h();
       w = block.project.geometry.out_w();
       blocks_.push_back(std::move(block));
@@ -271,7 +326,7 @@ class InferenceNet : public LandmarkModel {
     }
     for (const Block& b : blocks_) {
       ping = std::max(ping, out_size(b.project));
-      expand = std::max(expand, pixels_out(b.expand) * b.pitch);
+      expand = std::max(expand, pixels_out(b.expand) * (b.groups.empty() ? b.pitch : b.groups[0].pitch));
       filter = std::max(filter, pixels_out(b.depthwise) * b.pitch);
       flops_ += b.expand.flops() + b.depthwise.flops() + b.project.flops();
     }
