@@ -193,9 +193,9 @@ class InferenceNet : public LandmarkModel {
   };
 
   // A block whose expanded tensor is too big to stay in L2 between its expand and its depthwise (the
-  // 1X's 56x56x128, 1.8 MB with its pitch) runs them group of channels by group: each group's expanded
-  // part (at most kGroupBytes) is read back from L2 by its depthwise, which writes its slice of the
-  // filtered tensor; the project then reads the whole. The input is read once per group, from L2.
+  // 1X's 56x56x128, 1.8 MB with its pitch) runs them one group of channels at a time: each group's
+  // expanded part (at most kGroupBytes) is read back from L2 by its depthwise, which writes its slice
+  // of the filtered tensor; the project then reads the whole. The input is read once per group.
   static constexpr std::size_t kExpandedInL2 = std::size_t{1} << 20;
   static constexpr std::size_t kGroupBytes = std::size_t{512} << 10;
   // The group count for a block (0: run whole): the fewest groups of equal width, a multiple of 16
