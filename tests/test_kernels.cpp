@@ -61,7 +61,6 @@ TEST_SUITE("kernels") {
     }
   }
 
-
   TEST_CASE("prepacked GEMM with its epilogue (bias, residual, each kind of clamp), padded strides, every ISA") {
     Rng rng(37);
     const float inf = std::numeric_limits<float>::infinity();
@@ -112,6 +111,7 @@ TEST_SUITE("kernels") {
               }
     }
   }
+
   TEST_CASE("convolution fast paths against the reference: forward, input and weight gradients") {
     struct Case {
       const char* name;
