@@ -15,57 +15,50 @@ namespace detail {
 // The inner functions of the kernels: AVX-512 code, always inlined into the kernel that calls them.
 #define PFLD_AVX512_INLINE __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"), always_inline))
 
-// The epilogue of a 32-wide tile (masks for its edge columns, bias, clamp bounds) and the store of one
-// finished row through it. The bias is where the accumulators start, not an add per row, and only the
-// bounds that clamp are applied: the epilogue's vector operations compete with the FMAs for the same
-// two ports, and a 14x32 tile over k = 64 is under 900 cycles of FMAs.
-struct Epilogue32 {
-  __mmask16 lo_mask, hi_mask;
-  __m512 bias_lo, bias_hi, min_v, max_v;
+// The epilogue of a tile NV vectors wide (masks for its edge columns, bias, clamp bounds) and the store
+// of one finished row through it. The bias is where the accumulators start, not an add per row, and
+// only the bounds that clamp are applied: the epilogue's vector operations compete with the FMAs for the
+// same two ports, and a 14x32 tile over k = 64 is under 900 cycles of FMAs.
+template <int NV>
+struct TileEpilogue {
+  __mmask16 mask[NV];
+  __m512 bias[NV];
+  __m512 min_v, max_v;
   bool clamp_lo = false, clamp_hi = false;
 
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) Epilogue32(int nr, const GemmEpilogue* epilogue)
-      : lo_mask(static_cast<__mmask16>(nr >= 16 ? 0xffff : (1u << nr) - 1)),
-        hi_mask(static_cast<__mmask16>(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1)),
-        bias_lo(_mm512_setzero_ps()),
-        bias_hi(_mm512_setzero_ps()),
-        min_v(_mm512_setzero_ps()),
-        max_v(_mm512_setzero_ps()) {
-    if (!epilogue) return;
-    if (epilogue->bias) {
-      bias_lo = _mm512_maskz_loadu_ps(lo_mask, epilogue->bias);
-      bias_hi = _mm512_maskz_loadu_ps(hi_mask, epilogue->bias + 16);
+  PFLD_AVX512_INLINE TileEpilogue(int nr, const GemmEpilogue* epilogue)
+      : min_v(_mm512_setzero_ps()), max_v(_mm512_setzero_ps()) {
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      const int cols = nr - 16 * v;
+      mask[v] = static_cast<__mmask16>(cols >= 16 ? 0xffff : cols <= 0 ? 0 : (1u << cols) - 1);
+      bias[v] = epilogue && epilogue->bias ? _mm512_maskz_loadu_ps(mask[v], epilogue->bias + 16 * v)
+                                           : _mm512_setzero_ps();
     }
+    if (!epilogue) return;
     min_v = _mm512_set1_ps(epilogue->lo);
     max_v = _mm512_set1_ps(epilogue->hi);
     clamp_lo = epilogue->clamps_below();
     clamp_hi = epilogue->clamps_above();
   }
 
-  // Stores a row whose accumulators started from bias_lo / bias_hi.
-  PFLD_AVX512_INLINE void store(
-      __m512 lo, __m512 hi, float* ci, const float* residual, bool accumulate, const GemmEpilogue* epilogue) const {
-    if (accumulate) {
-      lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(lo_mask, ci));
-      hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(hi_mask, ci + 16));
-    }
+  // Stores a row whose accumulators started from `bias`.
+  PFLD_AVX512_INLINE void store(const __m512 (&sums)[NV], float* ci, const float* residual, bool accumulate,
+                                const GemmEpilogue* epilogue) const {
+    __m512 row[NV];
+    for (int v = 0; v < NV; ++v) row[v] = sums[v];
+    if (accumulate)
+      for (int v = 0; v < NV; ++v) row[v] = _mm512_add_ps(row[v], _mm512_maskz_loadu_ps(mask[v], ci + 16 * v));
     if (epilogue) {
-      if (residual) {
-        lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(lo_mask, residual));
-        hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(hi_mask, residual + 16));
-      }
+      if (residual)
+        for (int v = 0; v < NV; ++v) row[v] = _mm512_add_ps(row[v], _mm512_maskz_loadu_ps(mask[v], residual + 16 * v));
       // (maskz forms: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized)
-      if (clamp_lo) {
-        lo = _mm512_maskz_max_ps(0xffff, lo, min_v);
-        hi = _mm512_maskz_max_ps(0xffff, hi, min_v);
-      }
-      if (clamp_hi) {
-        lo = _mm512_maskz_min_ps(0xffff, lo, max_v);
-        hi = _mm512_maskz_min_ps(0xffff, hi, max_v);
-      }
+      if (clamp_lo)
+        for (int v = 0; v < NV; ++v) row[v] = _mm512_maskz_max_ps(0xffff, row[v], min_v);
+      if (clamp_hi)
+        for (int v = 0; v < NV; ++v) row[v] = _mm512_maskz_min_ps(0xffff, row[v], max_v);
     }
-    _mm512_mask_storeu_ps(ci, lo_mask, lo);
-    _mm512_mask_storeu_ps(ci + 16, hi_mask, hi);
+    for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(ci + 16 * v, mask[v], row[v]);
   }
 };
 
@@ -122,12 +115,12 @@ template <int MR>
 PFLD_AVX512_INLINE inline void gemm_rows_x32(int kc, const float* a, std::ptrdiff_t a_row_stride,
                                              std::ptrdiff_t a_k_stride, const float* b, float* c, std::size_t ldc,
                                              int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
-  const Epilogue32 e(nr, epilogue);
+  const TileEpilogue<2> e(nr, epilogue);
   __m512 acc[MR][2];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
-    acc[i][0] = e.bias_lo;
-    acc[i][1] = e.bias_hi;
+    acc[i][0] = e.bias[0];
+    acc[i][1] = e.bias[1];
   }
   if (mr == MR)
     accumulate_full_x32<MR>(kc, a, a_row_stride, a_k_stride, b, acc);
@@ -138,7 +131,7 @@ PFLD_AVX512_INLINE inline void gemm_rows_x32(int kc, const float* a, std::ptrdif
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
     if (i < mr)
-      e.store(acc[i][0], acc[i][1], c + static_cast<std::size_t>(i) * ldc,
+      e.store(acc[i], c + static_cast<std::size_t>(i) * ldc,
               residual ? residual + static_cast<std::size_t>(i) * residual_stride : nullptr, accumulate, epilogue);
 }
 
@@ -149,12 +142,12 @@ PFLD_AVX512_INLINE inline void gemm_rows_x32(int kc, const float* a, std::ptrdif
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_row_x32(
     int kc, const float* a, std::ptrdiff_t a_k_stride, const float* b, float* c, int nr, bool accumulate,
     const GemmEpilogue* epilogue) {
-  const Epilogue32 e(nr, epilogue);
+  const TileEpilogue<2> e(nr, epilogue);
   __m512 acc[4][2];
 #pragma GCC unroll 4
   for (int u = 0; u < 4; ++u) acc[u][0] = acc[u][1] = _mm512_setzero_ps();
-  acc[0][0] = e.bias_lo;
-  acc[0][1] = e.bias_hi;
+  acc[0][0] = e.bias[0];
+  acc[0][1] = e.bias[1];
   int k = 0;
   for (; k + 4 <= kc; k += 4, b += 4 * 32) {
 #pragma GCC unroll 4
@@ -169,9 +162,10 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
     acc[0][0] = _mm512_fmadd_ps(ai, _mm512_load_ps(b), acc[0][0]);
     acc[0][1] = _mm512_fmadd_ps(ai, _mm512_load_ps(b + 16), acc[0][1]);
   }
-  const __m512 lo = _mm512_add_ps(_mm512_add_ps(acc[0][0], acc[1][0]), _mm512_add_ps(acc[2][0], acc[3][0]));
-  const __m512 hi = _mm512_add_ps(_mm512_add_ps(acc[0][1], acc[1][1]), _mm512_add_ps(acc[2][1], acc[3][1]));
-  e.store(lo, hi, c, epilogue ? epilogue->residual : nullptr, accumulate, epilogue);
+  __m512 sum[2];
+#pragma GCC unroll 2
+  for (int v = 0; v < 2; ++v) sum[v] = _mm512_add_ps(_mm512_add_ps(acc[0][v], acc[1][v]), _mm512_add_ps(acc[2][v], acc[3][v]));
+  e.store(sum, c, epilogue ? epilogue->residual : nullptr, accumulate, epilogue);
 }
 
 }  // namespace detail
@@ -201,36 +195,22 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
   const float* rows[MR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) rows[i] = a + (i < mr ? i * a_row_stride : 0);  // past mr: row 0, never stored
-  const __mmask16 mask = static_cast<__mmask16>(nr >= 16 ? 0xffff : (1u << nr) - 1);
-  __m512 bias = _mm512_setzero_ps(), min_v = _mm512_setzero_ps(), max_v = _mm512_setzero_ps();
-  if (epilogue) {
-    if (epilogue->bias) bias = _mm512_maskz_loadu_ps(mask, epilogue->bias);
-    min_v = _mm512_set1_ps(epilogue->lo);
-    max_v = _mm512_set1_ps(epilogue->hi);
-  }
-  const bool clamp_lo = epilogue && epilogue->clamps_below(), clamp_hi = epilogue && epilogue->clamps_above();
-  __m512 acc[MR];
+  const detail::TileEpilogue<1> e(nr, epilogue);
+  __m512 acc[MR][1];
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) acc[i] = bias;  // (as in the wide kernel: the bias is where the sums start)
+  for (int i = 0; i < MR; ++i) acc[i][0] = e.bias[0];  // (as in the wide kernel: the bias is where the sums start)
   std::ptrdiff_t at = 0;
 #pragma GCC unroll 4
   for (int k = 0; k < kc; ++k, at += a_k_stride, b += 16) {
     const __m512 bk = _mm512_load_ps(b);
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(rows[i][at]), bk, acc[i]);
+    for (int i = 0; i < MR; ++i) acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(rows[i][at]), bk, acc[i][0]);
   }
-  for (int i = 0; i < mr; ++i) {
-    float* ci = c + static_cast<std::size_t>(i) * ldc;
-    __m512 v = acc[i];
-    if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, ci));
-    if (epilogue) {
-      if (epilogue->residual)
-        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, epilogue->residual + static_cast<std::size_t>(i) * epilogue->residual_stride));
-      if (clamp_lo) v = _mm512_maskz_max_ps(0xffff, v, min_v);
-      if (clamp_hi) v = _mm512_maskz_min_ps(0xffff, v, max_v);
-    }
-    _mm512_mask_storeu_ps(ci, mask, v);
-  }
+  const float* residual = epilogue ? epilogue->residual : nullptr;
+  const std::size_t residual_stride = epilogue ? epilogue->residual_stride : 0;
+  for (int i = 0; i < mr; ++i)
+    e.store(acc[i], c + static_cast<std::size_t>(i) * ldc,
+            residual ? residual + static_cast<std::size_t>(i) * residual_stride : nullptr, accumulate, epilogue);
 }
 
 inline GemmKernel gemm_kernel() { return {14, 32, gemm_14x32, "avx512 14x32"}; }
