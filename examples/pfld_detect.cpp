@@ -1,10 +1,11 @@
 // pfld_detect: a photo in, faces and their landmarks out, as JSON on stdout and an annotated PNG.
 //
 //   pfld_detect --weights FILE IMAGE [--out annotated.png] [--box X,Y,W,H]... [--cascade FILE]
-//               [--min-face PIXELS] [--pose]
+//               [--min-face PIXELS] [--pose] [--mirror-average]
 //
 // Faces come from the cascade face detector (default: OpenCV's haarcascade_frontalface_alt2 from
 // Debian's opencv-data), or from --box (image pixels, the face's landmark box; repeatable). The PNG
+// --mirror-average averages each face's landmarks with its mirror image's (twice the time). The PNG
 // shows each face box (the detector's in grey, the landmark crop's box in green) and the landmarks.
 // JSON: {"image": .., "width": W, "height": H, "faces": [{"box": [x, y, w, h], "detection": [..] | null,
 //        "landmarks": [[x, y], ...], "pose": {"yaw": .., "pitch": .., "roll": ..}}]}
@@ -24,7 +25,7 @@ namespace {
   if (error) std::fprintf(stderr, "pfld_detect: %s\n", error);
   std::fprintf(stderr,
                "usage: pfld_detect --weights FILE IMAGE [--out annotated.png] [--box X,Y,W,H]... [--cascade FILE]\n"
-               "                   [--min-face PIXELS] [--pose]\n");
+               "                   [--min-face PIXELS] [--pose] [--mirror-average]\n");
   std::exit(2);
 }
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   std::vector<pfld::Box> boxes;
   pfld::CascadeOptions cascade_options;
   bool pose = false;
+  pfld::DetectorOptions detector_options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     else if (arg == "--cascade") cascade = value();
     else if (arg == "--min-face") cascade_options.min_face = std::strtof(value().c_str(), nullptr);
     else if (arg == "--pose") pose = true;
+    else if (arg == "--mirror-average") detector_options.mirror_average = true;
     else if (arg == "--box") {
       pfld::Box b;
       if (std::sscanf(value().c_str(), "%f,%f,%f,%f", &b.x, &b.y, &b.width, &b.height) != 4) usage("--box takes X,Y,W,H");
@@ -58,7 +61,7 @@ int main(int argc, char** argv) {
   if (weights.empty()) usage("--weights is required");
   if (image_path.empty()) usage("no image given");
   try {
-    pfld::Detector detector = pfld::Detector::load(weights);
+    pfld::Detector detector = pfld::Detector::load(weights, detector_options);
     const pfld::Image image = pfld::io::read_image(image_path);
     std::vector<pfld::DetectedFace> faces;
     if (boxes.empty()) {

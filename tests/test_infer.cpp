@@ -52,6 +52,15 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 
 namespace {
 
+template <typename F>
+long allocations_during(F&& work) {
+  allocations = 0;
+  counting = true;
+  work();
+  counting = false;
+  return allocations.load();
+}
+
 std::unique_ptr<model::PfldNet> random_network(float width, int landmarks, std::uint64_t seed,
                                                Activation act = Activation::relu) {
   return test::random_eval_network(width, landmarks, act, seed, true);
@@ -129,32 +138,26 @@ TEST_SUITE("infer") {
       const InferenceNet fused(*net, isa);
       InferenceArena arena = fused.make_arena();
       fused.run(crops.data(), arena);  // warm-up (thread-locals, first-touch)
-      allocations = 0;
-      counting = true;
-      const float* out = fused.run(crops.data(), arena);
-      counting = false;
-      CHECK(allocations.load() == 0);
+      const float* out = nullptr;
+      CHECK(allocations_during([&] { out = fused.run(crops.data(), arena); }) == 0);
       CHECK(std::isfinite(out[0]));
 
-      DetectorOptions options;
-      options.isa = isa;
-      Detector detector(*net, options);
       const Image image = test_image(200, 160);
-      Landmarks points;
-      detector.detect(image.view(), Box{40, 30, 100, 110}, points);
-      allocations = 0;
-      counting = true;
-      detector.detect(image.view(), Box{42, 31, 98, 108}, points);
-      counting = false;
-      CHECK(allocations.load() == 0);
+      for (bool mirror_average : {false, true}) {
+        CAPTURE(mirror_average);
+        DetectorOptions options;
+        options.isa = isa;
+        options.mirror_average = mirror_average;
+        Detector detector(*net, options);
+        Landmarks points;
+        detector.detect(image.view(), Box{40, 30, 100, 110}, points);
+        CHECK(allocations_during([&] { detector.detect(image.view(), Box{42, 31, 98, 108}, points); }) == 0);
+      }
     }
     // The counter works: an allocation under counting is seen.
-    allocations = 0;
-    counting = true;
-    auto* probe = new std::vector<float>(100);
-    counting = false;
+    std::vector<float>* probe = nullptr;
+    CHECK(allocations_during([&] { probe = new std::vector<float>(100); }) >= 2);
     delete probe;
-    CHECK(allocations.load() >= 2);
   }
 
   TEST_CASE("Detector: box in image pixels, the standard crop, landmarks back in image pixels") {
@@ -204,6 +207,42 @@ TEST_SUITE("infer") {
     CHECK(std::isfinite(pose.yaw));
     CHECK(std::isfinite(pose.pitch));
     CHECK(std::isfinite(pose.roll));
+  }
+
+  TEST_CASE("Detector mirror_average: the mean of the face's and its mirror image's landmarks, point by point") {
+    auto net = random_network(0.25f, 68, 9);
+    Image image = test_image(240, 200);
+    Image flipped(image.width, image.height, PixelFormat::rgb);
+    for (int y = 0; y < image.height; ++y)
+      for (int x = 0; x < image.width; ++x)
+        for (int c = 0; c < 3; ++c) flipped.at(image.width - 1 - x, y)[c] = image.at(x, y)[c];
+    const Box face{60, 40, 90, 120};
+    // Pixel x of the image is pixel W - 1 - x of the flipped one.
+    const float w1 = static_cast<float>(image.width - 1);
+    const Box flipped_face{w1 - face.x - face.width, face.y, face.width, face.height};
+
+    Detector plain(*net);
+    const Landmarks direct = plain.detect(image.view(), face);
+    const Landmarks in_flipped = plain.detect(flipped.view(), flipped_face);
+    DetectorOptions options;
+    options.mirror_average = true;
+    Detector averaged(*net, options);
+    const Landmarks points = averaged.detect(image.view(), face);
+    REQUIRE(points.size() == 68);
+    const MirrorMap map = mirror_map_68();
+    double moved = 0.0;  // how far averaging moved the points: the check below is not vacuous
+    for (std::size_t i = 0; i < 68; ++i) {
+      const Point m = in_flipped[static_cast<std::size_t>(map[i])];
+      const Point expected{0.5f * (direct[i].x + (w1 - m.x)), 0.5f * (direct[i].y + m.y)};
+      CHECK(std::abs(points[i].x - expected.x) < 1e-2f);
+      CHECK(std::abs(points[i].y - expected.y) < 1e-2f);
+      moved += std::hypot(points[i].x - direct[i].x, points[i].y - direct[i].y);
+    }
+    CHECK(moved / 68 > 0.1);
+
+    // Only the built-in 68- and 98-point maps are known.
+    auto five = random_network(0.25f, 5, 10);
+    CHECK_THROWS_WITH_AS(Detector(*five, options), doctest::Contains("mirror map"), Error);
   }
 
   TEST_CASE("Detector: bad input is a pfld::Error that says what is wrong") {

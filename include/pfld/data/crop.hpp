@@ -36,9 +36,9 @@ class CropTransform {
   }
 
   // The standard crop of a face box: the square of `scale` times its longer side, centred on it.
-  static CropTransform from_box(const Box& box, int size, float scale = 1.2f) {
+  static CropTransform from_box(const Box& box, int size, float scale = 1.2f, bool mirror = false) {
     box.validate("crop");
-    return square(box.center_x(), box.center_y(), std::max(box.width, box.height) * scale, size);
+    return square(box.center_x(), box.center_y(), std::max(box.width, box.height) * scale, size, 0.0f, mirror);
   }
 
   int size() const { return size_; }
