@@ -4,7 +4,7 @@
 //               [--min-face PIXELS] [--pose] [--mirror-average]
 //
 // Faces come from the cascade face detector (default: OpenCV's haarcascade_frontalface_alt2 from
-// Debian's opencv-data), or from --box (image pixels, the face's landmark box; repeatable). The PNG
+// Debian's opencv-data), or from --box (image pixels, the face's landmark box; repeatable).
 // --mirror-average averages each face's landmarks with its mirror image's (twice the time). The PNG
 // shows each face box (the detector's in grey, the landmark crop's box in green) and the landmarks.
 // JSON: {"image": .., "width": W, "height": H, "faces": [{"box": [x, y, w, h], "detection": [..] | null,
