@@ -38,8 +38,8 @@ struct DetectorOptions {
   int landmarks = 0;       // the landmark count the caller expects; 0 takes whatever the weights have
   float box_scale = 1.2f;  // crop side = box_scale x the box's longer side (the training crop)
   // Test-time mirroring: also run the left-right mirrored crop and average the two predictions (each
-  // point with its mirror partner's). Twice the time per face, a lower error (shipped 0.25X: 3.98 ->
-  // 3.84 % NME on the 300-W validation faces). Needs a built-in mirror map (68 or 98 points).
+  // point with its mirror partner's). Twice the time per face, a lower error (weights/README.md gives
+  // the shipped weights' numbers). Needs a built-in mirror map (68 or 98 points).
   bool mirror_average = false;
 };
 

@@ -45,6 +45,8 @@ struct TileEpilogue {
   // Stores a row whose accumulators started from `bias`.
   PFLD_AVX512_INLINE void store(const __m512 (&sums)[NV], float* ci, const float* residual, bool accumulate,
                                 const GemmEpilogue* epilogue) const {
+    // A copy, not writes through the caller's accumulators: those kept the 14x32 tile's accumulators
+    // in memory (1.4x the code, twice the stack traffic).
     __m512 row[NV];
     for (int v = 0; v < NV; ++v) row[v] = sums[v];
     if (accumulate)
