@@ -28,13 +28,13 @@ void on_signal(int) { interrupted = 1; }
 struct Options {
   std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init;
   float width = 0.25f;
-  int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2;
+  int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2, precise_bn = 0;
   std::string optimizer = "adamw", schedule = "cosine", loss = "full", distance = "l2", norm = "inter_ocular";
   float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f, class_weight_power = 1.0f;
   pfld::AugmentOptions augment_options;
   int landmarks = 0;
   std::uint64_t seed = 1;
-  bool augment = true;
+  bool augment = true, freeze_bn = false;
 };
 
 const char* kUsage =
@@ -58,6 +58,9 @@ const char* kUsage =
     "  --rotation DEG      augmentation: rotation drawn in [-DEG, DEG] (default 30)\n"
     "  --shift S           augmentation: crop centre shift in [-S, S] of the crop side (default 0.1)\n"
     "  --occlusion P       augmentation: probability of a random occluding patch (default 0.3)\n"
+    "  --precise-bn N      before each validation, batch norm statistics = the average over N augmented batches\n"
+    "                      (default 0: the moving average training keeps)\n"
+    "  --freeze-bn         normalise with the running statistics and keep them fixed (fine-tuning)\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
     "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
     "                      WFLW model starts a 68-point one through the point correspondence\n";
@@ -103,6 +106,8 @@ Options parse(int argc, char** argv) {
     else if (arg == "--weight-decay") o.weight_decay = number(to_f);
     else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(number(to_i));
     else if (arg == "--no-augment") o.augment = false;
+    else if (arg == "--precise-bn") o.precise_bn = number(to_i);
+    else if (arg == "--freeze-bn") o.freeze_bn = true;
     else if (arg == "--rotation") o.augment_options.rotation_deg = number(to_f);
     else if (arg == "--shift") o.augment_options.shift = number(to_f);
     else if (arg == "--occlusion") o.augment_options.occlusion_probability = number(to_f);
@@ -113,7 +118,9 @@ Options parse(int argc, char** argv) {
   }
   if (o.data.empty() == o.wflw.empty()) throw pfld::Error("give exactly one of --data DIR and --wflw LIST");
   if (!o.wflw.empty() && o.images.empty()) throw pfld::Error("--wflw needs --images DIR");
-  if (o.epochs < 1 || o.batch < 2 || o.threads < 0) throw pfld::Error("--epochs >= 1, --batch >= 2, --threads >= 0");
+  if (o.epochs < 1 || o.batch < 2 || o.threads < 0 || o.precise_bn < 0)
+    throw pfld::Error("--epochs >= 1, --batch >= 2, --threads >= 0, --precise-bn >= 0");
+  if (o.freeze_bn && o.precise_bn > 0) throw pfld::Error("--freeze-bn keeps the statistics fixed; --precise-bn would change them");
   const pfld::AugmentOptions& a = o.augment_options;
   if (!(a.rotation_deg >= 0 && a.rotation_deg <= 180)) throw pfld::Error("--rotation must be in [0, 180] degrees");
   if (!(a.shift >= 0 && a.shift <= 0.5f)) throw pfld::Error("--shift must be in [0, 0.5]");
@@ -205,6 +212,11 @@ int main(int argc, char** argv) {
     const pfld::model::LossMode mode = pfld::model::parse_loss_mode(o.loss);
     const pfld::model::Distance distance = pfld::model::parse_distance(o.distance);
     pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(mode, class_weights, distance), *optimizer, schedule);
+    trainer.set_batch_norm_frozen(o.freeze_bn);
+    // Its own faces and augmentation draws, so the training batches stay those of a run without it.
+    std::unique_ptr<pfld::BatchLoader> statistics_loader;
+    if (o.precise_bn > 0)
+      statistics_loader = std::make_unique<pfld::BatchLoader>(train_set, o.batch, augment, mirror, o.seed ^ 0x9e3779b97f4a7c15ull, 1, 2);
 
     int first_epoch = 0;
     double best_nme = 1e9;
@@ -213,6 +225,7 @@ int main(int argc, char** argv) {
       first_epoch = p.epoch;
       trainer.set_steps_done(p.step);
       loader.seek(p.step);
+      if (statistics_loader) statistics_loader->seek(static_cast<std::int64_t>(p.epoch) * o.precise_bn);
       if (p.extra.count("best_nme")) best_nme = std::stod(p.extra.at("best_nme"));
       std::fprintf(stderr, "resumed from %s at epoch %d, step %d\n", o.resume.c_str(), p.epoch, p.step);
     }
@@ -257,6 +270,8 @@ int main(int argc, char** argv) {
         }
       }
       const double train_loss = loss_sum / per_epoch;
+      if (statistics_loader)
+        pfld::train::estimate_batch_norm_statistics(net, o.precise_bn, [&] { return statistics_loader->next(); });
       double nme = -1, fr = -1, auc = -1;
       if (val_set) {
         const pfld::eval::Evaluation e = pfld::eval::evaluate(net, *val_set, val_crops);

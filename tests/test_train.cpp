@@ -212,6 +212,107 @@ TEST_SUITE("train") {
     CHECK_THROWS_AS(train::initialize_from(relu6, *source), Error);
   }
 
+  TEST_CASE("batch norm statistics averaging: the plain mean of the batches, then the moving average again") {
+    nn::BatchNorm bn(3, 0.1f);
+    Rng rng(12);
+    const Tensor a = test::random_tensor(Shape{5, 3}, rng, -1.0f, 2.0f), b = test::random_tensor(Shape{5, 3}, rng, 0.0f, 4.0f);
+    // Per channel: the batch mean and the unbiased batch variance, as running statistics keep them.
+    auto stats = [](const Tensor& x, int c) {
+      double m = 0, v = 0;
+      for (int r = 0; r < 5; ++r) m += x[static_cast<std::size_t>(r * 3 + c)];
+      m /= 5;
+      for (int r = 0; r < 5; ++r) v += std::pow(x[static_cast<std::size_t>(r * 3 + c)] - m, 2);
+      return std::pair<double, double>{m, v / 4};
+    };
+    bn.forward(a);  // moving average from (0, 1) first, which averaging must forget
+    bn.set_statistics_averaging(true);
+    CHECK(bn.statistics_averaging());
+    bn.forward(a);
+    bn.forward(b);
+    for (int c = 0; c < 3; ++c) {
+      CHECK(bn.running_mean()[c] == doctest::Approx((stats(a, c).first + stats(b, c).first) / 2).epsilon(1e-5));
+      CHECK(bn.running_var()[c] == doctest::Approx((stats(a, c).second + stats(b, c).second) / 2).epsilon(1e-5));
+    }
+    bn.set_statistics_averaging(false);
+    const float before = bn.running_mean()[1];
+    bn.forward(b);
+    CHECK(bn.running_mean()[1] == doctest::Approx(0.9 * before + 0.1 * stats(b, 1).first).epsilon(1e-5));
+  }
+
+  TEST_CASE("precise batch norm: statistics re-estimated, weights and modes left as they were") {
+    model::PfldNet net(small_config(5));
+    Rng rng(13);
+    net.reset_parameters(rng);
+    const train::Batch a = random_batch(3, 5, rng), b = random_batch(3, 5, rng);
+    net.forward(a.images);  // moving-average statistics of one batch
+    const auto before = net.parameters();
+    std::vector<Tensor> weights;
+    for (const auto& p : before) weights.push_back(p.value->clone());
+    std::vector<Tensor> old_stats;
+    for (const auto& buf : net.buffers()) old_stats.push_back(buf.value->clone());
+
+    net.set_training(false);
+    int drawn = 0;
+    train::estimate_batch_norm_statistics(net, 4, [&] { return ++drawn % 2 ? a : b; });
+    CHECK(drawn == 4);
+    CHECK_FALSE(net.training());
+    for (std::size_t i = 0; i < weights.size(); ++i) CHECK(test::relative_error(*before[i].value, weights[i]) == 0.0);
+    const auto stats = net.buffers();
+    int changed = 0;
+    for (std::size_t i = 0; i < stats.size(); ++i) changed += test::relative_error(*stats[i].value, old_stats[i]) > 0.0;
+    CHECK(changed == static_cast<int>(stats.size()));
+
+    // The first layer's input does not depend on any statistics: its average is exactly that of a and b.
+    model::PfldNet fresh(small_config(5));
+    for (std::size_t i = 0; i < weights.size(); ++i) *fresh.parameters()[i].value = weights[i].clone();
+    fresh.set_statistics_averaging(true);
+    fresh.forward(a.images);
+    fresh.forward(b.images);
+    const auto expected = fresh.buffers();
+    CHECK(expected[0].name == "conv1.bn.running_mean");
+    CHECK(test::relative_error(*stats[0].value, *expected[0].value) < 1e-6);
+    CHECK(test::relative_error(*stats[1].value, *expected[1].value) < 1e-6);
+
+    CHECK_THROWS_WITH_AS(train::estimate_batch_norm_statistics(net, 0, [&] { return a; }), doctest::Contains("batch count"), Error);
+  }
+
+  TEST_CASE("frozen batch norm: steps fit the weights and leave the statistics alone") {
+    const ModelConfig c = small_config(5);
+    Rng rng(14);
+    const train::Batch batch = random_batch(4, 5, rng);
+    model::PfldNet net(c);
+    model::AuxNet aux(c);
+    net.reset_parameters(rng);
+    aux.reset_parameters(rng);
+    train::Adam adam(0.0f);
+    train::LrSchedule schedule;
+    schedule.kind = train::LrSchedule::Kind::constant;
+    schedule.base_lr = 1e-3f;
+    train::Trainer trainer(net, aux, model::PfldLoss(model::LossMode::l2), adam, schedule);
+    trainer.step(batch);  // statistics that are not the initial (0, 1)
+    std::vector<Tensor> stats;
+    for (const auto& buf : net.buffers()) stats.push_back(buf.value->clone());
+    const Tensor weight = net.parameters()[0].value->clone();
+
+    // The loss a frozen step sees is that of the eval-mode network, the one inference runs.
+    model::PfldLoss l2(model::LossMode::l2);
+    const Tensor no_pose;
+    const float eval_loss = l2.forward(trainer.predict(batch.images), batch.landmarks, no_pose, batch.pose, batch.attributes);
+    trainer.set_batch_norm_frozen(true);
+    const float first = trainer.step(batch);
+    CHECK(first == doctest::Approx(eval_loss).epsilon(1e-5));
+    for (int k = 0; k < 20; ++k) trainer.step(batch);
+    CHECK(trainer.step(batch) < 0.5f * first);
+    const auto after = net.buffers();
+    for (std::size_t i = 0; i < stats.size(); ++i) CHECK(test::relative_error(*after[i].value, stats[i]) == 0.0);
+    CHECK(test::relative_error(*net.parameters()[0].value, weight) > 1e-4);
+
+    trainer.set_batch_norm_frozen(false);
+    const float eval_loss2 = l2.forward(trainer.predict(batch.images), batch.landmarks, no_pose, batch.pose, batch.attributes);
+    CHECK(trainer.step(batch) != doctest::Approx(eval_loss2).epsilon(1e-3));
+    CHECK(test::relative_error(*net.buffers()[0].value, stats[0]) > 1e-6);
+  }
+
   TEST_CASE("checkpoint: resume gives the same next step as going on") {
     const ModelConfig c = small_config(5);
     Rng rng(6);

@@ -39,6 +39,7 @@
 #include "model/loss.hpp"
 #include "model/pfld_net.hpp"
 
+#include "train/batch_norm_statistics.hpp"
 #include "train/initialize.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/optimizer.hpp"

@@ -52,9 +52,11 @@ class BatchNorm : public Layer {
                                           batch_inv_std_.data(), &default_thread_pool());
       }
       const float unbias = static_cast<float>(rows) / static_cast<float>(rows - 1);
+      // Averaging: the n-th batch since it began weighs 1 / n, which makes the running values the mean.
+      const float w = averaged_batches_ >= 0 ? 1.0f / static_cast<float>(++averaged_batches_) : momentum_;
       for (int c = 0; c < channels_; ++c) {
-        running_mean_[c] = (1.0f - momentum_) * running_mean_[c] + momentum_ * batch_mean_[c];
-        running_var_[c] = (1.0f - momentum_) * running_var_[c] + momentum_ * batch_var_[c] * unbias;
+        running_mean_[c] = (1.0f - w) * running_mean_[c] + w * batch_mean_[c];
+        running_var_[c] = (1.0f - w) * running_var_[c] + w * batch_var_[c] * unbias;
       }
     } else if (reference) {
       kernels::ref::batch_norm_forward_eval(rows, channels_, x.data(), gamma_.data(), beta_.data(),
@@ -106,6 +108,9 @@ class BatchNorm : public Layer {
 
   void reset_parameters(Rng&) override { reset_parameters_and_statistics(); }
 
+  void set_statistics_averaging(bool on) override { averaged_batches_ = on ? 0 : -1; }
+  bool statistics_averaging() const { return averaged_batches_ >= 0; }
+
  private:
   void reset_parameters_and_statistics() {
     gamma_.fill(1.0f);
@@ -121,6 +126,7 @@ class BatchNorm : public Layer {
   Tensor batch_mean_, batch_var_, batch_inv_std_;
   Tensor input_, output_, input_grad_, masked_grad_;
   bool input_was_training_ = true;
+  int averaged_batches_ = -1;  // batches averaged into the running statistics; -1: moving average
 };
 
 }  // namespace pfld::nn

@@ -1,5 +1,5 @@
-// A layer made of named child layers: parameters, buffers, initialisation and the training flag
-// are those of the children, under "child." prefixes (PyTorch's state_dict names).
+// A layer made of named child layers: parameters, buffers, initialisation, the training flag and
+// statistics averaging are those of the children, under "child." prefixes (PyTorch's state_dict names).
 #pragma once
 
 #include <string>
@@ -38,6 +38,10 @@ class Composite : public Layer {
   void set_training(bool training) override {
     Layer::set_training(training);
     for (auto& child : children_) child.second->set_training(training);
+  }
+
+  void set_statistics_averaging(bool on) override {
+    for (auto& child : children_) child.second->set_statistics_averaging(on);
   }
 
  protected:

@@ -45,6 +45,11 @@ class Layer {
   virtual void set_training(bool training) { training_ = training; }
   bool training() const { return training_; }
 
+  // While on, training-mode forwards make batch norm's running statistics the plain average of the
+  // batches seen since it was turned on, instead of an exponential moving average (see
+  // train/batch_norm_statistics.hpp). Other layers have no statistics and ignore it.
+  virtual void set_statistics_averaging(bool) {}
+
   void zero_grad() {
     for (auto& p : parameters()) p.grad->zero();
   }

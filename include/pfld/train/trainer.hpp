@@ -46,9 +46,14 @@ class Trainer {
     return params;
   }
 
+  // Frozen batch norm: steps normalise with the running statistics and leave them as they are, so
+  // the weights are fitted to exactly what inference computes (a final fine-tuning stage).
+  void set_batch_norm_frozen(bool frozen) { batch_norm_frozen_ = frozen; }
+  bool batch_norm_frozen() const { return batch_norm_frozen_; }
+
   // One update; returns the batch loss before the update.
   float step(const Batch& batch) {
-    net_.set_training(true);
+    net_.set_training(!batch_norm_frozen_);
     aux_.set_training(true);
     const std::vector<nn::Parameter> params = parameters();
     for (const auto& p : params) p.grad->zero();
@@ -89,6 +94,7 @@ class Trainer {
   Optimizer& optimizer_;
   LrSchedule schedule_;
   int step_ = 0;
+  bool batch_norm_frozen_ = false;
 };
 
 }  // namespace pfld::train
