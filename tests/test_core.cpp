@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <set>
@@ -68,6 +69,32 @@ TEST_SUITE("core") {
     CHECK(t.data() == mem.data());
     t[5] = 3.0f;
     CHECK(mem[5] == 3.0f);
+  }
+
+  TEST_CASE("Tensor: huge-page blocks, views into them, and gathering tensors into one") {
+    const Tensor block = Tensor::on_huge_pages(Shape{1000});
+    CHECK(reinterpret_cast<std::uintptr_t>(block.data()) % (std::uintptr_t{2} << 20) == 0);
+    CHECK(block.numel() == 1000);
+    CHECK(std::all_of(block.begin(), block.end(), [](float v) { return v == 0.0f; }));
+
+    Tensor view = block.view(40, Shape{3, 5});
+    CHECK(view.data() == block.data() + 40);
+    CHECK(view.shares_storage_with(block));
+    CHECK_THROWS_WITH_AS(block.view(990, Shape{3, 5}), doctest::Contains("outside tensor"), Error);
+
+    Tensor a(Shape{7}), b(Shape{2, 3}), empty;
+    for (std::size_t i = 0; i < 7; ++i) a[i] = static_cast<float>(i);
+    for (std::size_t i = 0; i < 6; ++i) b[i] = -static_cast<float>(i);
+    const Tensor a_before = a, b_before = b;
+    gather_onto_huge_pages({&a, &empty, &b});
+    CHECK(a.shape() == Shape{7});
+    CHECK(b.shape() == Shape{2, 3});
+    CHECK(empty.empty());
+    CHECK(a.shares_storage_with(b));
+    CHECK_FALSE(a.shares_storage_with(a_before));
+    CHECK(b.data() == a.data() + 16);  // each tensor on a 64-byte boundary
+    for (std::size_t i = 0; i < 7; ++i) CHECK(a[i] == a_before[i]);
+    for (std::size_t i = 0; i < 6; ++i) CHECK(b[i] == b_before[i]);
   }
 
   TEST_CASE("ensure_shape reuses storage when the size fits") {

@@ -344,6 +344,26 @@ class InferenceNet : public LandmarkModel {
     columns_at_ = place(columns);
     concat_at_ = place(static_cast<std::size_t>(fc.in_features()));
     output_at_ = place(static_cast<std::size_t>(fc.out_features()));
+    gather_onto_huge_pages(weight_tensors());
+  }
+
+  // Every tensor of weights and biases, in the order the run reads them.
+  std::vector<Tensor*> weight_tensors() {
+    std::vector<Tensor*> out;
+    auto add = [&out](FusedConv& c) {
+      for (Tensor* t : {&c.packed.storage(), &c.depthwise_weights, &c.bias}) out.push_back(t);
+      for (Tensor* t : c.direct_weights.storage()) out.push_back(t);
+    };
+    for (FusedConv& c : stem_) add(c);
+    for (Block& b : blocks_) {
+      for (ChannelGroup& g : b.groups) add(g.expand), add(g.depthwise);
+      if (b.groups.empty()) add(b.expand), add(b.depthwise);
+      add(b.project);
+    }
+    for (FusedConv& c : head_) add(c);
+    out.push_back(&fc_.storage());
+    out.push_back(&fc_bias_);
+    return out;
   }
 
   Isa isa_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include "../core/cpu.hpp"
 #include "../core/error.hpp"
@@ -47,6 +48,8 @@ class DirectConvWeights {
   const float* bias() const { return bias_.data(); }
   std::size_t stride() const { return stride_; }  // floats per packed row: out_c rounded up to 16
   std::size_t bytes() const { return (packed_.numel() + bias_.numel()) * sizeof(float); }
+  // The tensors holding weights and bias, for moving them elsewhere (gather_onto_huge_pages).
+  std::vector<Tensor*> storage() { return {&packed_, &bias_}; }
 
  private:
   std::size_t stride_ = 0;

@@ -201,6 +201,8 @@ class PackedMatrix {
   int panel_count() const { return (n_ + kernel_.nr - 1) / kernel_.nr; }
   // The packed panels of rows [k0, k0 + kBlockK).
   const float* block(int k0) const { return storage_.data() + static_cast<std::size_t>(k0) * panel_count() * kernel_.nr; }
+  // The tensor holding the panels, for moving them elsewhere (gather_onto_huge_pages).
+  Tensor& storage() { return storage_; }
 
  private:
   float* block(int k0) { return storage_.data() + static_cast<std::size_t>(k0) * panel_count() * kernel_.nr; }
