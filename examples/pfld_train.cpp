@@ -26,11 +26,11 @@ volatile std::sig_atomic_t interrupted = 0;
 void on_signal(int) { interrupted = 1; }
 
 struct Options {
-  std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init;
+  std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init, teacher;
   float width = 0.25f;
   int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2, precise_bn = 0;
   std::string optimizer = "adamw", schedule = "cosine", loss = "full", distance = "l2", norm = "inter_ocular";
-  float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f, class_weight_power = 1.0f;
+  float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f, class_weight_power = 1.0f, teacher_weight = 0.5f;
   pfld::AugmentOptions augment_options;
   int landmarks = 0;
   std::uint64_t seed = 1;
@@ -61,6 +61,8 @@ const char* kUsage =
     "  --precise-bn N      before each validation, batch norm statistics = the average over N augmented batches\n"
     "                      (default 0: the moving average training keeps)\n"
     "  --freeze-bn         normalise with the running statistics and keep them fixed (fine-tuning)\n"
+    "  --teacher FILE      distillation: targets blended with this trained network's predictions on each crop\n"
+    "  --teacher-weight A  the teacher's share of each target (default 0.5)\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
     "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
     "                      WFLW model starts a 68-point one through the point correspondence\n";
@@ -108,6 +110,8 @@ Options parse(int argc, char** argv) {
     else if (arg == "--no-augment") o.augment = false;
     else if (arg == "--precise-bn") o.precise_bn = number(to_i);
     else if (arg == "--freeze-bn") o.freeze_bn = true;
+    else if (arg == "--teacher") o.teacher = value();
+    else if (arg == "--teacher-weight") o.teacher_weight = number(to_f);
     else if (arg == "--rotation") o.augment_options.rotation_deg = number(to_f);
     else if (arg == "--shift") o.augment_options.shift = number(to_f);
     else if (arg == "--occlusion") o.augment_options.occlusion_probability = number(to_f);
@@ -120,6 +124,7 @@ Options parse(int argc, char** argv) {
   if (!o.wflw.empty() && o.images.empty()) throw pfld::Error("--wflw needs --images DIR");
   if (o.epochs < 1 || o.batch < 2 || o.threads < 0 || o.precise_bn < 0)
     throw pfld::Error("--epochs >= 1, --batch >= 2, --threads >= 0, --precise-bn >= 0");
+  if (!(o.teacher_weight >= 0 && o.teacher_weight <= 1)) throw pfld::Error("--teacher-weight must be in [0, 1]");
   if (o.freeze_bn && o.precise_bn > 0) throw pfld::Error("--freeze-bn keeps the statistics fixed; --precise-bn would change them");
   const pfld::AugmentOptions& a = o.augment_options;
   if (!(a.rotation_deg >= 0 && a.rotation_deg <= 180)) throw pfld::Error("--rotation must be in [0, 180] degrees");
@@ -218,6 +223,21 @@ int main(int argc, char** argv) {
     if (o.precise_bn > 0)
       statistics_loader = std::make_unique<pfld::BatchLoader>(train_set, o.batch, augment, mirror, o.seed ^ 0x9e3779b97f4a7c15ull, 1, 2);
 
+    std::unique_ptr<pfld::InferenceNet> teacher;
+    pfld::InferenceArena teacher_arena;
+    if (!o.teacher.empty()) {
+      teacher = std::make_unique<pfld::InferenceNet>(pfld::InferenceNet::load(o.teacher));
+      if (teacher->landmark_count() != train_set.landmark_count)
+        throw pfld::Error("teacher " + o.teacher + " predicts " + std::to_string(teacher->landmark_count()) +
+                          " landmarks, the training faces have " + std::to_string(train_set.landmark_count));
+      teacher_arena = teacher->make_arena();
+    }
+    auto next_batch = [&] {
+      pfld::train::Batch batch = loader.next();
+      if (teacher) pfld::train::blend_teacher_targets(*teacher, teacher_arena, batch, o.teacher_weight);
+      return batch;
+    };
+
     int first_epoch = 0;
     double best_nme = 1e9;
     if (!o.resume.empty()) {
@@ -242,6 +262,7 @@ int main(int argc, char** argv) {
       p.extra["loss"] = o.loss;
       p.extra["distance"] = o.distance;
       if (!o.init.empty()) p.extra["init"] = o.init;
+      if (teacher) p.extra["teacher"] = o.teacher;
       pfld::io::save_checkpoint(o.out + "/last.ckpt", net, aux, *optimizer, trainer.parameters(), p);
     };
     std::signal(SIGINT, on_signal);
@@ -254,7 +275,7 @@ int main(int argc, char** argv) {
       double loss_sum = 0.0;
       auto last_print = std::chrono::steady_clock::now();
       for (int b = 0; b < per_epoch; ++b) {
-        loss_sum += trainer.step(loader.next());
+        loss_sum += trainer.step(next_batch());
         if (interrupted) {
           checkpoint(epoch);  // the epoch in progress restarts on resume
           std::fprintf(stderr, "\ninterrupted: resumable checkpoint in %s/last.ckpt\n", o.out.c_str());

@@ -313,6 +313,35 @@ TEST_SUITE("train") {
     CHECK(test::relative_error(*net.buffers()[0].value, stats[0]) > 1e-6);
   }
 
+  TEST_CASE("distillation: targets blended with the teacher's predictions, crop by crop") {
+    model::PfldNet net(small_config(5));
+    Rng rng(15);
+    net.reset_parameters(rng);
+    const InferenceNet teacher(net);
+    InferenceArena arena = teacher.make_arena();
+    const train::Batch original = random_batch(3, 5, rng);
+    auto blended = [&](float weight) {
+      train::Batch b = original;
+      b.landmarks = original.landmarks.clone();
+      train::blend_teacher_targets(teacher, arena, b, weight);
+      return b.landmarks;
+    };
+    const Tensor all = blended(1.0f), quarter = blended(0.25f), none = blended(0.0f);
+    for (int i = 0; i < 3; ++i) {
+      const float* predicted = teacher.run(original.images.batch(i, 1).data(), arena);
+      for (int c = 0; c < 10; ++c) {
+        const std::size_t at = static_cast<std::size_t>(i * 10 + c);
+        CHECK(all[at] == doctest::Approx(predicted[c]).epsilon(1e-6));
+        CHECK(quarter[at] == doctest::Approx(0.75f * original.landmarks[at] + 0.25f * predicted[c]).epsilon(1e-5));
+        CHECK(none[at] == original.landmarks[at]);
+      }
+    }
+    train::Batch wrong = random_batch(3, 6, rng);
+    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, wrong, 0.5f), doctest::Contains("landmarks"), Error);
+    train::Batch b = original;
+    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, b, 1.5f), doctest::Contains("outside [0, 1]"), Error);
+  }
+
   TEST_CASE("checkpoint: resume gives the same next step as going on") {
     const ModelConfig c = small_config(5);
     Rng rng(6);

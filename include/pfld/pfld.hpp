@@ -40,6 +40,7 @@
 #include "model/pfld_net.hpp"
 
 #include "train/batch_norm_statistics.hpp"
+#include "train/distillation.hpp"
 #include "train/initialize.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/optimizer.hpp"
