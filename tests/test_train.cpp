@@ -340,6 +340,9 @@ TEST_SUITE("train") {
     CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, wrong, 0.5f), doctest::Contains("landmarks"), Error);
     train::Batch b = original;
     CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, b, 1.5f), doctest::Contains("outside [0, 1]"), Error);
+    train::Batch no_images;
+    no_images.landmarks = original.landmarks;
+    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, no_images, 0.5f), doctest::Contains("do not fit"), Error);
   }
 
   TEST_CASE("checkpoint: resume gives the same next step as going on") {

@@ -18,11 +18,12 @@ namespace pfld::train {
 inline void blend_teacher_targets(const LandmarkModel& teacher, InferenceArena& arena, Batch& batch, float weight) {
   detail::require(std::isfinite(weight) && weight >= 0.0f && weight <= 1.0f, "distillation: teacher weight ", weight,
                   " outside [0, 1]");
-  const int s = teacher.input_size(), m = batch.images.dim(0);
+  const int s = teacher.input_size();
   detail::require(batch.images.rank() == 4 && batch.images.dim(1) == s && batch.images.dim(2) == s &&
                       batch.images.dim(3) == 3,
                   "distillation: images ", batch.images.shape().str(), " do not fit the teacher's ", s, "x", s,
                   " input");
+  const int m = batch.images.dim(0);
   const int coords = 2 * teacher.landmark_count();
   detail::require(batch.landmarks.rank() == 2 && batch.landmarks.dim(0) == m && batch.landmarks.dim(1) == coords,
                   "distillation: targets ", batch.landmarks.shape().str(), " but the teacher predicts ",
