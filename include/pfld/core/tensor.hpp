@@ -85,35 +85,13 @@ class Tensor {
   Tensor() = default;
 
   // Zero-filled, freshly allocated, 64-byte aligned.
-  explicit Tensor(const Shape& shape) : shape_(shape) {
-    const std::size_t n = shape.numel();
-    if (n == 0) return;
-    auto* raw = static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t{kAlignment}));
-    storage_ = std::shared_ptr<float>(raw, [](float* p) { ::operator delete(p, std::align_val_t{kAlignment}); });
-    data_ = raw;
-    std::memset(data_, 0, n * sizeof(float));
-  }
+  explicit Tensor(const Shape& shape) : Tensor(zeroed(shape, kAlignment, false)) {}
 
   // Zero-filled like Tensor(shape), but 2 MB aligned, its size rounded up to whole 2 MB pages, and
   // advised onto transparent huge pages where the OS offers them (Linux with THP in "madvise" or
   // "always" mode; elsewhere an ordinary allocation). For a block read end to end again and again, such
   // as an inference network's weights: on 4 KB pages their thousand-odd pages miss the TLB.
-  static Tensor on_huge_pages(const Shape& shape) {
-    constexpr std::size_t kHugePage = std::size_t{2} << 20;
-    const std::size_t n = shape.numel();
-    if (n == 0) return Tensor(shape);
-    const std::size_t bytes = (n * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
-    auto* raw = static_cast<float*>(::operator new(bytes, std::align_val_t{kHugePage}));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    madvise(raw, bytes, MADV_HUGEPAGE);  // advice only: without huge pages it stays an ordinary block
-#endif
-    Tensor t;
-    t.shape_ = shape;
-    t.storage_ = std::shared_ptr<float>(raw, [](float* p) { ::operator delete(p, std::align_val_t{kHugePage}); });
-    t.data_ = raw;
-    std::memset(raw, 0, n * sizeof(float));
-    return t;
-  }
+  static Tensor on_huge_pages(const Shape& shape) { return zeroed(shape, std::size_t{2} << 20, true); }
 
   // A view over memory the caller owns and keeps alive; nothing is copied or freed.
   static Tensor wrap(float* data, const Shape& shape) {
@@ -191,6 +169,25 @@ class Tensor {
   std::size_t offset(int n, int h, int w, int c) const {
     detail::require(rank() == 4, "at(n,h,w,c) on tensor of shape ", shape_.str());
     return ((static_cast<std::size_t>(n) * dim(1) + h) * dim(2) + w) * dim(3) + c;
+  }
+
+  // Fresh zero-filled storage at `alignment`; on huge pages its size is rounded up to whole pages, and
+  // the advice comes before the first touch (the zero fill), which is when pages are chosen.
+  static Tensor zeroed(const Shape& shape, std::size_t alignment, bool huge_pages) {
+    Tensor t;
+    t.shape_ = shape;
+    const std::size_t n = shape.numel();
+    if (n == 0) return t;
+    const std::size_t bytes =
+        huge_pages ? (n * sizeof(float) + alignment - 1) / alignment * alignment : n * sizeof(float);
+    auto* raw = static_cast<float*>(::operator new(bytes, std::align_val_t{alignment}));
+    t.storage_ = std::shared_ptr<float>(raw, [alignment](float* p) { ::operator delete(p, std::align_val_t{alignment}); });
+    t.data_ = raw;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (huge_pages) madvise(raw, bytes, MADV_HUGEPAGE);  // advice only: without huge pages, an ordinary block
+#endif
+    std::memset(raw, 0, n * sizeof(float));
+    return t;
   }
 
   std::shared_ptr<float> storage_;

@@ -163,11 +163,16 @@ class Detector {
                     ") lies entirely outside the ", image.width, "x", image.height, " image");
   }
 
+  // The network on one crop of the image: its labels, valid until the arena's next run.
+  const float* run_crop(const ImageView& image, const CropTransform& crop, InferenceArena& arena) const {
+    crop.warp(image, net_->input(arena));
+    return net_->run(arena);
+  }
+
   void run(const ImageView& image, const Box& face, InferenceArena& arena, Landmarks& points) const {
     check_input(image, face);
     const CropTransform crop = crop_transform(face);
-    crop.warp(image, net_->input(arena));
-    const float* labels = net_->run(arena);
+    const float* labels = run_crop(image, crop, arena);
     const std::size_t n = static_cast<std::size_t>(landmark_count());
     points.resize(n);
     for (std::size_t i = 0; i < n; ++i) points[i] = crop.label_to_image({labels[2 * i], labels[2 * i + 1]});
@@ -175,8 +180,7 @@ class Detector {
     // In the mirrored crop, point i of the face is the network's point mirror_[i]; the mirrored
     // transform takes its labels straight back to image pixels.
     const CropTransform mirrored = crop_transform(face, true);
-    mirrored.warp(image, net_->input(arena));
-    labels = net_->run(arena);
+    labels = run_crop(image, mirrored, arena);
     for (std::size_t i = 0; i < n; ++i) {
       const std::size_t j = static_cast<std::size_t>(mirror_[i]);
       const Point q = mirrored.label_to_image({labels[2 * j], labels[2 * j + 1]});
