@@ -229,6 +229,39 @@ TEST_SUITE("kernels") {
           }
   }
 
+  TEST_CASE("stride-1 depthwise in place, its output pad + 1 rows behind its input, in row ranges, every ISA") {
+    Rng rng(36);
+    for (Isa isa : test::available_isas())
+      for (int c : {7, 64, 144})  // 144: channel blocks (the kernel's L1 row budget splits wide rows)
+        for (int w : {1, 14, 56}) {
+          CAPTURE(std::string(to_string(isa)));
+          CAPTURE(c);
+          CAPTURE(w);
+          ConvGeometry g;
+          g.in_h = 9;
+          g.in_w = w;
+          g.in_c = g.out_c = g.groups = c;
+          g.kernel_h = g.kernel_w = 3;
+          g.stride_h = g.stride_w = 1;
+          g.pad_h = g.pad_w = 1;
+          const std::size_t pixels = static_cast<std::size_t>(g.in_h) * g.in_w, cc = static_cast<std::size_t>(c);
+          const std::size_t lag = 2 * static_cast<std::size_t>(w) * cc;  // (pad + 1) rows
+          const Tensor x = test::random_tensor(Shape{static_cast<int>(pixels), c}, rng);
+          const Tensor wt = test::random_tensor(Shape{9, c}, rng), bias = test::random_tensor(Shape{c}, rng);
+          const Clamp clamp{-3.0f, 3.0f};
+          Tensor expected(Shape{static_cast<int>(pixels), c});
+          kernels::depthwise_forward_fused(isa, g, x.data(), wt.data(), bias.data(), clamp, expected.data());
+
+          std::vector<float> buffer(lag + pixels * cc, 0.0f);
+          std::copy(x.begin(), x.end(), buffer.begin() + static_cast<std::ptrdiff_t>(lag));
+          kernels::depthwise_forward_fused(isa, g, buffer.data() + lag, wt.data(), bias.data(), clamp, buffer.data(), 0, 0, 0, 4);
+          kernels::depthwise_forward_fused(isa, g, buffer.data() + lag, wt.data(), bias.data(), clamp, buffer.data(), 0, 0, 4, 9);
+          int wrong = 0;
+          for (std::size_t i = 0; i < pixels * cc; ++i) wrong += buffer[i] != expected[i];
+          CHECK(wrong == 0);
+        }
+  }
+
   TEST_CASE("direct convolution (the inference stem) against the reference, every ISA, rows in two calls") {
     struct Case {
       int n, h, w, cin, k, stride, pad;

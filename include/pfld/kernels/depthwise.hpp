@@ -68,15 +68,20 @@ inline void depthwise_forward(Isa isa, const ConvGeometry& g, const float* x, co
 
 // The inference form: weights already transposed to (KH * KW, C), bias and clamp fused, the caller's
 // thread only, no scratch. Pixels of x and y are x_pitch and y_pitch floats apart (0: the channel count).
+// Output rows [row_lo, row_hi) of the batch x out_h rows (all by default), so a caller can interleave
+// the work with the layer that produces x. Rows are produced in ascending order, so at stride 1 with
+// equal pitches y may overlap x, starting pad_h + 1 rows before it (in place, see InferenceNet).
 inline void depthwise_forward_fused(Isa isa, const ConvGeometry& g, const float* x, const float* wt, const float* bias,
-                                    const Clamp& clamp, float* y, std::size_t x_pitch = 0, std::size_t y_pitch = 0) {
-  const std::size_t rows = static_cast<std::size_t>(g.batch) * g.out_h();
+                                    const Clamp& clamp, float* y, std::size_t x_pitch = 0, std::size_t y_pitch = 0,
+                                    std::size_t row_lo = 0, std::size_t row_hi = static_cast<std::size_t>(-1)) {
+  row_hi = std::min(row_hi, static_cast<std::size_t>(g.batch) * g.out_h());
+  if (row_lo >= row_hi) return;
   if (x_pitch == 0) x_pitch = static_cast<std::size_t>(g.in_c);
   if (y_pitch == 0) y_pitch = static_cast<std::size_t>(g.in_c);
   if (isa == Isa::ref)
-    ref::depthwise_forward_rows(g, x, x_pitch, wt, bias, clamp, y, y_pitch, 0, rows);
+    ref::depthwise_forward_rows(g, x, x_pitch, wt, bias, clamp, y, y_pitch, row_lo, row_hi);
   else
-    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, x_pitch, wt, bias, clamp, y, y_pitch, 0, rows);
+    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, x_pitch, wt, bias, clamp, y, y_pitch, row_lo, row_hi);
 }
 
 // dx = d loss / d x (overwritten). Parallel over input rows.
