@@ -4,7 +4,8 @@
 //
 // Writes into --out: best.pfld (the weights with the best validation NME, or the last without --val),
 // last.ckpt (a resumable checkpoint, also written on Ctrl-C), log.csv and curve.svg (loss and NME per
-// epoch). Deterministic for a fixed --seed and --threads 1.
+// epoch), and with --average-from average.pfld (the running mean of the weights, which is then what is
+// validated and kept). Deterministic for a fixed --seed and --threads 1.
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
@@ -28,7 +29,7 @@ void on_signal(int) { interrupted = 1; }
 struct Options {
   std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init, teacher;
   float width = 0.25f;
-  int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2, precise_bn = 0;
+  int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2, precise_bn = 0, average_from = 0;
   std::string optimizer = "adamw", schedule = "cosine", loss = "full", distance = "l2", norm = "inter_ocular";
   float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f, class_weight_power = 1.0f, teacher_weight = 0.5f;
   pfld::AugmentOptions augment_options;
@@ -63,6 +64,8 @@ const char* kUsage =
     "  --freeze-bn         normalise with the running statistics and keep them fixed (fine-tuning)\n"
     "  --teacher FILE      distillation: targets blended with this trained network's predictions on each crop\n"
     "  --teacher-weight A  the teacher's share of each target (default 0.5)\n"
+    "  --average-from E    weight averaging: from epoch E on, validate and keep the mean of the weights at the\n"
+    "                      ends of epochs E, E+1, ... (written to average.pfld); best with --freeze-bn\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
     "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
     "                      WFLW model starts a 68-point one through the point correspondence\n";
@@ -112,6 +115,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--freeze-bn") o.freeze_bn = true;
     else if (arg == "--teacher") o.teacher = value();
     else if (arg == "--teacher-weight") o.teacher_weight = number(to_f);
+    else if (arg == "--average-from") o.average_from = number(to_i);
     else if (arg == "--rotation") o.augment_options.rotation_deg = number(to_f);
     else if (arg == "--shift") o.augment_options.shift = number(to_f);
     else if (arg == "--occlusion") o.augment_options.occlusion_probability = number(to_f);
@@ -125,6 +129,8 @@ Options parse(int argc, char** argv) {
   if (o.epochs < 1 || o.batch < 2 || o.threads < 0 || o.precise_bn < 0)
     throw pfld::Error("--epochs >= 1, --batch >= 2, --threads >= 0, --precise-bn >= 0");
   if (!(o.teacher_weight >= 0 && o.teacher_weight <= 1)) throw pfld::Error("--teacher-weight must be in [0, 1]");
+  if (o.average_from < 0 || o.average_from > o.epochs)
+    throw pfld::Error("--average-from must be an epoch in [1, --epochs] (0: no averaging)");
   if (o.freeze_bn && o.precise_bn > 0) throw pfld::Error("--freeze-bn keeps the statistics fixed; --precise-bn would change them");
   const pfld::AugmentOptions& a = o.augment_options;
   if (!(a.rotation_deg >= 0 && a.rotation_deg <= 180)) throw pfld::Error("--rotation must be in [0, 180] degrees");
@@ -238,6 +244,12 @@ int main(int argc, char** argv) {
       return batch;
     };
 
+    // Weight averaging: the mean network, validated and kept in place of the trained one.
+    pfld::train::WeightAverage average;
+    std::unique_ptr<pfld::model::PfldNet> average_net;
+    if (o.average_from > 0) average_net = std::make_unique<pfld::model::PfldNet>(config);
+    const std::string average_path = o.out + "/average.pfld";
+
     int first_epoch = 0;
     double best_nme = 1e9;
     if (!o.resume.empty()) {
@@ -247,12 +259,22 @@ int main(int argc, char** argv) {
       loader.seek(p.step);
       if (statistics_loader) statistics_loader->seek(static_cast<std::int64_t>(p.epoch) * o.precise_bn);
       if (p.extra.count("best_nme")) best_nme = std::stod(p.extra.at("best_nme"));
+      const int averaged = average_net ? std::max(0, p.epoch - o.average_from + 1) : 0;
+      if (averaged > 0) {
+        const pfld::io::ModelFile file = pfld::io::ModelFile::load(average_path);
+        auto count = file.metadata.find("averaged_epochs");
+        if (count == file.metadata.end() || count->second != std::to_string(averaged))
+          throw pfld::Error(average_path + " is not the mean of the " + std::to_string(averaged) +
+                            " epochs the checkpoint has averaged");
+        pfld::io::load_weights(average_path, *average_net);
+        average.restore(*average_net, averaged);
+      }
       std::fprintf(stderr, "resumed from %s at epoch %d, step %d\n", o.resume.c_str(), p.epoch, p.step);
     }
 
     const std::string csv_path = o.out + "/log.csv";
     std::ofstream csv(csv_path, first_epoch > 0 ? std::ios::app : std::ios::trunc);
-    if (first_epoch == 0) csv << "epoch,step,lr,train_loss,val_nme,val_fr_0.10,val_auc_0.10,seconds\n";
+    if (first_epoch == 0) csv << "epoch,step,lr,train_loss,val_nme,val_fr_0.10,val_auc_0.10,seconds,val_nme_unaveraged\n";
     std::vector<double> plot_epochs, plot_loss, plot_nme;
     auto checkpoint = [&](int epochs_done) {
       pfld::io::TrainingProgress p;
@@ -291,25 +313,39 @@ int main(int argc, char** argv) {
         }
       }
       const double train_loss = loss_sum / per_epoch;
+      // The network validated and kept: the trained one, or from --average-from on the mean.
+      pfld::model::PfldNet* kept = &net;
+      if (average_net && epoch + 1 >= o.average_from) {
+        average.add(net);
+        average.copy_to(*average_net);
+        kept = average_net.get();
+      }
       if (statistics_loader)
-        pfld::train::estimate_batch_norm_statistics(net, o.precise_bn, [&] { return statistics_loader->next(); });
-      double nme = -1, fr = -1, auc = -1;
+        pfld::train::estimate_batch_norm_statistics(*kept, o.precise_bn, [&] { return statistics_loader->next(); });
+      if (kept != &net)
+        pfld::io::save_weights(average_path, *kept, nullptr,
+                               {{"averaged_epochs", std::to_string(average.count())}, {"loss", o.loss}});
+      double nme = -1, fr = -1, auc = -1, unaveraged_nme = -1;
       if (val_set) {
-        const pfld::eval::Evaluation e = pfld::eval::evaluate(net, *val_set, val_crops);
+        const pfld::eval::Evaluation e = pfld::eval::evaluate(*kept, *val_set, val_crops);
         nme = e.summary.mean_nme, fr = e.summary.failure_rate(0.10), auc = e.summary.auc(0.10);
+        if (kept != &net) unaveraged_nme = pfld::eval::evaluate(net, *val_set, val_crops).summary.mean_nme;
         if (nme < best_nme) {
           best_nme = nme;
-          pfld::io::save_weights(o.out + "/best.pfld", net, nullptr,
+          pfld::io::save_weights(o.out + "/best.pfld", *kept, nullptr,
                                  {{"epoch", std::to_string(epoch + 1)}, {"val_nme", std::to_string(nme)}, {"loss", o.loss}});
         }
-        std::fprintf(stderr, " val NME %.3f %% (best %.3f %%)  bias x %+.4f y %+.4f\n", 100 * nme, 100 * best_nme,
-                     static_cast<double>(e.mean_signed_error.x), static_cast<double>(e.mean_signed_error.y));
+        std::fprintf(stderr, " val NME %.3f %% (best %.3f %%)", 100 * nme, 100 * best_nme);
+        if (kept != &net)
+          std::fprintf(stderr, " (mean of epochs %d-%d; unaveraged %.3f %%)", o.average_from, epoch + 1, 100 * unaveraged_nme);
+        std::fprintf(stderr, "  bias x %+.4f y %+.4f\n", static_cast<double>(e.mean_signed_error.x),
+                     static_cast<double>(e.mean_signed_error.y));
       } else {
-        pfld::io::save_weights(o.out + "/best.pfld", net, nullptr, {{"epoch", std::to_string(epoch + 1)}, {"loss", o.loss}});
+        pfld::io::save_weights(o.out + "/best.pfld", *kept, nullptr, {{"epoch", std::to_string(epoch + 1)}, {"loss", o.loss}});
         std::fprintf(stderr, "\n");
       }
       csv << epoch + 1 << "," << trainer.steps_done() << "," << trainer.current_lr() << "," << train_loss << "," << nme
-          << "," << fr << "," << auc << "," << seconds_since(start) << std::endl;
+          << "," << fr << "," << auc << "," << seconds_since(start) << "," << unaveraged_nme << std::endl;
       checkpoint(epoch + 1);
       plot_epochs.push_back(epoch + 1), plot_loss.push_back(train_loss), plot_nme.push_back(100 * nme);
       std::string body = plot::chart("training loss", "epoch", "loss (log scale)",

@@ -212,6 +212,55 @@ TEST_SUITE("train") {
     CHECK_THROWS_AS(train::initialize_from(relu6, *source), Error);
   }
 
+  TEST_CASE("weight averaging: the element-wise mean of the networks added, statistics included") {
+    auto a = test::random_eval_network(0.25f, 68, Activation::relu, 51, false);
+    auto b = test::random_eval_network(0.25f, 68, Activation::relu, 52, false);
+    auto c = test::random_eval_network(0.25f, 68, Activation::relu, 53, false);
+    model::PfldNet mean(a->config());
+    train::WeightAverage average;
+    CHECK_THROWS_WITH_AS(average.copy_to(mean), doctest::Contains("nothing"), Error);
+    average.add(*a);
+    average.add(*b);
+    average.add(*c);
+    CHECK(average.count() == 3);
+    average.copy_to(mean);
+    auto tensors = [](model::PfldNet& net) {
+      std::vector<Tensor*> out;
+      for (auto& p : net.parameters()) out.push_back(p.value);
+      for (auto& s : net.buffers()) out.push_back(s.value);
+      return out;
+    };
+    const std::vector<Tensor*> ta = tensors(*a), tb = tensors(*b), tc = tensors(*c), tm = tensors(mean);
+    REQUIRE(tm.size() == ta.size());
+    double worst = 0.0;
+    for (std::size_t i = 0; i < tm.size(); ++i)
+      for (std::size_t j = 0; j < tm[i]->numel(); ++j) {
+        const double expected = (static_cast<double>((*ta[i])[j]) + (*tb[i])[j] + (*tc[i])[j]) / 3.0;
+        worst = std::max(worst, std::abs((*tm[i])[j] - expected) / std::max(1.0, std::abs(expected)));
+      }
+    CHECK(worst < 1e-6);
+    CHECK(mean.conv8().bn().running_var()[0] != a->conv8().bn().running_var()[0]);  // statistics averaged too
+
+    // Restored as the mean of two, one more network weighs a third.
+    train::WeightAverage resumed;
+    model::PfldNet two(a->config());
+    train::WeightAverage first_two;
+    first_two.add(*a);
+    first_two.add(*b);
+    first_two.copy_to(two);
+    resumed.restore(two, 2);
+    resumed.add(*c);
+    model::PfldNet again(a->config());
+    resumed.copy_to(again);
+    CHECK(resumed.count() == 3);
+    CHECK(test::relative_error(again.fc().weight(), mean.fc().weight()) < 1e-6);
+    CHECK_THROWS_AS(resumed.restore(two, 0), Error);
+
+    model::PfldNet wider(ModelConfig{1.0f, 68, 112, Activation::relu});
+    CHECK_THROWS_WITH_AS(average.add(wider), doctest::Contains("WeightAverage"), Error);
+    CHECK_THROWS_WITH_AS(average.copy_to(wider), doctest::Contains("WeightAverage"), Error);
+  }
+
   TEST_CASE("batch norm statistics averaging: the plain mean of the batches, then the moving average again") {
     nn::BatchNorm bn(3, 0.1f);
     Rng rng(12);

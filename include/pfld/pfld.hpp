@@ -45,6 +45,7 @@
 #include "train/lr_schedule.hpp"
 #include "train/optimizer.hpp"
 #include "train/trainer.hpp"
+#include "train/weight_average.hpp"
 
 #include "data/attributes.hpp"
 #include "data/augment.hpp"
