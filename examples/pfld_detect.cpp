@@ -1,11 +1,13 @@
 // pfld_detect: a photo in, faces and their landmarks out, as JSON on stdout and an annotated PNG.
 //
 //   pfld_detect --weights FILE IMAGE [--out annotated.png] [--box X,Y,W,H]... [--cascade FILE]
-//               [--min-face PIXELS] [--pose] [--mirror-average]
+//               [--min-face PIXELS] [--pose] [--mirror-average] [--refine N]
 //
 // Faces come from the cascade face detector (default: OpenCV's haarcascade_frontalface_alt2 from
 // Debian's opencv-data), or from --box (image pixels, the face's landmark box; repeatable).
-// --mirror-average averages each face's landmarks with its mirror image's (twice the time). The PNG
+// --mirror-average averages each face's landmarks with its mirror image's (twice the time). --refine N
+// (default 1) crops each face again around the landmarks found, the crop the network was trained on: a
+// detector's box frames a face differently (300-W val, shipped 1X: 4.74 -> 4.43 % NME). The PNG
 // shows each face box (the detector's in grey, the landmark crop's box in green) and the landmarks.
 // JSON: {"image": .., "width": W, "height": H, "faces": [{"box": [x, y, w, h], "detection": [..] | null,
 //        "landmarks": [[x, y], ...], "pose": {"yaw": .., "pitch": .., "roll": ..}}]}
@@ -25,7 +27,8 @@ namespace {
   if (error) std::fprintf(stderr, "pfld_detect: %s\n", error);
   std::fprintf(stderr,
                "usage: pfld_detect --weights FILE IMAGE [--out annotated.png] [--box X,Y,W,H]... [--cascade FILE]\n"
-               "                   [--min-face PIXELS] [--pose] [--mirror-average]\n");
+               "                   [--min-face PIXELS] [--pose] [--mirror-average] [--refine N]\n"
+               "  --refine N        crop each face again N times around the landmarks found (default 1)\n");
   std::exit(2);
 }
 
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
   pfld::CascadeOptions cascade_options;
   bool pose = false;
   pfld::DetectorOptions detector_options;
+  detector_options.refine = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -49,6 +53,13 @@ int main(int argc, char** argv) {
     else if (arg == "--min-face") cascade_options.min_face = std::strtof(value().c_str(), nullptr);
     else if (arg == "--pose") pose = true;
     else if (arg == "--mirror-average") detector_options.mirror_average = true;
+    else if (arg == "--refine") {
+      const std::string v = value();
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 0 || n > 10) usage(("--refine takes a pass count 0-10, not '" + v + "'").c_str());
+      detector_options.refine = static_cast<int>(n);
+    }
     else if (arg == "--box") {
       pfld::Box b;
       if (std::sscanf(value().c_str(), "%f,%f,%f,%f", &b.x, &b.y, &b.width, &b.height) != 4) usage("--box takes X,Y,W,H");

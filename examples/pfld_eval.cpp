@@ -2,12 +2,13 @@
 //
 //   pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)
 //             [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE] [--ced FILE.svg]
-//             [--threads N] [--mirror-average]
+//             [--threads N] [--mirror-average] [--refine N]
 //
 // Each face is cropped the standard way (a square of 1.2x the longer side of its ground-truth landmark
 // box) and run through the fused inference engine, or, with --detector, cropped from the box the face
 // detector finds (faces it misses are reported and left out); --mirror-average averages each face with
-// its mirror image (DetectorOptions::mirror_average). Prints NME (inter-ocular by default),
+// its mirror image (DetectorOptions::mirror_average); --refine N crops each face again N times around
+// the landmarks just found (DetectorOptions::refine). Prints NME (inter-ocular by default),
 // failure rate and AUC at 0.08 and 0.10; writes a per-image CSV and a CED plot when asked. The last
 // stdout line is one JSON object:
 //   {"faces": N, "nme": <percent>, "fr_0.08": .., "fr_0.10": .., "auc_0.08": .., "auc_0.10": ..}
@@ -29,8 +30,9 @@ namespace {
   std::fprintf(stderr,
                "usage: pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)\n"
                "                 [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE]\n"
-               "                 [--ced FILE.svg] [--threads N] [--mirror-average]\n"
-               "  --mirror-average  also run each face's mirror image and average the two (twice the time)\n");
+               "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N]\n"
+               "  --mirror-average  also run each face's mirror image and average the two (twice the time)\n"
+               "  --refine N        crop each face again N times around the landmarks found (one run each)\n");
   std::exit(2);
 }
 
@@ -56,6 +58,13 @@ int main(int argc, char** argv) {
     else if (arg == "--ced") ced = value();
     else if (arg == "--threads") threads = std::atoi(value().c_str());
     else if (arg == "--mirror-average") detector_options.mirror_average = true;
+    else if (arg == "--refine") {
+      const std::string v = value();
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 0 || n > 10) usage(("--refine takes a pass count 0-10, not '" + v + "'").c_str());
+      detector_options.refine = static_cast<int>(n);
+    }
     else if (arg == "--detector") {
       use_detector = true;
       if (i + 1 < argc && argv[i + 1][0] != '-') cascade = argv[++i];

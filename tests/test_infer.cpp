@@ -148,6 +148,7 @@ TEST_SUITE("infer") {
         DetectorOptions options;
         options.isa = isa;
         options.mirror_average = mirror_average;
+        options.refine = 1;
         Detector detector(*net, options);
         Landmarks points;
         detector.detect(image.view(), Box{40, 30, 100, 110}, points);
@@ -243,6 +244,41 @@ TEST_SUITE("infer") {
     // Only the built-in 68- and 98-point maps are known.
     auto five = random_network(0.25f, 5, 10);
     CHECK_THROWS_WITH_AS(Detector(*five, options), doctest::Contains("mirror map"), Error);
+  }
+
+  TEST_CASE("Detector refine: each pass is a plain detect on the box of the landmarks before it") {
+    auto net = random_network(0.25f, 68, 11);
+    const Image image = test_image(240, 200);
+    const Box face{50, 30, 110, 130};
+    for (bool mirror_average : {false, true}) {
+      CAPTURE(mirror_average);
+      DetectorOptions options;
+      options.mirror_average = mirror_average;
+      Detector single(*net, options);
+      const Landmarks first = single.detect(image.view(), face);
+      const Landmarks second = single.detect(image.view(), bounding_box(first));
+      const Landmarks third = single.detect(image.view(), bounding_box(second));
+      for (int passes : {1, 2}) {
+        CAPTURE(passes);
+        options.refine = passes;
+        Detector refined(*net, options);
+        const Landmarks& expected = passes == 1 ? second : third;
+        const Landmarks points = refined.detect(image.view(), face);
+        const std::vector<Landmarks> batch = refined.detect(image.view(), std::vector<Box>{face, face});
+        REQUIRE(points.size() == 68);
+        double worst = 0.0, moved = 0.0;
+        for (std::size_t i = 0; i < 68; ++i) {
+          worst = std::max(worst, static_cast<double>(std::hypot(points[i].x - expected[i].x, points[i].y - expected[i].y)));
+          worst = std::max(worst, static_cast<double>(std::hypot(batch[1][i].x - expected[i].x, batch[1][i].y - expected[i].y)));
+          moved += std::hypot(points[i].x - first[i].x, points[i].y - first[i].y);
+        }
+        CHECK(worst < 1e-3);
+        CHECK(moved / 68 > 0.1);  // the pass changed the answer: the check above is not vacuous
+      }
+    }
+    DetectorOptions bad;
+    bad.refine = -1;
+    CHECK_THROWS_WITH_AS(Detector(*net, bad), doctest::Contains("refine"), Error);
   }
 
   TEST_CASE("Detector: bad input is a pfld::Error that says what is wrong") {

@@ -41,6 +41,10 @@ struct DetectorOptions {
   // point with its mirror partner's). Twice the time per face, a lower error (weights/README.md gives
   // the shipped weights' numbers). Needs a built-in mirror map (68 or 98 points).
   bool mirror_average = false;
+  // Passes after the first that crop the face again around the landmarks just found: the standard crop
+  // of their bounding box (box_scale x its longer side), the crop the network was trained on, whatever
+  // box the caller gave (a face detector's frames the face differently). Each pass costs one more run.
+  int refine = 0;
 };
 
 class Detector {
@@ -52,6 +56,7 @@ class Detector {
                     "predict ", net_->landmark_count(), " landmarks, ", options_.landmarks, " were asked for");
     detail::require(std::isfinite(options_.box_scale) && options_.box_scale > 0, "Detector: box_scale ",
                     options_.box_scale, " is not positive");
+    detail::require(options_.refine >= 0, "Detector: refine must be 0 or more passes, got ", options_.refine);
     if (options_.mirror_average) mirror_ = mirror_map_for(net_->landmark_count());
     arena_ = net_->make_arena();
   }
@@ -171,6 +176,16 @@ class Detector {
 
   void run(const ImageView& image, const Box& face, InferenceArena& arena, Landmarks& points) const {
     check_input(image, face);
+    run_box(image, face, arena, points);
+    for (int pass = 0; pass < options_.refine; ++pass) {
+      const Box around = bounding_box(points);
+      if (!(around.width > 0 && around.height > 0)) break;  // (all points at one spot: nothing to frame)
+      run_box(image, around, arena, points);
+    }
+  }
+
+  // One prediction from the crop of `face` (and its mirror image, when averaging).
+  void run_box(const ImageView& image, const Box& face, InferenceArena& arena, Landmarks& points) const {
     const CropTransform crop = crop_transform(face);
     const float* labels = run_crop(image, crop, arena);
     const std::size_t n = static_cast<std::size_t>(landmark_count());
