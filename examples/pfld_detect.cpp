@@ -16,9 +16,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "common/draw.hpp"
 
 namespace {
@@ -55,10 +57,9 @@ int main(int argc, char** argv) {
     else if (arg == "--mirror-average") detector_options.mirror_average = true;
     else if (arg == "--refine") {
       const std::string v = value();
-      char* end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 0 || n > 10) usage(("--refine takes a pass count 0-10, not '" + v + "'").c_str());
-      detector_options.refine = static_cast<int>(n);
+      const std::optional<int> n = cli::integer_in(v, 0, 10);
+      if (!n) usage(("--refine takes a pass count 0-10, not '" + v + "'").c_str());
+      detector_options.refine = *n;
     }
     else if (arg == "--box") {
       pfld::Box b;

@@ -18,9 +18,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "common/svg_plot.hpp"
 
 namespace {
@@ -56,14 +58,18 @@ int main(int argc, char** argv) {
     else if (arg == "--norm") norm_name = value();
     else if (arg == "--csv") csv = value();
     else if (arg == "--ced") ced = value();
-    else if (arg == "--threads") threads = std::atoi(value().c_str());
+    else if (arg == "--threads") {
+      const std::string v = value();
+      const std::optional<int> n = cli::integer_in(v, 0, 1024);
+      if (!n) usage(("--threads takes a thread count (0: all cores), not '" + v + "'").c_str());
+      threads = *n;
+    }
     else if (arg == "--mirror-average") detector_options.mirror_average = true;
     else if (arg == "--refine") {
       const std::string v = value();
-      char* end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end || n < 0 || n > 10) usage(("--refine takes a pass count 0-10, not '" + v + "'").c_str());
-      detector_options.refine = static_cast<int>(n);
+      const std::optional<int> n = cli::integer_in(v, 0, 10);
+      if (!n) usage(("--refine takes a pass count 0-10, not '" + v + "'").c_str());
+      detector_options.refine = *n;
     }
     else if (arg == "--detector") {
       use_detector = true;

@@ -224,11 +224,12 @@ class InferenceNet : public LandmarkModel {
   }
 
   // A stride-1 depthwise layer can write its output over its own input, lagging behind: output row oy
-  // reads input rows up to oy + 1 and none before oy - 1 (3x3, padding 1), and the kernels produce rows
-  // in order, so it may store row oy where input row oy - 2 was. Its output then goes to cache lines the
-  // layer has just read, not to cold ones that every store would first have to fetch (the 1X's conv2,
-  // 56x56x64: 61 -> 39 us; its 14x14x512 depthwise layers 19 -> 17 us). Returns the floats by which the
-  // input starts after the output (pad_h + 1 rows), or 0 for a layer that cannot run in place.
+  // reads no input row before oy - pad_h, and the kernels produce rows in order, so it may store row oy
+  // where input row oy - pad_h - 1 was (the last row that output row oy - 1 read). Its output then goes
+  // to cache lines the layer has just read, not to cold ones that every store would first have to fetch
+  // (the 1X's conv2, 56x56x64: 61 -> 39 us; its 14x14x512 depthwise layers 19 -> 17 us). Returns the
+  // floats by which the input starts after the output (pad_h + 1 rows of the same pitch), or 0 for a
+  // layer that cannot run in place.
   static std::size_t in_place_lag(const FusedConv& c, std::size_t pitch) {
     const ConvGeometry& g = c.geometry;
     if (!c.depthwise || g.stride_h != 1 || g.stride_w != 1 || g.batch != 1) return 0;
@@ -327,8 +328,10 @@ class InferenceNet : public LandmarkModel {
     detail::require(fc.in_features() == head_[0].geometry.in_c + head_[0].geometry.out_c + head_[1].geometry.out_c,
                     "InferenceNet: fc takes ", fc.in_features(), " features, the scales give a different count");
 
-    // Arena: input, two ping-pong tensors for block inputs/outputs, the expanded and filtered tensors of
-    // a block, im2col columns, the concatenated scales, the output. 16-float alignment for each.
+    // Arena: input, two ping-pong tensors for block inputs/outputs (the second also holds conv1's output,
+    // stem_lag_ floats after conv2's, which runs in place), the expanded and filtered tensors of a block (the filtered one inside
+    // the expanded one's space when its depthwise runs in place), im2col columns, the concatenated
+    // scales, the output. 16-float alignment for each.
     stem_lag_ = in_place_lag(stem_[1], static_cast<std::size_t>(stem_[1].geometry.in_c));
     std::size_t ping = out_size(stem_[0]), expand = 0, filter = 0, columns = 0;
     auto columns_of = [](const FusedConv& c) {
