@@ -268,7 +268,7 @@ TEST_SUITE("kernels") {
     };
     const Case shapes[] = {{2, 15, 13, 3, 3, 2, 1}, {1, 16, 16, 3, 3, 2, 1}, {2, 7, 5, 1, 3, 1, 1},
                            {1, 9, 11, 4, 5, 1, 2}, {1, 6, 1, 2, 3, 1, 1},   {1, 8, 9, 3, 3, 2, 0},
-                           {1, 3, 3, 3, 3, 1, 0},
+                           {1, 3, 3, 3, 3, 1, 0},  {1, 5, 40, 3, 3, 1, 1},  // (RGB, stride 1: whole tiles)
                            // rows as wide as the stem's (56 out: whole tiles of 7 and 14), and rows too
                            // wide for the zero-padded copy (3 x 702 x 3 floats), which take the border path
                            {1, 5, 112, 3, 3, 2, 1},  {1, 4, 700, 3, 3, 2, 1}};
