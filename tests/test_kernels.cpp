@@ -28,6 +28,18 @@ Tensor naive_gemm(int m, int n, int k, const kernels::MatrixView& a, const kerne
   return c;
 }
 
+// A 3x3, padding-1 depthwise layer of one h x w x c image.
+ConvGeometry depthwise_3x3(int h, int w, int c, int stride) {
+  ConvGeometry g;
+  g.in_h = h;
+  g.in_w = w;
+  g.in_c = g.out_c = g.groups = c;
+  g.kernel_h = g.kernel_w = 3;
+  g.stride_h = g.stride_w = stride;
+  g.pad_h = g.pad_w = 1;
+  return g;
+}
+
 }  // namespace
 
 TEST_SUITE("kernels") {
@@ -194,13 +206,7 @@ TEST_SUITE("kernels") {
             CAPTURE(c);
             CAPTURE(stride);
             CAPTURE(w);
-            ConvGeometry g;
-            g.in_h = 5;
-            g.in_w = w;
-            g.in_c = g.out_c = g.groups = c;
-            g.kernel_h = g.kernel_w = 3;
-            g.stride_h = g.stride_w = stride;
-            g.pad_h = g.pad_w = 1;
+            const ConvGeometry g = depthwise_3x3(5, w, c, stride);
             const std::size_t in_pixels = static_cast<std::size_t>(g.in_h) * g.in_w;
             const std::size_t out_pixels = static_cast<std::size_t>(g.out_h()) * g.out_w();
             const std::size_t cc = static_cast<std::size_t>(c), x_pitch = cc + 16, y_pitch = cc + 5;
@@ -237,13 +243,7 @@ TEST_SUITE("kernels") {
           CAPTURE(std::string(to_string(isa)));
           CAPTURE(c);
           CAPTURE(w);
-          ConvGeometry g;
-          g.in_h = 9;
-          g.in_w = w;
-          g.in_c = g.out_c = g.groups = c;
-          g.kernel_h = g.kernel_w = 3;
-          g.stride_h = g.stride_w = 1;
-          g.pad_h = g.pad_w = 1;
+          const ConvGeometry g = depthwise_3x3(9, w, c, 1);
           const std::size_t pixels = static_cast<std::size_t>(g.in_h) * g.in_w, cc = static_cast<std::size_t>(c);
           const std::size_t lag = 2 * static_cast<std::size_t>(w) * cc;  // (pad + 1) rows
           const Tensor x = test::random_tensor(Shape{static_cast<int>(pixels), c}, rng);
