@@ -35,7 +35,7 @@ struct Options {
   pfld::AugmentOptions augment_options;
   int landmarks = 0;
   std::uint64_t seed = 1;
-  bool augment = true, freeze_bn = false;
+  bool augment = true, freeze_bn = false, teacher_mirror = false;
 };
 
 const char* kUsage =
@@ -64,6 +64,7 @@ const char* kUsage =
     "  --freeze-bn         normalise with the running statistics and keep them fixed (fine-tuning)\n"
     "  --teacher FILE      distillation: targets blended with this trained network's predictions on each crop\n"
     "  --teacher-weight A  the teacher's share of each target (default 0.5)\n"
+    "  --teacher-mirror    the teacher's prediction averaged with its prediction on the mirrored crop\n"
     "  --average-from E    weight averaging: from epoch E on, validate and keep the mean of the weights at the\n"
     "                      ends of epochs E, E+1, ... (written to average.pfld); best with --freeze-bn\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
@@ -115,6 +116,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--freeze-bn") o.freeze_bn = true;
     else if (arg == "--teacher") o.teacher = value();
     else if (arg == "--teacher-weight") o.teacher_weight = number(to_f);
+    else if (arg == "--teacher-mirror") o.teacher_mirror = true;
     else if (arg == "--average-from") o.average_from = number(to_i);
     else if (arg == "--rotation") o.augment_options.rotation_deg = number(to_f);
     else if (arg == "--shift") o.augment_options.shift = number(to_f);
@@ -129,6 +131,7 @@ Options parse(int argc, char** argv) {
   if (o.epochs < 1 || o.batch < 2 || o.threads < 0 || o.precise_bn < 0)
     throw pfld::Error("--epochs >= 1, --batch >= 2, --threads >= 0, --precise-bn >= 0");
   if (!(o.teacher_weight >= 0 && o.teacher_weight <= 1)) throw pfld::Error("--teacher-weight must be in [0, 1]");
+  if (o.teacher_mirror && o.teacher.empty()) throw pfld::Error("--teacher-mirror needs --teacher FILE");
   if (o.average_from < 0 || o.average_from > o.epochs)
     throw pfld::Error("--average-from must be an epoch in [1, --epochs] (0: no averaging)");
   if (o.freeze_bn && o.precise_bn > 0) throw pfld::Error("--freeze-bn keeps the statistics fixed; --precise-bn would change them");
@@ -240,7 +243,8 @@ int main(int argc, char** argv) {
     }
     auto next_batch = [&] {
       pfld::train::Batch batch = loader.next();
-      if (teacher) pfld::train::blend_teacher_targets(*teacher, teacher_arena, batch, o.teacher_weight);
+      if (teacher)
+        pfld::train::blend_teacher_targets(*teacher, teacher_arena, batch, o.teacher_weight, o.teacher_mirror ? &mirror : nullptr);
       return batch;
     };
 

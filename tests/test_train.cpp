@@ -385,6 +385,33 @@ TEST_SUITE("train") {
         CHECK(none[at] == original.landmarks[at]);
       }
     }
+    // A mirrored teacher: the mean of its prediction and its prediction on the mirrored crop, made by hand.
+    const MirrorMap map{4, 1, 2, 3, 0};  // (points 0 and 4 swap sides)
+    train::Batch m = original;
+    m.landmarks = original.landmarks.clone();
+    train::blend_teacher_targets(teacher, arena, m, 1.0f, &map);
+    Tensor flipped(Shape{1, 112, 112, 3});
+    for (int i = 0; i < 3; ++i) {
+      const Tensor crop = original.images.batch(i, 1);
+      for (int y = 0; y < 112; ++y)
+        for (int x = 0; x < 112; ++x)
+          for (int c = 0; c < 3; ++c)
+            flipped[static_cast<std::size_t>((y * 112 + x) * 3 + c)] = crop[static_cast<std::size_t>((y * 112 + 111 - x) * 3 + c)];
+      std::vector<float> direct(10);
+      std::copy_n(teacher.run(crop.data(), arena), 10, direct.begin());
+      const float* mirrored = teacher.run(flipped.data(), arena);
+      double moved = 0.0;
+      for (std::size_t p = 0; p < 5; ++p) {
+        const std::size_t q = static_cast<std::size_t>(map[p]), at = static_cast<std::size_t>(i * 10) + 2 * p;
+        CHECK(m.landmarks[at] == doctest::Approx(0.5f * (direct[2 * p] + 1.0f - mirrored[2 * q])).epsilon(1e-5));
+        CHECK(m.landmarks[at + 1] == doctest::Approx(0.5f * (direct[2 * p + 1] + mirrored[2 * q + 1])).epsilon(1e-5));
+        moved += std::abs(m.landmarks[at] - direct[2 * p]);
+      }
+      CHECK(moved > 1e-4);  // mirroring changed the teacher's answer: the checks above are not vacuous
+    }
+    const MirrorMap short_map{1, 0};
+    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, m, 0.5f, &short_map), doctest::Contains("mirror map"), Error);
+
     train::Batch wrong = random_batch(3, 6, rng);
     CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, wrong, 0.5f), doctest::Contains("landmarks"), Error);
     train::Batch b = original;
