@@ -7,7 +7,7 @@
 // Debian's opencv-data), or from --box (image pixels, the face's landmark box; repeatable).
 // --mirror-average averages each face's landmarks with its mirror image's (twice the time). --refine N
 // (default 1) crops each face again around the landmarks found, the crop the network was trained on: a
-// detector's box frames a face differently (300-W val, shipped 1X: 4.74 -> 4.43 % NME). The PNG
+// detector's box frames a face differently (300-W val, shipped 1X: 4.72 -> 4.42 % NME). The PNG
 // shows each face box (the detector's in grey, the landmark crop's box in green) and the landmarks.
 // JSON: {"image": .., "width": W, "height": H, "faces": [{"box": [x, y, w, h], "detection": [..] | null,
 //        "landmarks": [[x, y], ...], "pose": {"yaw": .., "pitch": .., "roll": ..}}]}
