@@ -129,6 +129,44 @@ TEST_SUITE("data") {
     CHECK_THROWS_AS(exact.warp(ImageView(), a.data()), Error);
   }
 
+  TEST_CASE("warp: bilinear samples by hand, for unrotated, mirrored and rotated crops across the image edge") {
+    Rng rng(43);
+    for (PixelFormat format : {PixelFormat::rgb, PixelFormat::bgr, PixelFormat::gray}) {
+      Image image(57, 43, format);
+      for (auto& v : image.pixels) v = static_cast<std::uint8_t>(rng.below(256));
+      // The unrotated crops take the per-column path; the rotated one the per-pixel path.
+      const CropTransform crops[] = {CropTransform::square(30.3f, 20.7f, 41.0f, 24),
+                                     CropTransform::square(50.2f, 5.1f, 33.0f, 24),  // across two edges
+                                     CropTransform::square(30.3f, 20.7f, 41.0f, 24, 0.0f, true),
+                                     CropTransform::square(30.3f, 20.7f, 41.0f, 24, 0.3f),
+                                     CropTransform::square(3.0f, 40.0f, 30.0f, 24, -0.2f, true)};
+      for (const CropTransform& crop : crops) {
+        std::vector<float> out(24 * 24 * 3);
+        crop.warp(image.view(), out.data());
+        double worst = 0.0;
+        for (int v = 0; v < 24; ++v)
+          for (int u = 0; u < 24; ++u) {
+            const Point p = crop.crop_to_image({static_cast<float>(u), static_cast<float>(v)});
+            const int x0 = static_cast<int>(std::floor(p.x)), y0 = static_cast<int>(std::floor(p.y));
+            double expected[3] = {0, 0, 0};
+            for (int j = 0; j < 2; ++j)
+              for (int i = 0; i < 2; ++i) {
+                const int x = x0 + i, y = y0 + j;
+                if (x < 0 || y < 0 || x >= image.width || y >= image.height) continue;
+                const double ax = static_cast<double>(p.x) - x0, ay = static_cast<double>(p.y) - y0;
+                const double w = (i ? ax : 1 - ax) * (j ? ay : 1 - ay);
+                float rgb[3] = {0, 0, 0};
+                image.view().rgb(x, y, rgb);
+                for (int c = 0; c < 3; ++c) expected[c] += w * rgb[c] / 255.0;
+              }
+            for (int c = 0; c < 3; ++c)
+              worst = std::max(worst, std::abs(out[static_cast<std::size_t>((v * 24 + u) * 3 + c)] - expected[c]));
+          }
+        CHECK(worst < 1e-4);
+      }
+    }
+  }
+
   TEST_CASE("mirror maps: involutions, the 68 map pairs left and right") {
     const MirrorMap m68 = mirror_map_68(), m98 = mirror_map_98();
     REQUIRE(m68.size() == 68);

@@ -5,7 +5,9 @@
 // normalised crop coordinates: label = (u + 0.5) / S, so 0 and 1 are the crop's outer edges.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "image.hpp"
 #include "landmarks.hpp"
@@ -64,49 +66,100 @@ class CropTransform {
   // Bilinear warp of the image into out (S x S x 3, RGB, times `value_scale`); zeros outside the image.
   void warp(const ImageView& image, float* out, float value_scale = 1.0f / 255.0f) const {
     image.validate("crop");
-    const int channels = image.channels();
-    // Where the format's R, G, B sit in a pixel (grey: all at 0).
-    const int r_at = image.format == PixelFormat::bgr ? 2 : 0, g_at = channels == 1 ? 0 : 1,
-              b_at = image.format == PixelFormat::rgb ? 2 : 0;
+    const Sampler sampler(image, value_scale);
+    // Without rotation (the detector's crops), a crop column samples the same image column on every row:
+    // its coordinate, bounds and weight are worked out once per column, not once per pixel (a 112x112
+    // crop of a 640x480 photo: 134 -> 56 us, against 0.27 ms for the 0.25X network).
+    if (m_[1] == 0.0 && m_[3] == 0.0 && size_ <= kMaxAlignedSize) {
+      Tap column[kMaxAlignedSize];
+      for (int u = 0; u < size_; ++u) column[u] = Tap::at(m_[0] * u + m_[2], image.width);
+      for (int v = 0; v < size_; ++v) {
+        const Tap row = Tap::at(m_[4] * v + m_[5], image.height);
+        float* o = out + static_cast<std::size_t>(v) * size_ * 3;
+        for (int u = 0; u < size_; ++u, o += 3) {
+          if (row.inside && column[u].inside)
+            sampler.interior(column[u].i0, row.i0, column[u].a, row.a, o);
+          else
+            sampler.border(column[u].i0, row.i0, column[u].a, row.a, o);
+        }
+      }
+      return;
+    }
     for (int v = 0; v < size_; ++v)
       for (int u = 0; u < size_; ++u) {
-        const double x = m_[0] * u + m_[1] * v + m_[2], y = m_[3] * u + m_[4] * v + m_[5];
-        // floor by truncation (std::floor is a library call on baseline x86-64), far-off points clamped
-        const double xc = std::min(std::max(x, -1e6), 1e6), yc = std::min(std::max(y, -1e6), 1e6);
-        const int x0 = static_cast<int>(xc) - (xc < static_cast<int>(xc) ? 1 : 0);
-        const int y0 = static_cast<int>(yc) - (yc < static_cast<int>(yc) ? 1 : 0);
-        const float ax = static_cast<float>(xc - x0), ay = static_cast<float>(yc - y0);
+        const Tap x = Tap::at(m_[0] * u + m_[1] * v + m_[2], image.width);
+        const Tap y = Tap::at(m_[3] * u + m_[4] * v + m_[5], image.height);
         float* o = out + (static_cast<std::size_t>(v) * size_ + u) * 3;
-        if (x0 >= 0 && y0 >= 0 && x0 + 1 < image.width && y0 + 1 < image.height) {
-          // All four neighbours inside: the common case, read straight from the rows.
-          const std::uint8_t* p0 = image.row(y0) + static_cast<std::ptrdiff_t>(x0) * channels;
-          const std::uint8_t* p1 = p0 + image.stride;
-          const float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
-          const int at[3] = {r_at, g_at, b_at};
-          for (int c = 0; c < 3; ++c) {
-            const int k = at[c];
-            o[c] = (w00 * p0[k] + w01 * p0[k + channels] + w10 * p1[k] + w11 * p1[k + channels]) * value_scale;
-          }
-          continue;
-        }
-        float acc[3] = {0, 0, 0};
-        const int xs[2] = {x0, x0 + 1}, ys[2] = {y0, y0 + 1};
-        const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
-        for (int j = 0; j < 2; ++j) {
-          if (ys[j] < 0 || ys[j] >= image.height || wy[j] == 0.0f) continue;
-          for (int i = 0; i < 2; ++i) {
-            if (xs[i] < 0 || xs[i] >= image.width || wx[i] == 0.0f) continue;
-            float rgb[3] = {0.0f, 0.0f, 0.0f};
-            image.rgb(xs[i], ys[j], rgb);
-            const float w = wx[i] * wy[j];
-            for (int c = 0; c < 3; ++c) acc[c] += w * rgb[c];
-          }
-        }
-        for (int c = 0; c < 3; ++c) o[c] = acc[c] * value_scale;
+        if (x.inside && y.inside)
+          sampler.interior(x.i0, y.i0, x.a, y.a, o);
+        else
+          sampler.border(x.i0, y.i0, x.a, y.a, o);
       }
   }
 
  private:
+  static constexpr int kMaxAlignedSize = 1024;
+
+  // One coordinate of a sample: the pixel before it, the weight of the one after, and whether both are
+  // inside an image `extent` pixels wide (or high).
+  struct Tap {
+    int i0 = 0;
+    float a = 0.0f;
+    bool inside = false;
+
+    static Tap at(double t, int extent) {
+      // floor by truncation (std::floor is a library call on baseline x86-64), far-off points clamped
+      const double tc = std::min(std::max(t, -1e6), 1e6);
+      Tap tap;
+      tap.i0 = static_cast<int>(tc) - (tc < static_cast<int>(tc) ? 1 : 0);
+      tap.a = static_cast<float>(tc - tap.i0);
+      tap.inside = tap.i0 >= 0 && tap.i0 + 1 < extent;
+      return tap;
+    }
+  };
+
+  // Bilinear samples of one image as RGB floats.
+  struct Sampler {
+    const ImageView& image;
+    float scale;
+    int channels, at[3];  // where the format's R, G, B sit in a pixel (grey: all at 0)
+
+    Sampler(const ImageView& view, float value_scale) : image(view), scale(value_scale), channels(view.channels()) {
+      at[0] = image.format == PixelFormat::bgr ? 2 : 0;
+      at[1] = channels == 1 ? 0 : 1;
+      at[2] = image.format == PixelFormat::rgb ? 2 : 0;
+    }
+
+    // All four neighbours inside: the common case, read straight from the rows.
+    void interior(int x0, int y0, float ax, float ay, float* o) const {
+      const std::uint8_t* p0 = image.row(y0) + static_cast<std::ptrdiff_t>(x0) * channels;
+      const std::uint8_t* p1 = p0 + image.stride;
+      const float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
+      for (int c = 0; c < 3; ++c) {
+        const int k = at[c];
+        o[c] = (w00 * p0[k] + w01 * p0[k + channels] + w10 * p1[k] + w11 * p1[k + channels]) * scale;
+      }
+    }
+
+    // Some neighbours outside: those count as zero.
+    void border(int x0, int y0, float ax, float ay, float* o) const {
+      float acc[3] = {0, 0, 0};
+      const int xs[2] = {x0, x0 + 1}, ys[2] = {y0, y0 + 1};
+      const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
+      for (int j = 0; j < 2; ++j) {
+        if (ys[j] < 0 || ys[j] >= image.height || wy[j] == 0.0f) continue;
+        for (int i = 0; i < 2; ++i) {
+          if (xs[i] < 0 || xs[i] >= image.width || wx[i] == 0.0f) continue;
+          float rgb[3] = {0.0f, 0.0f, 0.0f};
+          image.rgb(xs[i], ys[j], rgb);
+          const float w = wx[i] * wy[j];
+          for (int c = 0; c < 3; ++c) acc[c] += w * rgb[c];
+        }
+      }
+      for (int c = 0; c < 3; ++c) o[c] = acc[c] * scale;
+    }
+  };
+
   void update_inverse() {
     const double det = m_[0] * m_[4] - m_[1] * m_[3];
     inv_[0] = m_[4] / det, inv_[1] = -m_[1] / det, inv_[3] = -m_[3] / det, inv_[4] = m_[0] / det;
