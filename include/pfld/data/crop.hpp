@@ -101,11 +101,12 @@ class CropTransform {
   static constexpr int kMaxAlignedSize = 1024;
 
   // One coordinate of a sample: the pixel before it, the weight of the one after, and whether both are
-  // inside an image `extent` pixels wide (or high).
+  // inside an image `extent` pixels wide (or high). No member initializers: warp's column table is
+  // filled by at() and would otherwise be zeroed first on every call.
   struct Tap {
-    int i0 = 0;
-    float a = 0.0f;
-    bool inside = false;
+    int i0;
+    float a;
+    bool inside;
 
     static Tap at(double t, int extent) {
       // floor by truncation (std::floor is a library call on baseline x86-64), far-off points clamped

@@ -328,10 +328,10 @@ class InferenceNet : public LandmarkModel {
     detail::require(fc.in_features() == head_[0].geometry.in_c + head_[0].geometry.out_c + head_[1].geometry.out_c,
                     "InferenceNet: fc takes ", fc.in_features(), " features, the scales give a different count");
 
-    // Arena: input, two ping-pong tensors for block inputs/outputs (the second also holds conv1's output,
-    // stem_lag_ floats after conv2's, which runs in place), the expanded and filtered tensors of a block (the filtered one inside
-    // the expanded one's space when its depthwise runs in place), im2col columns, the concatenated
-    // scales, the output. 16-float alignment for each.
+    // Arena: input, two ping-pong tensors for block inputs/outputs (the second also holds conv1's
+    // output, stem_lag_ floats after conv2's, which runs in place), the expanded and filtered tensors of
+    // a block (the filtered one inside the expanded one's space when its depthwise runs in place), im2col
+    // columns, the concatenated scales, the output. 16-float alignment for each.
     stem_lag_ = in_place_lag(stem_[1], static_cast<std::size_t>(stem_[1].geometry.in_c));
     std::size_t ping = out_size(stem_[0]), expand = 0, filter = 0, columns = 0;
     auto columns_of = [](const FusedConv& c) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 
 #include "../activation.hpp"
 #include "../conv_geometry.hpp"
