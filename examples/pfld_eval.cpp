@@ -2,13 +2,14 @@
 //
 //   pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)
 //             [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE] [--ced FILE.svg]
-//             [--threads N] [--mirror-average] [--refine N]
+//             [--threads N] [--mirror-average] [--refine N] [--landmarks N]
 //
 // Each face is cropped the standard way (a square of 1.2x the longer side of its ground-truth landmark
 // box) and run through the fused inference engine, or, with --detector, cropped from the box the face
 // detector finds (faces it misses are reported and left out); --mirror-average averages each face with
 // its mirror image (DetectorOptions::mirror_average); --refine N crops each face again N times around
-// the landmarks just found (DetectorOptions::refine). Prints NME (inter-ocular by default),
+// the landmarks just found (DetectorOptions::refine); --landmarks N reads a model of another scheme in
+// the data's (a WFLW-98 model on 300-W's 68 points, through the point correspondence). Prints NME (inter-ocular by default),
 // failure rate and AUC at 0.08 and 0.10; writes a per-image CSV and a CED plot when asked. The last
 // stdout line is one JSON object:
 //   {"faces": N, "nme": <percent>, "fr_0.08": .., "fr_0.10": .., "auc_0.08": .., "auc_0.10": ..}
@@ -32,9 +33,10 @@ namespace {
   std::fprintf(stderr,
                "usage: pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)\n"
                "                 [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE]\n"
-               "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N]\n"
+               "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N] [--landmarks N]\n"
                "  --mirror-average  also run each face's mirror image and average the two (twice the time)\n"
-               "  --refine N        crop each face again N times around the landmarks found (one run each)\n");
+               "  --refine N        crop each face again N times around the landmarks found (one run each)\n"
+               "  --landmarks N     the data's point count, when the weights have another (98 -> 68)\n");
   std::exit(2);
 }
 
@@ -70,6 +72,12 @@ int main(int argc, char** argv) {
       const std::optional<int> n = cli::integer_in(v, 0, 10);
       if (!n) usage(("--refine takes a pass count 0-10, not '" + v + "'").c_str());
       detector_options.refine = *n;
+    }
+    else if (arg == "--landmarks") {
+      const std::string v = value();
+      const std::optional<int> n = cli::integer_in(v, 1, 1000);
+      if (!n) usage(("--landmarks takes a point count, not '" + v + "'").c_str());
+      detector_options.landmarks = *n;
     }
     else if (arg == "--detector") {
       use_detector = true;

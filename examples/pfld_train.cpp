@@ -16,8 +16,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/svg_plot.hpp"
 
@@ -27,7 +29,8 @@ volatile std::sig_atomic_t interrupted = 0;
 void on_signal(int) { interrupted = 1; }
 
 struct Options {
-  std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init, teacher;
+  std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init;
+  std::vector<std::string> teachers;
   float width = 0.25f;
   int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2, precise_bn = 0, average_from = 0;
   std::string optimizer = "adamw", schedule = "cosine", loss = "full", distance = "l2", norm = "inter_ocular";
@@ -35,7 +38,7 @@ struct Options {
   pfld::AugmentOptions augment_options;
   int landmarks = 0;
   std::uint64_t seed = 1;
-  bool augment = true, freeze_bn = false, teacher_mirror = false;
+  bool augment = true, freeze_bn = false, teacher_mirror = false, teacher_readout = false, refit_output = false;
 };
 
 const char* kUsage =
@@ -59,17 +62,27 @@ const char* kUsage =
     "  --rotation DEG      augmentation: rotation drawn in [-DEG, DEG] (default 30)\n"
     "  --shift S           augmentation: crop centre shift in [-S, S] of the crop side (default 0.1)\n"
     "  --occlusion P       augmentation: probability of a random occluding patch (default 0.3)\n"
+    "  --flip P            augmentation: probability of a left-right flip (default 0.5; 0 keeps the annotation's\n"
+    "                      left-right differences, which 300-W has)\n"
     "  --precise-bn N      before each validation, batch norm statistics = the average over N augmented batches\n"
     "                      (default 0: the moving average training keeps)\n"
     "  --freeze-bn         normalise with the running statistics and keep them fixed (fine-tuning)\n"
     "  --teacher FILE      distillation: targets blended with this trained network's predictions on each crop\n"
+    "                      (.pfld or .onnx; given more than once, the mean of the teachers' predictions)\n"
     "  --teacher-weight A  the teacher's share of each target (default 0.5)\n"
     "  --teacher-mirror    the teacher's prediction averaged with its prediction on the mirrored crop\n"
+    "  --teacher-readout   read each teacher through a linear map of its points fitted on the training faces\n"
+    "                      (a teacher of another annotation scheme, e.g. WFLW's 98 points; without it such a\n"
+    "                      teacher's points are picked by the fixed correspondence)\n"
     "  --average-from E    weight averaging: from epoch E on, validate and keep the mean of the weights at the\n"
     "                      ends of epochs E, E+1, ... (written to average.pfld); best with --freeze-bn\n"
+    "  --refit-output      after training, the kept weights' output layer refitted by least squares on the\n"
+    "                      training faces' standard crops (refit.pfld); with --epochs 0, the --init weights' alone\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
     "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
     "                      WFLW model starts a 68-point one through the point correspondence\n";
+
+bool is_onnx(const std::string& path) { return path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0; }
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -114,13 +127,16 @@ Options parse(int argc, char** argv) {
     else if (arg == "--no-augment") o.augment = false;
     else if (arg == "--precise-bn") o.precise_bn = number(to_i);
     else if (arg == "--freeze-bn") o.freeze_bn = true;
-    else if (arg == "--teacher") o.teacher = value();
+    else if (arg == "--teacher") o.teachers.push_back(value());
     else if (arg == "--teacher-weight") o.teacher_weight = number(to_f);
     else if (arg == "--teacher-mirror") o.teacher_mirror = true;
+    else if (arg == "--teacher-readout") o.teacher_readout = true;
+    else if (arg == "--refit-output") o.refit_output = true;
     else if (arg == "--average-from") o.average_from = number(to_i);
     else if (arg == "--rotation") o.augment_options.rotation_deg = number(to_f);
     else if (arg == "--shift") o.augment_options.shift = number(to_f);
     else if (arg == "--occlusion") o.augment_options.occlusion_probability = number(to_f);
+    else if (arg == "--flip") o.augment_options.flip_probability = number(to_f);
     else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
@@ -128,15 +144,19 @@ Options parse(int argc, char** argv) {
   }
   if (o.data.empty() == o.wflw.empty()) throw pfld::Error("give exactly one of --data DIR and --wflw LIST");
   if (!o.wflw.empty() && o.images.empty()) throw pfld::Error("--wflw needs --images DIR");
-  if (o.epochs < 1 || o.batch < 2 || o.threads < 0 || o.precise_bn < 0)
-    throw pfld::Error("--epochs >= 1, --batch >= 2, --threads >= 0, --precise-bn >= 0");
+  if (o.epochs < (o.refit_output ? 0 : 1) || o.batch < 2 || o.threads < 0 || o.precise_bn < 0)
+    throw pfld::Error("--epochs >= 1 (0 with --refit-output), --batch >= 2, --threads >= 0, --precise-bn >= 0");
+  if (o.epochs == 0 && (o.init.empty() || is_onnx(o.init)))
+    throw pfld::Error("--epochs 0 refits the output layer of the --init weights: give a .pfld file");
   if (!(o.teacher_weight >= 0 && o.teacher_weight <= 1)) throw pfld::Error("--teacher-weight must be in [0, 1]");
-  if (o.teacher_mirror && o.teacher.empty()) throw pfld::Error("--teacher-mirror needs --teacher FILE");
+  if (o.teacher_mirror && o.teachers.empty()) throw pfld::Error("--teacher-mirror needs --teacher FILE");
+  if (o.teacher_readout && o.teachers.empty()) throw pfld::Error("--teacher-readout needs --teacher FILE");
   if (o.average_from < 0 || o.average_from > o.epochs)
     throw pfld::Error("--average-from must be an epoch in [1, --epochs] (0: no averaging)");
   if (o.freeze_bn && o.precise_bn > 0) throw pfld::Error("--freeze-bn keeps the statistics fixed; --precise-bn would change them");
   const pfld::AugmentOptions& a = o.augment_options;
   if (!(a.rotation_deg >= 0 && a.rotation_deg <= 180)) throw pfld::Error("--rotation must be in [0, 180] degrees");
+  if (!(a.flip_probability >= 0 && a.flip_probability <= 1)) throw pfld::Error("--flip must be a probability in [0, 1]");
   if (!(a.shift >= 0 && a.shift <= 0.5f)) throw pfld::Error("--shift must be in [0, 0.5]");
   if (!(a.occlusion_probability >= 0 && a.occlusion_probability <= 1)) throw pfld::Error("--occlusion must be in [0, 1]");
   return o;
@@ -147,6 +167,53 @@ std::string clock(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
   return buf;
+}
+
+std::string percent(double nme) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f %%", 100.0 * nme);
+  return text;
+}
+
+// The distillation teacher: each --teacher file in the training faces' scheme (remapped by the fixed
+// correspondence, or through a readout fitted on the training faces), their mean when there are several.
+std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const pfld::FaceSet& train_set,
+                                                        const pfld::FaceSet* val_set, const pfld::eval::EvalCrops& val_crops,
+                                                        pfld::ThreadPool& pool) {
+  if (o.teachers.empty()) return nullptr;
+  pfld::eval::EvalCrops train_crops;
+  if (o.teacher_readout) train_crops = pfld::eval::make_eval_crops(train_set, 112, 1.2f, &pool);
+  std::vector<std::shared_ptr<const pfld::LandmarkModel>> members;
+  for (const std::string& path : o.teachers) {
+    std::shared_ptr<const pfld::LandmarkModel> net;
+    if (is_onnx(path)) net = pfld::load_onnx(path);
+    else net = std::make_shared<const pfld::InferenceNet>(pfld::InferenceNet::load(path));
+    if (net->input_size() != 112)
+      throw pfld::Error("teacher " + path + " takes " + std::to_string(net->input_size()) + "x" +
+                        std::to_string(net->input_size()) + " crops, the student 112x112");
+    if (o.teacher_readout) {
+      net = pfld::train::fit_linear_readout(net, train_set, train_crops);
+    } else if (net->landmark_count() != train_set.landmark_count) {
+      try {
+        net = pfld::remap_landmarks(net, train_set.landmark_count);
+      } catch (const pfld::Error& e) {
+        throw pfld::Error("teacher " + path + ": " + e.what());
+      }
+    }
+    std::string scores;
+    if (o.teacher_readout)
+      scores += " training faces " + percent(pfld::eval::evaluate(pfld::eval::predict(*net, train_crops), train_set).summary.mean_nme);
+    if (val_set) scores += " validation " + percent(pfld::eval::evaluate(pfld::eval::predict(*net, val_crops), *val_set).summary.mean_nme);
+    std::fprintf(stderr, "teacher %s (%d points%s):%s\n", path.c_str(), net->landmark_count(),
+                 o.teacher_readout ? ", fitted readout" : "", scores.empty() ? " -" : scores.c_str());
+    members.push_back(std::move(net));
+  }
+  if (members.size() == 1) return members[0];
+  auto mean = std::make_shared<const pfld::EnsembleModel>(std::move(members));
+  if (val_set)
+    std::fprintf(stderr, "teachers' mean: validation %s\n",
+                 percent(pfld::eval::evaluate(pfld::eval::predict(*mean, val_crops), *val_set).summary.mean_nme).c_str());
+  return mean;
 }
 
 }  // namespace
@@ -190,8 +257,7 @@ int main(int argc, char** argv) {
     config.landmarks = train_set.landmark_count;
     std::unique_ptr<pfld::model::PfldNet> init_net;
     if (!o.init.empty()) {
-      const bool onnx = o.init.size() > 5 && o.init.compare(o.init.size() - 5, 5, ".onnx") == 0;
-      init_net = onnx ? pfld::onnx_to_pfld_network(pfld::io::read_onnx(o.init), o.init) : pfld::io::load_network(o.init);
+      init_net = is_onnx(o.init) ? pfld::onnx_to_pfld_network(pfld::io::read_onnx(o.init), o.init) : pfld::io::load_network(o.init);
       config.activation = init_net->config().activation;  // the backbone keeps the activation it learned with
     }
     pfld::model::PfldNet net(config);
@@ -232,15 +298,9 @@ int main(int argc, char** argv) {
     if (o.precise_bn > 0)
       statistics_loader = std::make_unique<pfld::BatchLoader>(train_set, o.batch, augment, mirror, o.seed ^ 0x9e3779b97f4a7c15ull, 1, 2);
 
-    std::unique_ptr<pfld::InferenceNet> teacher;
+    const std::shared_ptr<const pfld::LandmarkModel> teacher = load_teacher(o, train_set, val_set.get(), val_crops, pool);
     pfld::InferenceArena teacher_arena;
-    if (!o.teacher.empty()) {
-      teacher = std::make_unique<pfld::InferenceNet>(pfld::InferenceNet::load(o.teacher));
-      if (teacher->landmark_count() != train_set.landmark_count)
-        throw pfld::Error("teacher " + o.teacher + " predicts " + std::to_string(teacher->landmark_count()) +
-                          " landmarks, the training faces have " + std::to_string(train_set.landmark_count));
-      teacher_arena = teacher->make_arena();
-    }
+    if (teacher) teacher_arena = teacher->make_arena();
     auto next_batch = [&] {
       pfld::train::Batch batch = loader.next();
       if (teacher)
@@ -288,7 +348,7 @@ int main(int argc, char** argv) {
       p.extra["loss"] = o.loss;
       p.extra["distance"] = o.distance;
       if (!o.init.empty()) p.extra["init"] = o.init;
-      if (teacher) p.extra["teacher"] = o.teacher;
+      for (std::size_t t = 0; t < o.teachers.size(); ++t) p.extra["teacher" + std::to_string(t)] = o.teachers[t];
       pfld::io::save_checkpoint(o.out + "/last.ckpt", net, aux, *optimizer, trainer.parameters(), p);
     };
     std::signal(SIGINT, on_signal);
@@ -361,7 +421,27 @@ int main(int argc, char** argv) {
       plot::write(o.out + "/curve.svg", "<svg xmlns='http://www.w3.org/2000/svg' width='640' height='" +
                                             std::string(val_set ? "720" : "360") + "'>\n" + body + "</svg>\n");
     }
-    std::printf("{\"epochs\": %d, \"best_val_nme\": %.5f, \"seconds\": %.0f}\n", o.epochs, val_set ? 100 * best_nme : -1.0,
+    double refit_nme = -1.0;
+    if (o.refit_output) {
+      // The kept weights (the --init ones when nothing was trained), refitted and written apart.
+      const std::string kept_path = o.epochs > 0 ? o.out + "/best.pfld" : o.init;
+      std::unique_ptr<pfld::model::PfldNet> kept = pfld::io::load_network(kept_path);
+      if (kept->config().landmarks != train_set.landmark_count)
+        throw pfld::Error(kept_path + " predicts " + std::to_string(kept->config().landmarks) + " landmarks, the training faces have " +
+                          std::to_string(train_set.landmark_count));
+      std::string before;
+      if (val_set) before = percent(pfld::eval::evaluate(*kept, *val_set, val_crops).summary.mean_nme) + " -> ";
+      pfld::train::refit_output_layer(*kept, train_set, pfld::eval::make_eval_crops(train_set, 112, 1.2f, &pool));
+      std::map<std::string, std::string> metadata{{"refit_from", kept_path}, {"loss", o.loss}};
+      if (val_set) {
+        refit_nme = pfld::eval::evaluate(*kept, *val_set, val_crops).summary.mean_nme;
+        metadata["val_nme"] = std::to_string(refit_nme);
+        std::fprintf(stderr, "output layer refitted: validation NME %s%s\n", before.c_str(), percent(refit_nme).c_str());
+      }
+      pfld::io::save_weights(o.out + "/refit.pfld", *kept, nullptr, metadata);
+    }
+    std::printf("{\"epochs\": %d, \"best_val_nme\": %.5f, \"refit_val_nme\": %.5f, \"seconds\": %.0f}\n", o.epochs,
+                val_set && o.epochs > 0 ? 100 * best_nme : -1.0, val_set && o.refit_output ? 100 * refit_nme : -1.0,
                 seconds_since(start));
     return 0;
   } catch (const std::exception& e) {

@@ -54,6 +54,35 @@ train::Batch random_batch(int batch, int landmarks, Rng& rng) {
   return b;
 }
 
+// Faces whose annotation is `labels` (crop units) in hand-made crops of random pixels: the fits below
+// need only the crops, their transforms and the points.
+struct LabelledCrops {
+  FaceSet faces;
+  eval::EvalCrops crops;
+  std::vector<std::vector<float>> labels;
+};
+
+LabelledCrops labelled_crops(int count, int landmarks, Rng& rng) {
+  LabelledCrops out;
+  out.faces.landmark_count = landmarks;
+  out.crops.images = test::random_tensor(Shape{count, 112, 112, 3}, rng, 0.0f, 1.0f);
+  for (int i = 0; i < count; ++i) {
+    const CropTransform t = CropTransform::from_box(Box{rng.uniform(0.0f, 50.0f), rng.uniform(0.0f, 50.0f), 90, 100}, 112);
+    out.crops.transforms.push_back(t);
+    Face face;
+    std::vector<float> labels;
+    for (int p = 0; p < landmarks; ++p) {
+      const Point label{rng.uniform(0.2f, 0.8f), rng.uniform(0.2f, 0.8f)};
+      face.landmarks.push_back(t.label_to_image(label));
+      labels.push_back(label.x);
+      labels.push_back(label.y);
+    }
+    out.faces.faces.push_back(std::move(face));
+    out.labels.push_back(std::move(labels));
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_SUITE("train") {
@@ -419,6 +448,118 @@ TEST_SUITE("train") {
     train::Batch no_images;
     no_images.landmarks = original.landmarks;
     CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, no_images, 0.5f), doctest::Contains("do not fit"), Error);
+  }
+
+  TEST_CASE("ridge regression: an exact linear map recovered; with a ridge, the 1-D closed form") {
+    Rng rng(31);
+    train::RidgeRegression exact(3, 2);
+    const float a[2][3] = {{0.5f, -1.0f, 2.0f}, {0.0f, 3.0f, 0.25f}}, b[2] = {0.1f, -0.7f};
+    for (int i = 0; i < 50; ++i) {
+      const float x[3] = {rng.uniform(-1.0f, 1.0f), rng.uniform(-1.0f, 1.0f), rng.uniform(-1.0f, 1.0f)};
+      float y[2];
+      for (int r = 0; r < 2; ++r) y[r] = a[r][0] * x[0] + a[r][1] * x[1] + a[r][2] * x[2] + b[r];
+      exact.add(x, y);
+    }
+    CHECK(exact.samples() == 50);
+    const std::vector<float> w = exact.solve(1e-12);
+    REQUIRE(w.size() == 8);
+    for (int r = 0; r < 2; ++r) {
+      for (int c = 0; c < 3; ++c) CHECK(w[static_cast<std::size_t>(r * 4 + c)] == doctest::Approx(a[r][c]).epsilon(1e-5));
+      CHECK(w[static_cast<std::size_t>(r * 4 + 3)] == doctest::Approx(b[r]).epsilon(1e-5));
+    }
+
+    // One input: w = cov(x, y) / (var(x) + ridge), bias = mean(y) - w mean(x).
+    const float xs[4] = {1, 2, 4, 7}, ys[4] = {3, 1, 4, 1};
+    train::RidgeRegression line(1, 1);
+    for (int i = 0; i < 4; ++i) line.add(&xs[i], &ys[i]);
+    const double mx = 3.5, my = 2.25;
+    double var = 0, cov = 0;
+    for (int i = 0; i < 4; ++i) var += (xs[i] - mx) * (xs[i] - mx) / 4, cov += (xs[i] - mx) * (ys[i] - my) / 4;
+    const std::vector<float> l = line.solve(0.5);
+    CHECK(l[0] == doctest::Approx(cov / (var + 0.5)).epsilon(1e-6));
+    CHECK(l[1] == doctest::Approx(my - cov / (var + 0.5) * mx).epsilon(1e-6));
+
+    CHECK_THROWS_WITH_AS(train::RidgeRegression(1, 1).solve(1.0), doctest::Contains("no samples"), Error);
+    CHECK_THROWS_WITH_AS(line.solve(0.0), doctest::Contains("not positive"), Error);
+    const float bad = std::nanf("");
+    CHECK_THROWS_WITH_AS(line.add(&bad, &ys[0]), doctest::Contains("not finite"), Error);
+  }
+
+  TEST_CASE("fitted readout: the normal equations hold on the faces it was fitted to") {
+    Rng rng(32);
+    const auto net = std::shared_ptr<const InferenceNet>(new InferenceNet(*test::random_eval_network(0.25f, 5, Activation::relu, 33, false)));
+    const LabelledCrops data = labelled_crops(24, 3, rng);
+    const double ridge = 1e-3;
+    const auto readout = train::fit_linear_readout(net, data.faces, data.crops, ridge);
+    REQUIRE(readout->landmark_count() == 3);
+    // Residuals e_i = W [x_i; 1] - y_i: mean(e_i) = 0 and mean(e_i x_i') + ridge W = 0 at the minimum. The
+    // residuals in double from the weights (the outputs are large, their float rounding is not), checked
+    // against the readout's own run.
+    InferenceArena arena = readout->make_arena(), net_arena = net->make_arena();
+    const std::vector<float>& w = readout->weights();
+    std::vector<double> mean_e(6, 0.0), grad(6 * 10, 0.0);
+    double spread = 0.0, run_error = 0.0;
+    for (int i = 0; i < 24; ++i) {
+      const float* crop = data.crops.images.data() + static_cast<std::size_t>(i) * 112 * 112 * 3;
+      std::copy_n(crop, 112 * 112 * 3, readout->input(arena));
+      std::copy_n(crop, 112 * 112 * 3, net->input(net_arena));
+      const float* y = readout->run(arena);
+      const float* x = net->run(net_arena);
+      for (int r = 0; r < 6; ++r) {
+        double fitted = w[static_cast<std::size_t>(r * 11 + 10)];
+        for (int c = 0; c < 10; ++c) fitted += static_cast<double>(w[static_cast<std::size_t>(r * 11 + c)]) * x[c];
+        run_error = std::max(run_error, std::abs(fitted - y[r]) / std::max(1.0, std::abs(fitted)));
+        const double e = fitted - data.labels[static_cast<std::size_t>(i)][static_cast<std::size_t>(r)];
+        mean_e[static_cast<std::size_t>(r)] += e / 24;
+        spread = std::max(spread, std::abs(e));
+        for (int c = 0; c < 10; ++c) grad[static_cast<std::size_t>(r * 10 + c)] += e * x[c] / 24;
+      }
+    }
+    double worst_mean = 0.0, worst_grad = 0.0, ridge_term = 0.0;
+    for (int r = 0; r < 6; ++r) {
+      worst_mean = std::max(worst_mean, std::abs(mean_e[static_cast<std::size_t>(r)]));
+      for (int c = 0; c < 10; ++c) {
+        const double penalty = ridge * w[static_cast<std::size_t>(r * 11 + c)];
+        worst_grad = std::max(worst_grad, std::abs(grad[static_cast<std::size_t>(r * 10 + c)] + penalty));
+        ridge_term = std::max(ridge_term, std::abs(penalty));
+      }
+    }
+    CHECK(spread > 0.01);       // the labels are not a linear function of the outputs: a real fit
+    CHECK(ridge_term > 1e-5);   // and the ridge matters in it
+    CHECK(run_error < 1e-5);
+    CHECK(worst_mean < 1e-5);
+    CHECK(worst_grad < 1e-2 * ridge_term);  // float weights: a wrong ridge scale would miss by 100 %
+    CHECK_THROWS_WITH_AS(train::fit_linear_readout(net, data.faces, eval::EvalCrops{}, ridge), doctest::Contains("crops"), Error);
+  }
+
+  TEST_CASE("refitted output layer: the network equals itself read through the fitted readout") {
+    Rng rng(34);
+    auto net = test::random_eval_network(0.25f, 5, Activation::relu, 35, true);
+    const auto before = std::make_shared<const InferenceNet>(*net);
+    const LabelledCrops data = labelled_crops(24, 5, rng);
+    const auto readout = train::fit_linear_readout(before, data.faces, data.crops, 1e-3);
+    train::refit_output_layer(*net, data.faces, data.crops, 1e-3, 7);  // batches of 7: a partial last one
+    const InferenceNet after(*net);
+    InferenceArena arena = after.make_arena(), readout_arena = readout->make_arena();
+    double worst = 0.0, moved = 0.0;
+    InferenceArena before_arena = before->make_arena();
+    for (int i = 0; i < 24; ++i) {
+      const float* crop = data.crops.images.data() + static_cast<std::size_t>(i) * 112 * 112 * 3;
+      std::copy_n(crop, 112 * 112 * 3, after.input(arena));
+      std::copy_n(crop, 112 * 112 * 3, readout->input(readout_arena));
+      std::copy_n(crop, 112 * 112 * 3, before->input(before_arena));
+      const float* y = after.run(arena);
+      const float* z = readout->run(readout_arena);
+      const float* x = before->run(before_arena);
+      for (int c = 0; c < 10; ++c) {
+        worst = std::max(worst, std::abs(static_cast<double>(y[c]) - z[c]));
+        moved = std::max(moved, std::abs(static_cast<double>(y[c]) - x[c]));
+      }
+    }
+    CHECK(moved > 0.01);
+    CHECK(worst < 1e-5);
+    LabelledCrops other = labelled_crops(2, 3, rng);
+    CHECK_THROWS_WITH_AS(train::refit_output_layer(*net, other.faces, other.crops), doctest::Contains("3 landmarks"), Error);
   }
 
   TEST_CASE("checkpoint: resume gives the same next step as going on") {

@@ -41,9 +41,12 @@
 
 #include "train/batch_norm_statistics.hpp"
 #include "train/distillation.hpp"
+#include "train/fit_readout.hpp"
 #include "train/initialize.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/optimizer.hpp"
+#include "train/refit_output_layer.hpp"
+#include "train/ridge_regression.hpp"
 #include "train/trainer.hpp"
 #include "train/weight_average.hpp"
 
@@ -66,10 +69,13 @@
 #include "facedet/face_detector.hpp"
 #include "facedet/xml.hpp"
 #include "infer/detector.hpp"
+#include "infer/ensemble_model.hpp"
 #include "infer/graph_net.hpp"
 #include "infer/inference_net.hpp"
 #include "infer/landmark_model.hpp"
+#include "infer/linear_readout.hpp"
 #include "infer/onnx_import.hpp"
+#include "infer/remapped_model.hpp"
 
 #include "io/checkpoint.hpp"
 #include "io/model_file.hpp"

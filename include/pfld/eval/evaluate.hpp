@@ -2,10 +2,13 @@
 // 1.2x the ground-truth landmarks' box, predictions are mapped back to image pixels and compared there.
 #pragma once
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "../data/augment.hpp"
 #include "../data/dataset.hpp"
+#include "../infer/landmark_model.hpp"
 #include "../model/pfld_net.hpp"
 #include "../train/trainer.hpp"
 #include "metrics.hpp"
@@ -58,6 +61,25 @@ inline std::vector<Landmarks> predict(model::PfldNet& net, const EvalCrops& crop
   return out;
 }
 
+// The same from a model of the inference engine (a shipped network, an imported one, an ensemble).
+inline std::vector<Landmarks> predict(const LandmarkModel& model, const EvalCrops& crops) {
+  const int n = crops.images.dim(0), s = model.input_size(), points = model.landmark_count();
+  detail::require(crops.images.dim(1) == s && crops.images.dim(2) == s, "predict: crops ", crops.images.shape().str(),
+                  " for a ", s, "x", s, " model");
+  const std::size_t pixels = static_cast<std::size_t>(s) * s * 3;
+  InferenceArena arena = model.make_arena();
+  std::vector<Landmarks> out;
+  for (int i = 0; i < n; ++i) {
+    std::copy_n(crops.images.data() + static_cast<std::size_t>(i) * pixels, pixels, model.input(arena));
+    const float* labels = model.run(arena);
+    Landmarks face;
+    const CropTransform& t = crops.transforms[static_cast<std::size_t>(i)];
+    for (int p = 0; p < points; ++p) face.push_back(t.label_to_image({labels[2 * p], labels[2 * p + 1]}));
+    out.push_back(std::move(face));
+  }
+  return out;
+}
+
 struct Evaluation {
   std::vector<Landmarks> predictions;
   std::vector<float> nmes;
@@ -65,10 +87,13 @@ struct Evaluation {
   Point mean_signed_error{0, 0};  // in units of the normaliser: a sideways bias shows here
 };
 
-inline Evaluation evaluate(model::PfldNet& net, const FaceSet& set, const EvalCrops& crops,
+// Scores predictions (one per face of `set`, in image pixels) against the set's annotation.
+inline Evaluation evaluate(std::vector<Landmarks> predictions, const FaceSet& set,
                            Normalization how = Normalization::inter_ocular) {
+  detail::require(predictions.size() == set.size(), "evaluate: ", predictions.size(), " predictions for ", set.size(),
+                  " faces");
   Evaluation e;
-  e.predictions = predict(net, crops);
+  e.predictions = std::move(predictions);
   double sx = 0, sy = 0, count = 0;
   for (std::size_t i = 0; i < set.size(); ++i) {
     const Landmarks& truth = set.faces[i].landmarks;
@@ -83,6 +108,11 @@ inline Evaluation evaluate(model::PfldNet& net, const FaceSet& set, const EvalCr
   e.mean_signed_error = {static_cast<float>(sx / count), static_cast<float>(sy / count)};
   e.summary = summarize(e.nmes);
   return e;
+}
+
+inline Evaluation evaluate(model::PfldNet& net, const FaceSet& set, const EvalCrops& crops,
+                           Normalization how = Normalization::inter_ocular) {
+  return evaluate(predict(net, crops), set, how);
 }
 
 }  // namespace pfld::eval

@@ -23,6 +23,7 @@
 #include "../facedet/face_detector.hpp"
 #include "inference_net.hpp"
 #include "onnx_import.hpp"
+#include "remapped_model.hpp"
 
 namespace pfld {
 
@@ -35,7 +36,9 @@ struct DetectedFace {
 
 struct DetectorOptions {
   Isa isa = active_isa();
-  int landmarks = 0;       // the landmark count the caller expects; 0 takes whatever the weights have
+  // The landmark count the caller expects; 0 takes whatever the weights have. Weights of another known
+  // scheme answer through the point correspondence (a WFLW-98 model asked for 68 points: remap_landmarks).
+  int landmarks = 0;
   float box_scale = 1.2f;  // crop side = box_scale x the box's longer side (the training crop)
   // Test-time mirroring: also run the left-right mirrored crop and average the two predictions (each
   // point with its mirror partner's). Twice the time per face, a lower error (weights/README.md gives
@@ -50,10 +53,7 @@ struct DetectorOptions {
 class Detector {
  public:
   explicit Detector(std::shared_ptr<const LandmarkModel> net, const DetectorOptions& options = {})
-      : net_(std::move(net)), options_(options) {
-    detail::require(net_ != nullptr, "Detector: no network");
-    detail::require(options_.landmarks == 0 || options_.landmarks == net_->landmark_count(), "Detector: the weights ",
-                    "predict ", net_->landmark_count(), " landmarks, ", options_.landmarks, " were asked for");
+      : net_(with_landmarks(std::move(net), options.landmarks)), options_(options) {
     detail::require(std::isfinite(options_.box_scale) && options_.box_scale > 0, "Detector: box_scale ",
                     options_.box_scale, " is not positive");
     detail::require(options_.refine >= 0, "Detector: refine must be 0 or more passes, got ", options_.refine);
@@ -156,6 +156,18 @@ class Detector {
     InferenceArena arena;
     std::atomic<bool> busy{false};
   };
+
+  static std::shared_ptr<const LandmarkModel> with_landmarks(std::shared_ptr<const LandmarkModel> net, int landmarks) {
+    detail::require(net != nullptr, "Detector: no network");
+    if (landmarks == 0 || landmarks == net->landmark_count()) return net;
+    detail::require(landmarks > 0, "Detector: ", landmarks, " landmarks asked for");
+    try {
+      return remap_landmarks(net, landmarks);
+    } catch (const Error& e) {
+      detail::fail("Detector: the weights predict ", net->landmark_count(), " landmarks, ", landmarks,
+                   " were asked for: ", e.what());
+    }
+  }
 
   static void check_input(const ImageView& image, const Box& face) {
     detail::require(!image.empty(), "detect: the image is empty");

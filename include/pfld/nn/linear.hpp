@@ -18,6 +18,7 @@ class Linear : public Layer {
   bool has_bias() const { return params_.has_bias(); }
   Tensor& weight() { return params_.weight; }
   Tensor& bias() { return params_.bias; }
+  const Tensor& input() const { return input_; }  // the last forward's input, rows of in_features()
 
   const Tensor& forward(const Tensor& x) override {
     detail::require(x.rank() >= 1 && x.dim(0) > 0 && x.numel() == static_cast<std::size_t>(x.dim(0)) * in_, "Linear(",

@@ -1,0 +1,73 @@
+// A landmark model read through a linear map of its outputs: point coordinates y = W [x; 1] from the
+// model's coordinates x. What makes a model of another annotation scheme answer in this one when the
+// schemes place their points differently (WFLW's jaw contour and brows are not 300-W's, so picking the
+// nearest WFLW point leaves an offset per point): W is fitted on faces annotated in the target scheme
+// (train/fit_readout.hpp), the same as retraining the network's last layer, which is linear too.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "landmark_model.hpp"
+
+namespace pfld {
+
+class LinearReadout : public LandmarkModel {
+ public:
+  // `weights`: 2 * landmarks rows of 2 * inner->landmark_count() + 1 columns (the last one the bias),
+  // row-major, in crop units.
+  LinearReadout(std::shared_ptr<const LandmarkModel> inner, int landmarks, std::vector<float> weights)
+      : inner_(std::move(inner)), landmarks_(landmarks), weights_(std::move(weights)) {
+    detail::require(inner_ != nullptr, "LinearReadout: no model");
+    detail::require(landmarks_ > 0, "LinearReadout: ", landmarks_, " landmarks");
+    detail::require(weights_.size() == static_cast<std::size_t>(2 * landmarks_) * columns(), "LinearReadout: ",
+                    weights_.size(), " weights, a map from ", inner_->landmark_count(), " to ", landmarks_,
+                    " landmarks has ", static_cast<std::size_t>(2 * landmarks_) * columns());
+    for (float w : weights_) detail::require(std::isfinite(w), "LinearReadout: a non-finite weight");
+    output_offset_ = (inner_->arena_floats() + 15) / 16 * 16;
+  }
+
+  const LandmarkModel& inner() const { return *inner_; }
+  const std::vector<float>& weights() const { return weights_; }
+  int input_size() const override { return inner_->input_size(); }
+  int landmark_count() const override { return landmarks_; }
+  std::size_t arena_floats() const override { return output_offset_ + 2 * static_cast<std::size_t>(landmarks_); }
+
+  float* input(InferenceArena& arena) const override {
+    check(arena);
+    return inner_->input(arena);
+  }
+
+  const float* run(InferenceArena& arena) const override {
+    check(arena);
+    const float* x = inner_->run(arena);
+    float* y = arena.data() + output_offset_;
+    const std::size_t n = columns() - 1;
+    for (std::size_t r = 0; r < 2 * static_cast<std::size_t>(landmarks_); ++r) {
+      const float* w = weights_.data() + r * columns();
+      float sum = w[n];
+      for (std::size_t c = 0; c < n; ++c) sum += w[c] * x[c];
+      y[r] = sum;
+    }
+    return y;
+  }
+
+ private:
+  std::size_t columns() const { return 2 * static_cast<std::size_t>(inner_->landmark_count()) + 1; }
+
+  void check(const InferenceArena& arena) const {
+    detail::require(arena.size() >= arena_floats(), "LinearReadout: arena of ", arena.size(), " floats, needs ",
+                    arena_floats(), " (make it with make_arena())");
+  }
+
+  std::shared_ptr<const LandmarkModel> inner_;
+  int landmarks_;
+  std::vector<float> weights_;
+  std::size_t output_offset_ = 0;
+};
+
+}  // namespace pfld
