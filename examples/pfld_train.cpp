@@ -70,10 +70,11 @@ const char* kUsage =
     "  --teacher FILE      distillation: targets blended with this trained network's predictions on each crop\n"
     "                      (.pfld or .onnx; given more than once, the mean of the teachers' predictions)\n"
     "  --teacher-weight A  the teacher's share of each target (default 0.5)\n"
-    "  --teacher-mirror    the teacher's prediction averaged with its prediction on the mirrored crop\n"
-    "  --teacher-readout   read each teacher through a linear map of its points fitted on the training faces\n"
-    "                      (a teacher of another annotation scheme, e.g. WFLW's 98 points; without it such a\n"
-    "                      teacher's points are picked by the fixed correspondence)\n"
+    "  --teacher-mirror    each teacher's prediction averaged with its prediction on the mirrored crop\n"
+    "  --teacher-readout   read each teacher (mirrored, with --teacher-mirror) through a linear map of its points\n"
+    "                      fitted on the training faces (a teacher of another annotation scheme, e.g. WFLW's\n"
+    "                      98 points, needs it or the fixed correspondence; 300-W's own left-right\n"
+    "                      differences, which a mirrored or flip-trained teacher averages away, come back)\n"
     "  --average-from E    weight averaging: from epoch E on, validate and keep the mean of the weights at the\n"
     "                      ends of epochs E, E+1, ... (written to average.pfld); best with --freeze-bn\n"
     "  --refit-output      after training, the kept weights' output layer refitted by least squares on the\n"
@@ -175,9 +176,11 @@ std::string percent(double nme) {
   return text;
 }
 
-// The distillation teacher: each --teacher file in the training faces' scheme (remapped by the fixed
-// correspondence, or through a readout fitted on the training faces), their mean when there are several.
+// The distillation teacher: each --teacher file, mirror-averaged with --teacher-mirror, in the training
+// faces' scheme (remapped by the fixed correspondence, or through a readout fitted on the training
+// faces); their mean when there are several. `mirror` is the training faces' mirror map.
 std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const pfld::FaceSet& train_set,
+                                                        const pfld::MirrorMap& mirror,
                                                         const pfld::FaceSet* val_set, const pfld::eval::EvalCrops& val_crops,
                                                         pfld::ThreadPool& pool) {
   if (o.teachers.empty()) return nullptr;
@@ -191,6 +194,10 @@ std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const 
     if (net->input_size() != 112)
       throw pfld::Error("teacher " + path + " takes " + std::to_string(net->input_size()) + "x" +
                         std::to_string(net->input_size()) + " crops, the student 112x112");
+    if (o.teacher_mirror) {
+      const int n = net->landmark_count();
+      net = std::make_shared<const pfld::MirrorAveragedModel>(net, n == train_set.landmark_count ? mirror : pfld::mirror_map_for(n));
+    }
     if (o.teacher_readout) {
       net = pfld::train::fit_linear_readout(net, train_set, train_crops);
     } else if (net->landmark_count() != train_set.landmark_count) {
@@ -204,8 +211,9 @@ std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const 
     if (o.teacher_readout)
       scores += " training faces " + percent(pfld::eval::evaluate(pfld::eval::predict(*net, train_crops), train_set).summary.mean_nme);
     if (val_set) scores += " validation " + percent(pfld::eval::evaluate(pfld::eval::predict(*net, val_crops), *val_set).summary.mean_nme);
-    std::fprintf(stderr, "teacher %s (%d points%s):%s\n", path.c_str(), net->landmark_count(),
-                 o.teacher_readout ? ", fitted readout" : "", scores.empty() ? " -" : scores.c_str());
+    std::fprintf(stderr, "teacher %s (%d points%s%s):%s\n", path.c_str(), net->landmark_count(),
+                 o.teacher_mirror ? ", mirror-averaged" : "", o.teacher_readout ? ", fitted readout" : "",
+                 scores.empty() ? " -" : scores.c_str());
     members.push_back(std::move(net));
   }
   if (members.size() == 1) return members[0];
@@ -298,13 +306,13 @@ int main(int argc, char** argv) {
     if (o.precise_bn > 0)
       statistics_loader = std::make_unique<pfld::BatchLoader>(train_set, o.batch, augment, mirror, o.seed ^ 0x9e3779b97f4a7c15ull, 1, 2);
 
-    const std::shared_ptr<const pfld::LandmarkModel> teacher = load_teacher(o, train_set, val_set.get(), val_crops, pool);
+    const std::shared_ptr<const pfld::LandmarkModel> teacher = load_teacher(o, train_set, mirror, val_set.get(), val_crops, pool);
     pfld::InferenceArena teacher_arena;
     if (teacher) teacher_arena = teacher->make_arena();
     auto next_batch = [&] {
       pfld::train::Batch batch = loader.next();
       if (teacher)
-        pfld::train::blend_teacher_targets(*teacher, teacher_arena, batch, o.teacher_weight, o.teacher_mirror ? &mirror : nullptr);
+        pfld::train::blend_teacher_targets(*teacher, teacher_arena, batch, o.teacher_weight);
       return batch;
     };
 

@@ -391,7 +391,7 @@ TEST_SUITE("train") {
     CHECK(test::relative_error(*net.buffers()[0].value, stats[0]) > 1e-6);
   }
 
-  TEST_CASE("distillation: targets blended with the teacher's predictions, crop by crop") {
+  TEST_CASE("distillation: targets blended with the teacher's predictions, crop by crop; a mirror-averaged teacher") {
     model::PfldNet net(small_config(5));
     Rng rng(15);
     net.reset_parameters(rng);
@@ -416,9 +416,11 @@ TEST_SUITE("train") {
     }
     // A mirrored teacher: the mean of its prediction and its prediction on the mirrored crop, made by hand.
     const MirrorMap map{4, 1, 2, 3, 0};  // (points 0 and 4 swap sides)
+    const MirrorAveragedModel mirrored_teacher(std::make_shared<const InferenceNet>(net), map);
+    InferenceArena mirrored_arena = mirrored_teacher.make_arena();
     train::Batch m = original;
     m.landmarks = original.landmarks.clone();
-    train::blend_teacher_targets(teacher, arena, m, 1.0f, &map);
+    train::blend_teacher_targets(mirrored_teacher, mirrored_arena, m, 1.0f);
     Tensor flipped(Shape{1, 112, 112, 3});
     for (int i = 0; i < 3; ++i) {
       const Tensor crop = original.images.batch(i, 1);
@@ -438,8 +440,10 @@ TEST_SUITE("train") {
       }
       CHECK(moved > 1e-4);  // mirroring changed the teacher's answer: the checks above are not vacuous
     }
-    const MirrorMap short_map{1, 0};
-    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, m, 0.5f, &short_map), doctest::Contains("mirror map"), Error);
+    CHECK_THROWS_WITH_AS(MirrorAveragedModel(std::make_shared<const InferenceNet>(net), MirrorMap{1, 0}),
+                         doctest::Contains("mirror map of 2 points"), Error);
+    CHECK_THROWS_WITH_AS(MirrorAveragedModel(std::make_shared<const InferenceNet>(net), MirrorMap{4, 1, 2, 3, 5}),
+                         doctest::Contains("out of range"), Error);
 
     train::Batch wrong = random_batch(3, 6, rng);
     CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, wrong, 0.5f), doctest::Contains("landmarks"), Error);

@@ -74,6 +74,7 @@
 #include "infer/inference_net.hpp"
 #include "infer/landmark_model.hpp"
 #include "infer/linear_readout.hpp"
+#include "infer/mirror_averaged_model.hpp"
 #include "infer/onnx_import.hpp"
 #include "infer/remapped_model.hpp"
 
