@@ -321,10 +321,8 @@ TEST_SUITE("infer") {
     CHECK(remap_landmarks(wflw, 98) == wflw);  // nothing to map
     const Tensor crops = random_crops(1, 13);
     InferenceArena all_arena = wflw->make_arena(), arena = as68->make_arena();
-    std::copy_n(crops.data(), crops.numel(), wflw->input(all_arena));
-    std::copy_n(crops.data(), crops.numel(), as68->input(arena));
-    const float* all = wflw->run(all_arena);
-    const float* picked = as68->run(arena);
+    const float* all = wflw->run(crops.data(), all_arena);
+    const float* picked = as68->run(crops.data(), arena);
     const std::vector<int> map = wflw98_to_ibug68();
     int same = 0;
     for (std::size_t i = 0; i < map.size(); ++i)
@@ -364,10 +362,8 @@ TEST_SUITE("infer") {
     CHECK(readout.landmark_count() == 2);
     const Tensor crops = random_crops(1, 15);
     InferenceArena arena = readout.make_arena(), net_arena = net->make_arena();
-    std::copy_n(crops.data(), crops.numel(), readout.input(arena));
-    std::copy_n(crops.data(), crops.numel(), net->input(net_arena));
-    const float* x = net->run(net_arena);
-    const float* y = readout.run(arena);
+    const float* x = net->run(crops.data(), net_arena);
+    const float* y = readout.run(crops.data(), arena);
     CHECK(y[0] == doctest::Approx(0.5f * (x[0] + x[2]) + 0.01f).epsilon(1e-6));
     CHECK(y[1] == doctest::Approx(0.5f * (x[1] + x[3]) - 0.02f).epsilon(1e-6));
     CHECK(y[2] == doctest::Approx(2.0f * x[10] - 0.5f).epsilon(1e-6));
@@ -385,13 +381,10 @@ TEST_SUITE("infer") {
     const Tensor crops = random_crops(2, 18);
     InferenceArena arena = both.make_arena(), arena_a = a->make_arena(), arena_b = b->make_arena();
     for (int i = 0; i < 2; ++i) {
-      const float* crop = crops.data() + static_cast<std::size_t>(i) * 112 * 112 * 3;
-      std::copy_n(crop, 112 * 112 * 3, both.input(arena));
-      std::copy_n(crop, 112 * 112 * 3, a->input(arena_a));
-      std::copy_n(crop, 112 * 112 * 3, b->input(arena_b));
-      const float* mean = both.run(arena);
-      const float* ya = a->run(arena_a);
-      const float* yb = b->run(arena_b);
+      const float* crop = crops.batch(i, 1).data();
+      const float* mean = both.run(crop, arena);
+      const float* ya = a->run(crop, arena_a);
+      const float* yb = b->run(crop, arena_b);
       double worst = 0.0;
       for (int c = 0; c < 136; ++c) worst = std::max(worst, std::abs(static_cast<double>(mean[c]) - 0.5 * (ya[c] + yb[c])));
       CHECK(worst < 1e-6);

@@ -504,11 +504,9 @@ TEST_SUITE("train") {
     std::vector<double> mean_e(6, 0.0), grad(6 * 10, 0.0);
     double spread = 0.0, run_error = 0.0;
     for (int i = 0; i < 24; ++i) {
-      const float* crop = data.crops.images.data() + static_cast<std::size_t>(i) * 112 * 112 * 3;
-      std::copy_n(crop, 112 * 112 * 3, readout->input(arena));
-      std::copy_n(crop, 112 * 112 * 3, net->input(net_arena));
-      const float* y = readout->run(arena);
-      const float* x = net->run(net_arena);
+      const float* crop = data.crops.images.batch(i, 1).data();
+      const float* y = readout->run(crop, arena);
+      const float* x = net->run(crop, net_arena);
       for (int r = 0; r < 6; ++r) {
         double fitted = w[static_cast<std::size_t>(r * 11 + 10)];
         for (int c = 0; c < 10; ++c) fitted += static_cast<double>(w[static_cast<std::size_t>(r * 11 + c)]) * x[c];
@@ -548,13 +546,10 @@ TEST_SUITE("train") {
     double worst = 0.0, moved = 0.0;
     InferenceArena before_arena = before->make_arena();
     for (int i = 0; i < 24; ++i) {
-      const float* crop = data.crops.images.data() + static_cast<std::size_t>(i) * 112 * 112 * 3;
-      std::copy_n(crop, 112 * 112 * 3, after.input(arena));
-      std::copy_n(crop, 112 * 112 * 3, readout->input(readout_arena));
-      std::copy_n(crop, 112 * 112 * 3, before->input(before_arena));
-      const float* y = after.run(arena);
-      const float* z = readout->run(readout_arena);
-      const float* x = before->run(before_arena);
+      const float* crop = data.crops.images.batch(i, 1).data();
+      const float* y = after.run(crop, arena);
+      const float* z = readout->run(crop, readout_arena);
+      const float* x = before->run(crop, before_arena);
       for (int c = 0; c < 10; ++c) {
         worst = std::max(worst, std::abs(static_cast<double>(y[c]) - z[c]));
         moved = std::max(moved, std::abs(static_cast<double>(y[c]) - x[c]));

@@ -70,8 +70,7 @@ inline std::vector<Landmarks> predict(const LandmarkModel& model, const EvalCrop
   InferenceArena arena = model.make_arena();
   std::vector<Landmarks> out;
   for (int i = 0; i < n; ++i) {
-    std::copy_n(crops.images.data() + static_cast<std::size_t>(i) * pixels, pixels, model.input(arena));
-    const float* labels = model.run(arena);
+    const float* labels = model.run(crops.images.data() + static_cast<std::size_t>(i) * pixels, arena);
     Landmarks face;
     const CropTransform& t = crops.transforms[static_cast<std::size_t>(i)];
     for (int p = 0; p < points; ++p) face.push_back(t.label_to_image({labels[2 * p], labels[2 * p + 1]}));

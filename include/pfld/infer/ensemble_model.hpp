@@ -51,12 +51,12 @@ class EnsembleModel : public LandmarkModel {
     std::fill_n(mean, coords, 0.0f);
     const float share = 1.0f / static_cast<float>(members_.size());
     for (const auto& m : members_) {
-      std::copy_n(crop, crop_floats(), m->input(arena));
-      const float* out = m->run(arena);
+      const float* out = m->run(crop, arena);
       for (std::size_t c = 0; c < coords; ++c) mean[c] += share * out[c];
     }
     return mean;
   }
+  using LandmarkModel::run;  // run(crop, arena)
 
  private:
   static std::size_t round_up(std::size_t floats) { return (floats + 15) / 16 * 16; }

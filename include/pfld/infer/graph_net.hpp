@@ -62,6 +62,7 @@ class GraphNet : public LandmarkModel {
     for (const auto& step : steps_) step(base);
     return base + landmarks_value_.offset;
   }
+  using LandmarkModel::run;  // run(crop, arena)
 
   // A named output of the last run (e.g. an ONNX graph output), NHWC.
   const float* output(InferenceArena& arena, const std::string& name, Value* shape = nullptr) const {

@@ -169,13 +169,7 @@ class InferenceNet : public LandmarkModel {
     return out;
   }
 
-  using LandmarkModel::run;
-  // Convenience: copies `crop` in, runs, returns the coordinates (same lifetime as run's).
-  const float* run(const float* crop, InferenceArena& arena) const {
-    const int s = config_.input_size;
-    std::copy_n(crop, static_cast<std::size_t>(s) * s * 3, input(arena));
-    return run(arena);
-  }
+  using LandmarkModel::run;  // run(crop, arena)
 
  private:
   using FusedConv = detail_infer::FusedConv;

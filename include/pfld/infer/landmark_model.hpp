@@ -3,6 +3,7 @@
 // InferenceNet (pfld's own models) and GraphNet (models imported from ONNX).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "../core/tensor.hpp"
@@ -36,6 +37,14 @@ class LandmarkModel {
   virtual float* input(InferenceArena& arena) const = 0;
   // Runs on the crop in input(arena); the coordinates stay valid until the arena's next run.
   virtual const float* run(InferenceArena& arena) const = 0;
+
+  // Convenience: copies `crop` (input_size()^2 x 3 floats) in, then runs. Implementations that override
+  // run(arena) bring this one into scope with `using LandmarkModel::run;`.
+  const float* run(const float* crop, InferenceArena& arena) const {
+    const std::size_t s = static_cast<std::size_t>(input_size());
+    std::copy_n(crop, s * s * 3, input(arena));
+    return run(arena);
+  }
 };
 
 }  // namespace pfld

@@ -55,6 +55,7 @@ class LinearReadout : public LandmarkModel {
     }
     return y;
   }
+  using LandmarkModel::run;  // run(crop, arena)
 
  private:
   std::size_t columns() const { return 2 * static_cast<std::size_t>(inner_->landmark_count()) + 1; }

@@ -45,8 +45,7 @@ class MirrorAveragedModel : public LandmarkModel {
     const std::size_t s = static_cast<std::size_t>(input_size());
     const float* crop = arena.data() + crop_offset_;
     float* first = arena.data() + first_offset_;
-    std::copy_n(crop, crop_floats(), inner_->input(arena));
-    std::copy_n(inner_->run(arena), coords(), first);
+    std::copy_n(inner_->run(crop, arena), coords(), first);
     // Pixel u of a row is pixel s - 1 - u of the mirrored row, so label x is 1 - x there.
     float* flipped = inner_->input(arena);
     for (std::size_t y = 0; y < s; ++y)
@@ -60,6 +59,7 @@ class MirrorAveragedModel : public LandmarkModel {
     }
     return mean;
   }
+  using LandmarkModel::run;  // run(crop, arena)
 
  private:
   static std::size_t round_up(std::size_t floats) { return (floats + 15) / 16 * 16; }

@@ -51,6 +51,7 @@ class RemappedModel : public LandmarkModel {
     }
     return out;
   }
+  using LandmarkModel::run;  // run(crop, arena)
 
  private:
   void check(const InferenceArena& arena) const {

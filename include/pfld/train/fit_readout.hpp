@@ -41,10 +41,8 @@ inline std::shared_ptr<const LinearReadout> fit_linear_readout(std::shared_ptr<c
   RidgeRegression fit(coords, 2 * static_cast<std::size_t>(faces.landmark_count));
   InferenceArena arena = model->make_arena();
   const std::size_t pixels = static_cast<std::size_t>(s) * s * 3;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::copy_n(crops.images.data() + i * pixels, pixels, model->input(arena));
-    fit.add(model->run(arena), crop_labels(faces.faces[i].landmarks, crops.transforms[i]).data());
-  }
+  for (std::size_t i = 0; i < n; ++i)
+    fit.add(model->run(crops.images.data() + i * pixels, arena), crop_labels(faces.faces[i].landmarks, crops.transforms[i]).data());
   return std::make_shared<const LinearReadout>(std::move(model), faces.landmark_count, fit.solve(ridge));
 }
 
