@@ -76,7 +76,6 @@
 #include "infer/linear_readout.hpp"
 #include "infer/mirror_averaged_model.hpp"
 #include "infer/onnx_import.hpp"
-#include "infer/remapped_model.hpp"
 
 #include "io/checkpoint.hpp"
 #include "io/model_file.hpp"

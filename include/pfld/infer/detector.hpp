@@ -22,8 +22,8 @@
 #include "../data/mirror.hpp"
 #include "../facedet/face_detector.hpp"
 #include "inference_net.hpp"
+#include "linear_readout.hpp"
 #include "onnx_import.hpp"
-#include "remapped_model.hpp"
 
 namespace pfld {
 

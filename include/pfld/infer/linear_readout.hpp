@@ -2,7 +2,11 @@
 // model's coordinates x. What makes a model of another annotation scheme answer in this one when the
 // schemes place their points differently (WFLW's jaw contour and brows are not 300-W's, so picking the
 // nearest WFLW point leaves an offset per point): W is fitted on faces annotated in the target scheme
-// (train/fit_readout.hpp), the same as retraining the network's last layer, which is linear too.
+// (train/fit_readout.hpp), the same as retraining the network's last layer, which is linear too. A fixed
+// correspondence between schemes is the special case of 0/1 weights (remap_landmarks).
+//
+//   auto wflw = pfld::load_onnx("pfld-0.25x-98-wflw.onnx");
+//   pfld::Detector detector(pfld::remap_landmarks(wflw, 68));   // 68 points out
 #pragma once
 
 #include <cmath>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../data/point_map.hpp"
 #include "landmark_model.hpp"
 
 namespace pfld {
@@ -70,5 +75,19 @@ class LinearReadout : public LandmarkModel {
   std::vector<float> weights_;
   std::size_t output_offset_ = 0;
 };
+
+// `net` answering with `landmarks` points: itself when it already has that many, else point i is its
+// point point_map(...)[i] (an Error naming both counts when no correspondence is known).
+inline std::shared_ptr<const LandmarkModel> remap_landmarks(std::shared_ptr<const LandmarkModel> net, int landmarks) {
+  detail::require(net != nullptr, "remap_landmarks: no model");
+  if (net->landmark_count() == landmarks) return net;
+  const std::vector<int> map = point_map(net->landmark_count(), landmarks);
+  const std::size_t columns = 2 * static_cast<std::size_t>(net->landmark_count()) + 1;
+  std::vector<float> weights(2 * map.size() * columns, 0.0f);
+  for (std::size_t i = 0; i < map.size(); ++i)
+    for (std::size_t axis = 0; axis < 2; ++axis)
+      weights[(2 * i + axis) * columns + 2 * static_cast<std::size_t>(map[i]) + axis] = 1.0f;
+  return std::make_shared<const LinearReadout>(std::move(net), landmarks, std::move(weights));
+}
 
 }  // namespace pfld
