@@ -4,8 +4,9 @@
 //
 // Writes into --out: best.pfld (the weights with the best validation NME, or the last without --val),
 // last.ckpt (a resumable checkpoint, also written on Ctrl-C), log.csv and curve.svg (loss and NME per
-// epoch), and with --average-from average.pfld (the running mean of the weights, which is then what is
-// validated and kept). Deterministic for a fixed --seed and --threads 1.
+// epoch), with --average-from average.pfld (the running mean of the weights, which is then what is
+// validated and kept), with --refit-output refit.pfld (the kept weights, landmark layer refitted).
+// Deterministic for a fixed --seed and --threads 1.
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
@@ -448,9 +449,10 @@ int main(int argc, char** argv) {
       }
       pfld::io::save_weights(o.out + "/refit.pfld", *kept, nullptr, metadata);
     }
-    std::printf("{\"epochs\": %d, \"best_val_nme\": %.5f, \"refit_val_nme\": %.5f, \"seconds\": %.0f}\n", o.epochs,
-                val_set && o.epochs > 0 ? 100 * best_nme : -1.0, val_set && o.refit_output ? 100 * refit_nme : -1.0,
-                seconds_since(start));
+    char refit[48] = "";
+    if (o.refit_output) std::snprintf(refit, sizeof refit, ", \"refit_val_nme\": %.5f", val_set ? 100 * refit_nme : -1.0);
+    std::printf("{\"epochs\": %d, \"best_val_nme\": %.5f%s, \"seconds\": %.0f}\n", o.epochs,
+                val_set && o.epochs > 0 ? 100 * best_nme : -1.0, refit, seconds_since(start));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pfld_train: %s\n", e.what());
