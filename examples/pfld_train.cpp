@@ -73,13 +73,15 @@ const char* kUsage =
     "  --teacher-weight A  the teacher's share of each target (default 0.5)\n"
     "  --teacher-mirror    each teacher's prediction averaged with its prediction on the mirrored crop\n"
     "  --teacher-readout   read each teacher (mirrored, with --teacher-mirror) through a linear map of its points\n"
-    "                      fitted on the training faces (a teacher of another annotation scheme, e.g. WFLW's\n"
+    "                      fitted on the training faces' standard crops and 3 augmented crops of each (unflipped;\n"
+    "                      this run's augmentation), the crops it will see (a teacher of another scheme, e.g. WFLW's\n"
     "                      98 points, needs it or the fixed correspondence; 300-W's own left-right\n"
     "                      differences, which a mirrored or flip-trained teacher averages away, come back)\n"
     "  --average-from E    weight averaging: from epoch E on, validate and keep the mean of the weights at the\n"
     "                      ends of epochs E, E+1, ... (written to average.pfld); best with --freeze-bn\n"
     "  --refit-output      after training, the kept weights' output layer refitted by least squares on the\n"
-    "                      training faces' standard crops (refit.pfld); with --epochs 0, the --init weights' alone\n"
+    "                      training faces' crops as --teacher-readout (refit.pfld); with --epochs 0, the --init\n"
+    "                      weights' alone\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
     "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
     "                      WFLW model starts a 68-point one through the point correspondence\n";
@@ -177,6 +179,15 @@ std::string percent(double nme) {
   return text;
 }
 
+// Readouts are fitted on the crops they will be applied to: standard ones and this run's augmentation.
+pfld::train::ReadoutFitOptions readout_options(const Options& o) {
+  pfld::train::ReadoutFitOptions r;
+  r.augment = o.augment_options;
+  r.draws = o.augment ? 3 : 0;
+  r.seed = o.seed;
+  return r;
+}
+
 // The distillation teacher: each --teacher file, mirror-averaged with --teacher-mirror, in the training
 // faces' scheme (remapped by the fixed correspondence, or through a readout fitted on the training
 // faces); their mean when there are several. `mirror` is the training faces' mirror map.
@@ -200,7 +211,7 @@ std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const 
       net = std::make_shared<const pfld::MirrorAveragedModel>(net, n == train_set.landmark_count ? mirror : pfld::mirror_map_for(n));
     }
     if (o.teacher_readout) {
-      net = pfld::train::fit_linear_readout(net, train_set, train_crops);
+      net = pfld::train::fit_linear_readout(net, train_set, readout_options(o));
     } else if (net->landmark_count() != train_set.landmark_count) {
       try {
         net = pfld::remap_landmarks(net, train_set.landmark_count);
@@ -440,7 +451,7 @@ int main(int argc, char** argv) {
                           std::to_string(train_set.landmark_count));
       std::string before;
       if (val_set) before = percent(pfld::eval::evaluate(*kept, *val_set, val_crops).summary.mean_nme) + " -> ";
-      pfld::train::refit_output_layer(*kept, train_set, pfld::eval::make_eval_crops(train_set, 112, 1.2f, &pool));
+      pfld::train::refit_output_layer(*kept, train_set, readout_options(o));
       std::map<std::string, std::string> metadata{{"refit_from", kept_path}, {"loss", o.loss}};
       if (val_set) {
         refit_nme = pfld::eval::evaluate(*kept, *val_set, val_crops).summary.mean_nme;

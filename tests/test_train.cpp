@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -54,33 +55,22 @@ train::Batch random_batch(int batch, int landmarks, Rng& rng) {
   return b;
 }
 
-// Faces whose annotation is `labels` (crop units) in hand-made crops of random pixels: the fits below
-// need only the crops, their transforms and the points.
-struct LabelledCrops {
-  FaceSet faces;
-  eval::EvalCrops crops;
-  std::vector<std::vector<float>> labels;
-};
-
-LabelledCrops labelled_crops(int count, int landmarks, Rng& rng) {
-  LabelledCrops out;
-  out.faces.landmark_count = landmarks;
-  out.crops.images = test::random_tensor(Shape{count, 112, 112, 3}, rng, 0.0f, 1.0f);
+// Faces of random pixels and random points, point 0 always well left of point 1 (a flip would swap them).
+FaceSet random_faces(int count, int landmarks, Rng& rng) {
+  FaceSet set;
+  set.landmark_count = landmarks;
   for (int i = 0; i < count; ++i) {
-    const CropTransform t = CropTransform::from_box(Box{rng.uniform(0.0f, 50.0f), rng.uniform(0.0f, 50.0f), 90, 100}, 112);
-    out.crops.transforms.push_back(t);
     Face face;
-    std::vector<float> labels;
-    for (int p = 0; p < landmarks; ++p) {
-      const Point label{rng.uniform(0.2f, 0.8f), rng.uniform(0.2f, 0.8f)};
-      face.landmarks.push_back(t.label_to_image(label));
-      labels.push_back(label.x);
-      labels.push_back(label.y);
-    }
-    out.faces.faces.push_back(std::move(face));
-    out.labels.push_back(std::move(labels));
+    face.image = Image(160, 140, PixelFormat::rgb);
+    for (auto& v : face.image.pixels) v = static_cast<std::uint8_t>(rng.uniform(0.0f, 255.0f));
+    for (int p = 0; p < landmarks; ++p) face.landmarks.push_back({rng.uniform(40.0f, 120.0f), rng.uniform(30.0f, 110.0f)});
+    face.landmarks[0].x = rng.uniform(30.0f, 50.0f);
+    face.landmarks[1].x = rng.uniform(110.0f, 130.0f);
+    face.box = bounding_box(face.landmarks);
+    face.source = "face " + std::to_string(i);
+    set.faces.push_back(std::move(face));
   }
-  return out;
+  return set;
 }
 
 }  // namespace
@@ -489,39 +479,75 @@ TEST_SUITE("train") {
     CHECK_THROWS_WITH_AS(line.add(&bad, &ys[0]), doctest::Contains("not finite"), Error);
   }
 
-  TEST_CASE("fitted readout: the normal equations hold on the faces it was fitted to") {
+  TEST_CASE("readout fit samples: each face's standard crop, then its augmented crops, never flipped") {
+    Rng rng(36);
+    const FaceSet faces = random_faces(4, 3, rng);
+    train::ReadoutFitOptions options;
+    options.draws = 2;
+    std::vector<std::vector<float>> crops, labels;
+    train::for_each_fit_sample(faces, options, [&](const float* crop, const float* l) {
+      crops.emplace_back(crop, crop + 112 * 112 * 3);
+      labels.emplace_back(l, l + 6);
+    });
+    REQUIRE(crops.size() == 12);
+    std::vector<float> standard(112 * 112 * 3);
+    int augmented_differ = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      const CropTransform t = CropTransform::from_box(bounding_box(faces.faces[i].landmarks), 112, 1.2f);
+      t.warp(faces.faces[i].image.view(), standard.data());
+      CHECK(crops[3 * i] == standard);
+      for (std::size_t p = 0; p < 3; ++p) {
+        const Point label = t.image_to_label(faces.faces[i].landmarks[p]);
+        CHECK(labels[3 * i][2 * p] == doctest::Approx(label.x).epsilon(1e-5));
+        CHECK(labels[3 * i][2 * p + 1] == doctest::Approx(label.y).epsilon(1e-5));
+      }
+      for (std::size_t d = 1; d <= 2; ++d) {
+        augmented_differ += crops[3 * i + d] != standard;
+        CHECK(labels[3 * i + d][0] < labels[3 * i + d][2]);  // point 0 still left of point 1: no flip
+      }
+    }
+    CHECK(augmented_differ == 8);
+    options.draws = -1;
+    CHECK_THROWS_AS(train::for_each_fit_sample(faces, options, [](const float*, const float*) {}), Error);
+  }
+
+  TEST_CASE("fitted readout: the normal equations hold on the samples it was fitted to") {
     Rng rng(32);
     const auto net = std::shared_ptr<const InferenceNet>(new InferenceNet(*test::random_eval_network(0.25f, 5, Activation::relu, 33, false)));
-    const LabelledCrops data = labelled_crops(24, 3, rng);
-    const double ridge = 1e-3;
-    const auto readout = train::fit_linear_readout(net, data.faces, data.crops, ridge);
+    const FaceSet faces = random_faces(12, 3, rng);
+    train::ReadoutFitOptions options;
+    options.ridge = 1e-3;
+    options.draws = 1;
+    const auto readout = train::fit_linear_readout(net, faces, options);
     REQUIRE(readout->landmark_count() == 3);
     // Residuals e_i = W [x_i; 1] - y_i: mean(e_i) = 0 and mean(e_i x_i') + ridge W = 0 at the minimum. The
-    // residuals in double from the weights (the outputs are large, their float rounding is not), checked
-    // against the readout's own run.
+    // residuals in double from the weights, checked against the readout's own run.
     InferenceArena arena = readout->make_arena(), net_arena = net->make_arena();
     const std::vector<float>& w = readout->weights();
     std::vector<double> mean_e(6, 0.0), grad(6 * 10, 0.0);
     double spread = 0.0, run_error = 0.0;
-    for (int i = 0; i < 24; ++i) {
-      const float* crop = data.crops.images.batch(i, 1).data();
+    const double n = 24.0;
+    int samples = 0;
+    train::for_each_fit_sample(faces, options, [&](const float* crop, const float* labels) {
+      ++samples;
       const float* y = readout->run(crop, arena);
       const float* x = net->run(crop, net_arena);
       for (int r = 0; r < 6; ++r) {
         double fitted = w[static_cast<std::size_t>(r * 11 + 10)];
         for (int c = 0; c < 10; ++c) fitted += static_cast<double>(w[static_cast<std::size_t>(r * 11 + c)]) * x[c];
         run_error = std::max(run_error, std::abs(fitted - y[r]) / std::max(1.0, std::abs(fitted)));
-        const double e = fitted - data.labels[static_cast<std::size_t>(i)][static_cast<std::size_t>(r)];
-        mean_e[static_cast<std::size_t>(r)] += e / 24;
+        const double e = fitted - labels[r];
+        mean_e[static_cast<std::size_t>(r)] += e / n;
         spread = std::max(spread, std::abs(e));
-        for (int c = 0; c < 10; ++c) grad[static_cast<std::size_t>(r * 10 + c)] += e * x[c] / 24;
+        for (int c = 0; c < 10; ++c) grad[static_cast<std::size_t>(r * 10 + c)] += e * x[c] / n;
       }
-    }
+    });
+    REQUIRE(samples == 24);
     double worst_mean = 0.0, worst_grad = 0.0, ridge_term = 0.0;
     for (int r = 0; r < 6; ++r) {
       worst_mean = std::max(worst_mean, std::abs(mean_e[static_cast<std::size_t>(r)]));
       for (int c = 0; c < 10; ++c) {
-        const double penalty = ridge * w[static_cast<std::size_t>(r * 11 + c)];
+        const double penalty = options.ridge * w[static_cast<std::size_t>(r * 11 + c)];
         worst_grad = std::max(worst_grad, std::abs(grad[static_cast<std::size_t>(r * 10 + c)] + penalty));
         ridge_term = std::max(ridge_term, std::abs(penalty));
       }
@@ -531,22 +557,25 @@ TEST_SUITE("train") {
     CHECK(run_error < 1e-5);
     CHECK(worst_mean < 1e-5);
     CHECK(worst_grad < 1e-2 * ridge_term);  // float weights: a wrong ridge scale would miss by 100 %
-    CHECK_THROWS_WITH_AS(train::fit_linear_readout(net, data.faces, eval::EvalCrops{}, ridge), doctest::Contains("crops"), Error);
+    options.size = 64;
+    CHECK_THROWS_WITH_AS(train::fit_linear_readout(net, faces, options), doctest::Contains("64x64"), Error);
   }
 
   TEST_CASE("refitted output layer: the network equals itself read through the fitted readout") {
     Rng rng(34);
     auto net = test::random_eval_network(0.25f, 5, Activation::relu, 35, true);
     const auto before = std::make_shared<const InferenceNet>(*net);
-    const LabelledCrops data = labelled_crops(24, 5, rng);
-    const auto readout = train::fit_linear_readout(before, data.faces, data.crops, 1e-3);
-    train::refit_output_layer(*net, data.faces, data.crops, 1e-3, 7);  // batches of 7: a partial last one
+    const FaceSet faces = random_faces(12, 5, rng);
+    train::ReadoutFitOptions options;
+    options.ridge = 1e-3;
+    const auto readout = train::fit_linear_readout(before, faces, options);
+    train::refit_output_layer(*net, faces, options);
     const InferenceNet after(*net);
-    InferenceArena arena = after.make_arena(), readout_arena = readout->make_arena();
+    InferenceArena arena = after.make_arena(), readout_arena = readout->make_arena(), before_arena = before->make_arena();
     double worst = 0.0, moved = 0.0;
-    InferenceArena before_arena = before->make_arena();
-    for (int i = 0; i < 24; ++i) {
-      const float* crop = data.crops.images.batch(i, 1).data();
+    const Tensor crops = test::random_tensor(Shape{4, 112, 112, 3}, rng, 0.0f, 1.0f);
+    for (int i = 0; i < 4; ++i) {
+      const float* crop = crops.batch(i, 1).data();
       const float* y = after.run(crop, arena);
       const float* z = readout->run(crop, readout_arena);
       const float* x = before->run(crop, before_arena);
@@ -557,8 +586,8 @@ TEST_SUITE("train") {
     }
     CHECK(moved > 0.01);
     CHECK(worst < 1e-5);
-    LabelledCrops other = labelled_crops(2, 3, rng);
-    CHECK_THROWS_WITH_AS(train::refit_output_layer(*net, other.faces, other.crops), doctest::Contains("3 landmarks"), Error);
+    const FaceSet three = random_faces(2, 3, rng);
+    CHECK_THROWS_WITH_AS(train::refit_output_layer(*net, three), doctest::Contains("3 landmarks"), Error);
   }
 
   TEST_CASE("checkpoint: resume gives the same next step as going on") {

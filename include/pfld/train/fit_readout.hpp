@@ -1,49 +1,64 @@
-// Fitting a LinearReadout: ridge regression from a model's coordinates to annotated points, on the
-// standard crops of annotated faces; the model itself is not changed.
+// Fitting a LinearReadout: ridge regression from a model's coordinates to annotated points, over the
+// crops the readout will see. A readout fitted on standard crops alone is fragile: it learns where the
+// points sit in that one framing, and pulls toward it a face that is shifted or scaled in its crop (1X:
+// 3.72 -> 4.79 % NME on val crops shifted by up to 10 %, against 4.12 % without a readout). With
+// augmented crops in the fit it holds (4.09 %), for the cost of 0.05 % on standard crops.
 #pragma once
 
-#include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
+#include "../core/rng.hpp"
+#include "../data/augment.hpp"
 #include "../data/dataset.hpp"
-#include "../eval/evaluate.hpp"
 #include "../infer/linear_readout.hpp"
 #include "ridge_regression.hpp"
 
 namespace pfld::train {
 
-// The faces' annotated points in their crops' units (x0, y0, x1, ...), the targets of a fit.
-inline std::vector<float> crop_labels(const Landmarks& points, const CropTransform& crop) {
-  std::vector<float> labels;
-  for (const Point& p : points) {
-    const Point label = crop.image_to_label(p);
-    labels.push_back(label.x);
-    labels.push_back(label.y);
+struct ReadoutFitOptions {
+  double ridge = 1e-5;     // in squared crop units per coordinate
+  int draws = 3;           // augmented crops per face, besides its standard crop
+  AugmentOptions augment;  // how they are drawn; never flipped (the annotation's left-right differences stay)
+  std::uint64_t seed = 1;
+  int size = 112;
+};
+
+// Calls fn(crop, labels) for each face's standard crop, then for `draws` augmented crops of it (crop:
+// size x size x 3 in [0, 1]; labels: 2N crop units). Deterministic in options.seed.
+inline void for_each_fit_sample(const FaceSet& faces, const ReadoutFitOptions& options,
+                                const std::function<void(const float* crop, const float* labels)>& fn) {
+  detail::require(options.draws >= 0, "readout fit: ", options.draws, " draws per face");
+  AugmentOptions standard = options.augment, augmented = options.augment;
+  standard.enabled = false;
+  augmented.enabled = true;
+  augmented.flip_probability = 0.0f;
+  const std::size_t s = static_cast<std::size_t>(options.size);
+  std::vector<float> crop(s * s * 3), labels(2 * static_cast<std::size_t>(faces.landmark_count));
+  float pose[3];
+  Rng rng(options.seed);
+  for (const Face& face : faces.faces) {
+    detail::require(face.landmarks.size() == static_cast<std::size_t>(faces.landmark_count), "readout fit: ",
+                    face.source, " has ", face.landmarks.size(), " landmarks, the set ", faces.landmark_count);
+    for (int draw = 0; draw <= options.draws; ++draw) {
+      make_training_crop(face, draw == 0 ? standard : augmented, nullptr, rng, options.size, crop.data(), labels.data(), pose);
+      fn(crop.data(), labels.data());
+    }
   }
-  return labels;
 }
 
-// `crops` are the faces' standard crops at the model's input size (eval::make_eval_crops); `ridge` is in
-// squared crop units per coordinate (1e-5 suited PFLD and WFLW models on 300-W: weights/README.md).
 inline std::shared_ptr<const LinearReadout> fit_linear_readout(std::shared_ptr<const LandmarkModel> model,
-                                                               const FaceSet& faces, const eval::EvalCrops& crops,
-                                                               double ridge = 1e-5) {
+                                                               const FaceSet& faces, const ReadoutFitOptions& options = {}) {
   detail::require(model != nullptr, "fit_linear_readout: no model");
-  const std::size_t n = faces.size();
-  const int s = model->input_size();
-  detail::require(n > 0, "fit_linear_readout: no faces");
-  detail::require(crops.images.rank() == 4 && static_cast<std::size_t>(crops.images.dim(0)) == n &&
-                      crops.images.dim(1) == s && crops.images.dim(2) == s && crops.transforms.size() == n,
-                  "fit_linear_readout: crops ", crops.images.shape().str(), " for ", n, " faces and a ", s, "x", s,
-                  " model");
-  const std::size_t coords = 2 * static_cast<std::size_t>(model->landmark_count());
-  RidgeRegression fit(coords, 2 * static_cast<std::size_t>(faces.landmark_count));
+  detail::require(faces.size() > 0, "fit_linear_readout: no faces");
+  detail::require(model->input_size() == options.size, "fit_linear_readout: a ", model->input_size(), "x",
+                  model->input_size(), " model for ", options.size, "x", options.size, " crops");
+  RidgeRegression fit(2 * static_cast<std::size_t>(model->landmark_count()), 2 * static_cast<std::size_t>(faces.landmark_count));
   InferenceArena arena = model->make_arena();
-  const std::size_t pixels = static_cast<std::size_t>(s) * s * 3;
-  for (std::size_t i = 0; i < n; ++i)
-    fit.add(model->run(crops.images.data() + i * pixels, arena), crop_labels(faces.faces[i].landmarks, crops.transforms[i]).data());
-  return std::make_shared<const LinearReadout>(std::move(model), faces.landmark_count, fit.solve(ridge));
+  for_each_fit_sample(faces, options, [&](const float* crop, const float* labels) { fit.add(model->run(crop, arena), labels); });
+  return std::make_shared<const LinearReadout>(std::move(model), faces.landmark_count, fit.solve(options.ridge));
 }
 
 }  // namespace pfld::train
