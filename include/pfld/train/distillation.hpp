@@ -31,8 +31,7 @@ inline void blend_teacher_targets(const LandmarkModel& teacher, InferenceArena& 
                   teacher.landmark_count(), " landmarks");
   const std::size_t pixels = static_cast<std::size_t>(s) * s * 3;
   for (int i = 0; i < m; ++i) {
-    std::copy_n(batch.images.data() + static_cast<std::size_t>(i) * pixels, pixels, teacher.input(arena));
-    const float* predicted = teacher.run(arena);
+    const float* predicted = teacher.run(batch.images.data() + static_cast<std::size_t>(i) * pixels, arena);
     float* target = batch.landmarks.data() + static_cast<std::size_t>(i) * coords;
     for (int c = 0; c < coords; ++c) target[c] += weight * (predicted[c] - target[c]);
   }
