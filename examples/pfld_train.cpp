@@ -200,9 +200,7 @@ std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const 
   if (o.teacher_readout) train_crops = pfld::eval::make_eval_crops(train_set, 112, 1.2f, &pool);
   std::vector<std::shared_ptr<const pfld::LandmarkModel>> members;
   for (const std::string& path : o.teachers) {
-    std::shared_ptr<const pfld::LandmarkModel> net;
-    if (is_onnx(path)) net = pfld::load_onnx(path);
-    else net = std::make_shared<const pfld::InferenceNet>(pfld::InferenceNet::load(path));
+    std::shared_ptr<const pfld::LandmarkModel> net = pfld::load_landmark_model(path);
     if (net->input_size() != 112)
       throw pfld::Error("teacher " + path + " takes " + std::to_string(net->input_size()) + "x" +
                         std::to_string(net->input_size()) + " crops, the student 112x112");

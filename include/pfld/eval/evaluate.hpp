@@ -40,6 +40,13 @@ inline EvalCrops make_eval_crops(const FaceSet& set, int size = 112, float box_s
   return crops;
 }
 
+// A crop's 2N label coordinates as N image points.
+inline Landmarks labels_to_image(const float* labels, int points, const CropTransform& crop) {
+  Landmarks face;
+  for (int p = 0; p < points; ++p) face.push_back(crop.label_to_image({labels[2 * p], labels[2 * p + 1]}));
+  return face;
+}
+
 // Landmarks in image pixels for every crop, from the network in eval mode (training mode is restored).
 inline std::vector<Landmarks> predict(model::PfldNet& net, const EvalCrops& crops, int batch = 32) {
   train::EvalModeScope eval(net);
@@ -49,13 +56,8 @@ inline std::vector<Landmarks> predict(model::PfldNet& net, const EvalCrops& crop
     const int count = std::min(batch, n - first);
     const Tensor& labels = net.forward(crops.images.batch(first, count));
     for (int i = 0; i < count; ++i) {
-      Landmarks face;
-      const CropTransform& t = crops.transforms[static_cast<std::size_t>(first + i)];
-      for (int p = 0; p < points; ++p) {
-        const float* xy = labels.data() + static_cast<std::size_t>(i) * 2 * points + 2 * p;
-        face.push_back(t.label_to_image({xy[0], xy[1]}));
-      }
-      out.push_back(std::move(face));
+      out.push_back(labels_to_image(labels.data() + static_cast<std::size_t>(i) * 2 * points, points,
+                                    crops.transforms[static_cast<std::size_t>(first + i)]));
     }
   }
   return out;
@@ -71,10 +73,7 @@ inline std::vector<Landmarks> predict(const LandmarkModel& model, const EvalCrop
   std::vector<Landmarks> out;
   for (int i = 0; i < n; ++i) {
     const float* labels = model.run(crops.images.data() + static_cast<std::size_t>(i) * pixels, arena);
-    Landmarks face;
-    const CropTransform& t = crops.transforms[static_cast<std::size_t>(i)];
-    for (int p = 0; p < points; ++p) face.push_back(t.label_to_image({labels[2 * p], labels[2 * p + 1]}));
-    out.push_back(std::move(face));
+    out.push_back(labels_to_image(labels, points, crops.transforms[static_cast<std::size_t>(i)]));
   }
   return out;
 }

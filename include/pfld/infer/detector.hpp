@@ -27,6 +27,17 @@
 
 namespace pfld {
 
+// A pfld weights or checkpoint file (see save_weights), or an ONNX model (a path ending in .onnx, imported
+// with default options: input RGB in [0, 1], landmarks in crop units).
+inline std::shared_ptr<const LandmarkModel> load_landmark_model(const std::string& path, Isa isa = active_isa()) {
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0) {
+    OnnxImportOptions onnx;
+    onnx.isa = isa;
+    return load_onnx(path, onnx);
+  }
+  return std::make_shared<const InferenceNet>(InferenceNet::load(path, isa));
+}
+
 // One face of detect_all: what the face detector found, the landmark box it maps to, the landmarks.
 struct DetectedFace {
   FaceBox detection;
@@ -64,15 +75,9 @@ class Detector {
   explicit Detector(model::PfldNet& net, const DetectorOptions& options = {})
       : Detector(std::make_shared<const InferenceNet>(net, options.isa), options) {}
 
-  // From a pfld weights or checkpoint file (see save_weights), or an ONNX model (a path ending in .onnx,
-  // imported with default options: input RGB in [0, 1], landmarks in crop units).
+  // From a weights file or ONNX model (load_landmark_model).
   static Detector load(const std::string& path, const DetectorOptions& options = {}) {
-    if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0) {
-      OnnxImportOptions onnx;
-      onnx.isa = options.isa;
-      return Detector(load_onnx(path, onnx), options);
-    }
-    return Detector(std::make_shared<const InferenceNet>(InferenceNet::load(path, options.isa)), options);
+    return Detector(load_landmark_model(path, options.isa), options);
   }
 
   Detector(const Detector& other) : Detector(other.net_, other.options_) { faces_ = other.faces_; }

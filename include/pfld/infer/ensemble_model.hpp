@@ -28,8 +28,8 @@ class EnsembleModel : public LandmarkModel {
       shared = std::max(shared, m->arena_floats());
     }
     // The members run one after another in the same memory; the crop and the sum live after it.
-    crop_offset_ = round_up(shared);
-    output_offset_ = crop_offset_ + round_up(crop_floats());
+    crop_offset_ = aligned(shared);
+    output_offset_ = crop_offset_ + aligned(crop_floats());
     arena_floats_ = output_offset_ + 2 * static_cast<std::size_t>(landmark_count());
   }
 
@@ -39,12 +39,12 @@ class EnsembleModel : public LandmarkModel {
   std::size_t arena_floats() const override { return arena_floats_; }
 
   float* input(InferenceArena& arena) const override {
-    check(arena);
+    check_arena(arena, "EnsembleModel");
     return arena.data() + crop_offset_;
   }
 
   const float* run(InferenceArena& arena) const override {
-    check(arena);
+    check_arena(arena, "EnsembleModel");
     const float* crop = arena.data() + crop_offset_;
     float* mean = arena.data() + output_offset_;
     const std::size_t coords = 2 * static_cast<std::size_t>(landmark_count());
@@ -59,13 +59,7 @@ class EnsembleModel : public LandmarkModel {
   using LandmarkModel::run;  // run(crop, arena)
 
  private:
-  static std::size_t round_up(std::size_t floats) { return (floats + 15) / 16 * 16; }
   std::size_t crop_floats() const { return static_cast<std::size_t>(input_size()) * input_size() * 3; }
-
-  void check(const InferenceArena& arena) const {
-    detail::require(arena.size() >= arena_floats_, "EnsembleModel: arena of ", arena.size(), " floats, needs ",
-                    arena_floats_, " (make it with make_arena())");
-  }
 
   std::vector<std::shared_ptr<const LandmarkModel>> members_;
   std::size_t crop_offset_ = 0, output_offset_ = 0, arena_floats_ = 0;

@@ -79,7 +79,7 @@ class GraphNet : public LandmarkModel {
   Value add_value(int h, int w, int c) {
     detail::require(h > 0 && w > 0 && c > 0, "GraphNet: empty tensor ", h, "x", w, "x", c);
     Value v{h, w, c, arena_floats_};
-    arena_floats_ += (v.size() + 15) / 16 * 16;
+    arena_floats_ += aligned(v.size());
     return v;
   }
 
@@ -297,8 +297,7 @@ class GraphNet : public LandmarkModel {
  private:
   void check(const InferenceArena& arena) const {
     detail::require(landmarks_ > 0, "GraphNet: the graph has no landmark output");
-    detail::require(arena.size() >= arena_floats_, "GraphNet: arena of ", arena.size(), " floats, needs ", arena_floats_,
-                    " (make it with make_arena())");
+    check_arena(arena, "GraphNet");
   }
 
   Isa isa_;

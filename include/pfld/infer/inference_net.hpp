@@ -128,14 +128,14 @@ class InferenceNet : public LandmarkModel {
 
   // Where a run reads its input: the S x S x 3 crop (RGB in [0, 1], NHWC), to be filled by the caller.
   float* input(InferenceArena& arena) const override {
-    check(arena);
+    check_arena(arena, "InferenceNet");
     return arena.data() + input_at_;
   }
 
   // Runs the network on the crop in input(arena); returns the 2N landmark coordinates (x0, y0, x1, ...,
   // crop units, [0, 1] inside the crop), valid until the arena's next run.
   const float* run(InferenceArena& arena) const override {
-    check(arena);
+    check_arena(arena, "InferenceNet");
     float* base = arena.data();
     float* x = base + ping_at_;
     float* y = base + pong_at_;
@@ -236,11 +236,6 @@ class InferenceNet : public LandmarkModel {
   }
   static std::size_t in_size(const FusedConv& c) { return pixels_in(c) * c.geometry.in_c; }
   static std::size_t out_size(const FusedConv& c) { return pixels_out(c) * c.geometry.out_c; }
-
-  void check(const InferenceArena& arena) const {
-    detail::require(arena.size() >= arena_floats_, "InferenceNet: arena of ", arena.size(), " floats, needs ",
-                    arena_floats_, " (make it with make_arena())");
-  }
 
   kernels::GemmEpilogue fc_epilogue() const {
     kernels::GemmEpilogue e;
@@ -346,7 +341,7 @@ class InferenceNet : public LandmarkModel {
     flops_ += 2.0 * fc.in_features() * fc.out_features();
     auto place = [this](std::size_t floats) {
       const std::size_t at = arena_floats_;
-      arena_floats_ += (floats + 15) / 16 * 16;
+      arena_floats_ += aligned(floats);
       return at;
     };
     input_at_ = place(static_cast<std::size_t>(s) * s * 3);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "../core/error.hpp"
 #include "../core/tensor.hpp"
 
 namespace pfld {
@@ -44,6 +45,15 @@ class LandmarkModel {
     const std::size_t s = static_cast<std::size_t>(input_size());
     std::copy_n(crop, s * s * 3, input(arena));
     return run(arena);
+  }
+
+ protected:
+  // Arena offsets on 64-byte boundaries (16 floats), so every tensor starts on a cache line.
+  static std::size_t aligned(std::size_t floats) { return (floats + 15) / 16 * 16; }
+
+  void check_arena(const InferenceArena& arena, const char* model) const {
+    detail::require(arena.size() >= arena_floats(), model, ": arena of ", arena.size(), " floats, needs ",
+                    arena_floats(), " (make it with make_arena())");
   }
 };
 

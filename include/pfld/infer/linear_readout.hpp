@@ -33,7 +33,7 @@ class LinearReadout : public LandmarkModel {
                     weights_.size(), " weights, a map from ", inner_->landmark_count(), " to ", landmarks_,
                     " landmarks has ", static_cast<std::size_t>(2 * landmarks_) * columns());
     for (float w : weights_) detail::require(std::isfinite(w), "LinearReadout: a non-finite weight");
-    output_offset_ = (inner_->arena_floats() + 15) / 16 * 16;
+    output_offset_ = aligned(inner_->arena_floats());
   }
 
   const LandmarkModel& inner() const { return *inner_; }
@@ -43,12 +43,12 @@ class LinearReadout : public LandmarkModel {
   std::size_t arena_floats() const override { return output_offset_ + 2 * static_cast<std::size_t>(landmarks_); }
 
   float* input(InferenceArena& arena) const override {
-    check(arena);
+    check_arena(arena, "LinearReadout");
     return inner_->input(arena);
   }
 
   const float* run(InferenceArena& arena) const override {
-    check(arena);
+    check_arena(arena, "LinearReadout");
     const float* x = inner_->run(arena);
     float* y = arena.data() + output_offset_;
     const std::size_t n = columns() - 1;
@@ -64,11 +64,6 @@ class LinearReadout : public LandmarkModel {
 
  private:
   std::size_t columns() const { return 2 * static_cast<std::size_t>(inner_->landmark_count()) + 1; }
-
-  void check(const InferenceArena& arena) const {
-    detail::require(arena.size() >= arena_floats(), "LinearReadout: arena of ", arena.size(), " floats, needs ",
-                    arena_floats(), " (make it with make_arena())");
-  }
 
   std::shared_ptr<const LandmarkModel> inner_;
   int landmarks_;

@@ -26,9 +26,9 @@ class MirrorAveragedModel : public LandmarkModel {
       detail::require(p >= 0 && static_cast<std::size_t>(p) < mirror_.size(), "MirrorAveragedModel: mirror map entry ", p,
                       " out of range");
     // After the inner model's memory: the crop, the first run's answer, the mean.
-    crop_offset_ = round_up(inner_->arena_floats());
-    first_offset_ = crop_offset_ + round_up(crop_floats());
-    output_offset_ = first_offset_ + round_up(coords());
+    crop_offset_ = aligned(inner_->arena_floats());
+    first_offset_ = crop_offset_ + aligned(crop_floats());
+    output_offset_ = first_offset_ + aligned(coords());
   }
 
   int input_size() const override { return inner_->input_size(); }
@@ -36,12 +36,12 @@ class MirrorAveragedModel : public LandmarkModel {
   std::size_t arena_floats() const override { return output_offset_ + coords(); }
 
   float* input(InferenceArena& arena) const override {
-    check(arena);
+    check_arena(arena, "MirrorAveragedModel");
     return arena.data() + crop_offset_;
   }
 
   const float* run(InferenceArena& arena) const override {
-    check(arena);
+    check_arena(arena, "MirrorAveragedModel");
     const std::size_t s = static_cast<std::size_t>(input_size());
     const float* crop = arena.data() + crop_offset_;
     float* first = arena.data() + first_offset_;
@@ -62,14 +62,8 @@ class MirrorAveragedModel : public LandmarkModel {
   using LandmarkModel::run;  // run(crop, arena)
 
  private:
-  static std::size_t round_up(std::size_t floats) { return (floats + 15) / 16 * 16; }
   std::size_t crop_floats() const { return static_cast<std::size_t>(input_size()) * input_size() * 3; }
   std::size_t coords() const { return 2 * mirror_.size(); }
-
-  void check(const InferenceArena& arena) const {
-    detail::require(arena.size() >= arena_floats(), "MirrorAveragedModel: arena of ", arena.size(), " floats, needs ",
-                    arena_floats(), " (make it with make_arena())");
-  }
 
   std::shared_ptr<const LandmarkModel> inner_;
   MirrorMap mirror_;
