@@ -303,6 +303,35 @@ void BM_detect(benchmark::State& state, float width) {
   state.SetLabel(pfld::to_string(pfld::active_isa()));
 }
 
+// Detector::detect with upright refine passes (DetectorOptions::upright): a plain first pass, then
+// crops turned by the face's roll.
+void BM_detect_refine(benchmark::State& state, float width, int passes, bool upright) {
+  auto net = inference_network(width);
+  pfld::DetectorOptions options;
+  options.refine = passes;
+  options.upright = upright;
+  pfld::Detector detector(*net, options);
+  pfld::Image image(640, 480, pfld::PixelFormat::rgb);
+  for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 2654435761u >> 24);
+  pfld::Landmarks points;
+  detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
+  for (auto _ : state) detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
+  state.SetLabel(pfld::to_string(pfld::active_isa()));
+}
+
+// The crop's bilinear warp alone, 640x480 photo -> 112x112: unturned (the per-column path) and turned
+// by 20 degrees (an upright refine pass).
+void BM_warp(benchmark::State& state, float degrees) {
+  pfld::Image image(640, 480, pfld::PixelFormat::rgb);
+  for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 2654435761u >> 24);
+  const pfld::CropTransform crop = pfld::CropTransform::square(330, 245, 228, 112, degrees * 0.017453292f);
+  std::vector<float> out(112 * 112 * 3);
+  for (auto _ : state) {
+    crop.warp(image.view(), out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
 // The cascade face detector on a 640x480 photo: Grace Hopper (python-matplotlib-data) resampled to 4:3.
 void BM_face_detect(benchmark::State& state, std::string cascade, int threads) {
   const std::string photo = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
@@ -345,6 +374,9 @@ int main(int argc, char** argv) {
   }
   argc = kept;
   benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
+  for (float degrees : {0.0f, 20.0f})
+    benchmark::RegisterBenchmark(degrees == 0 ? "warp/640x480->112/unturned" : "warp/640x480->112/turned", BM_warp, degrees)
+        ->Unit(benchmark::kMicrosecond);
   const Isa isa = pfld::active_isa();
   for (float width : {1.0f, 0.25f})
     for (const Layer& layer : pfld_layers(width)) {
@@ -376,6 +408,10 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("infer_batch/" + w + "/threads:2").c_str(), BM_infer_batch, width, 2)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("detect/" + w).c_str(), BM_detect, width)->Unit(benchmark::kMicrosecond);
+    for (bool upright : {false, true})
+      benchmark::RegisterBenchmark(("detect/" + w + "/refine:1/" + (upright ? "upright" : "unturned")).c_str(), BM_detect_refine,
+                                   width, 1, upright)
+          ->Unit(benchmark::kMicrosecond);
   }
   if (!onnx_file.empty())
     for (Isa i : {Isa::avx512, Isa::avx2, Isa::neon})

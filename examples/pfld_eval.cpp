@@ -2,13 +2,15 @@
 //
 //   pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)
 //             [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE] [--ced FILE.svg]
-//             [--threads N] [--mirror-average] [--refine N] [--landmarks N]
+//             [--threads N] [--mirror-average] [--refine N] [--no-upright] [--landmarks N] [--roll DEG]
 //
 // Each face is cropped the standard way (a square of 1.2x the longer side of its ground-truth landmark
 // box) and run through the fused inference engine, or, with --detector, cropped from the box the face
 // detector finds (faces it misses are reported and left out); --mirror-average averages each face with
 // its mirror image (DetectorOptions::mirror_average); --refine N crops each face again N times around
-// the landmarks just found (DetectorOptions::refine); --landmarks N reads a model of another scheme in
+// the landmarks just found, turned upright by their eye line unless --no-upright (DetectorOptions::refine,
+// upright); --roll DEG turns every face in its image by DEG degrees, one way and the other in turn,
+// before anything else (how a tilted head is coped with); --landmarks N reads a model of another scheme in
 // the data's (a WFLW-98 model on 300-W's 68 points, through the point correspondence). Prints NME (inter-ocular by default),
 // failure rate and AUC at 0.08 and 0.10; writes a per-image CSV and a CED plot when asked. The last
 // stdout line is one JSON object:
@@ -16,6 +18,7 @@
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -33,9 +36,12 @@ namespace {
   std::fprintf(stderr,
                "usage: pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)\n"
                "                 [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE]\n"
-               "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N] [--landmarks N]\n"
+               "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N] [--no-upright]\n"
+               "                 [--landmarks N] [--roll DEG]\n"
                "  --mirror-average  also run each face's mirror image and average the two (twice the time)\n"
-               "  --refine N        crop each face again N times around the landmarks found (one run each)\n"
+               "  --refine N        crop each face again N times around the landmarks found (one run each),\n"
+               "                    turned so the face is upright in the crop (not with --no-upright)\n"
+               "  --roll DEG        turn each face in its image by +DEG and -DEG degrees in turn first\n"
                "  --landmarks N     the data's point count, when the weights have another (98 -> 68)\n");
   std::exit(2);
 }
@@ -47,6 +53,7 @@ int main(int argc, char** argv) {
   bool use_detector = false;
   pfld::DetectorOptions detector_options;
   int threads = 0;
+  float roll = 0.0f;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -67,6 +74,13 @@ int main(int argc, char** argv) {
       threads = *n;
     }
     else if (arg == "--mirror-average") detector_options.mirror_average = true;
+    else if (arg == "--no-upright") detector_options.upright = false;
+    else if (arg == "--roll") {
+      const std::string v = value();
+      char* end = nullptr;
+      roll = std::strtof(v.c_str(), &end);
+      if (v.empty() || *end || !(std::abs(roll) <= 180)) usage(("--roll takes an angle in degrees, -180 to 180, not '" + v + "'").c_str());
+    }
     else if (arg == "--refine") {
       const std::string v = value();
       const std::optional<int> n = cli::integer_in(v, 0, 10);
@@ -104,9 +118,17 @@ int main(int argc, char** argv) {
     std::vector<float> nmes;
     std::vector<std::string> rows;
     std::size_t missed = 0;
-    for (const pfld::FaceRecord& record : records) {
-      const pfld::Image image = pfld::io::read_image(record.image_path);
-      const pfld::Box truth = pfld::bounding_box(record.landmarks);
+    for (std::size_t r = 0; r < records.size(); ++r) {
+      const pfld::FaceRecord& record = records[r];
+      pfld::Image image = pfld::io::read_image(record.image_path);
+      pfld::Landmarks annotated = record.landmarks;
+      if (roll != 0.0f) {
+        const pfld::Box b = pfld::bounding_box(annotated);
+        pfld::TurnedFace turned = pfld::turn_face(image.view(), annotated, {b.center_x(), b.center_y()}, r % 2 ? -roll : roll);
+        image = std::move(turned.image);
+        annotated = std::move(turned.landmarks);
+      }
+      const pfld::Box truth = pfld::bounding_box(annotated);
       pfld::Landmarks predicted;
       if (use_detector) {
         // The detection whose landmark box is nearest the annotated face.
@@ -129,7 +151,7 @@ int main(int argc, char** argv) {
       } else {
         predicted = detector.detect(image.view(), truth);
       }
-      const float e = pfld::eval::nme(predicted, record.landmarks, norm);
+      const float e = pfld::eval::nme(predicted, annotated, norm);
       nmes.push_back(e);
       char line[64];
       std::snprintf(line, sizeof line, ",%.6f,", static_cast<double>(e));
@@ -153,8 +175,10 @@ int main(int argc, char** argv) {
       }
       plot::write(ced, plot::chart("Cumulative error distribution (" + norm_name + ")", "NME (%)", "fraction of faces", {curve}));
     }
-    std::printf("weights %s: %d landmarks; %s on %s\n", weights.c_str(), detector.landmark_count(), use_detector ? "face detector boxes" : "ground-truth boxes",
+    std::printf("weights %s: %d landmarks; %s on %s", weights.c_str(), detector.landmark_count(), use_detector ? "face detector boxes" : "ground-truth boxes",
                 (data.empty() ? wflw : data).c_str());
+    if (roll != 0.0f) std::printf(", faces turned by +-%g degrees", static_cast<double>(roll));
+    std::printf("\n");
     if (use_detector) std::printf("faces the detector missed: %zu of %zu (left out)\n", missed, records.size());
     std::printf("faces %zu  NME %.3f %%  FR@0.08 %.4f  FR@0.10 %.4f  AUC@0.08 %.4f  AUC@0.10 %.4f\n", s.faces,
                 100.0 * s.mean_nme, s.failure_rate(0.08), s.failure_rate(0.10), s.auc(0.08), s.auc(0.10));

@@ -104,6 +104,89 @@ TEST_SUITE("data") {
     CHECK_THROWS_AS(CropTransform::from_box(Box{0, std::nanf(""), 10, 10}, 112), Error);
   }
 
+  TEST_CASE("crop around points, turned: a turned face's turned crop sees what the upright face's crop sees") {
+    Rng rng(44);
+    for (int trial = 0; trial < 20; ++trial) {
+      Landmarks face;  // 68 random points in a 100 x 120 region
+      for (int i = 0; i < 68; ++i) face.push_back({rng.uniform(50, 150), rng.uniform(40, 160)});
+      // Angle 0 is the standard crop of the points' box.
+      const CropTransform standard = CropTransform::from_box(bounding_box(face), 112, 1.2f);
+      const CropTransform around = CropTransform::around(face, 112, 1.2f);
+      for (const Point& p : face) {
+        CHECK(std::abs(around.image_to_label(p).x - standard.image_to_label(p).x) < 1e-6f);
+        CHECK(std::abs(around.image_to_label(p).y - standard.image_to_label(p).y) < 1e-6f);
+      }
+      // The face turned by `angle` about some point, cropped by that angle: the same labels as upright.
+      const float angle = rng.uniform(-1.5f, 1.5f);
+      const CropTransform turn = CropTransform::square(rng.uniform(0, 200), rng.uniform(0, 200), 300.0f, 300, -angle);
+      Landmarks turned;
+      for (const Point& p : face) turned.push_back(turn.image_to_crop(p));
+      const CropTransform upright = CropTransform::around(turned, 112, 1.2f, angle);
+      double worst = 0.0;
+      for (std::size_t i = 0; i < face.size(); ++i) {
+        const Point a = upright.image_to_label(turned[i]), b = standard.image_to_label(face[i]);
+        worst = std::max(worst, static_cast<double>(std::hypot(a.x - b.x, a.y - b.y)));
+      }
+      CHECK(worst < 1e-4);
+      // upright_angle reads the turn off the eye line.
+      const float d = upright_angle(turned) - upright_angle(face);
+      CHECK(std::remainder(d - angle, 6.283185307179586f) == doctest::Approx(0.0f).epsilon(1e-4));
+      // mirrored(): the same square with its x axis reversed, as square(..., mirror = true) makes it.
+      const CropTransform m = upright.mirrored();
+      const CropTransform flipped = CropTransform::square(upright.crop_to_image({55.5f, 55.5f}).x, upright.crop_to_image({55.5f, 55.5f}).y,
+                                                          upright.scale() * 112, 112, angle, true);
+      for (const Point& p : turned) {
+        CHECK(std::abs(m.image_to_label(p).x - flipped.image_to_label(p).x) < 1e-4f);
+        CHECK(std::abs(m.image_to_label(p).y - flipped.image_to_label(p).y) < 1e-4f);
+        CHECK(m.image_to_label(p).x == doctest::Approx(1.0f - upright.image_to_label(p).x).epsilon(1e-4));
+      }
+    }
+    // Eyes: 68 points, each eye's mean; 98, the pupils; others have none.
+    Landmarks level(68, Point{50, 50});
+    for (int i = 36; i < 42; ++i) level[static_cast<std::size_t>(i)] = {30.0f + static_cast<float>(i % 2), 40};
+    for (int i = 42; i < 48; ++i) level[static_cast<std::size_t>(i)] = {70.0f, 40.0f + static_cast<float>(i % 2)};
+    Point l, r;
+    REQUIRE(eye_centres(level, l, r));
+    CHECK(l.x == doctest::Approx(30.5f));
+    CHECK(r.y == doctest::Approx(40.5f));
+    CHECK(upright_angle(Point{0, 0}, Point{10, -10}) == doctest::Approx(0.785398f));  // right eye higher: turned anticlockwise
+    Landmarks wflw(98, Point{0, 0});
+    wflw[96] = {10, 20}, wflw[97] = {30, 20};
+    CHECK(upright_angle(wflw) == doctest::Approx(0.0f));
+    CHECK_FALSE(eye_centres(Landmarks(5), l, r));
+    CHECK_THROWS_WITH_AS(upright_angle(Landmarks(5)), doctest::Contains("no eyes known for 5"), Error);
+    CHECK_THROWS_AS(CropTransform::around(Landmarks{}, 112), Error);
+    CHECK_THROWS_AS(CropTransform::around(Landmarks{{1, 2}, {std::nanf(""), 3}}, 112, 1.2f, 0.5f), Error);
+  }
+
+  TEST_CASE("turn_face: the image and its landmarks turned together about the centre") {
+    // A grey image with two bright marks the landmarks sit on.
+    Image image(80, 60);
+    std::fill(image.pixels.begin(), image.pixels.end(), std::uint8_t{40});
+    const Landmarks marks = {{50, 30}, {20, 45}};
+    for (const Point& m : marks)
+      for (int y = -2; y <= 2; ++y)
+        for (int x = -2; x <= 2; ++x)
+          for (int c = 0; c < 3; ++c) image.at(static_cast<int>(m.x) + x, static_cast<int>(m.y) + y)[c] = 250;
+    const Point centre{40, 30};
+    const TurnedFace turned = turn_face(image.view(), marks, centre, 90.0f);
+    REQUIRE(turned.image.width == 80);
+    REQUIRE(turned.landmarks.size() == 2);
+    // 90 degrees anticlockwise as seen: the mark 10 px right of the centre goes 10 px above it.
+    const Point c{39.5f, 39.5f};  // the canvas' centre
+    CHECK(turned.landmarks[0].x == doctest::Approx(c.x).epsilon(1e-4));
+    CHECK(turned.landmarks[0].y == doctest::Approx(c.y - 10).epsilon(1e-4));
+    for (const Point& p : turned.landmarks) {
+      const std::uint8_t* px = turned.image.pixels.data() + (static_cast<std::size_t>(std::lround(p.y)) * 80 + static_cast<std::size_t>(std::lround(p.x))) * 3;
+      CHECK(static_cast<int>(px[0]) > 200);
+    }
+    CHECK(static_cast<int>(turned.image.pixels[(40 * 80 + 60) * 3]) == 40);  // grey elsewhere
+    CHECK(static_cast<int>(turned.image.pixels[0]) == 0);                     // uncovered corner: black
+    CHECK_THROWS_WITH_AS(turn_face(ImageView(), marks, centre, 10.0f), doctest::Contains("empty"), Error);
+    CHECK_THROWS_WITH_AS(turn_face(image.view(), marks, centre, std::nanf("")), doctest::Contains("not finite"), Error);
+    CHECK_THROWS_WITH_AS(turn_face(image.view(), Landmarks{{std::nanf(""), 1}}, centre, 5.0f), doctest::Contains("landmark 0"), Error);
+  }
+
   TEST_CASE("warp: a mirrored crop is the plain crop reversed, pixel for pixel") {
     Image image(64, 48);
     Rng rng(42);

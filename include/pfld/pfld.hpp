@@ -61,6 +61,7 @@
 #include "data/mirror.hpp"
 #include "data/point_map.hpp"
 #include "data/pts_file.hpp"
+#include "data/turn_face.hpp"
 #include "data/wflw_list.hpp"
 
 #include "eval/evaluate.hpp"

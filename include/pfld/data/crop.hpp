@@ -43,6 +43,37 @@ class CropTransform {
     return square(box.center_x(), box.center_y(), std::max(box.width, box.height) * scale, size, 0.0f, mirror);
   }
 
+  // The standard crop of `points` as seen in a frame turned by `angle` (square()'s convention): the
+  // square of `scale` times the longer side of their box in that frame, centred on that box. With
+  // angle 0 it is from_box(bounding_box(points), ...); with upright_angle(points) the face stands upright.
+  static CropTransform around(const Landmarks& points, int size, float scale = 1.2f, float angle = 0.0f) {
+    require_finite(points, "crop");
+    detail::require(!points.empty(), "crop: no landmarks to frame");
+    if (angle == 0.0f) return from_box(bounding_box(points), size, scale);
+    // The crop's x axis runs along (c, -s) in the image, its y axis along (s, c).
+    const double c = std::cos(angle), s = std::sin(angle);
+    double a0 = HUGE_VAL, a1 = -HUGE_VAL, b0 = HUGE_VAL, b1 = -HUGE_VAL;
+    for (const Point& p : points) {
+      const double a = p.x * c - p.y * s, b = p.x * s + p.y * c;
+      a0 = std::min(a0, a), a1 = std::max(a1, a), b0 = std::min(b0, b), b1 = std::max(b1, b);
+    }
+    const double am = 0.5 * (a0 + a1), bm = 0.5 * (b0 + b1);
+    return square(static_cast<float>(am * c + bm * s), static_cast<float>(bm * c - am * s),
+                  static_cast<float>(std::max(a1 - a0, b1 - b0)) * scale, size, angle);
+  }
+
+  // The same square mirrored left-right: the crop of the face's mirror image.
+  CropTransform mirrored() const {
+    CropTransform t = *this;
+    // The centre stays where it is; the crop's x axis turns around.
+    const double half = (size_ - 1) / 2.0;
+    t.m_[0] = -m_[0], t.m_[3] = -m_[3];
+    t.m_[2] = m_[2] + 2 * m_[0] * half;
+    t.m_[5] = m_[5] + 2 * m_[3] * half;
+    t.update_inverse();
+    return t;
+  }
+
   int size() const { return size_; }
   float scale() const { return static_cast<float>(std::hypot(m_[0], m_[3])); }  // image pixels per crop pixel
 
@@ -172,5 +203,18 @@ class CropTransform {
   double inv_[6] = {1, 0, 0, 0, 1, 0};
   int size_ = 112;
 };
+
+// The angle (square()'s convention) that turns a crop so that the line from the image-left eye to the
+// other is level in it: the face's roll in the image.
+inline float upright_angle(Point left_eye, Point right_eye) {
+  return static_cast<float>(std::atan2(-(right_eye.y - left_eye.y), right_eye.x - left_eye.x));
+}
+
+// The same from a face's landmarks (68 or 98 points: eye_centres).
+inline float upright_angle(const Landmarks& points) {
+  Point left, right;
+  detail::require(eye_centres(points, left, right), "upright_angle: no eyes known for ", points.size(), " landmarks");
+  return upright_angle(left, right);
+}
 
 }  // namespace pfld

@@ -56,4 +56,21 @@ inline Box bounding_box(const Landmarks& points) {
   return {x0, y0, x1 - x0, y1 - y0};
 }
 
+// The eye centres of a face in a scheme pfld knows, the image-left eye first: 68 points (iBUG), the
+// mean of each eye's six points; 98 (WFLW), its pupils 96 and 97. False for other point counts.
+inline bool eye_centres(const Landmarks& points, Point& left, Point& right) {
+  std::size_t first = 0, count = 0;  // the left eye's points; the right eye's follow them
+  if (points.size() == 68) first = 36, count = 6;
+  if (points.size() == 98) first = 96, count = 1;
+  if (count == 0) return false;
+  auto mean = [&](std::size_t from) {
+    Point m{0, 0};
+    // (at(): GCC 12's -Warray-bounds otherwise sees index 36 in a vector it knows to hold 5 points)
+    for (std::size_t i = from; i < from + count; ++i) m.x += points.at(i).x, m.y += points.at(i).y;
+    return Point{m.x / static_cast<float>(count), m.y / static_cast<float>(count)};
+  };
+  left = mean(first), right = mean(first + count);
+  return true;
+}
+
 }  // namespace pfld

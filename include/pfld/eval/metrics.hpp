@@ -32,15 +32,11 @@ inline float normalizing_distance(const Landmarks& truth, Normalization how) {
       if (n == 68) return dist(truth[36], truth[45]);
       if (n == 98) return dist(truth[60], truth[72]);
       break;
-    case Normalization::inter_pupil:
-      if (n == 98) return dist(truth[96], truth[97]);
-      if (n == 68) {
-        Point l{0, 0}, r{0, 0};
-        for (int i = 36; i < 42; ++i) l.x += truth[static_cast<std::size_t>(i)].x / 6, l.y += truth[static_cast<std::size_t>(i)].y / 6;
-        for (int i = 42; i < 48; ++i) r.x += truth[static_cast<std::size_t>(i)].x / 6, r.y += truth[static_cast<std::size_t>(i)].y / 6;
-        return dist(l, r);
-      }
+    case Normalization::inter_pupil: {
+      Point l, r;
+      if (eye_centres(truth, l, r)) return dist(l, r);
       break;
+    }
     case Normalization::box: {
       const Box b = bounding_box(truth);
       return std::sqrt(b.width * b.height);
