@@ -556,7 +556,9 @@ TEST_SUITE("train") {
     CHECK(ridge_term > 1e-5);   // and the ridge matters in it
     CHECK(run_error < 1e-5);
     CHECK(worst_mean < 1e-5);
-    CHECK(worst_grad < 1e-2 * ridge_term);  // float weights: a wrong ridge scale would miss by 100 %
+    // Float weights leave a gradient of about |X'X| x 6e-8 x |w| (0.93 % of the ridge term measured, and a
+    // change in the crops' last bits moved it to 1.6 %); a wrong ridge scale would miss by 100 %.
+    CHECK(worst_grad < 5e-2 * ridge_term);
     options.size = 64;
     CHECK_THROWS_WITH_AS(train::fit_linear_readout(net, faces, options), doctest::Contains("64x64"), Error);
   }
