@@ -3,6 +3,7 @@
 //   pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)
 //             [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE] [--ced FILE.svg]
 //             [--threads N] [--mirror-average] [--refine N] [--no-upright] [--landmarks N] [--roll DEG]
+//             [--track]
 //
 // Each face is cropped the standard way (a square of 1.2x the longer side of its ground-truth landmark
 // box) and run through the fused inference engine, or, with --detector, cropped from the box the face
@@ -10,7 +11,8 @@
 // its mirror image (DetectorOptions::mirror_average); --refine N crops each face again N times around
 // the landmarks just found, turned upright by their eye line unless --no-upright (DetectorOptions::refine,
 // upright); --roll DEG turns every face in its image by DEG degrees, one way and the other in turn,
-// before anything else (how a tilted head is coped with); --landmarks N reads a model of another scheme in
+// before anything else (how a tilted head is coped with); --track crops each face as a tracker would
+// (Detector::track: around its annotated landmarks, turned upright); --landmarks N reads a model of another scheme in
 // the data's (a WFLW-98 model on 300-W's 68 points, through the point correspondence). Prints NME (inter-ocular by default),
 // failure rate and AUC at 0.08 and 0.10; writes a per-image CSV and a CED plot when asked. The last
 // stdout line is one JSON object:
@@ -37,11 +39,12 @@ namespace {
                "usage: pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)\n"
                "                 [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE]\n"
                "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N] [--no-upright]\n"
-               "                 [--landmarks N] [--roll DEG]\n"
+               "                 [--landmarks N] [--roll DEG] [--track]\n"
                "  --mirror-average  also run each face's mirror image and average the two (twice the time)\n"
                "  --refine N        crop each face again N times around the landmarks found (one run each),\n"
                "                    turned so the face is upright in the crop (not with --no-upright)\n"
                "  --roll DEG        turn each face in its image by +DEG and -DEG degrees in turn first\n"
+               "  --track           first crop around the annotated landmarks, turned upright (a tracker's)\n"
                "  --landmarks N     the data's point count, when the weights have another (98 -> 68)\n");
   std::exit(2);
 }
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   pfld::DetectorOptions detector_options;
   int threads = 0;
   float roll = 0.0f;
+  bool track = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
     }
     else if (arg == "--mirror-average") detector_options.mirror_average = true;
     else if (arg == "--no-upright") detector_options.upright = false;
+    else if (arg == "--track") track = true;
     else if (arg == "--roll") {
       const std::string v = value();
       char* end = nullptr;
@@ -100,6 +105,7 @@ int main(int argc, char** argv) {
     else usage(("unknown option " + arg).c_str());
   }
   if (weights.empty()) usage("--weights is required");
+  if (track && use_detector) usage("--track and --detector are two different first crops: give one");
   if (data.empty() == wflw.empty()) usage("give one of --data DIR or --wflw LIST");
   if (!wflw.empty() && images.empty()) usage("--wflw needs --images DIR");
   try {
@@ -148,6 +154,8 @@ int main(int argc, char** argv) {
           continue;
         }
         predicted = detector.detect(image.view(), *best);
+      } else if (track) {
+        predicted = detector.track(image.view(), annotated);
       } else {
         predicted = detector.detect(image.view(), truth);
       }
@@ -175,7 +183,7 @@ int main(int argc, char** argv) {
       }
       plot::write(ced, plot::chart("Cumulative error distribution (" + norm_name + ")", "NME (%)", "fraction of faces", {curve}));
     }
-    std::printf("weights %s: %d landmarks; %s on %s", weights.c_str(), detector.landmark_count(), use_detector ? "face detector boxes" : "ground-truth boxes",
+    std::printf("weights %s: %d landmarks; %s on %s", weights.c_str(), detector.landmark_count(), use_detector ? "face detector boxes" : track ? "crops tracked from the annotation" : "ground-truth boxes",
                 (data.empty() ? wflw : data).c_str());
     if (roll != 0.0f) std::printf(", faces turned by +-%g degrees", static_cast<double>(roll));
     std::printf("\n");

@@ -132,7 +132,7 @@ TEST_SUITE("infer") {
     CHECK(relative_error(fused.run(crops.data(), arena), expected.data(), 136) > 1e-5);
   }
 
-  TEST_CASE("a run allocates nothing, on every ISA; nor does Detector::detect into a sized vector") {
+  TEST_CASE("a run allocates nothing, on every ISA; nor do Detector::detect and track into a sized vector") {
     auto net = random_network(0.25f, 68, 4);
     const Tensor crops = random_crops(1, 2);
     for (Isa isa : test::available_isas()) {
@@ -155,6 +155,7 @@ TEST_SUITE("infer") {
         Landmarks points;
         detector.detect(image.view(), Box{40, 30, 100, 110}, points);
         CHECK(allocations_during([&] { detector.detect(image.view(), Box{42, 31, 98, 108}, points); }) == 0);
+        CHECK(allocations_during([&] { detector.track(image.view(), points, points); }) == 0);
       }
     }
     // The counter works: an allocation under counting is seen.
@@ -337,6 +338,33 @@ TEST_SUITE("infer") {
         CHECK(off_unturned / 68 > 0.1);
       }
     }
+    // track: the first crop is a refine pass's around the previous landmarks, then the refine passes.
+    const Landmarks previous = Detector(*net).detect(image.view(), face);
+    for (int passes : {0, 1}) {
+      CAPTURE(passes);
+      DetectorOptions options;
+      options.refine = passes;
+      Detector tracker(*net, options);
+      Landmarks expected = by_hand(CropTransform::around(previous, 112, 1.2f, upright_angle(previous)), false);
+      if (passes == 1) expected = by_hand(CropTransform::around(expected, 112, 1.2f, upright_angle(expected)), false);
+      Landmarks points = previous;
+      tracker.track(image.view(), points, points);  // in place
+      double worst = 0.0;
+      for (std::size_t i = 0; i < 68; ++i)
+        worst = std::max(worst, static_cast<double>(std::hypot(points[i].x - expected[i].x, points[i].y - expected[i].y)));
+      CHECK(worst < 1e-3);
+    }
+    Detector tracker(*net);
+    CHECK_THROWS_WITH_AS(tracker.track(image.view(), Landmarks(67, Point{100, 100})), doctest::Contains("67 previous landmarks"), Error);
+    CHECK_THROWS_WITH_AS(tracker.track(image.view(), Landmarks(68, Point{100, 100})), doctest::Contains("frame nothing"), Error);
+    Landmarks bad = previous;
+    bad[5].y = std::nanf("");
+    CHECK_THROWS_WITH_AS(tracker.track(image.view(), bad), doctest::Contains("landmark 5"), Error);
+    Landmarks away = previous;
+    const float shift = 240.0f - bounding_box(previous).x + 10.0f;  // the box's left edge 10 px right of the image
+    for (Point& p : away) p.x += shift;
+    CHECK_THROWS_WITH_AS(tracker.track(image.view(), away), doctest::Contains("outside"), Error);
+
     // A scheme without known eyes is refined unturned.
     auto five = random_network(0.25f, 5, 13);
     DetectorOptions options;
@@ -359,7 +387,9 @@ TEST_SUITE("infer") {
     DetectorOptions plain, upright;
     upright.refine = 2;
     Detector once = Detector::load(weights, plain), refined = Detector::load(weights, upright);
-    std::vector<float> before, after;
+    std::vector<float> before, after, tracked;
+    DetectorOptions no_refine;
+    Detector tracker = Detector::load(weights, no_refine);
     for (std::size_t i = 0; i < records.size(); ++i) {
       const Image image = io::read_image(records[i].image_path);
       const Box b = bounding_box(records[i].landmarks);
@@ -367,11 +397,15 @@ TEST_SUITE("infer") {
       const Box box = bounding_box(turned.landmarks);
       before.push_back(eval::nme(once.detect(turned.image.view(), box), turned.landmarks));
       after.push_back(eval::nme(refined.detect(turned.image.view(), box), turned.landmarks));
+      tracked.push_back(eval::nme(tracker.track(turned.image.view(), turned.landmarks), turned.landmarks));
     }
     const double nme_before = eval::summarize(before).mean_nme, nme_after = eval::summarize(after).mean_nme;
-    MESSAGE("24 validation faces turned by 45 degrees: one pass ", 100 * nme_before, " %, two upright passes ", 100 * nme_after, " %");
-    CHECK(nme_before > 0.08);  // all 145: 12.3 % measured
-    CHECK(nme_after < 0.05);   // all 145: 3.83 % measured
+    const double nme_tracked = eval::summarize(tracked).mean_nme;
+    MESSAGE("24 validation faces turned by 45 degrees: one pass ", 100 * nme_before, " %, two upright passes ", 100 * nme_after,
+            " %, one pass tracked from the annotation ", 100 * nme_tracked, " %");
+    CHECK(nme_before > 0.08);   // all 145: 12.3 % measured
+    CHECK(nme_after < 0.05);    // all 145: 3.83 % measured
+    CHECK(nme_tracked < 0.05);  // all 145, pfld_eval-style: see weights/README.md
   }
 
   TEST_CASE("Detector: bad input is a pfld::Error that says what is wrong") {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../core/error.hpp"
@@ -39,7 +40,8 @@ struct Box {
   }
 };
 
-inline void require_finite(const Landmarks& points, const std::string& what) {
+// (`what` is a view: a check on the allocation-free paths must not build a string to name itself)
+inline void require_finite(const Landmarks& points, std::string_view what) {
   for (std::size_t i = 0; i < points.size(); ++i)
     detail::require(std::isfinite(points[i].x) && std::isfinite(points[i].y), what, ": landmark ", i,
                     " is not a finite number");

@@ -115,6 +115,29 @@ class Detector {
   // The same into `points`: no allocation once `points` has the capacity.
   void detect(const ImageView& image, const Box& face, Landmarks& points) { run(image, face, arena_, points); }
 
+  // Landmarks of a face whose landmarks are known roughly already (a video's previous frame, say): the
+  // first crop is the one a refine pass would take around `previous` (turned upright by its eye line
+  // unless options().upright is false), then options().refine more passes. A tilted head needs no
+  // unturned first pass, so one run is enough where detect needs two.
+  Landmarks track(const ImageView& image, const Landmarks& previous) {
+    Landmarks points;
+    track(image, previous, points);
+    return points;
+  }
+
+  // The same into `points` (which may be `previous` itself): no allocation once it has the capacity.
+  void track(const ImageView& image, const Landmarks& previous, Landmarks& points) {
+    detail::require(previous.size() == static_cast<std::size_t>(landmark_count()), "track: ", previous.size(),
+                    " previous landmarks, the detector predicts ", landmark_count());
+    require_finite(previous, "track: previous landmarks");
+    const Box around = bounding_box(previous);
+    detail::require(around.width > 0 && around.height > 0, "track: the previous landmarks frame nothing (box ", around.width,
+                    "x", around.height, ")");
+    check_input(image, around);
+    predict(image, refine_crop(previous), arena_, points);
+    refine(image, arena_, points);
+  }
+
   // Many faces of one image, spread over the thread pool (default: the process-wide one).
   std::vector<Landmarks> detect(const ImageView& image, const std::vector<Box>& faces, ThreadPool* pool = nullptr) {
     for (const Box& face : faces) check_input(image, face);
@@ -200,13 +223,24 @@ class Detector {
   void run(const ImageView& image, const Box& face, InferenceArena& arena, Landmarks& points) const {
     check_input(image, face);
     predict(image, crop_transform(face), arena, points);
+    refine(image, arena, points);
+  }
+
+  // options_.refine passes, each from the crop around the points before it.
+  void refine(const ImageView& image, InferenceArena& arena, Landmarks& points) const {
     for (int pass = 0; pass < options_.refine; ++pass) {
       const Box around = bounding_box(points);
       if (!(around.width > 0 && around.height > 0)) break;  // (all points at one spot: nothing to frame)
-      Point left, right;
-      const float roll = options_.upright && eye_centres(points, left, right) ? upright_angle(left, right) : 0.0f;
-      predict(image, CropTransform::around(points, net_->input_size(), options_.box_scale, roll), arena, points);
+      predict(image, refine_crop(points), arena, points);
     }
+  }
+
+  // The standard crop of the points' box, turned upright by their eye line (options_.upright, 68 or 98
+  // points).
+  CropTransform refine_crop(const Landmarks& points) const {
+    Point left, right;
+    const float roll = options_.upright && eye_centres(points, left, right) ? upright_angle(left, right) : 0.0f;
+    return CropTransform::around(points, net_->input_size(), options_.box_scale, roll);
   }
 
   // One prediction from `crop` (and its mirror image, when averaging).
