@@ -291,28 +291,19 @@ void BM_infer_batch(benchmark::State& state, float width, int threads) {
   state.SetLabel(std::string(pfld::to_string(fused.isa())) + ", " + std::to_string(threads) + " thread(s)");
 }
 
-// Detector::detect end to end: the crop's bilinear warp from a 640x480 photo, the network, the mapping back.
-void BM_detect(benchmark::State& state, float width) {
-  auto net = inference_network(width);
-  pfld::Detector detector(*net);
+// A 640x480 photo of noise, the detect and warp benchmarks' input.
+pfld::Image noise_photo() {
   pfld::Image image(640, 480, pfld::PixelFormat::rgb);
   for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 2654435761u >> 24);
-  pfld::Landmarks points;
-  detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
-  for (auto _ : state) detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
-  state.SetLabel(pfld::to_string(pfld::active_isa()));
+  return image;
 }
 
-// Detector::detect with upright refine passes (DetectorOptions::upright): a plain first pass, then
-// crops turned by the face's roll.
-void BM_detect_refine(benchmark::State& state, float width, int passes, bool upright) {
+// Detector::detect end to end: the crop's bilinear warp from a 640x480 photo, the network, the mapping
+// back; with refine passes, each from a crop turned by the face's roll (DetectorOptions::upright) or not.
+void BM_detect(benchmark::State& state, float width, pfld::DetectorOptions options) {
   auto net = inference_network(width);
-  pfld::DetectorOptions options;
-  options.refine = passes;
-  options.upright = upright;
   pfld::Detector detector(*net, options);
-  pfld::Image image(640, 480, pfld::PixelFormat::rgb);
-  for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 2654435761u >> 24);
+  const pfld::Image image = noise_photo();
   pfld::Landmarks points;
   detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
   for (auto _ : state) detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
@@ -322,8 +313,7 @@ void BM_detect_refine(benchmark::State& state, float width, int passes, bool upr
 // The crop's bilinear warp alone, 640x480 photo -> 112x112: unturned (the per-column path) and turned
 // by 20 degrees (an upright refine pass).
 void BM_warp(benchmark::State& state, float degrees) {
-  pfld::Image image(640, 480, pfld::PixelFormat::rgb);
-  for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 2654435761u >> 24);
+  const pfld::Image image = noise_photo();
   const pfld::CropTransform crop = pfld::CropTransform::square(330, 245, 228, 112, degrees * 0.017453292f);
   std::vector<float> out(112 * 112 * 3);
   for (auto _ : state) {
@@ -407,11 +397,15 @@ int main(int argc, char** argv) {
             ->MinTime(i == Isa::ref ? 0.5 : 1.0);
     benchmark::RegisterBenchmark(("infer_batch/" + w + "/threads:2").c_str(), BM_infer_batch, width, 2)
         ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("detect/" + w).c_str(), BM_detect, width)->Unit(benchmark::kMicrosecond);
-    for (bool upright : {false, true})
-      benchmark::RegisterBenchmark(("detect/" + w + "/refine:1/" + (upright ? "upright" : "unturned")).c_str(), BM_detect_refine,
-                                   width, 1, upright)
+    benchmark::RegisterBenchmark(("detect/" + w).c_str(), BM_detect, width, pfld::DetectorOptions{})->Unit(benchmark::kMicrosecond);
+    for (bool upright : {false, true}) {
+      pfld::DetectorOptions refine;
+      refine.refine = 1;
+      refine.upright = upright;
+      benchmark::RegisterBenchmark(("detect/" + w + "/refine:1/" + (upright ? "upright" : "unturned")).c_str(), BM_detect, width,
+                                   refine)
           ->Unit(benchmark::kMicrosecond);
+    }
   }
   if (!onnx_file.empty())
     for (Isa i : {Isa::avx512, Isa::avx2, Isa::neon})

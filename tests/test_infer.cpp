@@ -85,6 +85,19 @@ double relative_error(const float* a, const float* b, std::size_t n) {
   return diff / std::max(scale, 1e-30);
 }
 
+// The largest and the mean distance between corresponding points of two landmark sets.
+double max_distance(const Landmarks& a, const Landmarks& b) {
+  double worst = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, static_cast<double>(std::hypot(a[i].x - b[i].x, a[i].y - b[i].y)));
+  return worst;
+}
+
+double mean_distance(const Landmarks& a, const Landmarks& b) {
+  double sum = 0.0;
+  for (std::size_t i = 0; i < a.size(); ++i) sum += std::hypot(a[i].x - b[i].x, a[i].y - b[i].y);
+  return sum / static_cast<double>(a.size());
+}
+
 Image test_image(int w, int h) {
   Image image(w, h, PixelFormat::rgb);
   for (int y = 0; y < h; ++y)
@@ -270,14 +283,9 @@ TEST_SUITE("infer") {
         const Landmarks points = refined.detect(image.view(), face);
         const std::vector<Landmarks> batch = refined.detect(image.view(), std::vector<Box>{face, face});
         REQUIRE(points.size() == 68);
-        double worst = 0.0, moved = 0.0;
-        for (std::size_t i = 0; i < 68; ++i) {
-          worst = std::max(worst, static_cast<double>(std::hypot(points[i].x - expected[i].x, points[i].y - expected[i].y)));
-          worst = std::max(worst, static_cast<double>(std::hypot(batch[1][i].x - expected[i].x, batch[1][i].y - expected[i].y)));
-          moved += std::hypot(points[i].x - first[i].x, points[i].y - first[i].y);
-        }
-        CHECK(worst < 1e-3);
-        CHECK(moved / 68 > 0.1);  // the pass changed the answer: the check above is not vacuous
+        CHECK(max_distance(points, expected) < 1e-3);
+        CHECK(max_distance(batch[1], expected) < 1e-3);
+        CHECK(mean_distance(points, first) > 0.1);  // the pass changed the answer: the checks above are not vacuous
       }
     }
     DetectorOptions bad;
@@ -328,14 +336,9 @@ TEST_SUITE("infer") {
         const Landmarks unturned = Detector(*net, options).detect(image.view(), face);
         options.upright = true;
         REQUIRE(points.size() == 68);
-        double worst = 0.0, off_unturned = 0.0;
-        for (std::size_t i = 0; i < 68; ++i) {
-          worst = std::max(worst, static_cast<double>(std::hypot(points[i].x - expected[i].x, points[i].y - expected[i].y)));
-          worst = std::max(worst, static_cast<double>(std::hypot(batch[1][i].x - expected[i].x, batch[1][i].y - expected[i].y)));
-          off_unturned += std::hypot(points[i].x - unturned[i].x, points[i].y - unturned[i].y);
-        }
-        CHECK(worst < 1e-3);
-        CHECK(off_unturned / 68 > 0.1);
+        CHECK(max_distance(points, expected) < 1e-3);
+        CHECK(max_distance(batch[1], expected) < 1e-3);
+        CHECK(mean_distance(points, unturned) > 0.1);
       }
     }
     // track: the first crop is a refine pass's around the previous landmarks, then the refine passes.
@@ -349,10 +352,7 @@ TEST_SUITE("infer") {
       if (passes == 1) expected = by_hand(CropTransform::around(expected, 112, 1.2f, upright_angle(expected)), false);
       Landmarks points = previous;
       tracker.track(image.view(), points, points);  // in place
-      double worst = 0.0;
-      for (std::size_t i = 0; i < 68; ++i)
-        worst = std::max(worst, static_cast<double>(std::hypot(points[i].x - expected[i].x, points[i].y - expected[i].y)));
-      CHECK(worst < 1e-3);
+      CHECK(max_distance(points, expected) < 1e-3);
     }
     Detector tracker(*net);
     CHECK_THROWS_WITH_AS(tracker.track(image.view(), Landmarks(67, Point{100, 100})), doctest::Contains("67 previous landmarks"), Error);
