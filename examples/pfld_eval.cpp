@@ -82,9 +82,9 @@ int main(int argc, char** argv) {
     else if (arg == "--track") track = true;
     else if (arg == "--roll") {
       const std::string v = value();
-      char* end = nullptr;
-      roll = std::strtof(v.c_str(), &end);
-      if (v.empty() || *end || !(std::abs(roll) <= 180)) usage(("--roll takes an angle in degrees, -180 to 180, not '" + v + "'").c_str());
+      const std::optional<float> degrees = cli::number_in(v, -180.0f, 180.0f);
+      if (!degrees) usage(("--roll takes an angle in degrees, -180 to 180, not '" + v + "'").c_str());
+      roll = *degrees;
     }
     else if (arg == "--refine") {
       const std::string v = value();

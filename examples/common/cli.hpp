@@ -18,4 +18,13 @@ inline std::optional<int> integer_in(const std::string& text, int lo, int hi) {
   return static_cast<int>(n);
 }
 
+// `text` as a whole finite decimal number in [lo, hi]; nothing for anything else ("", "3x", "nan").
+inline std::optional<float> number_in(const std::string& text, float lo, float hi) {
+  if (text.empty()) return std::nullopt;
+  char* end = nullptr;
+  const float x = std::strtof(text.c_str(), &end);
+  if (*end != '\0' || !(x >= lo && x <= hi)) return std::nullopt;
+  return x;
+}
+
 }  // namespace cli
