@@ -99,9 +99,9 @@ class Detector {
   const DetectorOptions& options() const { return options_; }
 
   // The crop the network sees for a face box: a square of box_scale x the longer side, centred on the
-  // box, resampled to input_size(). Maps between crop and image coordinates.
-  CropTransform crop_transform(const Box& face, bool mirror = false) const {
-    return CropTransform::from_box(face, net_->input_size(), options_.box_scale, mirror);
+  // box, resampled to input_size(). Maps between crop and image coordinates (.mirrored(): its mirror image).
+  CropTransform crop_transform(const Box& face) const {
+    return CropTransform::from_box(face, net_->input_size(), options_.box_scale);
   }
 
   // Landmarks of the face in `face`, in image pixel coordinates. Parts of the crop outside the image are
