@@ -8,7 +8,6 @@
 #include "support/fixture.hpp"
 
 using namespace pfld;
-using test::relative_error;
 
 namespace {
 
@@ -27,7 +26,7 @@ void copy_into(Tensor& dst, const Tensor& src) {
 }
 
 void expect_close(const std::string& what, const Tensor& actual, const Tensor& expected) {
-  const double err = relative_error(actual, expected);
+  const double err = test::relative_error(actual, expected);
   CHECK_MESSAGE(err <= kTolerance, what << ": relative error " << err);
   if (std::getenv("PFLD_VERBOSE_PARITY")) MESSAGE(what << ": relative error " << err);
 }
