@@ -9,8 +9,11 @@
 #include <string>
 
 #include "common/draw.hpp"
+#include "tools.hpp"
 
-int main(int argc, char** argv) {
+namespace pfld_contact_sheet {
+
+int run(int argc, char** argv) {
   try {
     std::string data, out = "contact_sheet.png";
     int count = 64, columns = 8, zoom = 2;
@@ -83,3 +86,5 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+}  // namespace pfld_contact_sheet

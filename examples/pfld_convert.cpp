@@ -11,6 +11,10 @@
 #include <map>
 #include <string>
 
+#include "tools.hpp"
+
+namespace pfld_convert {
+
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -31,7 +35,7 @@ std::string shape(const std::vector<std::int64_t>& dims) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc != 3) return usage(argc > 1 ? "expected two arguments" : nullptr);
   const std::string a = argv[1], b = argv[2];
   try {
@@ -66,3 +70,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace pfld_convert

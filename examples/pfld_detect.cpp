@@ -23,6 +23,9 @@
 
 #include "common/cli.hpp"
 #include "common/draw.hpp"
+#include "tools.hpp"
+
+namespace pfld_detect {
 
 namespace {
 
@@ -38,7 +41,7 @@ namespace {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string weights, image_path, out, cascade = pfld::default_face_cascade();
   std::vector<pfld::Box> boxes;
   pfld::CascadeOptions cascade_options;
@@ -133,3 +136,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace pfld_detect

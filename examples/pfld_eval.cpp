@@ -30,6 +30,9 @@
 
 #include "common/cli.hpp"
 #include "common/svg_plot.hpp"
+#include "tools.hpp"
+
+namespace pfld_eval {
 
 namespace {
 
@@ -51,7 +54,7 @@ namespace {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string weights, data, wflw, images, csv, ced, norm_name = "inter_ocular", cascade;
   bool use_detector = false;
   pfld::DetectorOptions detector_options;
@@ -198,3 +201,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace pfld_eval

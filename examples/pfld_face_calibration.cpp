@@ -20,6 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "tools.hpp"
+
+namespace pfld_face_calibration {
+
 namespace {
 
 [[noreturn]] void usage(const char* error) {
@@ -38,7 +42,7 @@ float median(std::vector<float> v) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string data, cascade_path = pfld::default_face_cascade();
   pfld::CascadeOptions options;
   pfld::BoxMapping mapping = pfld::default_box_mapping();
@@ -119,3 +123,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace pfld_face_calibration

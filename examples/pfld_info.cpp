@@ -10,6 +10,10 @@
 #include <cstring>
 #include <string>
 
+#include "tools.hpp"
+
+namespace pfld_info {
+
 namespace {
 
 std::size_t count(pfld::nn::Layer& layer) {
@@ -47,7 +51,7 @@ void print_summary() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   try {
     pfld::ModelConfig config;
     bool table = false;
@@ -93,3 +97,5 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+}  // namespace pfld_info

@@ -23,6 +23,9 @@
 #include <vector>
 
 #include "common/svg_plot.hpp"
+#include "tools.hpp"
+
+namespace pfld_train {
 
 namespace {
 
@@ -236,7 +239,7 @@ std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   try {
     const Options o = parse(argc, argv);
     pfld::set_num_threads(o.threads);
@@ -468,3 +471,5 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+}  // namespace pfld_train
