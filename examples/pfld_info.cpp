@@ -1,15 +1,17 @@
 // pfld_info: the PFLD architecture for a width and landmark count, layer by layer, with parameter
 // counts of the backbone (what inference ships) and of the auxiliary pose net (training only).
 //
-//   pfld_info [--width W] [--landmarks N] [--brief]
+//   pfld_info [--width W] [--landmarks N]
 //   pfld_info --weights FILE        (the config and tensors stored in a model file)
 #include <pfld/pfld.hpp>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
+#include "common/cli.hpp"
 #include "tools.hpp"
 
 namespace pfld_info {
@@ -63,10 +65,16 @@ int run(int argc, char** argv) {
         return argv[++i];
       };
       if (arg == "--width") {
-        config.width = std::stof(value());
+        const std::string v = value();
+        const std::optional<float> width = cli::number_in(v, 0.01f, 16.0f);
+        if (!width) throw pfld::Error("--width wants a number such as 0.25 or 1, not '" + v + "'");
+        config.width = *width;
         table = true;
       } else if (arg == "--landmarks") {
-        config.landmarks = std::stoi(value());
+        const std::string v = value();
+        const std::optional<int> n = cli::integer_in(v, 1, 100000);
+        if (!n) throw pfld::Error("--landmarks wants a whole number of points, not '" + v + "'");
+        config.landmarks = *n;
         table = true;
       } else if (arg == "--weights") {
         weights = value();
