@@ -88,13 +88,14 @@ cmake -S "$here" -B "$build/aarch64" "${generator[@]}" -DCMAKE_TOOLCHAIN_FILE="$
   -DCMAKE_BUILD_TYPE=Release -DPFLD_WERROR=ON -DPFLD_BUILD_BENCHMARKS=OFF -DPFLD_BUILD_EXAMPLES=OFF "${unity[@]}" >/dev/null
 cmake --build "$build/aarch64" -j "$jobs"
 # Emulation is ~30x slower, so what does not depend on the ISA stays native: the training runs, the
-# trainer's logic ("train": optimiser, checkpoints, readout fits; its graph is the model suite's), the
-# model suite on the reference kernels and the 145-photo face detection.
-run_ctest "$build/aarch64" -E "^(training|train|model_isa_ref|facedet_val)$"
+# trainer's logic ("train": optimiser, checkpoints, readout fits), the Detector's ("detector"), the whole
+# graph's finite differences ("graph_gradients"; the graph on NEON is the model suite's PyTorch parity),
+# the model suite on the reference kernels and the 145-photo face detection.
+run_ctest "$build/aarch64" -E "^(training|train|detector|graph_gradients|model_isa_ref|facedet_val)$"
 
 step "x86-64 without AVX2 under qemu-x86_64 -cpu Nehalem: the scalar kernels chosen at run time"
 if [ "$(uname -m)" = x86_64 ]; then
-  # Every dispatched kernel and layer (the infer suite's logic stays native: 55 s emulated), then the
+  # Every dispatched kernel and layer (infer and detector stay native: 55 s emulated), then the
   # whole inference path end to end: pfld_detect (face cascade, network, upright refine) must print
   # exactly what the native build prints when told to use the scalar kernels.
   qemu-x86_64 -cpu Nehalem "$build/release/tests/pfld_tests" --test-suite=core,kernels,gradients,torch_parity,loss,onnx,facedet \

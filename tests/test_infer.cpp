@@ -177,6 +177,90 @@ TEST_SUITE("infer") {
     delete probe;
   }
 
+  TEST_CASE("remap_landmarks: a 98-point model answers with the 68 corresponding points") {
+    auto wflw = std::make_shared<const InferenceNet>(*random_network(0.25f, 98, 12));
+    const auto as68 = remap_landmarks(wflw, 68);
+    REQUIRE(as68->landmark_count() == 68);
+    CHECK(remap_landmarks(wflw, 98) == wflw);  // nothing to map
+    const Tensor crops = random_crops(1, 13);
+    InferenceArena all_arena = wflw->make_arena(), arena = as68->make_arena();
+    const float* all = wflw->run(crops.data(), all_arena);
+    const float* picked = as68->run(crops.data(), arena);
+    const std::vector<int> map = wflw98_to_ibug68();
+    int same = 0;
+    for (std::size_t i = 0; i < map.size(); ++i)
+      same += picked[2 * i] == all[2 * map[i]] && picked[2 * i + 1] == all[2 * map[i] + 1];
+    CHECK(same == 68);
+
+    // The Detector remaps when asked for the other scheme's count, and only then.
+    const Image image = test_image(200, 180);
+    const Box face{40, 30, 100, 110};
+    DetectorOptions want68;
+    want68.landmarks = 68;
+    Detector remapped(wflw, want68), plain(wflw);
+    CHECK(remapped.landmark_count() == 68);
+    const Landmarks a = remapped.detect(image.view(), face), b = plain.detect(image.view(), face);
+    for (std::size_t i = 0; i < map.size(); ++i) {
+      CHECK(a[i].x == b[static_cast<std::size_t>(map[i])].x);
+      CHECK(a[i].y == b[static_cast<std::size_t>(map[i])].y);
+    }
+    DetectorOptions want5;
+    want5.landmarks = 5;
+    CHECK_THROWS_WITH_AS(Detector(wflw, want5), doctest::Contains("no known correspondence from 98 to 5"), Error);
+    InferenceArena small = wflw->make_arena();
+    CHECK_THROWS_WITH_AS(as68->run(small), doctest::Contains("make_arena"), Error);
+  }
+
+  TEST_CASE("LinearReadout: W [x; 1] of the model's coordinates, by hand") {
+    auto net = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 14));
+    const int k = 2 * 68 + 1;
+    // Two output points: one the mean of points 0 and 1 plus an offset, one point 5 scaled about the centre.
+    std::vector<float> w(static_cast<std::size_t>(4 * k), 0.0f);
+    w[0 * k + 0] = w[0 * k + 2] = 0.5f, w[0 * k + k - 1] = 0.01f;
+    w[1 * k + 1] = w[1 * k + 3] = 0.5f, w[1 * k + k - 1] = -0.02f;
+    w[2 * k + 10] = 2.0f, w[2 * k + k - 1] = -0.5f;
+    w[3 * k + 11] = 2.0f, w[3 * k + k - 1] = -0.5f;
+    const LinearReadout readout(net, 2, w);
+    CHECK(readout.landmark_count() == 2);
+    const Tensor crops = random_crops(1, 15);
+    InferenceArena arena = readout.make_arena(), net_arena = net->make_arena();
+    const float* x = net->run(crops.data(), net_arena);
+    const float* y = readout.run(crops.data(), arena);
+    CHECK(y[0] == doctest::Approx(0.5f * (x[0] + x[2]) + 0.01f).epsilon(1e-6));
+    CHECK(y[1] == doctest::Approx(0.5f * (x[1] + x[3]) - 0.02f).epsilon(1e-6));
+    CHECK(y[2] == doctest::Approx(2.0f * x[10] - 0.5f).epsilon(1e-6));
+    CHECK(y[3] == doctest::Approx(2.0f * x[11] - 0.5f).epsilon(1e-6));
+
+    CHECK_THROWS_WITH_AS(LinearReadout(net, 2, std::vector<float>(10)), doctest::Contains("10 weights"), Error);
+    w[5] = std::nanf("");
+    CHECK_THROWS_WITH_AS(LinearReadout(net, 2, w), doctest::Contains("non-finite"), Error);
+  }
+
+  TEST_CASE("EnsembleModel: the mean of its members on the same crop") {
+    auto a = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 16));
+    auto b = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 17));
+    const EnsembleModel both({a, b});
+    const Tensor crops = random_crops(2, 18);
+    InferenceArena arena = both.make_arena(), arena_a = a->make_arena(), arena_b = b->make_arena();
+    for (int i = 0; i < 2; ++i) {
+      const float* crop = crops.batch(i, 1).data();
+      const float* mean = both.run(crop, arena);
+      const float* ya = a->run(crop, arena_a);
+      const float* yb = b->run(crop, arena_b);
+      double worst = 0.0;
+      for (int c = 0; c < 136; ++c) worst = std::max(worst, std::abs(static_cast<double>(mean[c]) - 0.5 * (ya[c] + yb[c])));
+      CHECK(worst < 1e-6);
+      CHECK(std::abs(ya[0] - yb[0]) > 1e-3);  // the members differ, so a mean of one would fail
+    }
+    auto five = std::make_shared<const InferenceNet>(*random_network(0.25f, 5, 19));
+    CHECK_THROWS_WITH_AS(EnsembleModel({a, five}), doctest::Contains("5 landmarks"), Error);
+    CHECK_THROWS_AS(EnsembleModel({}), Error);
+  }
+}
+
+// The Detector above the network: boxes, crops, refine passes, mirror averaging, errors. Its logic does not
+// depend on the ISA, so emulated CI runs leave it out (tests/run_all.sh).
+TEST_SUITE("detector") {
   TEST_CASE("Detector: box in image pixels, the standard crop, landmarks back in image pixels") {
     auto net = random_network(0.25f, 68, 6);
     Detector detector(*net);
@@ -439,85 +523,5 @@ TEST_SUITE("infer") {
     const Landmarks a = from_file.detect(image.view(), Box{20, 20, 80, 80});
     const Landmarks b = in_memory.detect(image.view(), Box{20, 20, 80, 80});
     for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].x == b[i].x);
-  }
-
-  TEST_CASE("remap_landmarks: a 98-point model answers with the 68 corresponding points") {
-    auto wflw = std::make_shared<const InferenceNet>(*random_network(0.25f, 98, 12));
-    const auto as68 = remap_landmarks(wflw, 68);
-    REQUIRE(as68->landmark_count() == 68);
-    CHECK(remap_landmarks(wflw, 98) == wflw);  // nothing to map
-    const Tensor crops = random_crops(1, 13);
-    InferenceArena all_arena = wflw->make_arena(), arena = as68->make_arena();
-    const float* all = wflw->run(crops.data(), all_arena);
-    const float* picked = as68->run(crops.data(), arena);
-    const std::vector<int> map = wflw98_to_ibug68();
-    int same = 0;
-    for (std::size_t i = 0; i < map.size(); ++i)
-      same += picked[2 * i] == all[2 * map[i]] && picked[2 * i + 1] == all[2 * map[i] + 1];
-    CHECK(same == 68);
-
-    // The Detector remaps when asked for the other scheme's count, and only then.
-    const Image image = test_image(200, 180);
-    const Box face{40, 30, 100, 110};
-    DetectorOptions want68;
-    want68.landmarks = 68;
-    Detector remapped(wflw, want68), plain(wflw);
-    CHECK(remapped.landmark_count() == 68);
-    const Landmarks a = remapped.detect(image.view(), face), b = plain.detect(image.view(), face);
-    for (std::size_t i = 0; i < map.size(); ++i) {
-      CHECK(a[i].x == b[static_cast<std::size_t>(map[i])].x);
-      CHECK(a[i].y == b[static_cast<std::size_t>(map[i])].y);
-    }
-    DetectorOptions want5;
-    want5.landmarks = 5;
-    CHECK_THROWS_WITH_AS(Detector(wflw, want5), doctest::Contains("no known correspondence from 98 to 5"), Error);
-    InferenceArena small = wflw->make_arena();
-    CHECK_THROWS_WITH_AS(as68->run(small), doctest::Contains("make_arena"), Error);
-  }
-
-  TEST_CASE("LinearReadout: W [x; 1] of the model's coordinates, by hand") {
-    auto net = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 14));
-    const int k = 2 * 68 + 1;
-    // Two output points: one the mean of points 0 and 1 plus an offset, one point 5 scaled about the centre.
-    std::vector<float> w(static_cast<std::size_t>(4 * k), 0.0f);
-    w[0 * k + 0] = w[0 * k + 2] = 0.5f, w[0 * k + k - 1] = 0.01f;
-    w[1 * k + 1] = w[1 * k + 3] = 0.5f, w[1 * k + k - 1] = -0.02f;
-    w[2 * k + 10] = 2.0f, w[2 * k + k - 1] = -0.5f;
-    w[3 * k + 11] = 2.0f, w[3 * k + k - 1] = -0.5f;
-    const LinearReadout readout(net, 2, w);
-    CHECK(readout.landmark_count() == 2);
-    const Tensor crops = random_crops(1, 15);
-    InferenceArena arena = readout.make_arena(), net_arena = net->make_arena();
-    const float* x = net->run(crops.data(), net_arena);
-    const float* y = readout.run(crops.data(), arena);
-    CHECK(y[0] == doctest::Approx(0.5f * (x[0] + x[2]) + 0.01f).epsilon(1e-6));
-    CHECK(y[1] == doctest::Approx(0.5f * (x[1] + x[3]) - 0.02f).epsilon(1e-6));
-    CHECK(y[2] == doctest::Approx(2.0f * x[10] - 0.5f).epsilon(1e-6));
-    CHECK(y[3] == doctest::Approx(2.0f * x[11] - 0.5f).epsilon(1e-6));
-
-    CHECK_THROWS_WITH_AS(LinearReadout(net, 2, std::vector<float>(10)), doctest::Contains("10 weights"), Error);
-    w[5] = std::nanf("");
-    CHECK_THROWS_WITH_AS(LinearReadout(net, 2, w), doctest::Contains("non-finite"), Error);
-  }
-
-  TEST_CASE("EnsembleModel: the mean of its members on the same crop") {
-    auto a = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 16));
-    auto b = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 17));
-    const EnsembleModel both({a, b});
-    const Tensor crops = random_crops(2, 18);
-    InferenceArena arena = both.make_arena(), arena_a = a->make_arena(), arena_b = b->make_arena();
-    for (int i = 0; i < 2; ++i) {
-      const float* crop = crops.batch(i, 1).data();
-      const float* mean = both.run(crop, arena);
-      const float* ya = a->run(crop, arena_a);
-      const float* yb = b->run(crop, arena_b);
-      double worst = 0.0;
-      for (int c = 0; c < 136; ++c) worst = std::max(worst, std::abs(static_cast<double>(mean[c]) - 0.5 * (ya[c] + yb[c])));
-      CHECK(worst < 1e-6);
-      CHECK(std::abs(ya[0] - yb[0]) > 1e-3);  // the members differ, so a mean of one would fail
-    }
-    auto five = std::make_shared<const InferenceNet>(*random_network(0.25f, 5, 19));
-    CHECK_THROWS_WITH_AS(EnsembleModel({a, five}), doctest::Contains("5 landmarks"), Error);
-    CHECK_THROWS_AS(EnsembleModel({}), Error);
   }
 }
