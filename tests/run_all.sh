@@ -39,12 +39,27 @@ run_ctest() {
   ctest --test-dir "$@" --output-on-failure -j "$jobs" | tee "$log"
   passed=$((passed + $(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log")))
 }
+# Every doctest suite in the test binary $1 must be a test of the build system, whose test names come
+# on stdin: a suite left out of tests/CMakeLists.txt or tests/meson.build would never run.
+check_suites() {
+  local registered suite missing=()
+  registered=$(cat)
+  for suite in $("$1" --list-test-suites --no-version | grep -v -e '^\[doctest\]' -e '^=*$'); do
+    grep -qx "$suite" <<<"$registered" || missing+=("$suite")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "doctest suites that $2 does not run: ${missing[*]}"
+    return 1
+  fi
+  echo "every doctest suite is a $2 test"
+}
 
 step "CMake Release build and tests"
 unity=(-DCMAKE_UNITY_BUILD=ON)
 cmake -S "$here" -B "$build/release" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DPFLD_WERROR=ON "${unity[@]}" >/dev/null
 cmake --build "$build/release" -j "$jobs"
 run_ctest "$build/release"
+ctest --test-dir "$build/release" -N | sed -n 's/^ *Test *#[0-9]*: //p' | check_suites "$build/release/tests/pfld_tests" CTest
 
 step "Install, then consumers via find_package and pkg-config"
 prefix="$build/prefix"
@@ -74,6 +89,7 @@ meson compile -C "$build/meson"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   meson test -C "$build/meson" --print-errorlogs --no-suite slow --num-processes "$jobs" | tee "$log"
 passed=$((passed + $(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log")))
+meson test -C "$build/meson" --list 2>/dev/null | sed -n 's|^pfld[:a-z]* / ||p' | check_suites "$build/meson/tests/pfld_tests" Meson
 # A Meson project that takes pfld as a subproject, through declare_dependency + override_dependency.
 sub="$build/meson-consumer"
 rm -rf "$sub" && mkdir -p "$sub/subprojects"
