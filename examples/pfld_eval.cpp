@@ -186,7 +186,8 @@ int run(int argc, char** argv) {
       }
       plot::write(ced, plot::chart("Cumulative error distribution (" + norm_name + ")", "NME (%)", "fraction of faces", {curve}));
     }
-    std::printf("weights %s: %d landmarks; %s on %s", weights.c_str(), detector.landmark_count(), use_detector ? "face detector boxes" : track ? "crops tracked from the annotation" : "ground-truth boxes",
+    const char* crops = use_detector ? "face detector boxes" : track ? "crops tracked from the annotation" : "ground-truth boxes";
+    std::printf("weights %s: %d landmarks; %s on %s", weights.c_str(), detector.landmark_count(), crops,
                 (data.empty() ? wflw : data).c_str());
     if (roll != 0.0f) std::printf(", faces turned by +-%g degrees", static_cast<double>(roll));
     std::printf("\n");
