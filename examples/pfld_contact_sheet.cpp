@@ -6,40 +6,38 @@
 #include <pfld/pfld.hpp>
 
 #include <cstdio>
+#include <limits>
 #include <string>
 
+#include "common/cli.hpp"
 #include "common/draw.hpp"
 #include "tools.hpp"
 
 namespace pfld_contact_sheet {
 
 int run(int argc, char** argv) {
-  try {
+  return cli::run_tool("pfld_contact_sheet", [&] {
     std::string data, out = "contact_sheet.png";
     int count = 64, columns = 8, zoom = 2;
     std::uint64_t seed = 1;
     pfld::AugmentOptions augment;
-    for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw pfld::Error("option " + arg + " needs a value");
-        return argv[++i];
-      };
-      if (arg == "--data") data = value();
-      else if (arg == "--out") out = value();
-      else if (arg == "--count") count = std::stoi(value());
-      else if (arg == "--columns") columns = std::stoi(value());
-      else if (arg == "--zoom") zoom = std::stoi(value());
-      else if (arg == "--seed") seed = std::stoull(value());
+    cli::ArgReader args(argc, argv);
+    while (args.next()) {
+      const std::string& arg = args.arg();
+      if (arg == "--data") data = args.value();
+      else if (arg == "--out") out = args.value();
+      else if (arg == "--count") count = args.integer(1, 10000);
+      else if (arg == "--columns") columns = args.integer(1, 1000);
+      else if (arg == "--zoom") zoom = args.integer(1, 16);
+      else if (arg == "--seed") seed = static_cast<std::uint64_t>(args.integer(0, std::numeric_limits<int>::max()));
       else if (arg == "--no-augment") augment.enabled = false;
       else if (arg == "--help" || arg == "-h") {
         std::printf("usage: pfld_contact_sheet --data DIR [--out sheet.png] [--count 64] [--columns 8] [--seed 1] "
                     "[--zoom 2] [--no-augment]\n");
         return 0;
-      } else throw pfld::Error("unknown option '" + arg + "' (try --help)");
+      } else throw cli::UsageError("unknown option '" + arg + "'");
     }
-    if (data.empty()) throw pfld::Error("--data DIR is required (a folder of image + .pts pairs)");
-    if (count < 1 || columns < 1 || zoom < 1) throw pfld::Error("--count, --columns and --zoom must be positive");
+    if (data.empty()) throw cli::UsageError("--data DIR is required (a folder of image + .pts pairs)");
 
     pfld::ThreadPool pool(0);
     const auto records = pfld::list_pts_folder(data);
@@ -81,10 +79,7 @@ int run(int argc, char** argv) {
                 "Y/P/R = yaw/pitch/roll label in degrees\n",
                 out.c_str(), count, augment.enabled ? "augmented" : "not augmented");
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pfld_contact_sheet: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace pfld_contact_sheet

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "common/cli.hpp"
 #include "tools.hpp"
 
 namespace pfld_convert {
@@ -21,11 +22,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-int usage(const char* error) {
-  if (error) std::fprintf(stderr, "pfld_convert: %s\n", error);
-  std::fprintf(stderr, "usage: pfld_convert IN.pfld OUT.onnx | pfld_convert IN.onnx OUT.pfld | pfld_convert --info IN.onnx\n");
-  return 2;
-}
+const char* kUsage = "usage: pfld_convert IN.pfld OUT.onnx | pfld_convert IN.onnx OUT.pfld | pfld_convert --info IN.onnx\n";
 
 std::string shape(const std::vector<std::int64_t>& dims) {
   std::string s = "[";
@@ -36,9 +33,13 @@ std::string shape(const std::vector<std::int64_t>& dims) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  if (argc != 3) return usage(argc > 1 ? "expected two arguments" : nullptr);
-  const std::string a = argv[1], b = argv[2];
-  try {
+  return cli::run_tool("pfld_convert", [&] {
+    if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (argc != 3) throw cli::UsageError("expected two arguments, IN and OUT (or --info IN.onnx)");
+    const std::string a = argv[1], b = argv[2];
     if (a == "--info") {
       const pfld::io::OnnxModel m = pfld::io::read_onnx(b);
       std::printf("%s: ir %lld, opset %lld, producer '%s', %zu nodes, %zu initializers\n", b.c_str(),
@@ -62,13 +63,10 @@ int run(int argc, char** argv) {
       pfld::io::save_onnx(b, *net);
       std::printf("wrote %s: PFLD %s, opset 11\n", b.c_str(), net->config().str().c_str());
     } else {
-      return usage("convert .pfld -> .onnx or .onnx -> .pfld (by file extension)");
+      throw cli::UsageError("convert .pfld -> .onnx or .onnx -> .pfld (by file extension)");
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pfld_convert: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }
 
 }  // namespace pfld_convert

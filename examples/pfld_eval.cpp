@@ -22,9 +22,7 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,171 +34,145 @@ namespace pfld_eval {
 
 namespace {
 
-[[noreturn]] void usage(const char* error) {
-  if (error) std::fprintf(stderr, "pfld_eval: %s\n", error);
-  std::fprintf(stderr,
-               "usage: pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)\n"
-               "                 [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE]\n"
-               "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N] [--no-upright]\n"
-               "                 [--landmarks N] [--roll DEG] [--track]\n"
-               "  --mirror-average  also run each face's mirror image and average the two (twice the time)\n"
-               "  --refine N        crop each face again N times around the landmarks found (one run each),\n"
-               "                    turned so the face is upright in the crop (not with --no-upright)\n"
-               "  --roll DEG        turn each face in its image by +DEG and -DEG degrees in turn first\n"
-               "  --track           first crop around the annotated landmarks, turned upright (a tracker's)\n"
-               "  --landmarks N     the data's point count, when the weights have another (98 -> 68)\n");
-  std::exit(2);
-}
+const char* kUsage =
+    "usage: pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)\n"
+    "                 [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE]\n"
+    "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N] [--no-upright]\n"
+    "                 [--landmarks N] [--roll DEG] [--track]\n"
+    "  --mirror-average  also run each face's mirror image and average the two (twice the time)\n"
+    "  --refine N        crop each face again N times around the landmarks found (one run each),\n"
+    "                    turned so the face is upright in the crop (not with --no-upright)\n"
+    "  --roll DEG        turn each face in its image by +DEG and -DEG degrees in turn first\n"
+    "  --track           first crop around the annotated landmarks, turned upright (a tracker's)\n"
+    "  --landmarks N     the data's point count, when the weights have another (98 -> 68)\n";
 
-}  // namespace
-
-int run(int argc, char** argv) {
+int evaluate(int argc, char** argv) {
   std::string weights, data, wflw, images, csv, ced, norm_name = "inter_ocular", cascade;
   bool use_detector = false;
   pfld::DetectorOptions detector_options;
   int threads = 0;
   float roll = 0.0f;
   bool track = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(("missing value after " + arg).c_str());
-      return argv[++i];
-    };
-    if (arg == "--weights") weights = value();
-    else if (arg == "--data") data = value();
-    else if (arg == "--wflw") wflw = value();
-    else if (arg == "--images") images = value();
-    else if (arg == "--norm") norm_name = value();
-    else if (arg == "--csv") csv = value();
-    else if (arg == "--ced") ced = value();
-    else if (arg == "--threads") {
-      const std::string v = value();
-      const std::optional<int> n = cli::integer_in(v, 0, 1024);
-      if (!n) usage(("--threads takes a thread count (0: all cores), not '" + v + "'").c_str());
-      threads = *n;
-    }
+  cli::ArgReader args(argc, argv);
+  while (args.next()) {
+    const std::string& arg = args.arg();
+    if (arg == "--weights") weights = args.value();
+    else if (arg == "--data") data = args.value();
+    else if (arg == "--wflw") wflw = args.value();
+    else if (arg == "--images") images = args.value();
+    else if (arg == "--norm") norm_name = args.value();
+    else if (arg == "--csv") csv = args.value();
+    else if (arg == "--ced") ced = args.value();
+    else if (arg == "--threads") threads = args.integer(0, 1024);
     else if (arg == "--mirror-average") detector_options.mirror_average = true;
     else if (arg == "--no-upright") detector_options.upright = false;
     else if (arg == "--track") track = true;
-    else if (arg == "--roll") {
-      const std::string v = value();
-      const std::optional<float> degrees = cli::number_in(v, -180.0f, 180.0f);
-      if (!degrees) usage(("--roll takes an angle in degrees, -180 to 180, not '" + v + "'").c_str());
-      roll = *degrees;
-    }
-    else if (arg == "--refine") {
-      const std::string v = value();
-      const std::optional<int> n = cli::integer_in(v, 0, 10);
-      if (!n) usage(("--refine takes a pass count 0-10, not '" + v + "'").c_str());
-      detector_options.refine = *n;
-    }
-    else if (arg == "--landmarks") {
-      const std::string v = value();
-      const std::optional<int> n = cli::integer_in(v, 1, 1000);
-      if (!n) usage(("--landmarks takes a point count, not '" + v + "'").c_str());
-      detector_options.landmarks = *n;
-    }
+    else if (arg == "--roll") roll = args.number(-180.0f, 180.0f);
+    else if (arg == "--refine") detector_options.refine = args.integer(0, 10);
+    else if (arg == "--landmarks") detector_options.landmarks = args.integer(1, 1000);
     else if (arg == "--detector") {
       use_detector = true;
-      if (i + 1 < argc && argv[i + 1][0] != '-') cascade = argv[++i];
-    } else if (arg == "--help" || arg == "-h") usage(nullptr);
-    else usage(("unknown option " + arg).c_str());
+      cascade = args.optional_value().value_or("");
+    } else if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else throw cli::UsageError("unknown option '" + arg + "'");
   }
-  if (weights.empty()) usage("--weights is required");
-  if (track && use_detector) usage("--track and --detector are two different first crops: give one");
-  if (data.empty() == wflw.empty()) usage("give one of --data DIR or --wflw LIST");
-  if (!wflw.empty() && images.empty()) usage("--wflw needs --images DIR");
-  try {
-    pfld::set_num_threads(threads);
-    const pfld::eval::Normalization norm = pfld::eval::parse_normalization(norm_name);
-    pfld::Detector detector = pfld::Detector::load(weights, detector_options);
-    if (use_detector)
-      detector.set_face_detector(std::make_shared<const pfld::FaceDetector>(
-          pfld::FaceDetector::load(cascade.empty() ? pfld::default_face_cascade() : cascade)));
-    pfld::DatasetOptions options;
-    options.pts.expected_points = detector.landmark_count();
-    const std::vector<pfld::FaceRecord> records = data.empty() ? pfld::list_wflw(wflw, images, options)
-                                                               : pfld::list_pts_folder(data, options);
-    if (records.empty()) throw pfld::Error("no annotated faces in " + (data.empty() ? wflw : data));
+  if (weights.empty()) throw cli::UsageError("--weights is required");
+  if (track && use_detector) throw cli::UsageError("--track and --detector are two different first crops: give one");
+  if (data.empty() == wflw.empty()) throw cli::UsageError("give one of --data DIR or --wflw LIST");
+  if (!wflw.empty() && images.empty()) throw cli::UsageError("--wflw needs --images DIR");
+  pfld::set_num_threads(threads);
+  const pfld::eval::Normalization norm = pfld::eval::parse_normalization(norm_name);
+  pfld::Detector detector = pfld::Detector::load(weights, detector_options);
+  if (use_detector)
+    detector.set_face_detector(std::make_shared<const pfld::FaceDetector>(
+        pfld::FaceDetector::load(cascade.empty() ? pfld::default_face_cascade() : cascade)));
+  pfld::DatasetOptions options;
+  options.pts.expected_points = detector.landmark_count();
+  const std::vector<pfld::FaceRecord> records = data.empty() ? pfld::list_wflw(wflw, images, options)
+                                                             : pfld::list_pts_folder(data, options);
+  if (records.empty()) throw pfld::Error("no annotated faces in " + (data.empty() ? wflw : data));
 
-    std::vector<float> nmes;
-    std::vector<std::string> rows;
-    std::size_t missed = 0;
-    for (std::size_t r = 0; r < records.size(); ++r) {
-      const pfld::FaceRecord& record = records[r];
-      pfld::Image image = pfld::io::read_image(record.image_path);
-      pfld::Landmarks annotated = record.landmarks;
-      if (roll != 0.0f) {
-        const pfld::Box b = pfld::bounding_box(annotated);
-        pfld::TurnedFace turned = pfld::turn_face(image.view(), annotated, {b.center_x(), b.center_y()}, r % 2 ? -roll : roll);
-        image = std::move(turned.image);
-        annotated = std::move(turned.landmarks);
-      }
-      const pfld::Box truth = pfld::bounding_box(annotated);
-      pfld::Landmarks predicted;
-      if (use_detector) {
-        // The detection whose landmark box is nearest the annotated face.
-        const std::vector<pfld::FaceBox> faces = detector.face_detector()->detect(image.view());
-        const pfld::Box* best = nullptr;
-        std::vector<pfld::Box> boxes;
-        for (const pfld::FaceBox& f : faces) boxes.push_back(detector.face_detector()->landmark_box(f));
-        float best_distance = 0.0f;
-        for (const pfld::Box& b : boxes) {
-          const float d = std::hypot(b.center_x() - truth.center_x(), b.center_y() - truth.center_y());
-          const bool plausible = d < 0.5f * std::max(truth.width, truth.height);
-          if (plausible && (!best || d < best_distance)) best = &b, best_distance = d;
-        }
-        if (!best) {
-          ++missed;
-          rows.push_back(record.image_path + ",,missed");
-          continue;
-        }
-        predicted = detector.detect(image.view(), *best);
-      } else if (track) {
-        predicted = detector.track(image.view(), annotated);
-      } else {
-        predicted = detector.detect(image.view(), truth);
-      }
-      const float e = pfld::eval::nme(predicted, annotated, norm);
-      nmes.push_back(e);
-      char line[64];
-      std::snprintf(line, sizeof line, ",%.6f,", static_cast<double>(e));
-      rows.push_back(record.image_path + line);
+  std::vector<float> nmes;
+  std::vector<std::string> rows;
+  std::size_t missed = 0;
+  for (std::size_t r = 0; r < records.size(); ++r) {
+    const pfld::FaceRecord& record = records[r];
+    pfld::Image image = pfld::io::read_image(record.image_path);
+    pfld::Landmarks annotated = record.landmarks;
+    if (roll != 0.0f) {
+      const pfld::Box b = pfld::bounding_box(annotated);
+      pfld::TurnedFace turned = pfld::turn_face(image.view(), annotated, {b.center_x(), b.center_y()}, r % 2 ? -roll : roll);
+      image = std::move(turned.image);
+      annotated = std::move(turned.landmarks);
     }
-    if (nmes.empty()) throw pfld::Error("the face detector found none of the " + std::to_string(records.size()) + " faces");
-    const pfld::eval::Summary s = pfld::eval::summarize(nmes);
-
-    if (!csv.empty()) {
-      std::ofstream out(csv);
-      if (!out) throw pfld::Error(csv + ": cannot open for writing");
-      out << "image,nme,note\n";
-      for (const std::string& r : rows) out << r << "\n";
-    }
-    if (!ced.empty()) {
-      plot::Series curve{"CED", "#1f77b4", {}, {}};
-      for (int i = 0; i <= 1000; ++i) {
-        const double t = i * 1e-4;
-        curve.x.push_back(t * 100);
-        curve.y.push_back(1.0 - s.fraction_above(t));
+    const pfld::Box truth = pfld::bounding_box(annotated);
+    pfld::Landmarks predicted;
+    if (use_detector) {
+      // The detection whose landmark box is nearest the annotated face.
+      const std::vector<pfld::FaceBox> faces = detector.face_detector()->detect(image.view());
+      const pfld::Box* best = nullptr;
+      std::vector<pfld::Box> boxes;
+      for (const pfld::FaceBox& f : faces) boxes.push_back(detector.face_detector()->landmark_box(f));
+      float best_distance = 0.0f;
+      for (const pfld::Box& b : boxes) {
+        const float d = std::hypot(b.center_x() - truth.center_x(), b.center_y() - truth.center_y());
+        const bool plausible = d < 0.5f * std::max(truth.width, truth.height);
+        if (plausible && (!best || d < best_distance)) best = &b, best_distance = d;
       }
-      plot::write(ced, plot::chart("Cumulative error distribution (" + norm_name + ")", "NME (%)", "fraction of faces", {curve}));
+      if (!best) {
+        ++missed;
+        rows.push_back(record.image_path + ",,missed");
+        continue;
+      }
+      predicted = detector.detect(image.view(), *best);
+    } else if (track) {
+      predicted = detector.track(image.view(), annotated);
+    } else {
+      predicted = detector.detect(image.view(), truth);
     }
-    const char* crops = use_detector ? "face detector boxes" : track ? "crops tracked from the annotation" : "ground-truth boxes";
-    std::printf("weights %s: %d landmarks; %s on %s", weights.c_str(), detector.landmark_count(), crops,
-                (data.empty() ? wflw : data).c_str());
-    if (roll != 0.0f) std::printf(", faces turned by +-%g degrees", static_cast<double>(roll));
-    std::printf("\n");
-    if (use_detector) std::printf("faces the detector missed: %zu of %zu (left out)\n", missed, records.size());
-    std::printf("faces %zu  NME %.3f %%  FR@0.08 %.4f  FR@0.10 %.4f  AUC@0.08 %.4f  AUC@0.10 %.4f\n", s.faces,
-                100.0 * s.mean_nme, s.failure_rate(0.08), s.failure_rate(0.10), s.auc(0.08), s.auc(0.10));
-    std::printf("{\"faces\": %zu, \"nme\": %.4f, \"fr_0.08\": %.4f, \"fr_0.10\": %.4f, \"auc_0.08\": %.4f, \"auc_0.10\": %.4f}\n",
-                s.faces, 100.0 * s.mean_nme, s.failure_rate(0.08), s.failure_rate(0.10), s.auc(0.08), s.auc(0.10));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pfld_eval: %s\n", e.what());
-    return 1;
+    const float e = pfld::eval::nme(predicted, annotated, norm);
+    nmes.push_back(e);
+    char line[64];
+    std::snprintf(line, sizeof line, ",%.6f,", static_cast<double>(e));
+    rows.push_back(record.image_path + line);
   }
+  if (nmes.empty()) throw pfld::Error("the face detector found none of the " + std::to_string(records.size()) + " faces");
+  const pfld::eval::Summary s = pfld::eval::summarize(nmes);
+
+  if (!csv.empty()) {
+    std::ofstream out(csv);
+    if (!out) throw pfld::Error(csv + ": cannot open for writing");
+    out << "image,nme,note\n";
+    for (const std::string& r : rows) out << r << "\n";
+  }
+  if (!ced.empty()) {
+    plot::Series curve{"CED", "#1f77b4", {}, {}};
+    for (int i = 0; i <= 1000; ++i) {
+      const double t = i * 1e-4;
+      curve.x.push_back(t * 100);
+      curve.y.push_back(1.0 - s.fraction_above(t));
+    }
+    plot::write(ced, plot::chart("Cumulative error distribution (" + norm_name + ")", "NME (%)", "fraction of faces", {curve}));
+  }
+  const char* crops = use_detector ? "face detector boxes" : track ? "crops tracked from the annotation" : "ground-truth boxes";
+  std::printf("weights %s: %d landmarks; %s on %s", weights.c_str(), detector.landmark_count(), crops,
+              (data.empty() ? wflw : data).c_str());
+  if (roll != 0.0f) std::printf(", faces turned by +-%g degrees", static_cast<double>(roll));
+  std::printf("\n");
+  if (use_detector) std::printf("faces the detector missed: %zu of %zu (left out)\n", missed, records.size());
+  std::printf("faces %zu  NME %.3f %%  FR@0.08 %.4f  FR@0.10 %.4f  AUC@0.08 %.4f  AUC@0.10 %.4f\n", s.faces,
+              100.0 * s.mean_nme, s.failure_rate(0.08), s.failure_rate(0.10), s.auc(0.08), s.auc(0.10));
+  std::printf("{\"faces\": %zu, \"nme\": %.4f, \"fr_0.08\": %.4f, \"fr_0.10\": %.4f, \"auc_0.08\": %.4f, \"auc_0.10\": %.4f}\n",
+              s.faces, 100.0 * s.mean_nme, s.failure_rate(0.08), s.failure_rate(0.10), s.auc(0.08), s.auc(0.10));
   return 0;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  return cli::run_tool("pfld_eval", [&] { return evaluate(argc, argv); });
 }
 
 }  // namespace pfld_eval

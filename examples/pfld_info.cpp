@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <string>
 
 #include "common/cli.hpp"
@@ -54,36 +53,27 @@ void print_summary() {
 }  // namespace
 
 int run(int argc, char** argv) {
-  try {
+  return cli::run_tool("pfld_info", [&] {
     pfld::ModelConfig config;
     bool table = false;
     std::string weights;
-    for (int i = 1; i < argc; ++i) {
-      const std::string arg = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw pfld::Error("option " + arg + " needs a value");
-        return argv[++i];
-      };
+    cli::ArgReader args(argc, argv);
+    while (args.next()) {
+      const std::string& arg = args.arg();
       if (arg == "--width") {
-        const std::string v = value();
-        const std::optional<float> width = cli::number_in(v, 0.01f, 16.0f);
-        if (!width) throw pfld::Error("--width wants a number such as 0.25 or 1, not '" + v + "'");
-        config.width = *width;
+        config.width = args.number(0.01f, 16.0f);
         table = true;
       } else if (arg == "--landmarks") {
-        const std::string v = value();
-        const std::optional<int> n = cli::integer_in(v, 1, 100000);
-        if (!n) throw pfld::Error("--landmarks wants a whole number of points, not '" + v + "'");
-        config.landmarks = *n;
+        config.landmarks = args.integer(1, 100000);
         table = true;
       } else if (arg == "--weights") {
-        weights = value();
+        weights = args.value();
       } else if (arg == "--help" || arg == "-h") {
         std::printf("usage: pfld_info [--width W] [--landmarks N] | [--weights FILE]\n"
                     "Without options: parameter counts of PFLD 1X and 0.25X for 68 and 98 landmarks.\n");
         return 0;
       } else {
-        throw pfld::Error("unknown option '" + arg + "' (try --help)");
+        throw cli::UsageError("unknown option '" + arg + "'");
       }
     }
     if (!weights.empty()) {
@@ -100,10 +90,7 @@ int run(int argc, char** argv) {
       print_summary();
     }
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pfld_info: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace pfld_info

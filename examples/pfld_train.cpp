@@ -15,13 +15,16 @@
 #include <csignal>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "common/svg_plot.hpp"
 #include "tools.hpp"
 
@@ -93,79 +96,58 @@ bool is_onnx(const std::string& path) { return path.size() > 5 && path.compare(p
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw pfld::Error("option " + arg + " needs a value");
-      return argv[++i];
-    };
-    auto number = [&](auto parse) {
-      const std::string v = value();
-      try {
-        return parse(v);
-      } catch (const std::logic_error&) {
-        throw pfld::Error("option " + arg + ": '" + v + "' is not a number");
-      }
-    };
-    auto to_f = [](const std::string& v) { return std::stof(v); };
-    auto to_i = [](const std::string& v) { return std::stoi(v); };
-    if (arg == "--data") o.data = value();
-    else if (arg == "--wflw") o.wflw = value();
-    else if (arg == "--images") o.images = value();
-    else if (arg == "--val") o.val = value();
-    else if (arg == "--class-weight-power") o.class_weight_power = number(to_f);
-    else if (arg == "--landmarks") o.landmarks = number(to_i);
-    else if (arg == "--out") o.out = value();
-    else if (arg == "--resume") o.resume = value();
-    else if (arg == "--init") o.init = value();
-    else if (arg == "--mirror") o.mirror = value();
-    else if (arg == "--width") o.width = number(to_f);
-    else if (arg == "--epochs") o.epochs = number(to_i);
-    else if (arg == "--batch") o.batch = number(to_i);
-    else if (arg == "--threads") o.threads = number(to_i);
-    else if (arg == "--warmup-epochs") o.warmup_epochs = number(to_i);
-    else if (arg == "--optimizer") o.optimizer = value();
-    else if (arg == "--schedule") o.schedule = value();
-    else if (arg == "--loss") o.loss = value();
-    else if (arg == "--distance") o.distance = value();
-    else if (arg == "--lr") o.lr = number(to_f);
-    else if (arg == "--weight-decay") o.weight_decay = number(to_f);
-    else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(number(to_i));
+  cli::ArgReader args(argc, argv);
+  while (args.next()) {
+    const std::string& arg = args.arg();
+    if (arg == "--data") o.data = args.value();
+    else if (arg == "--wflw") o.wflw = args.value();
+    else if (arg == "--images") o.images = args.value();
+    else if (arg == "--val") o.val = args.value();
+    else if (arg == "--class-weight-power") o.class_weight_power = args.number(0.0f, 10.0f);
+    else if (arg == "--landmarks") o.landmarks = args.integer(1, 100000);
+    else if (arg == "--out") o.out = args.value();
+    else if (arg == "--resume") o.resume = args.value();
+    else if (arg == "--init") o.init = args.value();
+    else if (arg == "--mirror") o.mirror = args.value();
+    else if (arg == "--width") o.width = args.number(0.01f, 16.0f);
+    else if (arg == "--epochs") o.epochs = args.integer(0, 1000000);
+    else if (arg == "--batch") o.batch = args.integer(2, 65536);
+    else if (arg == "--threads") o.threads = args.integer(0, 1024);
+    else if (arg == "--warmup-epochs") o.warmup_epochs = args.integer(0, 1000000);
+    else if (arg == "--optimizer") o.optimizer = args.value();
+    else if (arg == "--schedule") o.schedule = args.value();
+    else if (arg == "--loss") o.loss = args.value();
+    else if (arg == "--distance") o.distance = args.value();
+    else if (arg == "--lr") o.lr = args.number(1e-9f, 10.0f);
+    else if (arg == "--weight-decay") o.weight_decay = args.number(0.0f, 1.0f);
+    else if (arg == "--seed") o.seed = static_cast<std::uint64_t>(args.integer(0, std::numeric_limits<int>::max()));
     else if (arg == "--no-augment") o.augment = false;
-    else if (arg == "--precise-bn") o.precise_bn = number(to_i);
+    else if (arg == "--precise-bn") o.precise_bn = args.integer(0, 1000000);
     else if (arg == "--freeze-bn") o.freeze_bn = true;
-    else if (arg == "--teacher") o.teachers.push_back(value());
-    else if (arg == "--teacher-weight") o.teacher_weight = number(to_f);
+    else if (arg == "--teacher") o.teachers.push_back(args.value());
+    else if (arg == "--teacher-weight") o.teacher_weight = args.number(0.0f, 1.0f);
     else if (arg == "--teacher-mirror") o.teacher_mirror = true;
     else if (arg == "--teacher-readout") o.teacher_readout = true;
     else if (arg == "--refit-output") o.refit_output = true;
-    else if (arg == "--average-from") o.average_from = number(to_i);
-    else if (arg == "--rotation") o.augment_options.rotation_deg = number(to_f);
-    else if (arg == "--shift") o.augment_options.shift = number(to_f);
-    else if (arg == "--occlusion") o.augment_options.occlusion_probability = number(to_f);
-    else if (arg == "--flip") o.augment_options.flip_probability = number(to_f);
+    else if (arg == "--average-from") o.average_from = args.integer(0, 1000000);
+    else if (arg == "--rotation") o.augment_options.rotation_deg = args.number(0.0f, 180.0f);
+    else if (arg == "--shift") o.augment_options.shift = args.number(0.0f, 0.5f);
+    else if (arg == "--occlusion") o.augment_options.occlusion_probability = args.number(0.0f, 1.0f);
+    else if (arg == "--flip") o.augment_options.flip_probability = args.number(0.0f, 1.0f);
     else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
-    } else throw pfld::Error("unknown option '" + arg + "' (try --help)");
+    } else throw cli::UsageError("unknown option '" + arg + "'");
   }
-  if (o.data.empty() == o.wflw.empty()) throw pfld::Error("give exactly one of --data DIR and --wflw LIST");
-  if (!o.wflw.empty() && o.images.empty()) throw pfld::Error("--wflw needs --images DIR");
-  if (o.epochs < (o.refit_output ? 0 : 1) || o.batch < 2 || o.threads < 0 || o.precise_bn < 0)
-    throw pfld::Error("--epochs >= 1 (0 with --refit-output), --batch >= 2, --threads >= 0, --precise-bn >= 0");
+  if (o.data.empty() == o.wflw.empty()) throw cli::UsageError("give exactly one of --data DIR and --wflw LIST");
+  if (!o.wflw.empty() && o.images.empty()) throw cli::UsageError("--wflw needs --images DIR");
+  if (o.epochs == 0 && !o.refit_output) throw cli::UsageError("--epochs 0 trains nothing (it only goes with --refit-output)");
   if (o.epochs == 0 && (o.init.empty() || is_onnx(o.init)))
-    throw pfld::Error("--epochs 0 refits the output layer of the --init weights: give a .pfld file");
-  if (!(o.teacher_weight >= 0 && o.teacher_weight <= 1)) throw pfld::Error("--teacher-weight must be in [0, 1]");
-  if (o.teacher_mirror && o.teachers.empty()) throw pfld::Error("--teacher-mirror needs --teacher FILE");
-  if (o.teacher_readout && o.teachers.empty()) throw pfld::Error("--teacher-readout needs --teacher FILE");
-  if (o.average_from < 0 || o.average_from > o.epochs)
-    throw pfld::Error("--average-from must be an epoch in [1, --epochs] (0: no averaging)");
-  if (o.freeze_bn && o.precise_bn > 0) throw pfld::Error("--freeze-bn keeps the statistics fixed; --precise-bn would change them");
-  const pfld::AugmentOptions& a = o.augment_options;
-  if (!(a.rotation_deg >= 0 && a.rotation_deg <= 180)) throw pfld::Error("--rotation must be in [0, 180] degrees");
-  if (!(a.flip_probability >= 0 && a.flip_probability <= 1)) throw pfld::Error("--flip must be a probability in [0, 1]");
-  if (!(a.shift >= 0 && a.shift <= 0.5f)) throw pfld::Error("--shift must be in [0, 0.5]");
-  if (!(a.occlusion_probability >= 0 && a.occlusion_probability <= 1)) throw pfld::Error("--occlusion must be in [0, 1]");
+    throw cli::UsageError("--epochs 0 refits the output layer of the --init weights: give a .pfld file");
+  if (o.teacher_mirror && o.teachers.empty()) throw cli::UsageError("--teacher-mirror needs --teacher FILE");
+  if (o.teacher_readout && o.teachers.empty()) throw cli::UsageError("--teacher-readout needs --teacher FILE");
+  if (o.average_from > o.epochs) throw cli::UsageError("--average-from must be an epoch in [1, --epochs] (0: no averaging)");
+  if (o.freeze_bn && o.precise_bn > 0) throw cli::UsageError("--freeze-bn keeps the statistics fixed; --precise-bn would change them");
   return o;
 }
 
@@ -240,7 +222,7 @@ std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const 
 }  // namespace
 
 int run(int argc, char** argv) {
-  try {
+  return cli::run_tool("pfld_train", [&] {
     const Options o = parse(argc, argv);
     pfld::set_num_threads(o.threads);
     pfld::ThreadPool& pool = pfld::default_thread_pool();
@@ -466,10 +448,7 @@ int run(int argc, char** argv) {
     std::printf("{\"epochs\": %d, \"best_val_nme\": %.5f%s, \"seconds\": %.0f}\n", o.epochs,
                 val_set && o.epochs > 0 ? 100 * best_nme : -1.0, refit, seconds_since(start));
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "pfld_train: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace pfld_train

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The tools on bad input: each case must exit with the status it names (2: a mistake on the command
+# line, 1: a missing or corrupt file, bad data; never a crash) and report it as one line on stderr,
+# "<tool>: <what>", that contains the given text. A command-line mistake prints nothing else; after
+# other errors that line is the last. `--help` prints the usage on stdout and exits with 0.
+#
+#   bash tests/tool_errors.sh TOOLS_DIR SOURCE_DIR
+set -uo pipefail
+
+bin=${1:?usage: tool_errors.sh TOOLS_DIR SOURCE_DIR}
+src=${2:?usage: tool_errors.sh TOOLS_DIR SOURCE_DIR}
+weights="$src/weights/pfld-0.25x-68.pfld"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# An 8x8 grey BMP (one of the formats pfld reads), and folders of faces annotated on it.
+bmp() {
+  printf 'BM\xf6\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00\x28\x00\x00\x00\x08\x00\x00\x00\x08\x00\x00\x00'
+  printf '\x01\x00\x18\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x13\x0b\x00\x00\x13\x0b\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+  head -c 192 /dev/zero | tr '\0' '\200'
+}
+pts() {  # pts POINTS [FIRST_X]: a 300-W .pts file
+  echo "version: 1"
+  echo "n_points: $1"
+  echo "{"
+  echo "${2:-1} 1"
+  for ((i = 1; i < $1; ++i)); do echo "$((1 + i % 6)) $((1 + i / 12))"; done
+  echo "}"
+}
+bmp > "$tmp/face.bmp"
+mkdir -p "$tmp/nan" "$tmp/five" "$tmp/unreadable"
+cp "$tmp/face.bmp" "$tmp/nan/a.bmp" && pts 68 nan > "$tmp/nan/a.pts"
+cp "$tmp/face.bmp" "$tmp/five/a.bmp" && pts 5 > "$tmp/five/a.pts"
+printf 'not an image' > "$tmp/unreadable/a.bmp" && pts 68 > "$tmp/unreadable/a.pts"
+printf 'not an image' > "$tmp/text.jpg"
+head -c 1000 "$weights" > "$tmp/truncated.pfld"
+printf '\x0a\xff\xff\xff\x0f' > "$tmp/truncated.onnx"
+
+failures=0 cases=0
+# expect STATUS TEXT TOOL ARGS...
+expect() {
+  local status=$1 text=$2 tool=$3
+  shift 3
+  cases=$((cases + 1))
+  local got
+  "$bin/$tool" "$@" > "$tmp/out" 2> "$tmp/err"
+  got=$?
+  local lines last
+  lines=$(wc -l < "$tmp/err")
+  last=$(tail -n 1 "$tmp/err")
+  local problem=""
+  if [ "$got" != "$status" ]; then problem="exit status $got, expected $status"
+  elif [[ "$last" != "$tool: "* ]]; then problem="last stderr line does not start with '$tool: '"
+  elif [[ "$last" != *"$text"* ]]; then problem="last stderr line lacks '$text'"
+  elif [ "$status" = 2 ] && [ "$lines" != 1 ]; then problem="$lines stderr lines for a command-line mistake"
+  fi
+  if [ -n "$problem" ]; then
+    failures=$((failures + 1))
+    echo "FAIL: $tool $*: $problem"
+    sed 's/^/  stderr: /' "$tmp/err" | head -n 5
+  fi
+}
+# help TOOL: usage on stdout, status 0
+help() {
+  cases=$((cases + 1))
+  if ! "$bin/$1" --help > "$tmp/out" 2> "$tmp/err" || ! grep -q '^usage: ' "$tmp/out"; then
+    failures=$((failures + 1))
+    echo "FAIL: $1 --help: no usage on stdout, or a non-zero status"
+  fi
+}
+
+img="$tmp/face.bmp"
+expect 2 "--weights is required" pfld_detect "$img"
+expect 2 "no image given" pfld_detect --weights "$weights"
+expect 2 "--refine takes a whole number from 0 to 10, not '99'" pfld_detect --weights "$weights" "$img" --refine 99
+expect 2 "--min-face takes a number" pfld_detect --weights "$weights" "$img" --min-face abc
+expect 2 "--box takes X,Y,W,H" pfld_detect --weights "$weights" "$img" --box 1,2,3
+expect 2 "--box takes X,Y,W,H" pfld_detect --weights "$weights" "$img" --box 1,2,3,4x
+expect 2 "--out needs a value" pfld_detect --weights "$weights" "$img" --out
+expect 2 "unknown option '--bogus'" pfld_detect --weights "$weights" "$img" --bogus
+expect 2 "more than one image" pfld_detect --weights "$weights" "$img" "$img"
+expect 1 "missing.pfld" pfld_detect --weights "$tmp/missing.pfld" "$img" --box 1,1,4,4
+expect 1 "corrupt or truncated" pfld_detect --weights "$tmp/truncated.pfld" "$img" --box 1,1,4,4
+expect 1 "cannot read image" pfld_detect --weights "$weights" "$tmp/text.jpg" --box 1,1,4,4
+expect 1 "entirely outside" pfld_detect --weights "$weights" "$img" --box 5000,5000,10,10
+expect 1 "non-finite" pfld_detect --weights "$weights" "$img" --box 1,1,nan,4
+expect 1 "missing.xml: cannot open" pfld_detect --weights "$weights" "$img" --cascade "$tmp/missing.xml"
+
+expect 2 "--weights is required" pfld_eval --data "$tmp/nan"
+expect 2 "give one of --data DIR or --wflw LIST" pfld_eval --weights "$weights"
+expect 2 "--threads takes a whole number" pfld_eval --weights "$weights" --data "$tmp/nan" --threads many
+expect 2 "--roll takes a number from -180 to 180, not 'nan'" pfld_eval --weights "$weights" --data "$tmp/nan" --roll nan
+expect 1 "not a directory" pfld_eval --weights "$weights" --data "$tmp/missing"
+expect 1 "not a finite number" pfld_eval --weights "$weights" --data "$tmp/nan"
+expect 1 "5 points, expected 68" pfld_eval --weights "$weights" --data "$tmp/five"
+expect 1 "a.bmp" pfld_eval --weights "$weights" --data "$tmp/unreadable"
+expect 1 "unknown NME normalisation" pfld_eval --weights "$weights" --data "$tmp/five" --norm sideways
+
+expect 2 "give exactly one of --data DIR and --wflw LIST" pfld_train
+expect 2 "--epochs takes a whole number from 0 to 1000000, not '1x'" pfld_train --data "$tmp/nan" --epochs 1x
+expect 2 "--lr takes a number" pfld_train --data "$tmp/nan" --lr 1e-3abc
+expect 2 "--teacher-weight takes a number from 0 to 1, not '2'" pfld_train --data "$tmp/nan" --teacher-weight 2
+expect 2 "--batch takes a whole number from 2" pfld_train --data "$tmp/nan" --batch 1
+expect 2 "--teacher-mirror needs --teacher FILE" pfld_train --data "$tmp/nan" --teacher-mirror
+expect 2 "--epochs 0 trains nothing" pfld_train --data "$tmp/nan" --epochs 0
+expect 1 "not a directory" pfld_train --data "$tmp/missing" --out "$tmp/run"
+expect 1 "not a finite number" pfld_train --data "$tmp/nan" --out "$tmp/run"
+
+expect 2 "expected two arguments" pfld_convert a b c
+expect 2 "by file extension" pfld_convert "$tmp/a.txt" "$tmp/b.txt"
+expect 1 "truncated" pfld_convert "$tmp/truncated.onnx" "$tmp/out.pfld"
+expect 1 "corrupt or truncated" pfld_convert "$tmp/truncated.pfld" "$tmp/out.onnx"
+
+expect 2 "--width takes a number" pfld_info --width abc
+expect 2 "--landmarks takes a whole number" pfld_info --landmarks 1.5
+expect 1 "corrupt or truncated" pfld_info --weights "$tmp/truncated.pfld"
+
+expect 2 "--count takes a whole number from 1" pfld_contact_sheet --data "$tmp/nan" --count 0
+expect 2 "--data DIR is required" pfld_contact_sheet
+expect 1 "not a finite number" pfld_contact_sheet --data "$tmp/nan" --out "$tmp/sheet.png"
+
+expect 2 "--threads takes a whole number" pfld_face_calibration --data "$tmp/nan" --threads x
+expect 2 "--mapping takes SHIFT_X,SHIFT_Y,SCALE" pfld_face_calibration --data "$tmp/nan" --mapping 1,2
+expect 1 "not a finite number" pfld_face_calibration --data "$tmp/nan"
+
+for tool in pfld_detect pfld_eval pfld_train pfld_convert pfld_info pfld_contact_sheet pfld_face_calibration; do help "$tool"; done
+
+echo "tool errors: $cases cases, $failures failed"
+[ "$failures" = 0 ]
