@@ -310,16 +310,17 @@ void BM_detect(benchmark::State& state, float width, pfld::DetectorOptions optio
   state.SetLabel(pfld::to_string(pfld::active_isa()));
 }
 
-// The crop's bilinear warp alone, 640x480 photo -> 112x112: unturned (the per-column path) and turned
-// by 20 degrees (an upright refine pass).
-void BM_warp(benchmark::State& state, float degrees) {
+// The crop's bilinear warp alone, 640x480 photo -> 112x112: unturned (a detector's box) and turned by
+// 20 degrees (an upright refine pass, a training crop), on the ISA's vector path and on the scalar one.
+void BM_warp(benchmark::State& state, float degrees, Isa isa) {
   const pfld::Image image = noise_photo();
   const pfld::CropTransform crop = pfld::CropTransform::square(330, 245, 228, 112, degrees * 0.017453292f);
   std::vector<float> out(112 * 112 * 3);
   for (auto _ : state) {
-    crop.warp(image.view(), out.data());
+    crop.warp(image.view(), out.data(), 1.0f / 255.0f, isa);
     benchmark::DoNotOptimize(out.data());
   }
+  state.SetLabel(pfld::to_string(isa));
 }
 
 // The cascade face detector on a 640x480 photo: Grace Hopper (python-matplotlib-data) resampled to 4:3.
@@ -364,10 +365,14 @@ int main(int argc, char** argv) {
   }
   argc = kept;
   benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
-  for (float degrees : {0.0f, 20.0f})
-    benchmark::RegisterBenchmark(degrees == 0 ? "warp/640x480->112/unturned" : "warp/640x480->112/turned", BM_warp, degrees)
-        ->Unit(benchmark::kMicrosecond);
   const Isa isa = pfld::active_isa();
+  for (float degrees : {0.0f, 20.0f})
+    for (Isa warp_isa : {isa, Isa::ref})
+      if (warp_isa == isa || isa != Isa::ref)
+        benchmark::RegisterBenchmark((std::string(warp_isa == Isa::ref ? "warp_ref" : "warp") + "/640x480->112/" +
+                                      (degrees == 0 ? "unturned" : "turned")).c_str(),
+                                     BM_warp, degrees, warp_isa)
+            ->Unit(benchmark::kMicrosecond);
   for (float width : {1.0f, 0.25f})
     for (const Layer& layer : pfld_layers(width)) {
       benchmark::RegisterBenchmark(("forward/" + layer.name).c_str(), BM_conv_forward, layer.g, isa)

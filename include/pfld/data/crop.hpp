@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../core/cpu.hpp"
+#include "../kernels/warp.hpp"
 #include "image.hpp"
 #include "landmarks.hpp"
 
@@ -95,9 +97,22 @@ class CropTransform {
   }
 
   // Bilinear warp of the image into out (S x S x 3, RGB, times `value_scale`); zeros outside the image.
-  void warp(const ImageView& image, float* out, float value_scale = 1.0f / 255.0f) const {
+  // `isa` picks the path: on AVX2 (and AVX-512) three-channel images are sampled in vectors of eight
+  // pixels (kernels/warp_simd.inc; equal to the scalar path within a float's last bit), which takes a
+  // 640x480 -> 112x112 crop turned by 20 degrees from 160 to 50 us, an unturned one from 61 to 51 us.
+  void warp(const ImageView& image, float* out, float value_scale = 1.0f / 255.0f, Isa isa = active_isa()) const {
     image.validate("crop");
     const Sampler sampler(image, value_scale);
+    if (image.channels() == 3) {
+      WarpGeometry g;
+      g.pixels = image.data, g.stride = image.stride, g.width = image.width, g.height = image.height;
+      g.r = sampler.at[0], g.g = sampler.at[1], g.b = sampler.at[2];
+      g.m = m_, g.size = size_, g.scale = value_scale, g.out = out;
+      if (kernels::warp_supported(isa, g)) {
+        kernels::warp_rgb(g, [&](int u, int v, float* o) { sample(sampler, u, v, o); });
+        return;
+      }
+    }
     // Without rotation (the detector's crops), a crop column samples the same image column on every row:
     // its coordinate, bounds and weight are worked out once per column, not once per pixel (a 112x112
     // crop of a 640x480 photo: 134 -> 56 us, against 0.27 ms for the 0.25X network).
@@ -117,15 +132,7 @@ class CropTransform {
       return;
     }
     for (int v = 0; v < size_; ++v)
-      for (int u = 0; u < size_; ++u) {
-        const Tap x = Tap::at(m_[0] * u + m_[1] * v + m_[2], image.width);
-        const Tap y = Tap::at(m_[3] * u + m_[4] * v + m_[5], image.height);
-        float* o = out + (static_cast<std::size_t>(v) * size_ + u) * 3;
-        if (x.inside && y.inside)
-          sampler.interior(x.i0, y.i0, x.a, y.a, o);
-        else
-          sampler.border(x.i0, y.i0, x.a, y.a, o);
-      }
+      for (int u = 0; u < size_; ++u) sample(sampler, u, v, out + (static_cast<std::size_t>(v) * size_ + u) * 3);
   }
 
  private:
@@ -191,6 +198,16 @@ class CropTransform {
       for (int c = 0; c < 3; ++c) o[c] = acc[c] * scale;
     }
   };
+
+  // Crop pixel (u, v), sampled on its own.
+  void sample(const Sampler& sampler, int u, int v, float* o) const {
+    const Tap x = Tap::at(m_[0] * u + m_[1] * v + m_[2], sampler.image.width);
+    const Tap y = Tap::at(m_[3] * u + m_[4] * v + m_[5], sampler.image.height);
+    if (x.inside && y.inside)
+      sampler.interior(x.i0, y.i0, x.a, y.a, o);
+    else
+      sampler.border(x.i0, y.i0, x.a, y.a, o);
+  }
 
   void update_inverse() {
     const double det = m_[0] * m_[4] - m_[1] * m_[3];

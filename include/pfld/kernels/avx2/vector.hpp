@@ -7,6 +7,8 @@
 #if defined(PFLD_ARCH_X86_64)
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "target_begin.inc"
 
 namespace pfld::kernels::avx2 {
@@ -32,6 +34,63 @@ struct V {
   // v where lo < y < hi, else 0.
   static type inside(type v, type y, type lo, type hi) {
     return _mm256_and_ps(v, _mm256_and_ps(_mm256_cmp_ps(y, lo, _CMP_GT_OQ), _mm256_cmp_ps(y, hi, _CMP_LT_OQ)));
+  }
+};
+
+// The crop warp's companion of V (warp_simd.inc): 8 pixels per block, their coordinates in double.
+struct W {
+  using itype = __m256i;
+  static constexpr int width = 8;
+
+  // Taps along one axis for pixels u .. u + 7: t = (a (u + l) + row) + c, clamped to +-1e6 and floored
+  // as the scalar warp does; i0 the pixel before t, w the weight of the one after. True when i0 and
+  // i0 + 1 are inside [0, extent) for all eight.
+  static bool taps(double a, double row, double c, int u, int extent, itype& i0, __m256& w) {
+    const __m256d va = _mm256_set1_pd(a), vrow = _mm256_set1_pd(row), vc = _mm256_set1_pd(c);
+    const __m256d lo = _mm256_set1_pd(-1e6), hi = _mm256_set1_pd(1e6);
+    __m128i index[2];
+    __m128 weight[2];
+    for (int h = 0; h < 2; ++h) {
+      const __m256d pos = _mm256_add_pd(_mm256_set1_pd(u + 4 * h), _mm256_setr_pd(0, 1, 2, 3));
+      const __m256d t = _mm256_min_pd(_mm256_max_pd(_mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(va, pos), vrow), vc), lo), hi);
+      const __m256d floor = _mm256_floor_pd(t);
+      index[h] = _mm256_cvttpd_epi32(floor);
+      weight[h] = _mm256_cvtpd_ps(_mm256_sub_pd(t, floor));
+    }
+    i0 = _mm256_set_m128i(index[1], index[0]);
+    w = _mm256_set_m128(weight[1], weight[0]);
+    const __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(i0, _mm256_set1_epi32(-1)),
+                                        _mm256_cmpgt_epi32(_mm256_set1_epi32(extent - 1), i0));
+    return _mm256_movemask_epi8(ok) == -1;
+  }
+  // Byte offsets of pixels (x0, y0) in an image of three bytes per pixel.
+  static itype offsets(itype x0, itype y0, int stride) {
+    return _mm256_add_epi32(_mm256_mullo_epi32(y0, _mm256_set1_epi32(stride)), _mm256_mullo_epi32(x0, _mm256_set1_epi32(3)));
+  }
+  static itype add(itype a, int b) { return _mm256_add_epi32(a, _mm256_set1_epi32(b)); }
+  // The 32-bit word at each byte offset.
+  static itype gather(const std::uint8_t* base, itype offsets) {
+    return _mm256_i32gather_epi32(reinterpret_cast<const int*>(base), offsets, 1);
+  }
+  // Byte k (0 = lowest) of each word, as a float.
+  static __m256 byte(itype words, int k) {
+    return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srl_epi32(words, _mm_cvtsi32_si128(8 * k)), _mm256_set1_epi32(0xff)));
+  }
+  // out[3 l + c] = channel c of pixel l: output vector j's lane l is pixel (8 j + l) / 3, taken from r,
+  // g or b by (8 j + l) % 3.
+  static void store_rgb(float* out, __m256 r, __m256 g, __m256 b) {
+    for (int j = 0; j < 3; ++j) {
+      int pixel[8], from_g[8], from_b[8];
+      for (int l = 0; l < 8; ++l) {
+        const int q = 8 * j + l;
+        pixel[l] = q / 3, from_g[l] = q % 3 == 1 ? -1 : 0, from_b[l] = q % 3 == 2 ? -1 : 0;
+      }
+      const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pixel));
+      const __m256 rg = _mm256_blendv_ps(_mm256_permutevar8x32_ps(r, index), _mm256_permutevar8x32_ps(g, index),
+                                         _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(from_g))));
+      _mm256_storeu_ps(out + 8 * j, _mm256_blendv_ps(rg, _mm256_permutevar8x32_ps(b, index),
+                                                     _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(from_b)))));
+    }
   }
 };
 
