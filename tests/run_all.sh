@@ -80,7 +80,7 @@ step "Meson build of the examples, and of the tests under AddressSanitizer + Und
 # -O0: with both sanitizers GCC compiles the suite about five times faster than at -O1, and the suite,
 # run in parallel, still takes well under a minute. No debug info: sanitizer reports name functions.
 reconfigure=()
-[ -d "$build/meson" ] && reconfigure=(--reconfigure)
+[ -f "$build/meson/meson-private/coredata.dat" ] && reconfigure=(--reconfigure)  # a configured build, not a failed setup
 meson setup "${reconfigure[@]}" "$build/meson" "$here" --werror -Dbuildtype=plain -Dsanitize=address,undefined \
   -Dunity=on -Dunity_size=6 >/dev/null
 meson compile -C "$build/meson"
