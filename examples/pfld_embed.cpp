@@ -8,19 +8,31 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+
+namespace {
+
+// argv[i] as a number, or an Error naming it.
+float number(char** argv, int i) {
+  char* end = nullptr;
+  const float x = std::strtof(argv[i], &end);
+  if (end == argv[i] || *end != '\0') throw pfld::Error(std::string("'") + argv[i] + "' is not a number");
+  return x;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 7) {
-    std::fprintf(stderr, "usage: pfld_embed WEIGHTS IMAGE X Y W H\n");
+    std::fprintf(stderr, "pfld_embed: expected WEIGHTS IMAGE X Y W H (the face box in image pixels)\n");
     return 2;
   }
   try {
     pfld::Detector detector = pfld::Detector::load(argv[1]);  // built once: weights packed, memory reserved
     const pfld::Image image = pfld::io::read_image(argv[2]);
-    const pfld::Box face{std::strtof(argv[3], nullptr), std::strtof(argv[4], nullptr), std::strtof(argv[5], nullptr),
-                         std::strtof(argv[6], nullptr)};
+    const pfld::Box face{number(argv, 3), number(argv, 4), number(argv, 5), number(argv, 6)};  // checked by detect
     for (const pfld::Point& p : detector.detect(image.view(), face)) std::printf("%.2f %.2f\n", p.x, p.y);
-  } catch (const pfld::Error& e) {
+  } catch (const std::exception& e) {  // pfld::Error for bad input; std::bad_alloc and the like
     std::fprintf(stderr, "pfld_embed: %s\n", e.what());
     return 1;
   }

@@ -123,6 +123,11 @@ expect 2 "--threads takes a whole number" pfld_face_calibration --data "$tmp/nan
 expect 2 "--mapping takes SHIFT_X,SHIFT_Y,SCALE" pfld_face_calibration --data "$tmp/nan" --mapping 1,2
 expect 1 "not a finite number" pfld_face_calibration --data "$tmp/nan"
 
+expect 2 "expected WEIGHTS IMAGE X Y W H" pfld_embed "$weights" "$img" 1 2 3
+expect 1 "'abc' is not a number" pfld_embed "$weights" "$img" abc 1 4 4
+expect 1 "entirely outside" pfld_embed "$weights" "$img" 500 500 4 4
+expect 1 "truncated" pfld_embed "$tmp/truncated.pfld" "$img" 1 1 4 4
+
 for tool in pfld_detect pfld_eval pfld_train pfld_convert pfld_info pfld_contact_sheet pfld_face_calibration; do help "$tool"; done
 
 echo "tool errors: $cases cases, $failures failed"
