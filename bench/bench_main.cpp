@@ -6,7 +6,8 @@
 //              [Google Benchmark flags]
 // The active ISA is the best the CPU has, or PFLD_ISA=ref|avx2|avx512|neon. Inference runs on the given
 // weights files (bench/compare_inference.py passes the ones it exports to ONNX), else on freshly
-// initialised networks.
+// initialised networks (the same work), except detect/..., which needs a trained network's points and
+// takes the shipped weights.
 #include <benchmark/benchmark.h>
 
 #include <pfld/io/image_file.hpp>
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -298,16 +300,33 @@ pfld::Image noise_photo() {
   return image;
 }
 
+// The detect benchmarks need a trained network: a fresh one puts every point near the crop's centre,
+// so its refine passes frame a speck and upright turns by no real roll. The shipped weights (found
+// through the source tree) unless --weights-* names others; a fresh network only without them.
+std::unique_ptr<pfld::model::PfldNet> detect_network(float width, std::string& label) {
+  std::string file = weights_files[width == 1.0f ? 1 : 0];
+#ifdef PFLD_SHIPPED_WEIGHTS_DIR
+  if (file.empty()) file = std::string(PFLD_SHIPPED_WEIGHTS_DIR) + (width == 1.0f ? "/pfld-1x-68.pfld" : "/pfld-0.25x-68.pfld");
+#endif
+  if (!file.empty() && std::ifstream(file)) {
+    label = file.substr(file.find_last_of('/') + 1);
+    return pfld::io::load_network(file);
+  }
+  label = "fresh network: refine passes frame no face";
+  return inference_network(width);
+}
+
 // Detector::detect end to end: the crop's bilinear warp from a 640x480 photo, the network, the mapping
 // back; with refine passes, each from a crop turned by the face's roll (DetectorOptions::upright) or not.
 void BM_detect(benchmark::State& state, float width, pfld::DetectorOptions options) {
-  auto net = inference_network(width);
+  std::string weights;
+  auto net = detect_network(width, weights);
   pfld::Detector detector(*net, options);
   const pfld::Image image = noise_photo();
   pfld::Landmarks points;
   detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
   for (auto _ : state) detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
-  state.SetLabel(pfld::to_string(pfld::active_isa()));
+  state.SetLabel(std::string(pfld::to_string(pfld::active_isa())) + ", " + weights);
 }
 
 // The crop's bilinear warp alone, 640x480 photo -> 112x112: unturned (a detector's box) and turned by
