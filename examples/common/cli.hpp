@@ -21,39 +21,28 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// `text` as a whole decimal integer in [lo, hi]; nothing for anything else ("", "3x", "1e3", out of range).
-inline std::optional<int> integer_in(const std::string& text, int lo, int hi) {
-  if (text.empty()) return std::nullopt;
+// The value of `option` as a whole decimal integer in [lo, hi] ("", "3x", "1e3" and out of range are
+// not), or a UsageError that names the option, the range and what was given.
+inline int integer_option(const std::string& option, const std::string& text, int lo, int hi) {
   char* end = nullptr;
   errno = 0;
   const long n = std::strtol(text.c_str(), &end, 10);
-  if (*end != '\0' || errno == ERANGE || n < lo || n > hi) return std::nullopt;
+  if (text.empty() || *end != '\0' || errno == ERANGE || n < lo || n > hi)
+    throw UsageError(option + " takes a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                     ", not '" + text + "'");
   return static_cast<int>(n);
 }
 
-// `text` as a whole finite decimal number in [lo, hi]; nothing for anything else ("", "3x", "nan").
-inline std::optional<float> number_in(const std::string& text, float lo, float hi) {
-  if (text.empty()) return std::nullopt;
+// The same for a finite decimal number in [lo, hi] ("nan" is not).
+inline float number_option(const std::string& option, const std::string& text, float lo, float hi) {
   char* end = nullptr;
   const float x = std::strtof(text.c_str(), &end);
-  if (*end != '\0' || !(x >= lo && x <= hi)) return std::nullopt;
+  if (text.empty() || *end != '\0' || !(x >= lo && x <= hi)) {
+    char range[64];
+    std::snprintf(range, sizeof range, "%g to %g", static_cast<double>(lo), static_cast<double>(hi));
+    throw UsageError(option + " takes a number from " + range + ", not '" + text + "'");
+  }
   return x;
-}
-
-// The value of `option` as an integer in [lo, hi], or a UsageError that names the option, the range
-// and what was given.
-inline int integer_option(const std::string& option, const std::string& text, int lo, int hi) {
-  if (const std::optional<int> n = integer_in(text, lo, hi)) return *n;
-  throw UsageError(option + " takes a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                   ", not '" + text + "'");
-}
-
-// The same for a real number in [lo, hi].
-inline float number_option(const std::string& option, const std::string& text, float lo, float hi) {
-  if (const std::optional<float> x = number_in(text, lo, hi)) return *x;
-  char range[64];
-  std::snprintf(range, sizeof range, "%g to %g", static_cast<double>(lo), static_cast<double>(hi));
-  throw UsageError(option + " takes a number from " + range + ", not '" + text + "'");
 }
 
 // Reads argv in order: `while (args.next())` visits each argument (args.arg()); an option's value is

@@ -77,19 +77,17 @@ struct W {
     return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srl_epi32(words, _mm_cvtsi32_si128(8 * k)), _mm256_set1_epi32(0xff)));
   }
   // out[3 l + c] = channel c of pixel l: output vector j's lane l is pixel (8 j + l) / 3, taken from r,
-  // g or b by (8 j + l) % 3.
+  // g or b by (8 j + l) % 3 (the masks' -1 lanes).
   static void store_rgb(float* out, __m256 r, __m256 g, __m256 b) {
+    alignas(32) static constexpr int kPixel[3][8] = {{0, 0, 0, 1, 1, 1, 2, 2}, {2, 3, 3, 3, 4, 4, 4, 5}, {5, 5, 6, 6, 6, 7, 7, 7}};
+    alignas(32) static constexpr int kFromG[3][8] = {{0, -1, 0, 0, -1, 0, 0, -1}, {0, 0, -1, 0, 0, -1, 0, 0}, {-1, 0, 0, -1, 0, 0, -1, 0}};
+    alignas(32) static constexpr int kFromB[3][8] = {{0, 0, -1, 0, 0, -1, 0, 0}, {-1, 0, 0, -1, 0, 0, -1, 0}, {0, -1, 0, 0, -1, 0, 0, -1}};
     for (int j = 0; j < 3; ++j) {
-      int pixel[8], from_g[8], from_b[8];
-      for (int l = 0; l < 8; ++l) {
-        const int q = 8 * j + l;
-        pixel[l] = q / 3, from_g[l] = q % 3 == 1 ? -1 : 0, from_b[l] = q % 3 == 2 ? -1 : 0;
-      }
-      const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pixel));
+      const __m256i index = _mm256_load_si256(reinterpret_cast<const __m256i*>(kPixel[j]));
       const __m256 rg = _mm256_blendv_ps(_mm256_permutevar8x32_ps(r, index), _mm256_permutevar8x32_ps(g, index),
-                                         _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(from_g))));
+                                         _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(kFromG[j]))));
       _mm256_storeu_ps(out + 8 * j, _mm256_blendv_ps(rg, _mm256_permutevar8x32_ps(b, index),
-                                                     _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(from_b)))));
+                                                     _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(kFromB[j])))));
     }
   }
 };
