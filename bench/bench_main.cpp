@@ -301,19 +301,21 @@ pfld::Image noise_photo() {
 }
 
 // The detect benchmarks need a trained network: a fresh one puts every point near the crop's centre,
-// so its refine passes frame a speck and upright turns by no real roll. The shipped weights (found
-// through the source tree) unless --weights-* names others; a fresh network only without them.
+// so its refine passes frame a speck and upright turns by no real roll. --weights-* if given (a missing
+// file is an error, as everywhere), else the shipped weights from the source tree, else a fresh network.
 std::unique_ptr<pfld::model::PfldNet> detect_network(float width, std::string& label) {
   std::string file = weights_files[width == 1.0f ? 1 : 0];
 #ifdef PFLD_SHIPPED_WEIGHTS_DIR
-  if (file.empty()) file = std::string(PFLD_SHIPPED_WEIGHTS_DIR) + (width == 1.0f ? "/pfld-1x-68.pfld" : "/pfld-0.25x-68.pfld");
+  const std::string shipped =
+      std::string(PFLD_SHIPPED_WEIGHTS_DIR) + (width == 1.0f ? "/pfld-1x-68.pfld" : "/pfld-0.25x-68.pfld");
+  if (file.empty() && std::ifstream(shipped)) file = shipped;
 #endif
-  if (!file.empty() && std::ifstream(file)) {
-    label = file.substr(file.find_last_of('/') + 1);
-    return pfld::io::load_network(file);
+  if (file.empty()) {
+    label = "fresh network: refine passes frame no face";
+    return inference_network(width);
   }
-  label = "fresh network: refine passes frame no face";
-  return inference_network(width);
+  label = file.substr(file.find_last_of('/') + 1);
+  return pfld::io::load_network(file);
 }
 
 // Detector::detect end to end: the crop's bilinear warp from a 640x480 photo, the network, the mapping
@@ -383,6 +385,11 @@ int main(int argc, char** argv) {
       argv[kept++] = argv[i];
   }
   argc = kept;
+  for (const std::string& file : {weights_files[0], weights_files[1], onnx_file})
+    if (!file.empty() && !std::ifstream(file)) {  // one line now, not an exception in a benchmark later
+      std::fprintf(stderr, "pfld_bench: %s: cannot open (missing or unreadable)\n", file.c_str());
+      return 1;
+    }
   benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
   const Isa isa = pfld::active_isa();
   for (float degrees : {0.0f, 20.0f})
