@@ -84,8 +84,8 @@ reconfigure=()
 meson setup "${reconfigure[@]}" "$build/meson" "$here" --werror -Dbuildtype=plain -Dsanitize=address,undefined \
   -Dunity=on -Dunity_size=6 >/dev/null
 meson compile -C "$build/meson"
-# The "slow" suite stays native: the training runs and the model suite on the scalar kernels (2 minutes
-# under the sanitizers; the kernels and infer suites already run every scalar kernel here).
+# The "slow" suite stays native: the training runs, the model suite on the scalar kernels (2 minutes under
+# the sanitizers; the kernels and infer suites already run every scalar kernel here) and every face of 300-W.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   meson test -C "$build/meson" --print-errorlogs --no-suite slow --num-processes "$jobs" | tee "$log"
 passed=$((passed + $(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log")))
@@ -106,8 +106,8 @@ cmake --build "$build/aarch64" -j "$jobs"
 # Emulation is ~30x slower, so what does not depend on the ISA stays native: the training runs, the
 # trainer's logic ("train": optimiser, checkpoints, readout fits), the Detector's ("detector"), the whole
 # graph's finite differences ("graph_gradients"; the graph on NEON is the model suite's PyTorch parity),
-# the model suite on the reference kernels and the 145-photo face detection.
-run_ctest "$build/aarch64" -E "^(training|train|detector|graph_gradients|model_isa_ref|facedet_val)$"
+# the model suite on the reference kernels and the suite over every face of 300-W.
+run_ctest "$build/aarch64" -E "^(training|train|detector|graph_gradients|model_isa_ref|whole_300w)$"
 
 step "x86-64 without AVX2 under qemu-x86_64 -cpu Nehalem: the scalar kernels chosen at run time"
 if [ "$(uname -m)" = x86_64 ]; then

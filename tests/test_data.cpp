@@ -320,34 +320,6 @@ TEST_SUITE("data") {
     CHECK(std::abs(degrees(zero.roll)) < 0.01);
   }
 
-  TEST_CASE("real 300-W: all 1207 faces load; class fractions and pose range") {
-    if (!have_data()) {
-      MESSAGE("skipped: " << data_dir() << " is absent");
-      return;
-    }
-    DatasetOptions options;
-    options.pts.expected_points = 68;
-    ThreadPool pool(2);
-    std::size_t total = 0;
-    for (const char* split : {"train", "val"}) {
-      const auto records = list_pts_folder(data_dir() + "/" + split, options);
-      const FaceSet set = load_faces(records, io::read_image, options, &pool);
-      total += set.size();
-      float lo[3] = {1e9f, 1e9f, 1e9f}, hi[3] = {-1e9f, -1e9f, -1e9f};
-      for (const Face& face : set.faces) {
-        const float a[3] = {degrees(face.pose.yaw), degrees(face.pose.pitch), degrees(face.pose.roll)};
-        for (int k = 0; k < 3; ++k) lo[k] = std::min(lo[k], a[k]), hi[k] = std::max(hi[k], a[k]);
-      }
-      std::ostringstream classes;
-      for (std::size_t c = 0; c < set.scheme.names.size(); ++c)
-        classes << set.scheme.names[c] << " " << set.classes.fractions[c] << " (w " << set.classes.weights[c] << ")  ";
-      MESSAGE(std::string(split) << ": " << set.size() << " faces; yaw " << lo[0] << ".." << hi[0] << ", pitch " << lo[1] << ".."
-                    << hi[1] << ", roll " << lo[2] << ".." << hi[2] << " degrees; classes: " << classes.str());
-      CHECK(set.landmark_count == 68);
-    }
-    CHECK(total == 1207);
-  }
-
   TEST_CASE("WFLW list end to end, and custom mirror maps from a file") {
     const std::string dir = std::string(PFLD_TEST_TEMP_DIR) + "/wflw";
     std::filesystem::remove_all(dir);
@@ -444,6 +416,37 @@ TEST_SUITE("data") {
     CHECK(test::relative_error(three.next().landmarks, one.make(1).landmarks) == 0.0);
     CHECK(test::relative_error(one.make(0).landmarks, one.make(3).landmarks) > 0.0);  // a new epoch, a new order
     CHECK_THROWS_AS(BatchLoader(set, 13, AugmentOptions{}, mirror_map_68(), 3), Error);
+  }
+}
+
+// Reads every face of 300-W: native builds only (see tests/run_all.sh).
+TEST_SUITE("whole_300w") {
+  TEST_CASE("real 300-W: all 1207 faces load; class fractions and pose range") {
+    if (!have_data()) {
+      MESSAGE("skipped: " << data_dir() << " is absent");
+      return;
+    }
+    DatasetOptions options;
+    options.pts.expected_points = 68;
+    ThreadPool pool(2);
+    std::size_t total = 0;
+    for (const char* split : {"train", "val"}) {
+      const auto records = list_pts_folder(data_dir() + "/" + split, options);
+      const FaceSet set = load_faces(records, io::read_image, options, &pool);
+      total += set.size();
+      float lo[3] = {1e9f, 1e9f, 1e9f}, hi[3] = {-1e9f, -1e9f, -1e9f};
+      for (const Face& face : set.faces) {
+        const float a[3] = {degrees(face.pose.yaw), degrees(face.pose.pitch), degrees(face.pose.roll)};
+        for (int k = 0; k < 3; ++k) lo[k] = std::min(lo[k], a[k]), hi[k] = std::max(hi[k], a[k]);
+      }
+      std::ostringstream classes;
+      for (std::size_t c = 0; c < set.scheme.names.size(); ++c)
+        classes << set.scheme.names[c] << " " << set.classes.fractions[c] << " (w " << set.classes.weights[c] << ")  ";
+      MESSAGE(std::string(split) << ": " << set.size() << " faces; yaw " << lo[0] << ".." << hi[0] << ", pitch " << lo[1] << ".."
+                    << hi[1] << ", roll " << lo[2] << ".." << hi[2] << " degrees; classes: " << classes.str());
+      CHECK(set.landmark_count == 68);
+    }
+    CHECK(total == 1207);
   }
 }
 

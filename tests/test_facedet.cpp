@@ -130,7 +130,7 @@ TEST_SUITE("facedet") {
 }
 
 // Reads 145 photos and runs the cascade on each: native builds only (see tests/run_all.sh).
-TEST_SUITE("facedet_val") {
+TEST_SUITE("whole_300w") {
   TEST_CASE("300-W validation: the annotated face is found in at least 90 % of the images") {
     const std::string dir = std::string(PFLD_TEST_DATA_DIR) + "/300w/val";
     if (!exists(default_face_cascade()) || !std::filesystem::is_directory(dir)) {

@@ -219,6 +219,22 @@ TEST_SUITE("onnx") {
     CHECK(max_abs_diff(ort_features.data(), features.data(), features.size()) < 1e-4);
   }
 
+  TEST_CASE("Detector::load takes .onnx files") {
+    auto net = trained_looking_network(0.25f, 68, Activation::relu);
+    io::save_onnx(temp("detector.onnx"), *net);
+    Detector from_onnx = Detector::load(temp("detector.onnx"));
+    Detector native(*net);
+    Image image(120, 100, PixelFormat::rgb);
+    for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 7 % 251);
+    const Landmarks a = from_onnx.detect(image.view(), Box{20, 15, 70, 75});
+    const Landmarks b = native.detect(image.view(), Box{20, 15, 70, 75});
+    REQUIRE(a.size() == 68);
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(std::abs(a[i].x - b[i].x) < 1e-3f);
+  }
+}
+
+// Runs the third-party model on every face of 300-W: native builds only (see tests/run_all.sh).
+TEST_SUITE("whole_300w") {
   TEST_CASE("the third-party WFLW model on 300-W: its 68 corresponding points, then a readout fitted on the training faces") {
     if (!std::filesystem::exists(kThirdParty)) {
       MESSAGE("skipped: ", kThirdParty, " is absent");
@@ -238,18 +254,5 @@ TEST_SUITE("onnx") {
     MESSAGE("WFLW model on 300-W val: corresponding points ", 100 * picked, " %, readout ", 100 * fitted, " %");
     CHECK(picked > 0.05);   // the schemes differ (5.49 % measured): the readout has something to fix
     CHECK(fitted < 0.040);  // 3.93 % measured
-  }
-
-  TEST_CASE("Detector::load takes .onnx files") {
-    auto net = trained_looking_network(0.25f, 68, Activation::relu);
-    io::save_onnx(temp("detector.onnx"), *net);
-    Detector from_onnx = Detector::load(temp("detector.onnx"));
-    Detector native(*net);
-    Image image(120, 100, PixelFormat::rgb);
-    for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 7 % 251);
-    const Landmarks a = from_onnx.detect(image.view(), Box{20, 15, 70, 75});
-    const Landmarks b = native.detect(image.view(), Box{20, 15, 70, 75});
-    REQUIRE(a.size() == 68);
-    for (std::size_t i = 0; i < a.size(); ++i) CHECK(std::abs(a[i].x - b[i].x) < 1e-3f);
   }
 }
