@@ -128,6 +128,15 @@ expect 1 "'abc' is not a number" pfld_embed "$weights" "$img" abc 1 4 4
 expect 1 "entirely outside" pfld_embed "$weights" "$img" 500 500 4 4
 expect 1 "truncated" pfld_embed "$tmp/truncated.pfld" "$img" 1 1 4 4
 
+# The shipped weights' training pipeline, which runs pfld_train from bin (given here as --bin).
+tools=$bin
+bin=$src/weights
+expect 2 "unknown argument '--bogus'" train_shipped.sh --bogus
+expect 2 "--data needs a value" train_shipped.sh --bin "$tools" --data
+expect 2 "no such folder (--data)" train_shipped.sh --bin "$tools" --data "$tmp/missing"
+expect 2 "pfld_train is missing" train_shipped.sh --bin "$tmp"
+bin=$tools
+
 for tool in pfld_detect pfld_eval pfld_train pfld_convert pfld_info pfld_contact_sheet pfld_face_calibration; do help "$tool"; done
 
 echo "tool errors: $cases cases, $failures failed"
