@@ -10,8 +10,9 @@
 # and, once finished, done.json; a stage with done.json is skipped, one with only last.ckpt resumes, so
 # an interrupted pipeline continues where it stopped. The results are copied to
 # runs/pfld-0.25x-68.pfld and runs/pfld-1x-68.pfld. --quick runs every stage for one epoch into
-# runs/quick unless --runs is given (the whole pipeline in minutes: a check that it runs, not weights). It repeats the recipe, not the shipped bits:
-# every stage runs on one thread (the 1X's stage 4 ran partly on two), and the code has changed since.
+# runs/quick unless --runs is given (the whole pipeline in minutes: a check that it runs, not weights).
+# It repeats the recipe, not the shipped bits: every stage runs on one thread (the 1X's stage 4 ran
+# partly on two), and the code has changed since.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
