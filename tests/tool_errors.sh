@@ -37,13 +37,16 @@ head -c 1000 "$weights" > "$tmp/truncated.pfld"
 printf '\x0a\xff\xff\xff\x0f' > "$tmp/truncated.onnx"
 
 failures=0 cases=0
-# expect STATUS TEXT TOOL ARGS...
+# expect STATUS TEXT TOOL ARGS...: TOOL is a program in TOOLS_DIR, or a path to one elsewhere (its
+# report then starts with the file's name).
 expect() {
-  local status=$1 text=$2 tool=$3
+  local status=$1 text=$2 program=$3
   shift 3
+  [[ "$program" == */* ]] || program=$bin/$program
+  local tool=${program##*/}
   cases=$((cases + 1))
   local got
-  "$bin/$tool" "$@" > "$tmp/out" 2> "$tmp/err"
+  "$program" "$@" > "$tmp/out" 2> "$tmp/err"
   got=$?
   local lines last
   lines=$(wc -l < "$tmp/err")
@@ -128,14 +131,12 @@ expect 1 "'abc' is not a number" pfld_embed "$weights" "$img" abc 1 4 4
 expect 1 "entirely outside" pfld_embed "$weights" "$img" 500 500 4 4
 expect 1 "truncated" pfld_embed "$tmp/truncated.pfld" "$img" 1 1 4 4
 
-# The shipped weights' training pipeline, which runs pfld_train from bin (given here as --bin).
-tools=$bin
-bin=$src/weights
-expect 2 "unknown argument '--bogus'" train_shipped.sh --bogus
-expect 2 "--data needs a value" train_shipped.sh --bin "$tools" --data
-expect 2 "no such folder (--data)" train_shipped.sh --bin "$tools" --data "$tmp/missing"
-expect 2 "pfld_train is missing" train_shipped.sh --bin "$tmp"
-bin=$tools
+# The shipped weights' training pipeline, which runs pfld_train from --bin.
+pipeline=$src/weights/train_shipped.sh
+expect 2 "unknown argument '--bogus'" "$pipeline" --bogus
+expect 2 "--data needs a value" "$pipeline" --bin "$bin" --data
+expect 2 "no such folder (--data)" "$pipeline" --bin "$bin" --data "$tmp/missing"
+expect 2 "pfld_train is missing" "$pipeline" --bin "$tmp"
 
 for tool in pfld_detect pfld_eval pfld_train pfld_convert pfld_info pfld_contact_sheet pfld_face_calibration; do help "$tool"; done
 

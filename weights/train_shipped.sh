@@ -42,7 +42,10 @@ done
 [ -d "$data" ] || die "$data: no such folder (--data)"
 [ -d "$val" ] || die "$val: no such folder (--val)"
 [ -f "$wflw" ] || die "$wflw: no such file (--wflw)"
-[ -n "$runs" ] || { runs=runs; [ "$quick" = 1 ] && runs=runs/quick; }
+if [ -z "$runs" ]; then
+  runs=runs
+  [ "$quick" = 0 ] || runs=runs/quick
+fi
 mkdir -p "$runs"
 
 # stage NAME EPOCHS [pfld_train options...]: one run of pfld_train into $runs/NAME.
