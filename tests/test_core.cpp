@@ -27,6 +27,35 @@ TEST_SUITE("core") {
     CHECK_THROWS_AS((Shape{1, 2, 3, 4, 5}), Error);
   }
 
+  TEST_CASE("Shape: element counts past the limit or past size_t are refused, never wrapped") {
+    CHECK((Shape{46340, 46340}).numel() == 46340u * 46340u);  // just under 2^31
+    CHECK_THROWS_WITH_AS((Shape{1 << 16, 1 << 16}), doctest::Contains("more than"), Error);
+    // 2^62 elements: 2^64 bytes, which a size_t multiplication would wrap to 0.
+    CHECK_THROWS_AS((Shape{1 << 24, 1 << 24, 1 << 14}), Error);
+    CHECK_THROWS_AS((Shape{1 << 20, 1 << 20, 1 << 20, 1 << 20}), Error);
+    CHECK((Shape{0, 1 << 30, 1 << 30}).numel() == 0);
+    CHECK_THROWS_AS((Shape{1 << 16, 1}).with(1, 1 << 16), Error);
+    CHECK_THROWS_AS((Shape{4, 4}).with(0, -1), Error);
+  }
+
+  TEST_CASE("strict numbers: whole fields only, ranges, subnormals, no NaN or infinity") {
+    using detail::parse_integer;
+    using detail::parse_real;
+    CHECK(parse_integer("68", 1, 100) == 68);
+    CHECK(parse_integer("-5", -10, 10) == -5);
+    for (const char* bad : {"", "68abc", " 68", "68 ", "0x10", "1e3", "+-1", "99999999999999999999"})
+      CHECK_MESSAGE(!parse_integer(bad, -1000000, 1000000), bad);
+    CHECK(!parse_integer("101", 1, 100));
+    CHECK(parse_real<float>("2.5") == 2.5f);
+    CHECK(parse_real<float>("+3") == 3.0f);
+    CHECK(parse_real<float>("-1e-3") == -1e-3f);
+    CHECK(*parse_real<float>("1e-40") > 0.0f);  // subnormal: a number
+    CHECK(*parse_real<float>("1e-50") == 0.0f);  // below every subnormal: rounds to zero
+    for (const char* bad : {"", "nan", "inf", "-inf", "1e39", "3.4e38x", "1,5", "++1", "+-1", "0x1p3", " 1"})
+      CHECK_MESSAGE(!parse_real<float>(bad), bad);
+    CHECK(parse_real<double>("1e39") == 1e39);
+  }
+
   TEST_CASE("Tensor: zeroed, 64-byte aligned, NHWC indexing") {
     Tensor t(Shape{2, 3, 5, 7});
     CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0);

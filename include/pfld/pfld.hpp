@@ -16,6 +16,7 @@
 
 #include "core/cpu.hpp"
 #include "core/error.hpp"
+#include "core/parse.hpp"
 #include "core/rng.hpp"
 #include "core/tensor.hpp"
 #include "core/thread_pool.hpp"
@@ -79,6 +80,7 @@
 #include "infer/onnx_import.hpp"
 
 #include "io/checkpoint.hpp"
+#include "io/file_bytes.hpp"
 #include "io/model_file.hpp"
 #include "io/onnx_export.hpp"
 #include "io/onnx_model.hpp"

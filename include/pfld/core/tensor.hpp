@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
@@ -24,9 +25,14 @@
 
 namespace pfld {
 
+// Dimensions of a tensor. Every Shape holds at most kMaxElements elements: constructing a larger one
+// (or one whose element count overflows) is an Error, so a shape read from a file can never wrap
+// around into a small allocation.
 class Shape {
  public:
   static constexpr int kMaxRank = 4;
+  // 2^31 - 1 floats (8 GiB): every element index fits an int, and no size computed from a Shape overflows.
+  static constexpr std::size_t kMaxElements = std::numeric_limits<std::int32_t>::max();
 
   Shape() = default;
   Shape(std::initializer_list<int> dims) {
@@ -35,6 +41,7 @@ class Shape {
       detail::require(d >= 0, "Shape: negative dimension ", d);
       dims_[rank_++] = d;
     }
+    check_size();
   }
 
   static Shape nhwc(int n, int h, int w, int c) { return Shape{n, h, w, c}; }
@@ -44,6 +51,7 @@ class Shape {
   // Counting from the end: back(0) is the innermost (channel) dimension.
   int back(int i = 0) const { return dims_[checked_axis(rank_ - 1 - i)]; }
 
+  // At most kMaxElements (the constructors refuse more).
   std::size_t numel() const {
     std::size_t count = 1;
     for (int i = 0; i < rank_; ++i) count *= static_cast<std::size_t>(dims_[i]);
@@ -52,8 +60,10 @@ class Shape {
 
   // A copy with dimension `axis` set to `value`.
   Shape with(int axis, int value) const {
+    detail::require(value >= 0, "Shape: negative dimension ", value);
     Shape s = *this;
     s.dims_[checked_axis(axis)] = value;
+    s.check_size();
     return s;
   }
 
@@ -69,6 +79,17 @@ class Shape {
   }
 
  private:
+  // Refuses element counts above kMaxElements, checking each partial product so none can overflow.
+  void check_size() const {
+    std::size_t count = 1;
+    for (int i = 0; i < rank_; ++i) {
+      const auto d = static_cast<std::size_t>(dims_[i]);
+      if (d == 0) return;
+      detail::require(count <= kMaxElements / d, "Shape ", str(), ": more than ", kMaxElements, " elements");
+      count *= d;
+    }
+  }
+
   int checked_axis(int axis) const {
     detail::require(axis >= 0 && axis < rank_, "Shape ", str(), ": no axis ", axis);
     return axis;

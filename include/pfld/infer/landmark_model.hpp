@@ -17,11 +17,16 @@ namespace pfld {
 class InferenceArena {
  public:
   InferenceArena() = default;
-  explicit InferenceArena(std::size_t floats) : storage_(Tensor::on_huge_pages(Shape{static_cast<int>(floats)})) {}
+  explicit InferenceArena(std::size_t floats) : storage_(Tensor::on_huge_pages(Shape{checked(floats)})) {}
   float* data() { return storage_.data(); }
   std::size_t size() const { return storage_.numel(); }
 
  private:
+  static int checked(std::size_t floats) {
+    detail::require(floats <= Shape::kMaxElements, "InferenceArena: ", floats, " floats is more than a tensor holds");
+    return static_cast<int>(floats);
+  }
+
   Tensor storage_;
 };
 
