@@ -197,6 +197,50 @@ TEST_SUITE("train") {
     std::remove(bad.c_str());
   }
 
+  TEST_CASE("model file: hostile shapes and configs are refused before anything is allocated") {
+    // A tensor of 2^24 x 2^24 x 2^14 floats: 2^64 bytes, which wraps to 0 in a size_t and once passed
+    // the length check, leading to a write past the end of a 0-byte buffer.
+    io::ModelFile overflow;
+    overflow.tensors.emplace_back("fc.bias", Tensor(Shape{1}));
+    std::vector<unsigned char> bytes = overflow.serialize();
+    // The tensor's rank and dimensions follow its name; patch them to rank 3 with huge dimensions.
+    const std::string name = "fc.bias";
+    const auto at = static_cast<std::size_t>(std::search(bytes.begin(), bytes.end(), name.begin(), name.end()) - bytes.begin()) + name.size();
+    auto put = [&](std::size_t pos, std::uint32_t v) {
+      for (int i = 0; i < 4; ++i) bytes[pos + static_cast<std::size_t>(i)] = static_cast<unsigned char>(v >> (8 * i));
+    };
+    bytes.insert(bytes.begin() + static_cast<std::ptrdiff_t>(at + 8), 8, 0);
+    put(at, 3);
+    put(at + 4, 1u << 24);
+    put(at + 8, 1u << 24);
+    put(at + 12, 1u << 14);
+    bytes.resize(bytes.size() - 4);
+    const std::uint32_t crc = io::crc32(bytes.data(), bytes.size());
+    for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<unsigned char>(crc >> (8 * i)));
+    CHECK_THROWS_WITH_AS(io::ModelFile::parse(bytes, "overflow.pfld"), doctest::Contains("more than"), Error);
+
+    // A small file whose config asks for the widest network: refused by its missing tensors, before
+    // the network (hundreds of MB at width 8) is built.
+    io::ModelFile wide;
+    wide.config.width = 8.0f;
+    wide.tensors.emplace_back("fc.bias", Tensor(Shape{136}));
+    CHECK_THROWS_WITH_AS(io::load_network(wide, "wide.pfld"), doctest::Contains("missing tensor 'conv1.conv.weight'"),
+                         Error);
+    // The architecture description names and shapes exactly the tensors the network holds.
+    model::PfldNet net(small_config());
+    std::vector<std::pair<std::string, Shape>> held;
+    for (auto& p : net.parameters()) held.emplace_back(p.name, p.value->shape());
+    for (auto& b : net.buffers()) held.emplace_back(b.name, b.value->shape());
+    auto described = model::PfldArchitecture(net.config()).tensors();
+    std::sort(held.begin(), held.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    std::sort(described.begin(), described.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    REQUIRE(held.size() == described.size());
+    for (std::size_t i = 0; i < held.size(); ++i) {
+      CHECK(held[i].first == described[i].first);
+      CHECK(held[i].second == described[i].second);
+    }
+  }
+
   TEST_CASE("initialising from another network: same-shape tensors copied, 98 -> 68 regressor rows picked") {
     auto source = test::random_eval_network(0.25f, 98, Activation::relu, 41, false);
     ModelConfig config = source->config();
@@ -639,6 +683,18 @@ TEST_SUITE("train") {
     CHECK_THROWS_WITH_AS(io::load_checkpoint(weights, net2, aux2, adam2, trainer2.parameters()),
                          doctest::Contains("not a training checkpoint"), Error);
     io::load_weights(path, net2);  // a checkpoint also loads as weights
+
+    // Progress fields must be whole numbers that fit: no trailing junk, no silent truncation.
+    io::ModelFile file = io::ModelFile::load(path);
+    for (const auto& field : std::vector<std::pair<std::string, std::string>>{
+             {"epoch", "2x"}, {"step", "4294967298"}, {"optimizer.steps", "-1"}, {"epoch", ""}}) {
+      io::ModelFile damaged = file;
+      damaged.metadata[field.first] = field.second;
+      const std::string expected = "'" + field.first + "' is not a whole number";
+      CAPTURE(expected);
+      CHECK_THROWS_WITH_AS(io::load_checkpoint(damaged, "damaged.ckpt", net2, aux2, adam2, trainer2.parameters()),
+                           doctest::Contains(expected.c_str()), Error);
+    }
     std::remove(path.c_str());
     std::remove(weights.c_str());
   }

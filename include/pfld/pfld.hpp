@@ -35,6 +35,7 @@
 #include "nn/linear.hpp"
 #include "nn/max_pool.hpp"
 
+#include "model/architecture.hpp"
 #include "model/aux_net.hpp"
 #include "model/config.hpp"
 #include "model/loss.hpp"

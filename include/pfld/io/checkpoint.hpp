@@ -6,12 +6,15 @@
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "../core/parse.hpp"
+#include "../model/architecture.hpp"
 #include "../model/aux_net.hpp"
 #include "../model/pfld_net.hpp"
 #include "../train/optimizer.hpp"
@@ -60,6 +63,17 @@ inline void read_tensors(const ModelFile& file, const NamedTensors& wanted, cons
   }
 }
 
+// Checks the file's tensors against the network its config describes, by name and shape, before the
+// network is built: what a file makes the loader allocate is bounded by what the file holds.
+inline void require_architecture(const ModelFile& file, const std::string& source) {
+  for (const auto& [name, shape] : model::PfldArchitecture(file.config).tensors()) {
+    const Tensor* t = file.find(name);
+    detail::require(t != nullptr, source, ": missing tensor '", name, "' of a PFLD network with ", file.config.str());
+    detail::require(t->shape() == shape, source, ": tensor '", name, "' has shape ", t->shape().str(), ", PFLD with ",
+                    file.config.str(), " needs ", shape.str());
+  }
+}
+
 inline void require_config(const ModelFile& file, const ModelConfig& expected, const std::string& source) {
   detail::require(file.config == expected, source, ": model config mismatch: the file has ", file.config.str(),
                   ", the model is ", expected.str());
@@ -87,11 +101,15 @@ inline void load_weights(const std::string& path, model::PfldNet& net, model::Au
 }
 
 // A network built from the config stored in the file, with its weights.
-inline std::unique_ptr<model::PfldNet> load_network(const std::string& path) {
-  const ModelFile file = ModelFile::load(path);
+inline std::unique_ptr<model::PfldNet> load_network(const ModelFile& file, const std::string& source) {
+  detail_io::require_architecture(file, source);
   auto net = std::make_unique<model::PfldNet>(file.config);
-  detail_io::read_tensors(file, detail_io::model_state(*net, nullptr), path, {"aux.", "optimizer."});
+  detail_io::read_tensors(file, detail_io::model_state(*net, nullptr), source, {"aux.", "optimizer."});
   return net;
+}
+
+inline std::unique_ptr<model::PfldNet> load_network(const std::string& path) {
+  return load_network(ModelFile::load(path), path);
 }
 
 // Where training stands; saved in a checkpoint's metadata.
@@ -118,34 +136,39 @@ inline void save_checkpoint(const std::string& path, model::PfldNet& net, model:
   file.save(path);
 }
 
-inline TrainingProgress load_checkpoint(const std::string& path, model::PfldNet& net, model::AuxNet& aux,
-                                        train::Optimizer& optimizer, const std::vector<nn::Parameter>& params) {
-  const ModelFile file = ModelFile::load(path);
-  detail::require(file.kind == ModelFile::Kind::checkpoint, path, ": holds weights only, not a training checkpoint");
-  detail_io::require_config(file, net.config(), path);
+inline TrainingProgress load_checkpoint(const ModelFile& file, const std::string& source, model::PfldNet& net,
+                                        model::AuxNet& aux, train::Optimizer& optimizer,
+                                        const std::vector<nn::Parameter>& params) {
+  detail::require(file.kind == ModelFile::Kind::checkpoint, source, ": holds weights only, not a training checkpoint");
+  detail_io::require_config(file, net.config(), source);
   auto meta = [&](const std::string& key) -> const std::string& {
     auto it = file.metadata.find(key);
-    detail::require(it != file.metadata.end(), path, ": checkpoint lacks '", key, "'");
+    detail::require(it != file.metadata.end(), source, ": checkpoint lacks '", key, "'");
     return it->second;
   };
-  auto meta_int = [&](const std::string& key) {
-    try {
-      return std::stoll(meta(key));
-    } catch (const std::logic_error&) {
-      detail::fail(path, ": checkpoint field '", key, "' is not a number: '", meta(key), "'");
-    }
+  auto meta_count = [&](const std::string& key) {
+    const auto n = detail::parse_integer(meta(key), 0, std::numeric_limits<int>::max());
+    detail::require(n.has_value(), source, ": checkpoint field '", key, "' is not a whole number from 0 to ",
+                    std::numeric_limits<int>::max(), ": '", meta(key), "'");
+    return static_cast<int>(*n);
   };
-  detail::require(meta("optimizer") == optimizer.name(), path, ": checkpoint was made with optimizer ",
+  detail::require(meta("optimizer") == optimizer.name(), source, ": checkpoint was made with optimizer ",
                   meta("optimizer"), ", resuming with ", optimizer.name());
+  TrainingProgress progress;
+  progress.epoch = meta_count("epoch");
+  progress.step = meta_count("step");
+  const int optimizer_steps = meta_count("optimizer.steps");
   detail_io::NamedTensors wanted = detail_io::model_state(net, &aux);
   for (auto& [name, t] : optimizer.state(params)) wanted.emplace_back("optimizer." + name, t);
-  detail_io::read_tensors(file, wanted, path, {});
-  optimizer.set_steps(meta_int("optimizer.steps"));
-  TrainingProgress progress;
-  progress.epoch = static_cast<int>(meta_int("epoch"));
-  progress.step = static_cast<int>(meta_int("step"));
+  detail_io::read_tensors(file, wanted, source, {});
+  optimizer.set_steps(optimizer_steps);
   progress.extra = file.metadata;
   return progress;
+}
+
+inline TrainingProgress load_checkpoint(const std::string& path, model::PfldNet& net, model::AuxNet& aux,
+                                        train::Optimizer& optimizer, const std::vector<nn::Parameter>& params) {
+  return load_checkpoint(ModelFile::load(path), path, net, aux, optimizer, params);
 }
 
 }  // namespace pfld::io

@@ -16,8 +16,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +25,7 @@
 #include "../core/tensor.hpp"
 #include "../model/config.hpp"
 #include "crc32.hpp"
+#include "file_bytes.hpp"
 
 namespace pfld::io {
 
@@ -103,23 +104,30 @@ struct ModelFile {
       f.metadata[key] = in.str("metadata value");
     }
     const std::uint32_t count = in.u32("tensor count");
+    std::set<std::string> names;
     for (std::uint32_t i = 0; i < count; ++i) {
       const std::string name = in.str("tensor name");
+      detail::require(names.insert(name).second, source, ": tensor ", name, " appears twice");
       const std::uint32_t rank = in.u32("rank of " + name);
       detail::require(rank >= 1 && rank <= 4, source, ": tensor ", name, " has rank ", rank);
       int dims[4] = {1, 1, 1, 1};
-      std::uint64_t numel = 1;
       for (std::uint32_t a = 0; a < rank; ++a) {
         const std::uint32_t d = in.u32("shape of " + name);
         detail::require(d >= 1 && d <= (1u << 24), source, ": tensor ", name, " has dimension ", d);
         dims[a] = static_cast<int>(d);
-        numel *= d;
       }
-      in.need(numel * 4, "data of " + name);
-      Tensor t(rank == 1 ? Shape{dims[0]}
-               : rank == 2 ? Shape{dims[0], dims[1]}
-               : rank == 3 ? Shape{dims[0], dims[1], dims[2]}
-                           : Shape{dims[0], dims[1], dims[2], dims[3]});
+      Shape shape;
+      try {
+        shape = rank == 1 ? Shape{dims[0]}
+                : rank == 2 ? Shape{dims[0], dims[1]}
+                : rank == 3 ? Shape{dims[0], dims[1], dims[2]}
+                            : Shape{dims[0], dims[1], dims[2], dims[3]};
+      } catch (const Error& e) {
+        detail::fail(source, ": tensor ", name, ": ", e.what());
+      }
+      // The data must be in the file before anything is allocated for it.
+      in.need(static_cast<std::uint64_t>(shape.numel()) * 4, "data of " + name);
+      Tensor t(shape);
       in.f32_array(t.data(), t.numel());
       f.tensors.emplace_back(name, std::move(t));
     }
@@ -141,10 +149,7 @@ struct ModelFile {
   }
 
   static ModelFile load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    detail::require(bool(in), path, ": cannot open (missing or unreadable)");
-    std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return parse(bytes, path);
+    return parse(read_file_bytes(path), path);
   }
 
  private:

@@ -7,6 +7,7 @@
 // ReLU between the two FC layers keeps them from collapsing into one linear map.
 #pragma once
 
+#include "../nn/activation.hpp"
 #include "../nn/linear.hpp"
 #include "config.hpp"
 #include "conv_bn_act.hpp"

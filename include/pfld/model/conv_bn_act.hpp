@@ -5,6 +5,7 @@
 #include "../nn/batch_norm.hpp"
 #include "../nn/composite.hpp"
 #include "../nn/conv2d.hpp"
+#include "architecture.hpp"
 
 namespace pfld::model {
 
@@ -15,6 +16,8 @@ class ConvBnAct : public nn::Composite {
     register_child("conv", conv_);
     register_child("bn", bn_);
   }
+  explicit ConvBnAct(const ConvUnit& u)
+      : ConvBnAct(u.in, u.out, u.kernel, u.stride, u.padding, u.groups, u.activation) {}
 
   nn::Conv2d& conv() { return conv_; }
   nn::BatchNorm& bn() { return bn_; }

@@ -8,17 +8,17 @@ namespace pfld::model {
 
 class InvertedResidual : public nn::Composite {
  public:
-  InvertedResidual(int in_channels, int out_channels, int stride, int expansion, bool residual, Activation act)
-      : expand_(in_channels, in_channels * expansion, 1, 1, 0, 1, act),
-        depthwise_(in_channels * expansion, in_channels * expansion, 3, stride, 1, in_channels * expansion, act),
-        project_(in_channels * expansion, out_channels, 1, 1, 0, 1, Activation::identity),
-        residual_(residual) {
-    detail::require(!residual || (stride == 1 && in_channels == out_channels), "InvertedResidual: a shortcut needs ",
-                    "stride 1 and equal channels, got stride ", stride, ", ", in_channels, " -> ", out_channels);
+  explicit InvertedResidual(const BottleneckUnit& unit)
+      : expand_(unit.expand), depthwise_(unit.depthwise), project_(unit.project), residual_(unit.residual) {
+    detail::require(!residual_ || (unit.depthwise.stride == 1 && unit.expand.in == unit.project.out), unit.name,
+                    ": a shortcut needs stride 1 and equal channels, got stride ", unit.depthwise.stride, ", ",
+                    unit.expand.in, " -> ", unit.project.out);
     register_child("expand", expand_);
     register_child("depthwise", depthwise_);
     register_child("project", project_);
   }
+  InvertedResidual(int in_channels, int out_channels, int stride, int expansion, bool residual, Activation act)
+      : InvertedResidual(BottleneckUnit::make("block", in_channels, out_channels, stride, expansion, residual, act)) {}
 
   bool has_residual() const { return residual_; }
   ConvBnAct& expand() { return expand_; }

@@ -1,15 +1,5 @@
-// The PFLD backbone and multi-scale head (paper Table 1): 112x112x3 face crop -> 2N landmark coordinates.
-//
-//   conv1   3x3/2 conv + BN + act                         56x56x64w
-//   conv2   3x3 depthwise + BN + act                      56x56x64w
-//   stage3  5 inverted residuals, t=2, first /2            28x28x64w   -> features() for the aux net
-//   stage4  1 inverted residual, t=2, /2                   14x14x128w
-//   stage5  6 inverted residuals, t=4                      14x14x128w
-//   stage6  1 inverted residual, t=2                       14x14x16    -> S1 = avg pool (16)
-//   conv7   3x3/2 conv + BN + act                          7x7x32      -> S2 = avg pool (32)
-//   conv8   7x7 valid conv + BN + act                      1x1x128     -> S3 (128)
-//   fc      concat(S1, S2, S3) = 176 -> 2N
-// (w = width multiplier). The first block of each stage has no shortcut; the others add their input.
+// The PFLD backbone and multi-scale head (paper Table 1, as data in architecture.hpp): 112x112x3 face
+// crop -> 2N landmark coordinates.
 #pragma once
 
 #include <memory>
@@ -27,25 +17,7 @@ namespace pfld::model {
 
 class PfldNet : public nn::Composite {
  public:
-  explicit PfldNet(const ModelConfig& config)
-      : config_(config.validated()),
-        conv1_(3, config.scaled(64), 3, 2, 1, 1, config.activation),
-        conv2_(config.scaled(64), config.scaled(64), 3, 1, 1, config.scaled(64), config.activation),
-        conv7_(16, 32, 3, 2, 1, 1, config.activation),
-        conv8_(32, 128, 7, 1, 0, 1, config.activation),
-        fc_(16 + 32 + 128, 2 * config.landmarks) {
-    register_child("conv1", conv1_);
-    register_child("conv2", conv2_);
-    const int c64 = config.scaled(64), c128 = config.scaled(128);
-    add_stage("stage3", 5, c64, c64, 2, 2);
-    features_block_ = blocks_.size() - 1;
-    add_stage("stage4", 1, c64, c128, 2, 2);
-    add_stage("stage5", 6, c128, c128, 1, 4);
-    add_stage("stage6", 1, c128, 16, 1, 2);
-    register_child("conv7", conv7_);
-    register_child("conv8", conv8_);
-    register_child("fc", fc_);
-  }
+  explicit PfldNet(const ModelConfig& config) : PfldNet(config, PfldArchitecture(config)) {}
 
   const ModelConfig& config() const { return config_; }
   int feature_channels() const { return config_.scaled(64); }
@@ -117,15 +89,18 @@ class PfldNet : public nn::Composite {
   }
 
  private:
-  void add_stage(const std::string& name, int blocks, int in_channels, int out_channels, int first_stride,
-                 int expansion) {
-    for (int i = 0; i < blocks; ++i) {
-      const bool first = i == 0;
-      blocks_.push_back(std::make_unique<InvertedResidual>(first ? in_channels : out_channels, out_channels,
-                                                           first ? first_stride : 1, expansion, !first,
-                                                           config_.activation));
-      register_child(name + "." + std::to_string(i), *blocks_.back());
+  PfldNet(const ModelConfig& config, const PfldArchitecture& a)
+      : config_(config), conv1_(a.conv1), conv2_(a.conv2), features_block_(a.features_block), conv7_(a.conv7),
+        conv8_(a.conv8), fc_(a.fc_in, a.fc_out) {
+    register_child(a.conv1.name, conv1_);
+    register_child(a.conv2.name, conv2_);
+    for (const BottleneckUnit& unit : a.blocks) {
+      blocks_.push_back(std::make_unique<InvertedResidual>(unit));
+      register_child(unit.name, *blocks_.back());
     }
+    register_child(a.conv7.name, conv7_);
+    register_child(a.conv8.name, conv8_);
+    register_child("fc", fc_);
   }
 
   ModelConfig config_;

@@ -1,0 +1,112 @@
+// PFLD's network as data (the paper's Table 1): every convolution unit with its name, channels, kernel,
+// stride and groups, the bottleneck blocks, and the landmark layer. PfldNet is built from it, and a
+// model file is checked against it (names and shapes of every tensor) before any network is built, so a
+// small file cannot make the loader allocate a large network.
+//
+//   conv1   3x3/2 conv + BN + act                         56x56x64w
+//   conv2   3x3 depthwise + BN + act                      56x56x64w
+//   stage3  5 inverted residuals, t=2, first /2            28x28x64w   -> the aux net's features
+//   stage4  1 inverted residual, t=2, /2                   14x14x128w
+//   stage5  6 inverted residuals, t=4                      14x14x128w
+//   stage6  1 inverted residual, t=2                       14x14x16    -> S1 = avg pool (16)
+//   conv7   3x3/2 conv + BN + act                          7x7x32      -> S2 = avg pool (32)
+//   conv8   7x7 valid conv + BN + act                      1x1x128     -> S3 (128)
+//   fc      concat(S1, S2, S3) = 176 -> 2N
+// (w = width multiplier). The first block of each stage has no shortcut; the others add their input.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/tensor.hpp"
+#include "config.hpp"
+
+namespace pfld::model {
+
+// Convolution (no bias) + batch norm + activation. Tensors: <name>.conv.weight (out, k, k, in / groups),
+// <name>.bn.{weight, bias, running_mean, running_var} (out).
+struct ConvUnit {
+  std::string name;
+  int in = 1, out = 1, kernel = 1, stride = 1, padding = 0, groups = 1;
+  Activation activation = Activation::relu;
+};
+
+// MobileNetV2's inverted residual: 1x1 expand, 3x3 depthwise (carries the stride), 1x1 linear project,
+// plus the input when `residual`.
+struct BottleneckUnit {
+  std::string name;
+  ConvUnit expand, depthwise, project;
+  bool residual = false;
+
+  static BottleneckUnit make(std::string name, int in, int out, int stride, int expansion, bool residual,
+                             Activation act) {
+    const int hidden = in * expansion;
+    BottleneckUnit b;
+    b.expand = {name + ".expand", in, hidden, 1, 1, 0, 1, act};
+    b.depthwise = {name + ".depthwise", hidden, hidden, 3, stride, 1, hidden, act};
+    b.project = {name + ".project", hidden, out, 1, 1, 0, 1, Activation::identity};
+    b.name = std::move(name);
+    b.residual = residual;
+    return b;
+  }
+};
+
+struct PfldArchitecture {
+  ConvUnit conv1, conv2;
+  std::vector<BottleneckUnit> blocks;
+  std::size_t features_block = 0;  // the last block of stage 3: its output feeds the auxiliary net
+  ConvUnit conv7, conv8;
+  int fc_in = 16 + 32 + 128, fc_out = 0;  // fc: concat(S1, S2, S3) -> 2N; tensors fc.weight (2N, 176), fc.bias
+
+  explicit PfldArchitecture(const ModelConfig& config) {
+    config.validate();
+    const Activation act = config.activation;
+    const int c64 = config.scaled(64), c128 = config.scaled(128);
+    conv1 = {"conv1", 3, c64, 3, 2, 1, 1, act};
+    conv2 = {"conv2", c64, c64, 3, 1, 1, c64, act};
+    add_stage("stage3", 5, c64, c64, 2, 2, act);
+    features_block = blocks.size() - 1;
+    add_stage("stage4", 1, c64, c128, 2, 2, act);
+    add_stage("stage5", 6, c128, c128, 1, 4, act);
+    add_stage("stage6", 1, c128, 16, 1, 2, act);
+    conv7 = {"conv7", 16, 32, 3, 2, 1, 1, act};
+    conv8 = {"conv8", 32, 128, 7, 1, 0, 1, act};
+    fc_out = 2 * config.landmarks;
+  }
+
+  // Every convolution unit in the order data flows through them.
+  std::vector<const ConvUnit*> conv_units() const {
+    std::vector<const ConvUnit*> units{&conv1, &conv2};
+    for (const BottleneckUnit& b : blocks)
+      for (const ConvUnit* u : {&b.expand, &b.depthwise, &b.project}) units.push_back(u);
+    units.push_back(&conv7);
+    units.push_back(&conv8);
+    return units;
+  }
+
+  // The name and shape of every tensor a weights file holds for this network (parameters and batch-norm
+  // statistics), as PfldNet names them.
+  std::vector<std::pair<std::string, Shape>> tensors() const {
+    std::vector<std::pair<std::string, Shape>> out;
+    for (const ConvUnit* u : conv_units()) {
+      out.emplace_back(u->name + ".conv.weight", Shape{u->out, u->kernel, u->kernel, u->in / u->groups});
+      for (const char* t : {".bn.weight", ".bn.bias", ".bn.running_mean", ".bn.running_var"})
+        out.emplace_back(u->name + t, Shape{u->out});
+    }
+    out.emplace_back("fc.weight", Shape{fc_out, fc_in});
+    out.emplace_back("fc.bias", Shape{fc_out});
+    return out;
+  }
+
+ private:
+  void add_stage(const std::string& name, int count, int in, int out, int first_stride, int expansion, Activation act) {
+    for (int i = 0; i < count; ++i) {
+      const bool first = i == 0;
+      blocks.push_back(BottleneckUnit::make(name + "." + std::to_string(i), first ? in : out, out,
+                                            first ? first_stride : 1, expansion, !first, act));
+    }
+  }
+};
+
+}  // namespace pfld::model
