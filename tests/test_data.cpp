@@ -83,6 +83,40 @@ TEST_SUITE("data") {
     CHECK_THROWS_WITH_AS(parse_wflw_line(nan_line, "l", 1), doctest::Contains("field 1"), Error);
   }
 
+  TEST_CASE("annotation text as an attacker writes it: strict counts, huge and tiny numbers") {
+    CHECK_THROWS_WITH_AS(parse("n_points: 68abc\n{\n1 2\n}\n"), doctest::Contains("n_points is not a whole number"), Error);
+    CHECK_THROWS_WITH_AS(parse("n_points: 99999999999\n{\n1 2\n}\n"), doctest::Contains("n_points"), Error);
+    CHECK_THROWS_WITH_AS(parse("{\n1 2e38\n}\n"), doctest::Contains("beyond"), Error);
+    CHECK(parse("1e-42 2\n")[0].x > 0.0f);  // a subnormal is a number
+    // Boxes of +-3e38 made an infinite face box: coordinates past 2^24 pixels are refused.
+    CHECK_THROWS_WITH_AS(parse_wflw_line(wflw_line("0 1 0 0 1 0", "-3e38 -3e38 3e38 3e38"), "l", 1),
+                         doctest::Contains("beyond"), Error);
+    const WflwRecord tiny = parse_wflw_line(wflw_line("0 1 0 0 1 0", "1e-40 0 110 140"), "l", 1);
+    CHECK(tiny.box.x > 0.0f);
+    std::istringstream blank("\n  \n");
+    CHECK_THROWS_WITH_AS(parse_wflw_list(blank, "empty.txt"), doctest::Contains("empty.txt: no faces"), Error);
+  }
+
+  TEST_CASE("image files: headers that ask for too many pixels are refused before decoding") {
+    // A 54-byte BMP header that declares 26000 x 26000 pixels (2 GB as RGB).
+    std::vector<unsigned char> bmp(54, 0);
+    auto put = [&](std::size_t at, std::uint32_t v) {
+      for (int i = 0; i < 4; ++i) bmp[at + static_cast<std::size_t>(i)] = static_cast<unsigned char>(v >> (8 * i));
+    };
+    bmp[0] = 'B', bmp[1] = 'M';
+    put(2, 54), put(10, 54), put(14, 40), put(18, 26000), put(22, 26000);
+    bmp[26] = 1, bmp[28] = 24;
+    CHECK_THROWS_WITH_AS(io::decode_image(bmp.data(), bmp.size(), "big.bmp"), doctest::Contains("26000x26000"), Error);
+    io::ImageLimits small;
+    small.max_pixels = 100;
+    put(18, 11), put(22, 10);
+    CHECK_THROWS_WITH_AS(io::decode_image(bmp.data(), bmp.size(), "b.bmp", small), doctest::Contains("max_pixels"), Error);
+    // A JPEG Huffman table of more than 256 codes wrote past stb 2.27's table.
+    const unsigned char dht[] = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x14, 0x00, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    CHECK_THROWS_WITH_AS(io::decode_image(dht, sizeof dht, "dht.jpg"), doctest::Contains("more than 256 codes"), Error);
+    CHECK_THROWS_WITH_AS(io::decode_image(dht, 0, "nothing.jpg"), doctest::Contains("empty file"), Error);
+  }
+
   TEST_CASE("crop transform: round trips, label edges, the pixel-centre convention") {
     Rng rng(41);
     for (int trial = 0; trial < 50; ++trial) {

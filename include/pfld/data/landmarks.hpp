@@ -21,6 +21,10 @@ struct Point {
   float y = 0.0f;
 };
 
+// The largest coordinate an annotation file may hold, in pixels: 2^24, where floats still count whole
+// pixels. Files beyond it are refused, so boxes and crops computed from them stay finite.
+constexpr float kMaxAnnotationCoordinate = 16777216.0f;
+
 using Landmarks = std::vector<Point>;
 
 // An axis-aligned box: top-left corner and size, in the continuous coordinates above.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../core/parse.hpp"
 
 namespace pfld {
 
@@ -65,17 +66,18 @@ inline MirrorMap mirror_map_for(int landmarks) {
 inline MirrorMap read_mirror_map(const std::string& path, int landmarks) {
   std::ifstream in(path);
   detail::require(bool(in), path, ": cannot open");
+  detail::require(landmarks >= 1, path, ": a mirror map for ", landmarks, " landmarks");
   MirrorMap m;
-  for (std::string token; in >> token;) {
-    try {
-      std::size_t used = 0;
-      m.push_back(std::stoi(token, &used));
-      detail::require(used == token.size(), path, ": '", token, "' is not an index");
-    } catch (const std::logic_error&) {
-      detail::fail(path, ": '", token, "' is not an index");
-    }
+  std::vector<std::string> tokens;
+  for (std::string token; in >> token && tokens.size() <= static_cast<std::size_t>(landmarks);) tokens.push_back(token);
+  detail::require(tokens.size() == static_cast<std::size_t>(landmarks), path, ": ",
+                  tokens.size() > static_cast<std::size_t>(landmarks) ? "at least " : "", tokens.size(),
+                  " entries, expected ", landmarks);
+  for (const std::string& token : tokens) {
+    const auto index = detail::parse_integer(token, 0, landmarks - 1);
+    detail::require(index.has_value(), path, ": '", token, "' is not an index from 0 to ", landmarks - 1);
+    m.push_back(static_cast<int>(*index));
   }
-  detail::require(static_cast<int>(m.size()) == landmarks, path, ": ", m.size(), " entries, expected ", landmarks);
   validate_mirror_map(m, path);
   return m;
 }

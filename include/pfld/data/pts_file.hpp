@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "../core/parse.hpp"
 #include "landmarks.hpp"
 
 namespace pfld {
@@ -51,12 +52,10 @@ inline Landmarks parse_pts(std::istream& in, const std::string& source, const Pt
     if (t.rfind("n_points", 0) == 0) {
       const auto colon = t.find(':');
       detail::require(colon != std::string::npos, where(), "n_points without ':'");
-      try {
-        declared = std::stoi(t.substr(colon + 1));
-      } catch (const std::exception&) {
-        detail::fail(where(), "n_points is not a number: '", t.substr(colon + 1), "'");
-      }
-      detail::require(declared > 0, where(), "n_points must be positive, got ", declared);
+      const std::string count = detail_pts::trim(t.substr(colon + 1));
+      const auto n = detail::parse_integer(count, 1, 1000000);
+      detail::require(n.has_value(), where(), "n_points is not a whole number from 1 to 1000000: '", count, "'");
+      declared = static_cast<int>(*n);
       header_seen = true;
       continue;
     }
@@ -77,16 +76,11 @@ inline Landmarks parse_pts(std::istream& in, const std::string& source, const Pt
     std::string xs, ys, extra;
     fields >> xs >> ys;
     detail::require(!ys.empty() && !(fields >> extra), where(), "expected two numbers 'x y', got '", t, "'");
-    Point p;
-    try {
-      std::size_t used_x = 0, used_y = 0;
-      p.x = std::stof(xs, &used_x);
-      p.y = std::stof(ys, &used_y);
-      detail::require(used_x == xs.size() && used_y == ys.size(), where(), "expected two numbers 'x y', got '", t, "'");
-    } catch (const std::logic_error&) {
-      detail::fail(where(), "expected two numbers 'x y', got '", t, "'");
-    }
-    detail::require(std::isfinite(p.x) && std::isfinite(p.y), where(), "coordinate is not a finite number");
+    const auto x = detail::parse_real<float>(xs), y = detail::parse_real<float>(ys);
+    detail::require(x && y, where(), "expected two numbers 'x y', got '", t, "' (not a finite number)");
+    detail::require(std::abs(*x) <= kMaxAnnotationCoordinate && std::abs(*y) <= kMaxAnnotationCoordinate, where(),
+                    "coordinate beyond +-", kMaxAnnotationCoordinate, " pixels");
+    Point p{*x, *y};
     if (options.one_based) p.x -= 1.0f, p.y -= 1.0f;
     points.push_back(p);
   }

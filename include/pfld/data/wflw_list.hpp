@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/parse.hpp"
 #include "landmarks.hpp"
 
 namespace pfld {
@@ -32,15 +33,11 @@ inline WflwRecord parse_wflw_line(const std::string& text, const std::string& so
   detail::require(tokens.size() == 207, where(), "expected 207 fields (196 coordinates, 4 box, 6 flags, path), got ",
                   tokens.size());
   auto number = [&](std::size_t i) {
-    try {
-      std::size_t used = 0;
-      const float v = std::stof(tokens[i], &used);
-      detail::require(used == tokens[i].size() && std::isfinite(v), where(), "field ", i + 1, " '", tokens[i],
-                      "' is not a finite number");
-      return v;
-    } catch (const std::logic_error&) {
-      detail::fail(where(), "field ", i + 1, " '", tokens[i], "' is not a number");
-    }
+    const auto v = detail::parse_real<float>(tokens[i]);
+    detail::require(v.has_value(), where(), "field ", i + 1, " '", tokens[i], "' is not a finite number");
+    detail::require(std::abs(*v) <= kMaxAnnotationCoordinate, where(), "field ", i + 1, " '", tokens[i],
+                    "' lies beyond +-", kMaxAnnotationCoordinate, " pixels");
+    return *v;
   };
   WflwRecord r;
   r.line = line_no;
@@ -58,15 +55,20 @@ inline WflwRecord parse_wflw_line(const std::string& text, const std::string& so
   return r;
 }
 
-inline std::vector<WflwRecord> read_wflw_list(const std::string& path) {
-  std::ifstream in(path);
-  detail::require(bool(in), path, ": cannot open");
+// Every face of a list; `source` names it in errors ("list.txt:12: ...").
+inline std::vector<WflwRecord> parse_wflw_list(std::istream& in, const std::string& source) {
   std::vector<WflwRecord> records;
   std::string line;
   for (int line_no = 1; std::getline(in, line); ++line_no)
-    if (line.find_first_not_of(" \t\r\n") != std::string::npos) records.push_back(parse_wflw_line(line, path, line_no));
-  detail::require(!records.empty(), path, ": no faces");
+    if (line.find_first_not_of(" \t\r\n") != std::string::npos) records.push_back(parse_wflw_line(line, source, line_no));
+  detail::require(!records.empty(), source, ": no faces");
   return records;
+}
+
+inline std::vector<WflwRecord> read_wflw_list(const std::string& path) {
+  std::ifstream in(path);
+  detail::require(bool(in), path, ": cannot open");
+  return parse_wflw_list(in, path);
 }
 
 }  // namespace pfld

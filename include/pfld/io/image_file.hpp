@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../core/error.hpp"
 #include "../data/image.hpp"
+#include "file_bytes.hpp"
 
 #if defined(__GNUC__)
 #pragma GCC system_header  // stb's own code is not held to pfld's warning flags
@@ -26,16 +29,99 @@
 
 namespace pfld::io {
 
-// Decodes a JPEG, PNG or BMP file into RGB.
-inline Image read_image(const std::string& path) {
+// What a decoder may be asked to allocate. The header's size is checked before any pixel is decoded,
+// so a small file that declares a huge image is refused at once instead of taking gigabytes.
+struct ImageLimits {
+  std::uint64_t max_pixels = std::uint64_t{64} << 20;       // 64 Mpx (192 MB as RGB)
+  std::uint64_t max_file_bytes = std::uint64_t{1} << 30;  // 1 GiB read into memory at most
+};
+
+namespace detail_image {
+
+// Debian 12's stb_image (2.27) writes past a Huffman table when a JPEG's DHT segment declares more than
+// 256 codes (fixed in stb 2.28). This walks every marker segment of a JPEG, the scans' entropy-coded
+// data included (progressive files define tables between scans), and refuses such tables, and segments
+// that run past the end, before stb sees the file. Returns the problem, or null when there is none (or
+// the bytes are not a JPEG).
+inline const char* jpeg_table_problem(const unsigned char* p, std::size_t n) {
+  // A JPEG starts with SOI (FF D8); stb, like the standard's decoders, also takes fill bytes before it.
+  std::size_t at = 0;
+  while (at < n && p[at] == 0xFF) ++at;
+  if (at == 0 || at >= n || p[at] != 0xD8) return nullptr;  // not a JPEG: stb will not read it as one
+  ++at;
+  while (at + 1 < n) {
+    if (p[at] != 0xFF) {  // entropy-coded data of a scan: up to the next marker
+      ++at;
+      continue;
+    }
+    const unsigned char marker = p[at + 1];
+    if (marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+      at += marker == 0xFF ? 1 : 2;  // fill byte, stuffed zero, restart marker, TEM: no length follows
+      continue;
+    }
+    if (marker == 0xD9) return nullptr;  // EOI
+    if (at + 3 >= n) return "a JPEG segment is cut short";
+    const std::size_t length = static_cast<std::size_t>(p[at + 2]) << 8 | p[at + 3];
+    if (length < 2 || at + 2 + length > n) return "a JPEG segment runs past the end of the file";
+    if (marker == 0xC4) {  // DHT: tables of (class/id, 16 code counts, the codes' symbols)
+      std::size_t q = at + 4;
+      const std::size_t end = at + 2 + length;
+      while (q < end) {
+        if (end - q < 17) return "a JPEG Huffman table is cut short";
+        std::size_t codes = 0;
+        for (std::size_t i = 1; i <= 16; ++i) codes += p[q + i];
+        if (codes > 256) return "a JPEG Huffman table declares more than 256 codes";
+        if (end - q - 17 < codes) return "a JPEG Huffman table is cut short";
+        q += 17 + codes;
+      }
+    }
+    at += 2 + length;
+  }
+  return nullptr;
+}
+
+}  // namespace detail_image
+
+// Decodes a JPEG, PNG or BMP held in memory into RGB; `source` names it in errors.
+inline Image decode_image(const unsigned char* data, std::size_t size, const std::string& source,
+                          const ImageLimits& limits = {}) {
+  detail::require(size > 0, source, ": empty file, not an image");
+  detail::require(size <= static_cast<std::size_t>(std::numeric_limits<int>::max()), source, ": ", size,
+                  " bytes: too large for the image decoder");
+  const int length = static_cast<int>(size);
+  // Before stb reads anything: its header pass (stbi_info) builds Huffman tables too.
+  if (const char* problem = detail_image::jpeg_table_problem(data, size))
+    detail::fail(source, ": cannot read image (", problem, ")");
   int w = 0, h = 0, channels = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(path.c_str(), &w, &h, &channels, 3), stbi_image_free);
-  detail::require(pixels != nullptr, path, ": cannot read image (", stbi_failure_reason() ? stbi_failure_reason() : "unknown error", ")");
-  detail::require(w > 0 && h > 0, path, ": empty image");
+  detail::require(stbi_info_from_memory(data, length, &w, &h, &channels) != 0, source, ": cannot read image (",
+                  stbi_failure_reason() ? stbi_failure_reason() : "unknown format", ")");
+  detail::require(w > 0 && h > 0, source, ": empty image");
+  const std::uint64_t pixels = static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h);
+  detail::require(pixels <= limits.max_pixels, source, ": the image declares ", w, "x", h, " pixels, more than the ",
+                  limits.max_pixels, " this reader accepts (ImageLimits::max_pixels)");
+  int dw = 0, dh = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> decoded(stbi_load_from_memory(data, length, &dw, &dh, &channels, 3),
+                                                    stbi_image_free);
+  detail::require(decoded != nullptr, source, ": cannot read image (",
+                  stbi_failure_reason() ? stbi_failure_reason() : "unknown error", ")");
+  detail::require(dw == w && dh == h, source, ": the image decodes to ", dw, "x", dh, ", its header says ", w, "x", h);
   Image image(w, h, PixelFormat::rgb);
-  std::copy(pixels.get(), pixels.get() + image.pixels.size(), image.pixels.begin());
+  std::copy(decoded.get(), decoded.get() + image.pixels.size(), image.pixels.begin());
   return image;
 }
+
+// Reads image files within `limits`; an ImageDecoder for load_faces with limits of your choice.
+struct ImageReader {
+  ImageLimits limits;
+
+  Image operator()(const std::string& path) const {
+    const std::vector<unsigned char> bytes = read_file_bytes(path, limits.max_file_bytes);
+    return decode_image(bytes.data(), bytes.size(), path, limits);
+  }
+};
+
+// Decodes a JPEG, PNG or BMP file into RGB, within the default ImageLimits.
+inline Image read_image(const std::string& path) { return ImageReader{}(path); }
 
 inline void write_png(const std::string& path, const Image& image) {
   detail::require(image.width > 0 && image.height > 0, path, ": cannot write an empty image");
