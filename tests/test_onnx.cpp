@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
@@ -110,6 +111,77 @@ TEST_SUITE("onnx") {
     n.outputs = {"probabilities"};
     softmax.nodes.push_back(n);
     CHECK_THROWS_WITH_AS(import_onnx(softmax, {}, "softmax.onnx"), doctest::Contains("Softmax node 'final_softmax'"), Error);
+  }
+
+  TEST_CASE("hostile graphs: every attribute checked against its op before use, sizes within budgets") {
+    auto net = trained_looking_network(0.25f, 68, Activation::relu);
+    const io::OnnxModel good = io::export_onnx(*net);
+    auto node_of = [](io::OnnxModel& m, const std::string& op) -> io::OnnxNode& {
+      for (io::OnnxNode& n : m.nodes)
+        if (n.op_type == op) return n;
+      FAIL("no ", op, " node");
+      throw;
+    };
+    auto set_ints = [](io::OnnxNode& n, const std::string& name, std::vector<std::int64_t> v) {
+      for (io::OnnxAttribute& a : n.attributes)
+        if (a.name == name) a.ints = v;
+    };
+    // Each damage, through the importer and through ONNX -> .pfld, as the file would carry it.
+    auto expect = [&](const std::function<void(io::OnnxModel&)>& damage, const char* message) {
+      io::OnnxModel m = good;
+      damage(m);
+      const io::OnnxModel read = io::parse_onnx(io::serialize_onnx(m), "bad.onnx");
+      CAPTURE(message);
+      CHECK_THROWS_WITH_AS(import_onnx(read, {}, "bad.onnx"), doctest::Contains(message), Error);
+      CHECK_THROWS_WITH_AS(onnx_to_pfld_network(read, "bad.onnx"), doctest::Contains(message), Error);
+    };
+    expect([&](io::OnnxModel& m) { set_ints(node_of(m, "Conv"), "strides", {0, 0}); }, "'strides' holds 0, outside [1, 255]");
+    expect([&](io::OnnxModel& m) { set_ints(node_of(m, "Conv"), "pads", {1, 1}); }, "'pads' holds 2 values");
+    expect([&](io::OnnxModel& m) { set_ints(node_of(m, "Conv"), "kernel_shape", {1LL << 40, 3}); }, "outside [1, 255]");
+    expect([&](io::OnnxModel& m) { node_of(m, "Conv").outputs.clear(); }, "has 0 outputs");
+    expect([&](io::OnnxModel& m) { node_of(m, "Concat").inputs.clear(); }, "has 0 inputs");
+    expect([&](io::OnnxModel& m) {
+      for (io::OnnxAttribute& a : node_of(m, "Conv").attributes)
+        if (a.name == "group") a.type = io::OnnxAttribute::float_;
+    }, "'group' is a float, not an integer");
+    expect([&](io::OnnxModel& m) {
+      io::OnnxTensor& w = m.initializers.at(node_of(m, "Conv").inputs[1]);
+      w.is_float = false;
+      w.ints.assign(w.floats.size(), 1);
+      w.floats.clear();
+    }, "not a 4-D float tensor");
+    expect([&](io::OnnxModel& m) {
+      io::OnnxTensor& bias = m.initializers.at(node_of(m, "Conv").inputs[2]);
+      bias.floats.pop_back();
+      bias.dims = {static_cast<std::int64_t>(bias.floats.size())};
+    }, "holds 15 values, not 16");
+
+    // Input sides: 16384 asks for a multi-GB arena; 2^32 + 112 once became 112.
+    for (std::int64_t side : {std::int64_t{16384}, (std::int64_t{1} << 32) + 112}) {
+      io::OnnxModel m = good;
+      m.inputs[0].shape = {1, 3, side, side};
+      CHECK_THROWS_WITH_AS(import_onnx(io::parse_onnx(io::serialize_onnx(m), "big.onnx"), {}, "big.onnx"),
+                           doctest::Contains("larger than 4096"), Error);
+    }
+    io::OnnxModel wide = good;
+    wide.inputs[0].shape = {1, 3, 4096, 4096};
+    CHECK_THROWS_WITH_AS(import_onnx(wide, {}, "wide.onnx"), doctest::Contains("arena budget"), Error);
+    OnnxImportOptions roomy;
+    roomy.max_arena_bytes = 64 << 20;
+    CHECK_NOTHROW(import_onnx(good, roomy, "good.onnx"));
+    roomy.max_arena_bytes = 1 << 20;
+    CHECK_THROWS_WITH_AS(import_onnx(good, roomy, "good.onnx"), doctest::Contains("arena budget of 1048576 bytes"), Error);
+
+    // A pooling kernel of 0x0 ran and returned -inf.
+    io::OnnxModel pooled = good;
+    io::OnnxNode pool;
+    pool.op_type = "MaxPool";
+    pool.name = "empty_pool";
+    pool.inputs = {"image"};
+    pool.outputs = {"pooled"};
+    pool.attributes.push_back(io::detail_export::GraphBuilder::ints("kernel_shape", {0, 0}));
+    pooled.nodes.insert(pooled.nodes.begin(), pool);
+    CHECK_THROWS_WITH_AS(import_onnx(pooled, {}, "pool.onnx"), doctest::Contains("MaxPool node 'empty_pool'"), Error);
   }
 
   TEST_CASE("export -> import: the imported graph equals the fused engine, every ISA and activation") {

@@ -79,6 +79,7 @@
 #include "infer/linear_readout.hpp"
 #include "infer/mirror_averaged_model.hpp"
 #include "infer/onnx_import.hpp"
+#include "infer/onnx_schema.hpp"
 
 #include "io/checkpoint.hpp"
 #include "io/file_bytes.hpp"

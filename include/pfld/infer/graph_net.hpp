@@ -43,7 +43,10 @@ class GraphNet : public LandmarkModel {
     std::size_t size() const { return static_cast<std::size_t>(h) * w * c; }
   };
 
-  explicit GraphNet(Isa isa = active_isa()) : isa_(isa) {}
+  // `max_arena_bytes`: building a graph whose activations need more is an Error (a model file cannot
+  // make a program allocate more than its user allows).
+  explicit GraphNet(Isa isa = active_isa(), std::size_t max_arena_bytes = std::size_t{1} << 30)
+      : isa_(isa), max_arena_floats_(max_arena_bytes / sizeof(float)) {}
 
   Isa isa() const { return isa_; }
   int input_size() const override { return input_size_; }
@@ -79,7 +82,12 @@ class GraphNet : public LandmarkModel {
   Value add_value(int h, int w, int c) {
     detail::require(h > 0 && w > 0 && c > 0, "GraphNet: empty tensor ", h, "x", w, "x", c);
     Value v{h, w, c, arena_floats_};
-    arena_floats_ += aligned(v.size());
+    const std::size_t floats = aligned(v.size());
+    detail::require(v.size() / static_cast<std::size_t>(c) / static_cast<std::size_t>(w) == static_cast<std::size_t>(h) &&
+                        floats <= max_arena_floats_ - std::min(max_arena_floats_, arena_floats_),
+                    "GraphNet: a ", h, "x", w, "x", c, " tensor takes the activations past the arena budget of ",
+                    max_arena_floats_ * sizeof(float), " bytes");
+    arena_floats_ += floats;
     return v;
   }
 
@@ -107,6 +115,8 @@ class GraphNet : public LandmarkModel {
     g.in_h = x.h, g.in_w = x.w;
     detail::require(g.in_c == x.c, "GraphNet: conv expects ", g.in_c, " channels, its input has ", x.c);
     g.validate();
+    detail::require(weights.size() == g.weight_count() && bias.size() == static_cast<std::size_t>(g.out_c),
+                    "GraphNet: conv weights or bias of the wrong size");
     const Value y = add_value(g.out_h(), g.out_w(), g.out_c);
     if (residual)
       detail::require(residual->h == y.h && residual->w == y.w && residual->c == y.c, "GraphNet: residual shape differs");
@@ -200,6 +210,10 @@ class GraphNet : public LandmarkModel {
   // Max or average pooling with a kernel, stride and zero padding (average counts the padding when
   // count_pad, as ONNX's count_include_pad).
   Value add_pool(const Value& x, bool max, int kh, int kw, int sh, int sw, int ph, int pw, bool count_pad) {
+    detail::require(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && ph >= 0 && pw >= 0 && ph < kh && pw < kw &&
+                        x.h + 2 * ph >= kh && x.w + 2 * pw >= kw,
+                    "GraphNet: pooling ", kh, "x", kw, " stride ", sh, "x", sw, " pad ", ph, "x", pw, " over ", x.h,
+                    "x", x.w, " (padding must be smaller than the kernel, the kernel fit the padded input)");
     const int oh = (x.h + 2 * ph - kh) / sh + 1, ow = (x.w + 2 * pw - kw) / sw + 1;
     const Value y = add_value(oh, ow, x.c);
     steps_.push_back([=](float* base) {
@@ -228,7 +242,9 @@ class GraphNet : public LandmarkModel {
   // The tensor flattened the way ONNX flattens NCHW (channel-major), as a vector.
   Value add_flatten(const Value& x) {
     if (x.h == 1 && x.w == 1) return Value{1, 1, x.c, x.offset};  // same order: an alias
-    const Value y = add_value(1, 1, x.h * x.w * x.c);
+    detail::require(x.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()), "GraphNet: Flatten of ",
+                    x.h, "x", x.w, "x", x.c);
+    const Value y = add_value(1, 1, static_cast<int>(x.size()));
     steps_.push_back([=](float* base) {
       const float* p = base + x.offset;
       float* out = base + y.offset;
@@ -245,6 +261,7 @@ class GraphNet : public LandmarkModel {
     int c = 0;
     for (const Value& p : parts) {
       detail::require(p.h == parts[0].h && p.w == parts[0].w, "GraphNet: Concat of different spatial sizes");
+      detail::require(p.c <= std::numeric_limits<int>::max() - c, "GraphNet: Concat of too many channels");
       c += p.c;
     }
     const Value y = add_value(parts[0].h, parts[0].w, c);
@@ -301,6 +318,7 @@ class GraphNet : public LandmarkModel {
   }
 
   Isa isa_;
+  std::size_t max_arena_floats_;
   int input_size_ = 0, landmarks_ = 0;
   Value crop_, landmarks_value_;
   std::vector<std::function<void(float*)>> steps_;

@@ -19,8 +19,10 @@
 #include <vector>
 
 #include "../io/onnx_model.hpp"
+#include "../model/architecture.hpp"
 #include "../model/pfld_net.hpp"
 #include "graph_net.hpp"
+#include "onnx_schema.hpp"
 
 namespace pfld {
 
@@ -34,6 +36,10 @@ struct OnnxImportOptions {
   std::string landmark_output;
   // Multiplies the landmark output into crop units ([0, 1] across the crop): 1 / S for crop pixels.
   float landmark_scale = 1.0f;
+  // The largest input side accepted, and the most memory one run's activations may take: a file that
+  // asks for more is refused at load, before anything is allocated.
+  int max_input_size = 4096;
+  std::size_t max_arena_bytes = std::size_t{1} << 30;
 };
 
 namespace detail_onnx_import {
@@ -47,6 +53,52 @@ inline const io::OnnxTensor& initializer(const io::OnnxModel& m, const io::OnnxN
   return it->second;
 }
 
+// A float initializer of exactly `count` values (any count when count is 0).
+inline const std::vector<float>& float_initializer(const io::OnnxModel& m, const io::OnnxNode& n, std::size_t input,
+                                                   std::size_t count, const std::string& source) {
+  const io::OnnxTensor& t = initializer(m, n, input, source);
+  detail::require(t.is_float, source, ": ", n.describe(), ": input ", input, " is not a float tensor");
+  detail::require(count == 0 || t.floats.size() == count, source, ": ", n.describe(), ": input ", input, " holds ",
+                  t.floats.size(), " values, not ", count);
+  return t.floats;
+}
+
+// A weight tensor's dimensions: `rank` of them, each in [1, 2^16] (and a spatial one in [1, 255]).
+inline std::vector<int> weight_dims(const io::OnnxTensor& w, std::size_t rank, const io::OnnxNode& n,
+                                    const std::string& source) {
+  detail::require(w.is_float && w.dims.size() == rank, source, ": ", n.describe(), ": weights are not a ", rank,
+                  "-D float tensor");
+  std::vector<int> dims;
+  for (std::size_t i = 0; i < rank; ++i) {
+    const std::int64_t limit = rank == 4 && i >= 2 ? detail_onnx_schema::kMaxSpatial : std::int64_t{1} << 16;
+    detail::require(w.dims[i] >= 1 && w.dims[i] <= limit, source, ": ", n.describe(), ": weight dimension ", w.dims[i],
+                    " outside [1, ", limit, "]");
+    dims.push_back(static_cast<int>(w.dims[i]));
+  }
+  return dims;
+}
+
+// Folds a BatchNormalization into the convolution before it: weights (out, ...) scaled per output
+// channel, bias shifted; computed in double and rounded to float once.
+inline void fold_batch_norm(const io::OnnxModel& m, const io::OnnxNode& bn, std::vector<float>& weights,
+                            std::vector<float>& bias, const std::string& source) {
+  const std::size_t out = bias.size();
+  const std::vector<float>& gamma = float_initializer(m, bn, 1, out, source);
+  const std::vector<float>& beta = float_initializer(m, bn, 2, out, source);
+  const std::vector<float>& mean = float_initializer(m, bn, 3, out, source);
+  const std::vector<float>& var = float_initializer(m, bn, 4, out, source);
+  const double eps = bn.attr_float("epsilon", 1e-5f);
+  const std::size_t per_out = weights.size() / out;
+  for (std::size_t c = 0; c < out; ++c) {
+    const double s = gamma[c] / std::sqrt(static_cast<double>(var[c]) + eps);
+    const double b = (bias[c] - mean[c]) * s + beta[c];
+    detail::require(std::isfinite(s) && std::isfinite(b), source, ": ", bn.describe(), ": channel ", c,
+                    " does not fold to finite numbers (variance ", var[c], ", epsilon ", eps, ")");
+    for (std::size_t k = 0; k < per_out; ++k) weights[c * per_out + k] = static_cast<float>(weights[c * per_out + k] * s);
+    bias[c] = static_cast<float>(b);
+  }
+}
+
 inline Clamp clamp_of_node(const io::OnnxModel& m, const io::OnnxNode& n, const std::string& source) {
   if (n.op_type == "Relu") return {0.0f, std::numeric_limits<float>::infinity()};
   Clamp c;
@@ -56,9 +108,9 @@ inline Clamp clamp_of_node(const io::OnnxModel& m, const io::OnnxNode& n, const 
   }
   for (std::size_t k = 1; k < n.inputs.size() && k < 3; ++k) {
     if (n.inputs[k].empty()) continue;
-    const io::OnnxTensor& t = initializer(m, n, k, source);
-    detail::require(t.is_float && t.floats.size() == 1, source, ": ", n.describe(), ": a non-scalar clip bound");
-    (k == 1 ? c.lo : c.hi) = t.floats[0];
+    const std::vector<float>& t = float_initializer(m, n, k, 1, source);
+    detail::require(!std::isnan(t[0]), source, ": ", n.describe(), ": a clip bound is not a number");
+    (k == 1 ? c.lo : c.hi) = t[0];
   }
   return c;
 }
@@ -68,11 +120,14 @@ inline Clamp clamp_of_node(const io::OnnxModel& m, const io::OnnxNode& n, const 
 inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxImportOptions& options,
                                              const std::string& source = "onnx") {
   using namespace detail_onnx_import;
-  auto net = std::make_shared<GraphNet>(options.isa);
+  for (const io::OnnxNode& n : m.nodes) validate_onnx_node(n, source);
+  auto net = std::make_shared<GraphNet>(options.isa, options.max_arena_bytes);
   detail::require(m.inputs.size() == 1, source, ": the graph has ", m.inputs.size(), " inputs; pfld takes one image");
   const io::OnnxValue& in = m.inputs[0];
   detail::require(in.shape.size() == 4 && in.shape[1] == 3 && in.shape[2] == in.shape[3] && in.shape[2] >= 8, source,
                   ": input '", in.name, "' is not [N, 3, S, S]");
+  detail::require(in.shape[2] <= options.max_input_size, source, ": input side ", in.shape[2], " is larger than ",
+                  options.max_input_size, " (OnnxImportOptions::max_input_size)");
   std::map<std::string, GraphNet::Value> values;
   values[in.name] = net->set_input(static_cast<int>(in.shape[2]), options.input_scale.data(), options.input_shift.data());
 
@@ -106,11 +161,13 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
     detail::require(!n.outputs.empty(), source, ": ", n.describe(), " has no output");
     if (op == "Conv") {
       const io::OnnxTensor& w = initializer(m, n, 1, source);
-      detail::require(w.is_float && w.dims.size() == 4, source, ": ", n.describe(), ": weights are not a 4-D float tensor");
-      const int out_c = static_cast<int>(w.dims[0]), in_per_group = static_cast<int>(w.dims[1]);
-      const int kh = static_cast<int>(w.dims[2]), kw = static_cast<int>(w.dims[3]);
+      const std::vector<int> dims = weight_dims(w, 4, n, source);
+      const int out_c = dims[0], in_per_group = dims[1], kh = dims[2], kw = dims[3];
       const int groups = static_cast<int>(n.attr_int("group", 1));
-      const std::vector<std::int64_t> strides = n.attr_ints("strides"), dilations = n.attr_ints("dilations");
+      const std::vector<std::int64_t> kernel = n.attr_ints("kernel_shape"), strides = n.attr_ints("strides"),
+                                      dilations = n.attr_ints("dilations");
+      detail::require(kernel.empty() || (kernel[0] == kh && kernel[1] == kw), source, ": ", n.describe(),
+                      ": kernel_shape differs from the weights' ", kh, "x", kw);
       std::vector<std::int64_t> pads = n.attr_ints("pads");
       if (pads.empty()) pads = {0, 0, 0, 0};
       const io::OnnxAttribute* auto_pad = n.attribute("auto_pad");
@@ -120,20 +177,21 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
         detail::require(d == 1, source, ": ", n.describe(), ": dilation ", d, " is not supported");
       std::array<int, 4> extra{0, 0, 0, 0};
       if (const auto p = padded.find(n.inputs[0]); p != padded.end()) extra = p->second;
-      const int top = static_cast<int>(pads.at(0)) + extra[0], left = static_cast<int>(pads.at(1)) + extra[1];
-      const int bottom = static_cast<int>(pads.at(2)) + extra[2], right = static_cast<int>(pads.at(3)) + extra[3];
+      const int top = static_cast<int>(pads[0]) + extra[0], left = static_cast<int>(pads[1]) + extra[1];
+      const int bottom = static_cast<int>(pads[2]) + extra[2], right = static_cast<int>(pads[3]) + extra[3];
       detail::require(top == bottom && left == right, source, ": ", n.describe(), ": asymmetric padding is not supported");
       const GraphNet::Value& x = value(n, 0);
       ConvGeometry g;
       g.in_c = x.c;
       g.out_c = out_c;
       g.kernel_h = kh, g.kernel_w = kw;
-      g.stride_h = strides.empty() ? 1 : static_cast<int>(strides.at(0));
-      g.stride_w = strides.empty() ? 1 : static_cast<int>(strides.at(1));
+      g.stride_h = strides.empty() ? 1 : static_cast<int>(strides[0]);
+      g.stride_w = strides.empty() ? 1 : static_cast<int>(strides[1]);
       g.pad_h = top, g.pad_w = left;
       g.groups = groups;
-      detail::require(groups >= 1 && x.c % groups == 0 && x.c / groups == in_per_group, source, ": ", n.describe(),
-                      ": weights for ", in_per_group * groups, " input channels, the input has ", x.c);
+      detail::require(x.c % groups == 0 && x.c / groups == in_per_group && out_c % groups == 0, source, ": ",
+                      n.describe(), ": weights for ", in_per_group, " x ", groups, " input channels, the input has ",
+                      x.c);
       // OIHW -> OHWI
       std::vector<float> weights(w.floats.size());
       for (int o = 0; o < out_c; ++o)
@@ -143,24 +201,11 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
               weights[((static_cast<std::size_t>(o) * kh + y) * kw + xx) * in_per_group + i] =
                   w.floats[((static_cast<std::size_t>(o) * in_per_group + i) * kh + y) * kw + xx];
       std::vector<float> bias(static_cast<std::size_t>(out_c), 0.0f);
-      if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
-        const io::OnnxTensor& b = initializer(m, n, 2, source);
-        detail::require(b.floats.size() == static_cast<std::size_t>(out_c), source, ": ", n.describe(), ": bias size");
-        bias = b.floats;
-      }
+      if (n.inputs.size() > 2 && !n.inputs[2].empty()) bias = float_initializer(m, n, 2, bias.size(), source);
       std::string out_name = n.outputs[0];
       // BatchNormalization folded into the weights.
       if (const io::OnnxNode* bn = sole_reader(out_name); bn && bn->op_type == "BatchNormalization") {
-        const io::OnnxTensor &gamma = initializer(m, *bn, 1, source), &beta = initializer(m, *bn, 2, source),
-                             &mean = initializer(m, *bn, 3, source), &var = initializer(m, *bn, 4, source);
-        const double eps = bn->attr_float("epsilon", 1e-5f);
-        const std::size_t per_out = weights.size() / static_cast<std::size_t>(out_c);
-        for (int o = 0; o < out_c; ++o) {
-          const std::size_t c = static_cast<std::size_t>(o);
-          const double s = gamma.floats.at(c) / std::sqrt(static_cast<double>(var.floats.at(c)) + eps);
-          for (std::size_t k = 0; k < per_out; ++k) weights[c * per_out + k] = static_cast<float>(weights[c * per_out + k] * s);
-          bias[c] = static_cast<float>((bias[c] - mean.floats.at(c)) * s + beta.floats.at(c));
-        }
+        fold_batch_norm(m, *bn, weights, bias, source);
         fused.insert(bn);
         out_name = bn->outputs[0];
       }
@@ -197,15 +242,17 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
       const std::vector<std::int64_t> k = n.attr_ints("kernel_shape"), s = n.attr_ints("strides");
       std::vector<std::int64_t> p = n.attr_ints("pads");
       if (p.empty()) p = {0, 0, 0, 0};
-      detail::require(k.size() == 2 && p[0] == p[2] && p[1] == p[3] && n.attr_int("ceil_mode", 0) == 0, source, ": ",
-                      n.describe(), ": only 2-D pooling with symmetric padding and floor rounding is supported");
+      const io::OnnxAttribute* auto_pad = n.attribute("auto_pad");
+      detail::require(p[0] == p[2] && p[1] == p[3] && n.attr_int("ceil_mode", 0) == 0 &&
+                          (!auto_pad || auto_pad->s.empty() || auto_pad->s == "NOTSET"),
+                      source, ": ", n.describe(), ": only 2-D pooling with symmetric padding and floor rounding is supported");
       values[n.outputs[0]] = net->add_pool(value(n, 0), op == "MaxPool", static_cast<int>(k[0]), static_cast<int>(k[1]),
                                            s.empty() ? 1 : static_cast<int>(s[0]), s.empty() ? 1 : static_cast<int>(s[1]),
                                            static_cast<int>(p[0]), static_cast<int>(p[1]), n.attr_int("count_include_pad", 0) != 0);
     } else if (op == "Flatten" || op == "Reshape") {
       if (op == "Reshape") {
         const io::OnnxTensor& shape = initializer(m, n, 1, source);
-        detail::require(shape.ints.size() == 2, source, ": ", n.describe(), ": only reshapes to [N, features] are supported");
+        detail::require(!shape.is_float && shape.ints.size() == 2, source, ": ", n.describe(), ": only reshapes to [N, features] are supported");
       } else {
         detail::require(n.attr_int("axis", 1) == 1, source, ": ", n.describe(), ": only Flatten(axis=1) is supported");
       }
@@ -223,10 +270,10 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
     } else if (op == "Gemm" || op == "MatMul") {
       const GraphNet::Value& x = value(n, 0);
       const io::OnnxTensor& w = initializer(m, n, 1, source);
-      detail::require(w.dims.size() == 2 && n.attr_int("transA", 0) == 0, source, ": ", n.describe(),
-                      ": only vector x constant matrix products are supported");
+      detail::require(n.attr_int("transA", 0) == 0, source, ": ", n.describe(), ": only vector x constant matrix products are supported");
+      const std::vector<int> dims = weight_dims(w, 2, n, source);
       const bool trans_b = op == "Gemm" && n.attr_int("transB", 0) != 0;
-      const int k = static_cast<int>(trans_b ? w.dims[1] : w.dims[0]), out = static_cast<int>(trans_b ? w.dims[0] : w.dims[1]);
+      const int k = trans_b ? dims[1] : dims[0], out = trans_b ? dims[0] : dims[1];
       detail::require(static_cast<std::size_t>(k) == x.size(), source, ": ", n.describe(), ": takes ", k, " features, gets ", x.size());
       const float alpha = op == "Gemm" ? n.attr_float("alpha", 1.0f) : 1.0f, beta = op == "Gemm" ? n.attr_float("beta", 1.0f) : 1.0f;
       std::vector<float> w_in_out(static_cast<std::size_t>(k) * out);
@@ -236,15 +283,18 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
               alpha * (trans_b ? w.floats[static_cast<std::size_t>(j) * k + i] : w.floats[static_cast<std::size_t>(i) * out + j]);
       std::vector<float> bias(static_cast<std::size_t>(out), 0.0f);
       if (op == "Gemm" && n.inputs.size() > 2 && !n.inputs[2].empty()) {
-        const io::OnnxTensor& c = initializer(m, n, 2, source);
-        detail::require(c.floats.size() == static_cast<std::size_t>(out) || c.floats.size() == 1, source, ": ",
-                        n.describe(), ": bias of ", c.floats.size(), " values for ", out, " outputs");
-        for (int j = 0; j < out; ++j) bias[static_cast<std::size_t>(j)] = beta * c.floats[c.floats.size() == 1 ? 0 : static_cast<std::size_t>(j)];
+        const std::vector<float>& c = float_initializer(m, n, 2, 0, source);
+        detail::require(c.size() == static_cast<std::size_t>(out) || c.size() == 1, source, ": ",
+                        n.describe(), ": bias of ", c.size(), " values for ", out, " outputs");
+        for (int j = 0; j < out; ++j) bias[static_cast<std::size_t>(j)] = beta * c[c.size() == 1 ? 0 : static_cast<std::size_t>(j)];
       }
       values[n.outputs[0]] = net->add_fully_connected(x, out, w_in_out, std::move(bias));
     } else if (op == "Pad") {
       std::vector<std::int64_t> p = n.attr_ints("pads");
       if (p.empty()) p = initializer(m, n, 1, source).ints;
+      for (std::int64_t v : p)
+        detail::require(v >= 0 && v <= detail_onnx_schema::kMaxSpatial, source, ": ", n.describe(), ": padding ", v,
+                        " outside [0, ", detail_onnx_schema::kMaxSpatial, "]");
       const io::OnnxAttribute* mode = n.attribute("mode");
       detail::require(p.size() == 8 && p[0] == 0 && p[1] == 0 && p[4] == 0 && p[5] == 0 && (!mode || mode->s == "constant") &&
                           n.attr_float("value", 0.0f) == 0.0f,
@@ -283,9 +333,10 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
 // (run them with load_onnx instead).
 inline std::unique_ptr<model::PfldNet> onnx_to_pfld_network(const io::OnnxModel& m, const std::string& source = "onnx") {
   using namespace detail_onnx_import;
+  for (const io::OnnxNode& n : m.nodes) validate_onnx_node(n, source);
   struct Conv {
     const io::OnnxNode* node;
-    std::vector<std::int64_t> dims;
+    std::vector<int> dims;              // OIHW
     std::vector<float> weights, bias;  // OIHW, folded
   };
   std::map<std::string, const io::OnnxNode*> reader;
@@ -298,20 +349,12 @@ inline std::unique_ptr<model::PfldNet> onnx_to_pfld_network(const io::OnnxModel&
   for (const auto& n : m.nodes) {
     if (n.op_type == "Conv") {
       const io::OnnxTensor& w = initializer(m, n, 1, source);
-      Conv c{&n, w.dims, w.floats, std::vector<float>(static_cast<std::size_t>(w.dims.at(0)), 0.0f)};
-      if (n.inputs.size() > 2 && !n.inputs[2].empty()) c.bias = initializer(m, n, 2, source).floats;
+      Conv c{&n, weight_dims(w, 4, n, source), w.floats, {}};
+      c.bias.assign(static_cast<std::size_t>(c.dims[0]), 0.0f);
+      if (n.inputs.size() > 2 && !n.inputs[2].empty()) c.bias = float_initializer(m, n, 2, c.bias.size(), source);
       const auto r = reader.find(n.outputs[0]);
-      if (r != reader.end() && reads[n.outputs[0]] == 1 && r->second->op_type == "BatchNormalization") {
-        const io::OnnxNode& bn = *r->second;
-        const std::size_t per_out = c.weights.size() / c.bias.size();
-        for (std::size_t o = 0; o < c.bias.size(); ++o) {
-          const double scale = initializer(m, bn, 1, source).floats.at(o) /
-                               std::sqrt(static_cast<double>(initializer(m, bn, 4, source).floats.at(o)) + bn.attr_float("epsilon", 1e-5f));
-          for (std::size_t k = 0; k < per_out; ++k) c.weights[o * per_out + k] = static_cast<float>(c.weights[o * per_out + k] * scale);
-          c.bias[o] = static_cast<float>((c.bias[o] - initializer(m, bn, 3, source).floats.at(o)) * scale +
-                                         initializer(m, bn, 2, source).floats.at(o));
-        }
-      }
+      if (r != reader.end() && reads[n.outputs[0]] == 1 && r->second->op_type == "BatchNormalization")
+        fold_batch_norm(m, *r->second, c.weights, c.bias, source);
       convs.push_back(std::move(c));
     } else if (n.op_type == "Gemm" || n.op_type == "MatMul") {
       detail::require(!gemm, source, ": more than one fully connected layer: not PFLD's architecture");
@@ -323,34 +366,61 @@ inline std::unique_ptr<model::PfldNet> onnx_to_pfld_network(const io::OnnxModel&
   }
   detail::require(!convs.empty() && gemm, source, ": no convolutions or no fully connected layer: not PFLD's architecture");
   const io::OnnxTensor& fc_w = initializer(m, *gemm, 1, source);
+  const std::vector<int> fc_dims = weight_dims(fc_w, 2, *gemm, source);
   const bool trans_b = gemm->op_type == "Gemm" && gemm->attr_int("transB", 0) != 0;
   ModelConfig config;
-  config.width = static_cast<float>(convs[0].dims.at(0)) / 64.0f;
-  config.landmarks = static_cast<int>((trans_b ? fc_w.dims.at(0) : fc_w.dims.at(1)) / 2);
+  config.width = static_cast<float>(convs[0].dims[0]) / 64.0f;
+  config.landmarks = (trans_b ? fc_dims[0] : fc_dims[1]) / 2;
   config.activation = act;
-  auto net = std::make_unique<model::PfldNet>(config);
-  std::vector<model::ConvBnAct*> units = {&net->conv1(), &net->conv2()};
-  for (std::size_t i = 0; i < net->block_count(); ++i)
-    for (model::ConvBnAct* u : {&net->block(i).expand(), &net->block(i).depthwise(), &net->block(i).project()}) units.push_back(u);
-  units.push_back(&net->conv7());
-  units.push_back(&net->conv8());
+  // Every shape is checked against the architecture before the network is built (and allocated).
+  const model::PfldArchitecture architecture = [&] {
+    try {
+      return model::PfldArchitecture(config);
+    } catch (const Error& e) {
+      detail::fail(source, ": not PFLD's architecture (", e.what(), ")");
+    }
+  }();
+  const std::vector<const model::ConvUnit*> units = architecture.conv_units();
   detail::require(convs.size() == units.size(), source, ": ", convs.size(), " convolutions, PFLD ", config.str(), " has ",
                   units.size(), ": not PFLD's architecture (run it with load_onnx)");
   for (std::size_t i = 0; i < units.size(); ++i) {
-    nn::Conv2d& conv = units[i]->conv();
+    const model::ConvUnit& u = *units[i];
+    const Conv& c = convs[i];
+    detail::require(c.dims == std::vector<int>{u.out, u.in / u.groups, u.kernel, u.kernel} &&
+                        c.node->attr_int("group", 1) == u.groups,
+                    source, ": ", c.node->describe(), " does not match PFLD's convolution ", i, " (", u.out, "x",
+                    u.in / u.groups, "x", u.kernel, "x", u.kernel, ", groups ", u.groups,
+                    "): not PFLD's architecture (run it with load_onnx)");
+  }
+  detail::require(static_cast<std::size_t>(fc_dims[0]) * static_cast<std::size_t>(fc_dims[1]) ==
+                          static_cast<std::size_t>(architecture.fc_in) * static_cast<std::size_t>(architecture.fc_out) &&
+                      (trans_b ? fc_dims[1] : fc_dims[0]) == architecture.fc_in,
+                  source, ": ", gemm->describe(), ": weights do not fit PFLD's ", architecture.fc_in, " -> ",
+                  architecture.fc_out, " layer");
+  std::vector<float> fc_bias;
+  if (gemm->op_type == "Gemm" && gemm->inputs.size() > 2 && !gemm->inputs[2].empty()) {
+    fc_bias = float_initializer(m, *gemm, 2, 0, source);
+    detail::require(fc_bias.size() == 1 || fc_bias.size() == static_cast<std::size_t>(architecture.fc_out), source, ": ",
+                    gemm->describe(), ": bias of ", fc_bias.size(), " values for ", architecture.fc_out, " outputs");
+  }
+
+  auto net = std::make_unique<model::PfldNet>(config);
+  std::vector<model::ConvBnAct*> layers = {&net->conv1(), &net->conv2()};
+  for (std::size_t i = 0; i < net->block_count(); ++i)
+    for (model::ConvBnAct* u : {&net->block(i).expand(), &net->block(i).depthwise(), &net->block(i).project()}) layers.push_back(u);
+  layers.push_back(&net->conv7());
+  layers.push_back(&net->conv8());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    nn::Conv2d& conv = layers[i]->conv();
     const Conv& c = convs[i];
     const int out_c = conv.out_channels(), k = conv.kernel(), in_pg = conv.in_channels() / conv.groups();
-    detail::require(c.dims == std::vector<std::int64_t>{out_c, in_pg, k, k} &&
-                        c.node->attr_int("group", 1) == conv.groups(),
-                    source, ": ", c.node->describe(), " does not match PFLD's convolution ", i, " (", out_c, "x", in_pg, "x", k,
-                    "x", k, ", groups ", conv.groups(), "): not PFLD's architecture (run it with load_onnx)");
     for (int o = 0; o < out_c; ++o)
       for (int ci = 0; ci < in_pg; ++ci)
         for (int y = 0; y < k; ++y)
           for (int x = 0; x < k; ++x)
             conv.weight().data()[((static_cast<std::size_t>(o) * k + y) * k + x) * in_pg + ci] =
                 c.weights[((static_cast<std::size_t>(o) * in_pg + ci) * k + y) * k + x];
-    nn::BatchNorm& bn = units[i]->bn();
+    nn::BatchNorm& bn = layers[i]->bn();
     for (int o = 0; o < out_c; ++o) {
       bn.gamma()[o] = 1.0f;
       bn.beta()[o] = c.bias[static_cast<std::size_t>(o)];
@@ -359,18 +429,13 @@ inline std::unique_ptr<model::PfldNet> onnx_to_pfld_network(const io::OnnxModel&
     }
   }
   nn::Linear& fc = net->fc();
-  detail::require(fc_w.count() == static_cast<std::size_t>(fc.in_features()) * fc.out_features(), source, ": ",
-                  gemm->describe(), ": weights do not fit PFLD's ", fc.in_features(), " -> ", fc.out_features(), " layer");
   for (int o = 0; o < fc.out_features(); ++o)
     for (int i = 0; i < fc.in_features(); ++i)
       fc.weight().data()[static_cast<std::size_t>(o) * fc.in_features() + i] =
           trans_b ? fc_w.floats[static_cast<std::size_t>(o) * fc.in_features() + i]
                   : fc_w.floats[static_cast<std::size_t>(i) * fc.out_features() + o];
-  fc.bias().fill(0.0f);
-  if (gemm->op_type == "Gemm" && gemm->inputs.size() > 2 && !gemm->inputs[2].empty()) {
-    const io::OnnxTensor& b = initializer(m, *gemm, 2, source);
-    for (int o = 0; o < fc.out_features(); ++o) fc.bias()[o] = b.floats.at(b.floats.size() == 1 ? 0 : static_cast<std::size_t>(o));
-  }
+  for (int o = 0; o < fc.out_features(); ++o)
+    fc.bias()[o] = fc_bias.empty() ? 0.0f : fc_bias[fc_bias.size() == 1 ? 0 : static_cast<std::size_t>(o)];
   net->set_training(false);
   return net;
 }

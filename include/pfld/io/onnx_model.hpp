@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <iterator>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "file_bytes.hpp"
 #include "protobuf.hpp"
 
 namespace pfld::io {
@@ -119,7 +119,7 @@ inline OnnxTensor parse_tensor(pb::Reader r, const std::string& source, std::str
     if (raw) {
       detail::require(raw_size == count * 4, source, ": float tensor of ", count, " elements has ", raw_size, " raw bytes");
       t.floats.resize(count);
-      std::memcpy(t.floats.data(), raw, raw_size);
+      if (raw_size > 0) std::memcpy(t.floats.data(), raw, raw_size);  // an empty vector's data() may be null
     }
     detail::require(t.floats.size() == count, source, ": float tensor of ", count, " elements holds ", t.floats.size());
   } else if (type == kInt64 || type == kInt32) {
@@ -281,9 +281,7 @@ inline OnnxModel parse_onnx(const std::vector<unsigned char>& bytes, const std::
 }
 
 inline OnnxModel read_onnx(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  detail::require(bool(in), path, ": cannot open (missing or unreadable)");
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<unsigned char> bytes = read_file_bytes(path);
   detail::require(!bytes.empty(), path, ": empty file");
   return parse_onnx(bytes, path);
 }
