@@ -44,6 +44,42 @@ TEST_SUITE("facedet") {
     CHECK_THROWS_AS(xml::Parser("", "empty.xml").parse_document(), Error);
   }
 
+  TEST_CASE("cascade files as an attacker writes them: deep nesting, cycles, numbers out of range") {
+    std::string deep;
+    for (int i = 0; i < 100000; ++i) deep += "<a>";
+    CHECK_THROWS_WITH_AS(xml::parse(deep, "deep.xml"), doctest::Contains("nested more than 64 deep"), Error);
+    // One stage of one tree; `nodes` and `leaves` fill its internalNodes and leafValues.
+    auto cascade = [](const std::string& nodes, const std::string& leaves, const std::string& rect = "0 0 1 1") {
+      return "<opencv_storage><cascade><stageType>BOOST</stageType><featureType>LBP</featureType><height>24</height>"
+             "<width>24</width><stages><_><stageThreshold>-1</stageThreshold><weakClassifiers><_><internalNodes>" +
+             nodes + "</internalNodes><leafValues>" + leaves +
+             "</leafValues></_></weakClassifiers></_></stages><features><_><rect>" + rect +
+             "</rect></_></features></cascade></opencv_storage>";
+    };
+    const std::string subset = " -1 -1 -1 -1 -1 -1 -1 -1";
+    const CascadeClassifier ok = CascadeClassifier::parse(cascade("1 0 0" + subset + " 0 -1 0" + subset, "0.1 0.2 0.3"), "ok.xml");
+    Image image(64, 64, PixelFormat::gray);
+    CHECK_NOTHROW(ok.detect(image.view()));
+    // A node that links to itself (or back) made detection loop forever.
+    CHECK_THROWS_WITH_AS(CascadeClassifier::parse(cascade("0 1 0" + subset + " 1 -1 0" + subset, "0.1 0.2 0.3"), "cycle.xml"),
+                         doctest::Contains("cycle"), Error);
+    CHECK_THROWS_WITH_AS(CascadeClassifier::parse(cascade("5 -1 0" + subset, "0.1 0.2"), "far.xml"),
+                         doctest::Contains("left link"), Error);
+    CHECK_THROWS_WITH_AS(CascadeClassifier::parse(cascade("0 -1 1e300" + subset, "0.1 0.2"), "huge.xml"),
+                         doctest::Contains("'1e300', not a 32-bit integer"), Error);
+    CHECK_THROWS_WITH_AS(CascadeClassifier::parse(cascade("0 -1 0" + subset, "1e39 0.2"), "huge.xml"),
+                         doctest::Contains("'1e39', not a finite number"), Error);
+    CHECK_THROWS_WITH_AS(CascadeClassifier::parse(cascade("0 -1 0" + subset, "0.1 0.2", "0 0 2147483647 1"), "rect.xml"),
+                         doctest::Contains("outside the 24x24 window"), Error);
+    CHECK_THROWS_WITH_AS(CascadeClassifier::parse(cascade("0 -1 0" + subset, "0.1 0.2", "0 0 1 1x"), "junk.xml"),
+                         doctest::Contains("not a 32-bit integer"), Error);
+    const std::string no_threshold = cascade("0 -1 0" + subset, "0.1 0.2");
+    CHECK_THROWS_WITH_AS(CascadeClassifier::parse(no_threshold.substr(0, no_threshold.find("-1</stage")) +
+                                                      no_threshold.substr(no_threshold.find("</stageThreshold>")),
+                                                  "empty.xml"),
+                         doctest::Contains("<stageThreshold> holds 0 numbers"), Error);
+  }
+
   TEST_CASE("cascade files: missing, truncated, not a cascade, unsupported") {
     CHECK_THROWS_WITH_AS(CascadeClassifier::load("/no/such/cascade.xml"), doctest::Contains("/no/such/cascade.xml"), Error);
     CHECK_THROWS_WITH_AS(CascadeClassifier::load(write_temp("notcascade.xml", "<opencv_storage><x>1</x></opencv_storage>")),

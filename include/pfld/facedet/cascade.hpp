@@ -13,12 +13,15 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../core/parse.hpp"
 #include "../core/thread_pool.hpp"
 #include "../data/image.hpp"
 #include "../data/landmarks.hpp"
@@ -44,19 +47,11 @@ class CascadeClassifier {
   enum class FeatureType { lbp, haar };
 
   // Reads an OpenCV cascade XML file (new format: <cascade><stageType>BOOST ...).
-  static CascadeClassifier load(const std::string& path) {
-    CascadeClassifier c;
-    c.source_ = path;
-    const auto root = xml::read_file(path);
-    const xml::Node* cascade = root->find("cascade");
-    if (!cascade) {
-      for (const auto& child : root->children)
-        if (child->find("stages") && !child->find("stageType"))
-          detail::fail(path, ": old-style cascade <", child->name, "> is not supported (use the files in opencv4/)");
-      detail::fail(path, ": no <cascade> element: not an OpenCV cascade classifier");
-    }
-    c.parse(*cascade);
-    return c;
+  static CascadeClassifier load(const std::string& path) { return from_xml(*xml::read_file(path), path); }
+
+  // The same from the file's text; `source` names it in errors.
+  static CascadeClassifier parse(std::string text, const std::string& source) {
+    return from_xml(*xml::parse(std::move(text), source), source);
   }
 
   FeatureType feature_type() const { return type_; }
@@ -168,6 +163,22 @@ class CascadeClassifier {
   }
 
  private:
+  static CascadeClassifier from_xml(const xml::Node& root, const std::string& source) {
+    CascadeClassifier c;
+    c.source_ = source;
+    const xml::Node* cascade = root.find("cascade");
+    if (!cascade) {
+      for (const auto& child : root.children)
+        if (child->find("stages") && !child->find("stageType"))
+          detail::fail(source, ": old-style cascade <", child->name, "> is not supported (use the files in opencv4/)");
+      detail::fail(source, ": no <cascade> element: not an OpenCV cascade classifier");
+    }
+    c.parse(*cascade);
+    return c;
+  }
+
+  // A tree's internal nodes point to leaves (<= 0) or to later nodes of the same tree (> its own index),
+  // as OpenCV writes them: so every walk from the root ends at a leaf.
   struct Node {
     int left = 0, right = 0, feature = 0;
     float threshold = 0.0f;                   // Haar
@@ -199,22 +210,47 @@ class CascadeClassifier {
     std::vector<std::array<std::int32_t, 16>> offsets;
   };
 
+  // Whitespace-separated fields of an element's text.
+  static std::vector<std::string_view> fields(const std::string& text) {
+    std::vector<std::string_view> out;
+    const std::string_view all(text);
+    for (std::size_t at = 0;;) {
+      at = all.find_first_not_of(" \n\r\t", at);
+      if (at == std::string_view::npos) return out;
+      const std::size_t end = std::min(all.find_first_of(" \n\r\t", at), all.size());
+      out.push_back(all.substr(at, end - at));
+      at = end;
+    }
+  }
+
+  // 32-bit integers as written (LBP subsets are bit patterns, written signed or unsigned).
   static std::vector<int> ints(const xml::Node& node, const std::string& source, const char* what) {
-    std::istringstream in(node.text);
     std::vector<int> out;
-    long long v;
-    while (in >> v) out.push_back(static_cast<int>(static_cast<std::int32_t>(static_cast<std::uint32_t>(v))));
-    if (!in.eof()) detail::fail(source, ": <", what, "> holds something other than integers");
+    for (std::string_view f : fields(node.text)) {
+      const auto v = detail::parse_integer(f, std::numeric_limits<std::int32_t>::min(),
+                                           std::numeric_limits<std::uint32_t>::max());
+      if (!v) detail::fail(source, ": <", what, "> holds '", f, "', not a 32-bit integer");
+      out.push_back(static_cast<int>(static_cast<std::int32_t>(static_cast<std::uint32_t>(*v))));
+    }
     return out;
   }
 
+  // Finite numbers within float's range (every one ends up a float or a small integer).
   static std::vector<double> numbers(const xml::Node& node, const std::string& source, const char* what) {
-    std::istringstream in(node.text);
     std::vector<double> out;
-    double v;
-    while (in >> v) out.push_back(v);
-    if (!in.eof()) detail::fail(source, ": <", what, "> holds something other than numbers");
+    for (std::string_view f : fields(node.text)) {
+      const auto v = detail::parse_real<float>(f);
+      if (!v) detail::fail(source, ": <", what, "> holds '", f, "', not a finite number");
+      out.push_back(*detail::parse_real<double>(f));
+    }
     return out;
+  }
+
+  // A number that must be a whole number in [lo, hi] (node links, feature indices, rect corners).
+  int whole(double v, int lo, int hi, const char* what) const {
+    if (!(v >= lo && v <= hi && v == std::floor(v)))
+      detail::fail(source_, ": ", what, " ", v, " is not a whole number from ", lo, " to ", hi);
+    return static_cast<int>(v);
   }
 
   const xml::Node& child(const xml::Node& node, const char* name) const {
@@ -247,7 +283,9 @@ class CascadeClassifier {
     const xml::Node& stages = child(cascade, "stages");
     for (const auto& stage_node : stages.children) {
       Stage stage;
-      stage.threshold = static_cast<float>(numbers(child(*stage_node, "stageThreshold"), source_, "stageThreshold").at(0));
+      const std::vector<double> threshold = numbers(child(*stage_node, "stageThreshold"), source_, "stageThreshold");
+      detail::require(threshold.size() == 1, source_, ": <stageThreshold> holds ", threshold.size(), " numbers, not 1");
+      stage.threshold = static_cast<float>(threshold[0]);
       stage.first_tree = static_cast<int>(trees_.size());
       for (const auto& weak : child(*stage_node, "weakClassifiers").children) {
         const std::vector<int> internal_ints = type_ == FeatureType::lbp ? ints(child(*weak, "internalNodes"), source_, "internalNodes")
@@ -265,17 +303,18 @@ class CascadeClassifier {
         tree.first_leaf = static_cast<int>(leaves_.size());
         for (std::size_t k = 0; k < node_count; ++k) {
           Node node;
-          node.left = static_cast<int>(internal[k * per_node]);
-          node.right = static_cast<int>(internal[k * per_node + 1]);
-          node.feature = static_cast<int>(internal[k * per_node + 2]);
+          const int last_node = static_cast<int>(node_count) - 1, last_leaf = static_cast<int>(leaves.size()) - 1;
+          node.left = whole(internal[k * per_node], -last_leaf, last_node, "a tree node's left link");
+          node.right = whole(internal[k * per_node + 1], -last_leaf, last_node, "a tree node's right link");
+          node.feature = whole(internal[k * per_node + 2], 0, std::numeric_limits<int>::max(), "a feature index");
           if (type_ == FeatureType::lbp)
             for (int b = 0; b < 8; ++b)
               node.subset[static_cast<std::size_t>(b)] = static_cast<std::uint32_t>(internal_ints[k * per_node + 3 + static_cast<std::size_t>(b)]);
           else
             node.threshold = static_cast<float>(internal[k * per_node + 3]);
           for (int next : {node.left, node.right})
-            detail::require(next <= 0 ? -next < static_cast<int>(leaves.size()) : next < static_cast<int>(node_count),
-                            source_, ": a tree node points outside its tree");
+            detail::require(next <= 0 || next > static_cast<int>(k), source_,
+                            ": a tree node links back to itself or to an earlier node (a cycle)");
           nodes_.push_back(node);
         }
         for (double v : leaves) leaves_.push_back(static_cast<float>(v));
@@ -292,11 +331,12 @@ class CascadeClassifier {
       if (type_ == FeatureType::lbp) {
         const std::vector<int> r = ints(child(*f, "rect"), source_, "rect");
         detail::require(r.size() == 4, source_, ": an LBP feature rect has ", r.size(), " numbers, not 4");
-        feature.rects[0] = Rect{r[0], r[1], r[2], r[3], 0.0f};
-        feature.count = 1;
-        detail::require(r[0] >= 0 && r[1] >= 0 && r[2] > 0 && r[3] > 0 && r[0] + 3 * r[2] <= window_w_ &&
+        detail::require(r[0] >= 0 && r[1] >= 0 && r[2] > 0 && r[3] > 0 && r[0] < window_w_ && r[1] < window_h_ &&
+                            r[2] <= window_w_ && r[3] <= window_h_ && r[0] + 3 * r[2] <= window_w_ &&
                             r[1] + 3 * r[3] <= window_h_,
                         source_, ": an LBP feature lies outside the ", window_w_, "x", window_h_, " window");
+        feature.rects[0] = Rect{r[0], r[1], r[2], r[3], 0.0f};
+        feature.count = 1;
       } else {
         if (const xml::Node* tilted = f->find("tilted"))
           detail::require(trim(tilted->text) == "0", source_, ": tilted Haar features are not supported");
@@ -304,10 +344,10 @@ class CascadeClassifier {
           const std::vector<double> r = numbers(*rect, source_, "rects");
           detail::require(r.size() == 5, source_, ": a Haar rect has ", r.size(), " numbers, not 5");
           detail::require(feature.count < 3, source_, ": a Haar feature has more than 3 rects");
-          Rect q{static_cast<int>(r[0]), static_cast<int>(r[1]), static_cast<int>(r[2]), static_cast<int>(r[3]),
+          Rect q{whole(r[0], 0, window_w_, "a Haar rect's x"), whole(r[1], 0, window_h_, "a Haar rect's y"),
+                 whole(r[2], 1, window_w_, "a Haar rect's width"), whole(r[3], 1, window_h_, "a Haar rect's height"),
                  static_cast<float>(r[4])};
-          detail::require(q.x >= 0 && q.y >= 0 && q.w > 0 && q.h > 0 && q.x + q.w <= window_w_ && q.y + q.h <= window_h_,
-                          source_, ": a Haar rect lies outside the window");
+          detail::require(q.x + q.w <= window_w_ && q.y + q.h <= window_h_, source_, ": a Haar rect lies outside the window");
           feature.rects[static_cast<std::size_t>(feature.count++)] = q;
         }
         detail::require(feature.count > 0, source_, ": a Haar feature has no rects");

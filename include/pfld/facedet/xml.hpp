@@ -1,16 +1,16 @@
 // A small XML reader for OpenCV's FileStorage files (the cascade classifiers): elements, text,
 // comments and the <?xml?> prolog. No attributes are needed and none are kept; entities are not
-// expanded (the cascades use none). Malformed input is an Error naming the file and the line.
+// expanded (the cascades use none). Malformed input is an Error naming the file and the line; so is
+// nesting deeper than Parser::kMaxDepth, which keeps the recursive descent's stack small.
 #pragma once
 
 #include <cstddef>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../io/file_bytes.hpp"
 
 namespace pfld::xml {
 
@@ -29,11 +29,14 @@ struct Node {
 
 class Parser {
  public:
+  // OpenCV's cascades nest 6 deep; the limit bounds the stack a hostile file can make the parser use.
+  static constexpr int kMaxDepth = 64;
+
   Parser(std::string text, std::string source) : s_(std::move(text)), source_(std::move(source)) {}
 
   std::unique_ptr<Node> parse_document() {
     skip_misc();
-    auto root = parse_element();
+    auto root = parse_element(1);
     skip_misc();
     if (pos_ < s_.size()) fail("content after the root element");
     return root;
@@ -87,7 +90,8 @@ class Parser {
     return s_.substr(start, pos_ - start);
   }
 
-  std::unique_ptr<Node> parse_element() {
+  std::unique_ptr<Node> parse_element(int depth) {
+    if (depth > kMaxDepth) fail("elements nested more than " + std::to_string(kMaxDepth) + " deep");
     if (pos_ >= s_.size() || s_[pos_] != '<') fail("expected an element");
     ++pos_;
     auto node = std::make_unique<Node>();
@@ -120,7 +124,7 @@ class Parser {
         ++pos_;
         return node;
       } else if (s_[pos_] == '<') {
-        node->children.push_back(parse_element());
+        node->children.push_back(parse_element(depth + 1));
       } else {
         const std::size_t next = s_.find('<', pos_);
         const std::size_t end = next == std::string::npos ? s_.size() : next;
@@ -135,12 +139,13 @@ class Parser {
   std::size_t pos_ = 0;
 };
 
+inline std::unique_ptr<Node> parse(std::string text, std::string source) {
+  return Parser(std::move(text), std::move(source)).parse_document();
+}
+
 inline std::unique_ptr<Node> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  detail::require(bool(in), path, ": cannot open (missing or unreadable)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return Parser(text.str(), path).parse_document();
+  const std::vector<unsigned char> bytes = io::read_file_bytes(path);
+  return parse(std::string(bytes.begin(), bytes.end()), path);
 }
 
 }  // namespace pfld::xml
