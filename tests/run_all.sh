@@ -4,8 +4,9 @@
 #   2. install, then a consumer project built with find_package(pfld) and with pkg-config;
 #   3. Meson build of the examples, and of the tests under AddressSanitizer + UndefinedBehaviorSanitizer;
 #      `meson test`, and a Meson consumer taking pfld as a subproject;
-#   4. an AArch64 cross build (g++-aarch64-linux-gnu) whose suite runs under qemu-aarch64;
-#   5. the x86-64 build on an emulated CPU without AVX2 (qemu-x86_64 -cpu Nehalem): the run-time
+#   4. the fuzz targets (tests/fuzz/run.sh, clang): seeds and crash regressions replayed, 20 s of fuzzing each;
+#   5. an AArch64 cross build (g++-aarch64-linux-gnu) whose suite runs under qemu-aarch64;
+#   6. the x86-64 build on an emulated CPU without AVX2 (qemu-x86_64 -cpu Nehalem): the run-time
 #      dispatch must pick the scalar kernels and never execute an AVX instruction.
 # Compilation is most of the time (every program compiles the kernels of every ISA), so the test
 # sources build as unity batches and every configuration is compiled once.
@@ -77,19 +78,27 @@ PKG_CONFIG_PATH="$moved/share/pkgconfig" c++ -std=c++17 -O1 -Wall -Wextra -Werro
 "$build/consumer/consumer_pkgconfig"
 
 step "Meson build of the examples, and of the tests under AddressSanitizer + UndefinedBehaviorSanitizer; meson test"
-# -O0: with both sanitizers GCC compiles the suite about five times faster than at -O1, and the suite,
-# run in parallel, still takes well under a minute. No debug info: sanitizer reports name functions.
+# With clang where there is one (CI installs it for the fuzz targets): its UndefinedBehaviorSanitizer also
+# checks pointer arithmetic that leaves an object and float-to-int conversions out of range, which GCC's
+# does not. -O0: with both sanitizers the suite compiles several times faster than at -O1, and still runs
+# in well under a minute in parallel. No debug info: sanitizer reports name functions.
+meson_dir="$build/meson"
+meson_cxx=${CXX:-c++}
+if command -v "${CLANGXX:-clang++}" >/dev/null; then
+  meson_dir="$build/meson-clang"
+  meson_cxx=${CLANGXX:-clang++}
+fi
 reconfigure=()
-[ -f "$build/meson/meson-private/coredata.dat" ] && reconfigure=(--reconfigure)  # a configured build, not a failed setup
-meson setup "${reconfigure[@]}" "$build/meson" "$here" --werror -Dbuildtype=plain -Dsanitize=address,undefined \
-  -Dunity=on -Dunity_size=6 >/dev/null
-meson compile -C "$build/meson"
+[ -f "$meson_dir/meson-private/coredata.dat" ] && reconfigure=(--reconfigure)  # a configured build, not a failed setup
+CXX=$meson_cxx meson setup "${reconfigure[@]}" "$meson_dir" "$here" --werror -Dbuildtype=plain \
+  -Dsanitize=address,undefined -Dunity=on -Dunity_size=6 >/dev/null
+meson compile -C "$meson_dir"
 # The "slow" suite stays native: the training runs, the model suite on the scalar kernels (2 minutes under
 # the sanitizers; the kernels and infer suites already run every scalar kernel here) and every face of 300-W.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  meson test -C "$build/meson" --print-errorlogs --no-suite slow --num-processes "$jobs" | tee "$log"
+  meson test -C "$meson_dir" --print-errorlogs --no-suite slow --num-processes "$jobs" | tee "$log"
 passed=$((passed + $(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log")))
-meson test -C "$build/meson" --list 2>/dev/null | sed -n 's|^pfld[:a-z]* / ||p' | check_suites "$build/meson/tests/pfld_tests" Meson
+meson test -C "$meson_dir" --list 2>/dev/null | sed -n 's|^pfld[:a-z]* / ||p' | check_suites "$meson_dir/tests/pfld_tests" Meson
 # A Meson project that takes pfld as a subproject, through declare_dependency + override_dependency.
 sub="$build/meson-consumer"
 rm -rf "$sub" && mkdir -p "$sub/subprojects"
@@ -98,6 +107,19 @@ ln -s "$here" "$sub/subprojects/pfld"
 meson setup "$sub/build" "$sub" >/dev/null
 meson compile -C "$sub/build" >/dev/null
 "$sub/build/consumer"
+
+step "Fuzz targets (clang, libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer)"
+# Every committed seed and regression input replayed, then each target fuzzed for a short while: a crash,
+# hang, sanitizer report or allocation over 2 GB fails the stage (tests/fuzz/run.sh).
+if command -v "${CLANGXX:-clang++}" >/dev/null; then
+  BUILD_ROOT="$build" bash "$here/tests/fuzz/run.sh" --seconds "${FUZZ_SECONDS:-20}"
+  passed=$((passed + 8))
+elif [ -n "${CI:-}" ]; then
+  echo "clang++ is missing: CI must run the fuzz targets (apt-get install clang libclang-rt-14-dev)"
+  exit 1
+else
+  echo "skipped: no clang++ (apt-get install clang libclang-rt-14-dev)"
+fi
 
 step "AArch64 (NEON) cross build, tests under qemu-aarch64"
 cmake -S "$here" -B "$build/aarch64" "${generator[@]}" -DCMAKE_TOOLCHAIN_FILE="$here/cmake/aarch64-linux-gnu.cmake" \

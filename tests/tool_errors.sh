@@ -140,5 +140,59 @@ expect 2 "pfld_train is missing" "$pipeline" --bin "$tmp"
 
 for tool in pfld_detect pfld_eval pfld_train pfld_convert pfld_info pfld_contact_sheet pfld_face_calibration; do help "$tool"; done
 
+# Hostile files: the fuzzers' seeds and every input that once crashed a reader (tests/fuzz/), each given to
+# a tool that reads that kind of file. A tool may accept one (exit 0), or refuse it with exit status 1 and
+# one report line, the last on stderr, "<tool>: <what>"; never a signal or a sanitizer report.
+survive() {
+  local file=$1 program=$2
+  shift 2
+  cases=$((cases + 1))
+  "$bin/$program" "$@" > "$tmp/out" 2> "$tmp/err"
+  local got=$? problem=""
+  if [ "$got" != 0 ] && [ "$got" != 1 ]; then problem="exit status $got"
+  elif [ "$got" = 1 ] && [[ "$(tail -n 1 "$tmp/err")" != "$program: "* ]]; then
+    problem="the last stderr line does not start with '$program: '"
+  elif [ "$got" = 1 ] && [ "$(grep -c "^$program: " "$tmp/err")" != 1 ]; then problem="more than one report line"
+  fi
+  if [ -n "$problem" ]; then
+    failures=$((failures + 1))
+    echo "FAIL: $program $* ($file): $problem"
+    sed 's/^/  stderr: /' "$tmp/err" | head -n 5
+  fi
+}
+fuzz=$src/tests/fuzz
+for f in "$fuzz"/corpus/model_file/* "$fuzz"/regressions/model_file/*; do
+  [ -f "$f" ] || continue
+  survive "$f" pfld_info --weights "$f"
+  survive "$f" pfld_convert "$f" "$tmp/hostile.onnx"
+  survive "$f" pfld_detect --weights "$f" "$img" --box 1,1,4,4
+done
+mkdir -p "$tmp/faces68"
+for face in a b; do cp "$img" "$tmp/faces68/$face.bmp" && pts 68 > "$tmp/faces68/$face.pts"; done
+for f in "$fuzz"/corpus/checkpoint/* "$fuzz"/regressions/checkpoint/*; do
+  [ -f "$f" ] && survive "$f" pfld_train --data "$tmp/faces68" --batch 2 --width 0.25 --resume "$f" --out "$tmp/resumed" --epochs 1
+done
+for f in "$fuzz"/corpus/onnx/* "$fuzz"/regressions/onnx/* "$fuzz"/corpus/onnx_to_pfld/* "$fuzz"/regressions/onnx_to_pfld/*; do
+  [ -f "$f" ] || continue
+  cp "$f" "$tmp/hostile.onnx"
+  survive "$tmp/hostile.onnx" pfld_detect --weights "$tmp/hostile.onnx" "$img" --box 1,1,4,4
+  survive "$tmp/hostile.onnx" pfld_convert "$tmp/hostile.onnx" "$tmp/hostile.pfld"
+done
+for f in "$fuzz"/corpus/image/* "$fuzz"/regressions/image/*; do
+  [ -f "$f" ] && survive "$f" pfld_detect --weights "$weights" "$f" --box 1,1,4,4
+done
+for f in "$fuzz"/corpus/cascade/* "$fuzz"/regressions/cascade/*; do
+  [ -f "$f" ] && survive "$f" pfld_detect --weights "$weights" "$img" --cascade "$f"
+done
+for f in "$fuzz"/corpus/pts/* "$fuzz"/regressions/pts/*; do
+  [ -f "$f" ] || continue
+  rm -rf "$tmp/hostile_faces" && mkdir -p "$tmp/hostile_faces"
+  cp "$img" "$tmp/hostile_faces/face.bmp" && cp "$f" "$tmp/hostile_faces/face.pts"
+  survive "$tmp/hostile_faces/face.pts" pfld_eval --weights "$weights" --data "$tmp/hostile_faces" --landmarks 68
+done
+for f in "$fuzz"/corpus/wflw/* "$fuzz"/regressions/wflw/*; do
+  [ -f "$f" ] && survive "$f" pfld_eval --weights "$weights" --wflw "$f" --images "$tmp"
+done
+
 echo "tool errors: $cases cases, $failures failed"
 [ "$failures" = 0 ]

@@ -1,0 +1,227 @@
+// Writes the binary seed files of the fuzz corpora (corpus/<target>/) and the binary regression inputs
+// (regressions/<target>/: one small file per kind of hostile file a reader once failed on), from the
+// library itself, so that they follow the formats as this version writes them. Run by hand after a
+// format change:
+//   c++ -std=c++17 -O1 -I include tests/fuzz/make_seeds.cpp -o /tmp/make_seeds && /tmp/make_seeds tests/fuzz
+// The text files (.pts, WFLW, cascade XML) and the images are committed as written.
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include <pfld/io/checkpoint.hpp>
+#include <pfld/io/onnx_export.hpp>
+#include <pfld/train/trainer.hpp>
+
+#include "seed_config.hpp"
+
+namespace {
+
+// A graph of every op the general ONNX import takes, none of them PFLD's layout: padded 3x3 conv +
+// batch norm + relu, depthwise conv + clip, max pool, average pool, a residual add, concat, global
+// average pool, flatten, gemm.
+pfld::io::OnnxModel small_graph() {
+  using namespace pfld::io;
+  OnnxModel m;
+  m.ir_version = 7;
+  m.opset = 11;
+  m.inputs.push_back({"image", {1, 3, 16, 16}});
+  m.outputs.push_back({"points", {1, 4}});
+  auto floats = [&](const std::string& name, std::vector<std::int64_t> dims, float value) {
+    OnnxTensor t;
+    t.dims = dims;
+    t.floats.assign(t.count(), value);
+    for (std::size_t i = 0; i < t.floats.size(); ++i) t.floats[i] += 0.01f * static_cast<float>(i % 7);
+    m.initializers[name] = t;
+  };
+  auto ints_attr = [](const std::string& name, std::vector<std::int64_t> v) {
+    OnnxAttribute a;
+    a.name = name;
+    a.type = OnnxAttribute::ints_;
+    a.ints = std::move(v);
+    return a;
+  };
+  auto int_attr = [](const std::string& name, std::int64_t v) {
+    OnnxAttribute a;
+    a.name = name;
+    a.type = OnnxAttribute::int_;
+    a.i = v;
+    return a;
+  };
+  floats("w1", {4, 3, 3, 3}, 0.1f);
+  floats("b1", {4}, 0.0f);
+  for (const char* n : {"g", "beta", "mean", "var"}) floats(n, {4}, 1.0f);
+  floats("w2", {4, 1, 3, 3}, 0.2f);
+  floats("lo", {}, 0.0f);
+  floats("hi", {}, 6.0f);
+  floats("fc", {8, 4}, 0.3f);
+  floats("fcb", {4}, 0.5f);
+  m.nodes.push_back({"conv1", "Conv", "", {"image", "w1", "b1"}, {"c1"},
+                     {ints_attr("kernel_shape", {3, 3}), ints_attr("pads", {1, 1, 1, 1}), ints_attr("strides", {1, 1})}});
+  m.nodes.push_back({"bn1", "BatchNormalization", "", {"c1", "g", "beta", "mean", "var"}, {"n1"}, {}});
+  m.nodes.push_back({"relu1", "Relu", "", {"n1"}, {"r1"}, {}});
+  m.nodes.push_back({"dw", "Conv", "", {"r1", "w2"}, {"c2"},
+                     {ints_attr("kernel_shape", {3, 3}), ints_attr("pads", {1, 1, 1, 1}), int_attr("group", 4)}});
+  m.nodes.push_back({"clip", "Clip", "", {"c2", "lo", "hi"}, {"k2"}, {}});
+  m.nodes.push_back({"add", "Add", "", {"k2", "r1"}, {"a2"}, {}});
+  m.nodes.push_back({"max", "MaxPool", "", {"a2"}, {"m2"}, {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2})}});
+  m.nodes.push_back({"avg", "AveragePool", "", {"a2"}, {"v2"}, {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2})}});
+  m.nodes.push_back({"cat", "Concat", "", {"m2", "v2"}, {"cat"}, {int_attr("axis", 1)}});
+  m.nodes.push_back({"gap", "GlobalAveragePool", "", {"cat"}, {"gap"}, {}});
+  m.nodes.push_back({"flat", "Flatten", "", {"gap"}, {"flat"}, {int_attr("axis", 1)}});
+  m.nodes.push_back({"fc", "Gemm", "", {"flat", "fc", "fcb"}, {"points"}, {}});
+  return m;
+}
+
+void write(const std::string& path, const std::vector<unsigned char>& bytes);
+
+// A pfld model file holding one tensor "fc.bias" of the given dimensions and `floats` zeros of data (the
+// fuzz targets recompute the checksum, and so does this).
+std::vector<unsigned char> model_file_claiming(const std::vector<std::uint32_t>& dims, const pfld::ModelConfig& config,
+                                               std::size_t floats = 0) {
+  std::vector<unsigned char> out;
+  auto u32 = [&](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
+  };
+  for (char c : std::string("PFLDMODL")) out.push_back(static_cast<unsigned char>(c));
+  u32(1), u32(1);
+  std::uint32_t width;
+  std::memcpy(&width, &config.width, 4);
+  u32(width), u32(static_cast<std::uint32_t>(config.landmarks)), u32(112), u32(0);
+  u32(0);  // no metadata
+  u32(1);  // one tensor
+  u32(7);
+  for (char c : std::string("fc.bias")) out.push_back(static_cast<unsigned char>(c));
+  u32(static_cast<std::uint32_t>(dims.size()));
+  for (std::uint32_t d : dims) u32(d);
+  out.insert(out.end(), 4 * floats, 0);
+  u32(pfld::io::crc32(out.data(), out.size()));
+  return out;
+}
+
+// The kinds of hostile binary file the readers once failed on, one small file each.
+void write_regressions(const std::string& dir) {
+  // 2^24 x 2^24 x 2^14 floats: 2^64 bytes, 0 in a size_t, which once passed the length check and led to
+  // a write past the end of a 0-byte buffer.
+  write(dir + "/model_file/shape_product_wraps.pfld", model_file_claiming({1u << 24, 1u << 24, 1u << 14}, {}));
+  // The widest network (width 8: 600 MB of parameters and gradients, built before any tensor was
+  // checked) asked for by a 600-byte file.
+  pfld::ModelConfig wide;
+  wide.width = 8.0f;
+  write(dir + "/model_file/huge_network_small_file.pfld", model_file_claiming({136}, wide, 136));
+
+  pfld::io::ModelFile checkpoint;
+  checkpoint.kind = pfld::io::ModelFile::Kind::checkpoint;
+  checkpoint.config = fuzz::seed_config();
+  checkpoint.metadata = {{"epoch", "3x"}, {"step", "4294967298"}, {"optimizer", "adamw"}, {"optimizer.steps", "9"}};
+  write(dir + "/checkpoint/integers_with_junk.ckpt", checkpoint.serialize());
+
+  // ONNX: each a small graph with one thing wrong.
+  using pfld::io::OnnxAttribute;
+  // Those that failed ONNX -> .pfld too (before it found the graph is not PFLD's) go to both targets.
+  auto damaged = [&](const std::string& name, const std::function<void(pfld::io::OnnxModel&)>& damage,
+                     bool to_pfld_too = false) {
+    pfld::io::OnnxModel m = small_graph();
+    damage(m);
+    const std::vector<unsigned char> bytes = pfld::io::serialize_onnx(m);
+    write(dir + "/onnx/" + name + ".onnx", bytes);
+    if (to_pfld_too) write(dir + "/onnx_to_pfld/" + name + ".onnx", bytes);
+  };
+  auto attribute = [](pfld::io::OnnxModel& m, const std::string& node, const std::string& name) -> OnnxAttribute& {
+    for (auto& n : m.nodes)
+      if (n.name == node)
+        for (auto& a : n.attributes)
+          if (a.name == name) return a;
+    std::fprintf(stderr, "make_seeds: no attribute %s of %s\n", name.c_str(), node.c_str());
+    std::exit(1);
+  };
+  damaged("pads_of_two_values", [&](auto& m) { attribute(m, "conv1", "pads").ints = {1, 1}; });
+  damaged("zero_stride", [&](auto& m) { attribute(m, "conv1", "strides").ints = {0, 0}; });
+  damaged("huge_pads", [&](auto& m) { attribute(m, "conv1", "pads").ints = {1LL << 31, 1LL << 31, 1LL << 31, 1LL << 31}; });
+  damaged("pool_kernel_0x0", [&](auto& m) {
+    attribute(m, "max", "kernel_shape").ints = {0, 0};
+    attribute(m, "avg", "kernel_shape").ints = {0, 0};
+  });
+  damaged("pool_kernel_negative", [&](auto& m) {
+    attribute(m, "max", "kernel_shape").ints = {-2, -2};
+    attribute(m, "avg", "kernel_shape").ints = {-2, -2};
+  });
+  damaged("node_without_output", [&](auto& m) { m.nodes[3].outputs.clear(); }, true);
+  damaged("concat_without_inputs", [&](auto& m) { m.nodes[8].inputs.clear(); });
+  damaged("zero_output_channels", [&](auto& m) {
+    m.initializers["w1"].dims = {0, 3, 3, 3};
+    m.initializers["w1"].floats.clear();
+  }, true);
+  damaged("empty_bias", [&](auto& m) {
+    m.initializers["b1"].dims = {0};
+    m.initializers["b1"].floats.clear();
+  }, true);
+  damaged("integer_weights", [&](auto& m) {
+    pfld::io::OnnxTensor& w = m.initializers["fc"];
+    w.is_float = false;
+    w.ints.assign(w.floats.size(), 1);
+    w.floats.clear();
+  });
+  damaged("input_16384", [&](auto& m) { m.inputs[0].shape = {1, 3, 16384, 16384}; });
+  damaged("input_2_pow_32_plus_16", [&](auto& m) { m.inputs[0].shape = {1, 3, (1LL << 32) + 16, (1LL << 32) + 16}; });
+  damaged("group_as_float", [&](auto& m) { attribute(m, "dw", "group").type = OnnxAttribute::float_; });
+}
+
+void write(const std::string& path, const std::vector<unsigned char>& bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fclose(f) != 0) {
+    std::fprintf(stderr, "make_seeds: cannot write %s\n", path.c_str());
+    std::exit(1);
+  }
+  std::printf("%s: %zu bytes\n", path.c_str(), bytes.size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_seeds FUZZ_DIR\n");
+    return 2;
+  }
+  const std::string dir = std::string(argv[1]) + "/corpus";
+  write_regressions(std::string(argv[1]) + "/regressions");
+  pfld::Rng rng(7);
+  pfld::model::PfldNet net(fuzz::seed_config());
+  pfld::model::AuxNet aux(fuzz::seed_config());
+  net.reset_parameters(rng);
+  aux.reset_parameters(rng);
+
+  const std::string weights = dir + "/model_file/narrow.pfld";
+  pfld::io::save_weights(weights, net);
+  std::printf("%s written\n", weights.c_str());
+
+  pfld::io::ModelFile header_only;  // a well-formed file with a few small tensors: the parser's own paths
+  header_only.metadata["note"] = "seed";
+  header_only.tensors.emplace_back("fc.bias", pfld::Tensor(pfld::Shape{2}));
+  header_only.tensors.emplace_back("conv1.conv.weight", pfld::Tensor(pfld::Shape{1, 3, 3, 3}));
+  write(dir + "/model_file/small.pfld", header_only.serialize());
+  header_only.kind = pfld::io::ModelFile::Kind::checkpoint;
+  write(dir + "/checkpoint/small.ckpt", header_only.serialize());
+
+  pfld::train::Adam adam;
+  pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(), adam, pfld::train::LrSchedule{});
+  pfld::io::TrainingProgress progress;
+  progress.epoch = 3;
+  progress.step = 30;
+  // A real checkpoint's header and metadata without its tensors (which are megabytes of floats that
+  // the model_file target already covers): every check of a checkpoint's own fields.
+  const std::string checkpoint = "/tmp/pfld_seed.ckpt";
+  pfld::io::save_checkpoint(checkpoint, net, aux, adam, trainer.parameters(), progress);
+  pfld::io::ModelFile without_tensors = pfld::io::ModelFile::load(checkpoint);
+  std::remove(checkpoint.c_str());
+  without_tensors.tensors.clear();
+  write(dir + "/checkpoint/metadata.ckpt", without_tensors.serialize());
+
+  const std::vector<unsigned char> pfld_onnx = pfld::io::serialize_onnx(pfld::io::export_onnx(net));
+  write(dir + "/onnx/narrow_pfld.onnx", pfld_onnx);
+  write(dir + "/onnx_to_pfld/narrow_pfld.onnx", pfld_onnx);
+  const std::vector<unsigned char> graph = pfld::io::serialize_onnx(small_graph());
+  write(dir + "/onnx/small_graph.onnx", graph);
+  write(dir + "/onnx_to_pfld/small_graph.onnx", graph);
+  return 0;
+}
