@@ -194,6 +194,7 @@ void BM_train_step(benchmark::State& state, float width, int threads) {
 // ---- Inference: the fused graph, one face at a time on one thread, and batches over the pool.
 std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised network)
 std::string onnx_file;         // --onnx=FILE: also time this model imported into pfld
+std::string yunet_file;        // --yunet=FILE: the YuNet face detector (default: ../shared/models beside the source)
 
 std::unique_ptr<pfld::model::PfldNet> inference_network(float width) {
   const std::string& file = weights_files[width == 1.0f ? 1 : 0];
@@ -344,26 +345,50 @@ void BM_warp(benchmark::State& state, float degrees, Isa isa) {
   state.SetLabel(pfld::to_string(isa));
 }
 
-// The cascade face detector on a 640x480 photo: Grace Hopper (python-matplotlib-data) resampled to 4:3.
+// A 640x480 photo with one face: Grace Hopper (python-matplotlib-data) resampled to 4:3; every second
+// pixel of it for 320x240.
+pfld::Image face_photo(int width) {
+  const pfld::Image source = pfld::io::read_image("/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg");
+  // The 512 x 384 band around the face, scaled by 1.25.
+  const pfld::CropTransform band = pfld::CropTransform::square(256, 230, 512, 640);
+  std::vector<float> rgb(640 * 640 * 3);
+  band.warp(source.view(), rgb.data(), 1.0f);
+  const int step = 640 / width;
+  pfld::Image image(width, width * 3 / 4, pfld::PixelFormat::rgb);
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x)
+      for (int c = 0; c < 3; ++c)
+        image.at(x, y)[c] =
+            static_cast<std::uint8_t>(rgb[(static_cast<std::size_t>(y * step + 80) * 640 + x * step) * 3 + c] + 0.5f);
+  return image;
+}
+
+// The cascade face detector on the 640x480 photo.
 void BM_face_detect(benchmark::State& state, std::string cascade, int threads) {
-  const std::string photo = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
-  pfld::Image image(640, 480, pfld::PixelFormat::rgb);
   try {
-    const pfld::Image source = pfld::io::read_image(photo);
-    // The 512 x 384 band around the face, scaled by 1.25.
-    const pfld::CropTransform band = pfld::CropTransform::square(256, 230, 512, 640);
-    std::vector<float> rgb(640 * 640 * 3);
-    band.warp(source.view(), rgb.data(), 1.0f);
-    for (int y = 0; y < 480; ++y)
-      for (int x = 0; x < 640; ++x)
-        for (int c = 0; c < 3; ++c)
-          image.at(x, y)[c] = static_cast<std::uint8_t>(rgb[(static_cast<std::size_t>(y + 80) * 640 + x) * 3 + c] + 0.5f);
+    const pfld::Image image = face_photo(640);
     const pfld::FaceDetector detector = pfld::FaceDetector::load(cascade);
     pfld::ThreadPool pool(threads);
     std::size_t faces = 0;
     for (auto _ : state) faces = detector.detect(image.view(), &pool).size();
     state.counters["faces"] = static_cast<double>(faces);
     state.SetLabel(cascade.substr(cascade.rfind('/') + 1) + ", " + std::to_string(threads) + " thread(s)");
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+// YuNet on pfld's kernels, one thread: preprocessing, the network, decoding and suppression.
+void BM_face_detect_yunet(benchmark::State& state, int width, Isa isa) {
+  try {
+    const pfld::Image image = face_photo(width);
+    pfld::YuNetOptions options;
+    options.isa = isa;
+    pfld::YuNet yunet = pfld::YuNet::load(yunet_file, options);
+    std::size_t faces = yunet.detect(image.view()).size();
+    for (auto _ : state) faces = yunet.detect(image.view()).size();
+    state.counters["faces"] = static_cast<double>(faces);
+    state.SetLabel(yunet_file.substr(yunet_file.rfind('/') + 1) + ", " + pfld::to_string(isa));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -381,11 +406,13 @@ int main(int argc, char** argv) {
       weights_files[1] = argv[i] + 13;
     else if (std::strncmp(argv[i], "--onnx=", 7) == 0)
       onnx_file = argv[i] + 7;
+    else if (std::strncmp(argv[i], "--yunet=", 8) == 0)
+      yunet_file = argv[i] + 8;
     else
       argv[kept++] = argv[i];
   }
   argc = kept;
-  for (const std::string& file : {weights_files[0], weights_files[1], onnx_file})
+  for (const std::string& file : {weights_files[0], weights_files[1], onnx_file, yunet_file})
     if (!file.empty() && !std::ifstream(file)) {  // one line now, not an exception in a benchmark later
       std::fprintf(stderr, "pfld_bench: %s: cannot open (missing or unreadable)\n", file.c_str());
       return 1;
@@ -451,6 +478,16 @@ int main(int argc, char** argv) {
                                     std::to_string(threads)).c_str(),
                                    BM_face_detect, cascade, threads)
           ->Unit(benchmark::kMillisecond);
+#ifdef PFLD_SOURCE_DIR
+  if (yunet_file.empty()) yunet_file = std::string(PFLD_SOURCE_DIR) + "/../shared/models/face_detection_yunet_2023mar.onnx";
+#endif
+  for (int width : {640, 320})
+    for (Isa i : {isa, Isa::ref})
+      if (i == isa || isa != Isa::ref)
+        benchmark::RegisterBenchmark(("face_detect/" + std::to_string(width) + "x" + std::to_string(width * 3 / 4) +
+                                      "/yunet/" + pfld::to_string(i)).c_str(),
+                                     BM_face_detect_yunet, width, i)
+            ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -114,6 +114,54 @@ TEST_SUITE("facedet") {
     CHECK(faces[0].box.width == 60);
   }
 
+  TEST_CASE("YuNet: one face in each photo, its box and eyes in place; non-maximum suppression; bad input") {
+    const std::string model = std::string(PFLD_TEST_DATA_DIR) + "/../models/face_detection_yunet_2023mar.onnx";
+    if (!exists(model) || !exists(kGraceHopper)) {
+      MESSAGE("skipped: needs ../shared/models and python-matplotlib-data");
+      return;
+    }
+    YuNet yunet = YuNet::load(model);
+    const Image image = io::read_image(kGraceHopper);
+    const std::vector<YuNetFace> faces = yunet.detect(image.view());
+    REQUIRE(faces.size() == 1);
+    CHECK(faces[0].score > 0.9f);
+    CHECK(contains(faces[0].box, 265, 215));
+    CHECK(faces[0].box.width > 115);
+    CHECK(faces[0].box.width < 345);
+    // Her right eye is on the image's left, both at the height of the box's upper third.
+    const Point right_eye = faces[0].keypoints[0], left_eye = faces[0].keypoints[1];
+    CHECK(right_eye.x < left_eye.x);
+    CHECK(std::abs(right_eye.y - left_eye.y) < 20);
+    CHECK(right_eye.y < faces[0].box.y + faces[0].box.height / 2);
+    CHECK(faces[0].keypoints[2].y > right_eye.y);  // the nose below the eyes
+    // A photo of a size that is no multiple of 32 runs on a graph of its padded size: the same face.
+    const Image cropped = [&] {
+      Image c(image.width - 13, image.height - 7);
+      for (int y = 0; y < c.height; ++y)
+        std::copy_n(image.pixels.data() + static_cast<std::size_t>(y) * image.width * 3, static_cast<std::size_t>(c.width) * 3,
+                    c.pixels.data() + static_cast<std::size_t>(y) * c.width * 3);
+      return c;
+    }();
+    const std::vector<YuNetFace> again = yunet.detect(cropped.view());
+    REQUIRE(again.size() == 1);
+    CHECK(box_iou(again[0].box, faces[0].box) > 0.9f);
+
+    std::vector<YuNetFace> overlapping(3);
+    overlapping[0].box = Box{0, 0, 10, 10}, overlapping[0].score = 0.5f;
+    overlapping[1].box = Box{1, 1, 10, 10}, overlapping[1].score = 0.9f;  // IoU 0.68 with the first
+    overlapping[2].box = Box{20, 0, 10, 10}, overlapping[2].score = 0.7f;
+    const std::vector<YuNetFace> kept = suppress_overlaps(overlapping, 0.3f);
+    REQUIRE(kept.size() == 2);
+    CHECK(kept[0].score == 0.9f);
+    CHECK(kept[1].score == 0.7f);
+
+    CHECK_THROWS_WITH_AS(YuNet::load(kGraceHopper), doctest::Contains("grace_hopper.jpg"), Error);
+    YuNetOptions small;
+    small.max_side = 256;
+    YuNet limited = YuNet::load(model, small);
+    CHECK_THROWS_WITH_AS(limited.detect(image.view()), doctest::Contains("max_side"), Error);
+  }
+
   TEST_CASE("real photos: one face each, in the right place, with both cascade kinds") {
     struct Photo {
       std::string path;

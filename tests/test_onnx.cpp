@@ -161,7 +161,7 @@ TEST_SUITE("onnx") {
       io::OnnxModel m = good;
       m.inputs[0].shape = {1, 3, side, side};
       CHECK_THROWS_WITH_AS(import_onnx(io::parse_onnx(io::serialize_onnx(m), "big.onnx"), {}, "big.onnx"),
-                           doctest::Contains("larger than 4096"), Error);
+                           doctest::Contains("outside [8, 4096]"), Error);
     }
     io::OnnxModel wide = good;
     wide.inputs[0].shape = {1, 3, 4096, 4096};
@@ -289,6 +289,43 @@ TEST_SUITE("onnx") {
     REQUIRE(ort_features.size() == features.size());
     CHECK(max_abs_diff(ort_landmarks.data(), landmarks.data(), landmarks.size()) < 1e-4);
     CHECK(max_abs_diff(ort_features.data(), features.data(), features.size()) < 1e-4);
+  }
+
+  TEST_CASE("YuNet on pfld's kernels: all twelve outputs equal onnxruntime's within 1e-4 on a real photo") {
+    // OpenCV Zoo's file takes 640 x 640 in onnxruntime (its reshapes are constants), so the photo is put
+    // on a black 640 x 640 canvas, top left, as YuNet::detect pads it.
+    const std::string model = std::string(PFLD_TEST_DATA_DIR) + "/../models/face_detection_yunet_2023mar.onnx";
+    const std::string photo = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
+    if (ort_module().empty() || !std::filesystem::exists(model) || !std::filesystem::exists(photo)) {
+      MESSAGE("skipped: needs onnxruntime (PFLD_ORT_DIR), ../shared/models and python-matplotlib-data");
+      return;
+    }
+    const Image image = io::read_image(photo);
+    constexpr int kSide = 640;
+    Image canvas(kSide, kSide);
+    for (int y = 0; y < image.height; ++y)
+      std::copy_n(image.pixels.data() + static_cast<std::size_t>(y) * image.width * 3, static_cast<std::size_t>(image.width) * 3,
+                  canvas.pixels.data() + static_cast<std::size_t>(y) * kSide * 3);
+    YuNet yunet = YuNet::load(model);
+    REQUIRE(yunet.detect(canvas.view()).size() == 1);
+    // The same input for onnxruntime: BGR, 0-255, NCHW.
+    std::vector<float> nchw(static_cast<std::size_t>(3) * kSide * kSide);
+    for (int c = 0; c < 3; ++c)
+      for (std::size_t p = 0; p < static_cast<std::size_t>(kSide) * kSide; ++p)
+        nchw[static_cast<std::size_t>(c) * kSide * kSide + p] = canvas.pixels[p * 3 + static_cast<std::size_t>(2 - c)];
+    write_floats(temp("yunet_input.bin"), nchw);
+    const std::string command = "node '" + kTools + "/onnxruntime_run.js' '" + ort_module() + "' '" + model + "' '" +
+                                temp("yunet_input.bin") + "' 1 3 640 640 '" + temp("yunet_out") + "'";
+    REQUIRE(std::system(command.c_str()) == 0);
+    for (int s : {8, 16, 32})
+      for (const char* head : {"cls_", "obj_", "bbox_", "kps_"}) {
+        const std::string name = head + std::to_string(s);
+        CAPTURE(name);
+        const std::vector<float> expected = read_floats(temp("yunet_out." + name + ".bin"));
+        const int channels = head[0] == 'b' ? 4 : head[0] == 'k' ? 10 : 1;
+        REQUIRE(expected.size() == static_cast<std::size_t>(kSide / s) * static_cast<std::size_t>(kSide / s) * channels);
+        CHECK(max_abs_diff(yunet.raw_output(name), expected.data(), expected.size()) < 1e-4);
+      }
   }
 
   TEST_CASE("Detector::load takes .onnx files") {

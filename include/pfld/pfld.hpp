@@ -71,6 +71,7 @@
 #include "facedet/cascade.hpp"
 #include "facedet/face_detector.hpp"
 #include "facedet/xml.hpp"
+#include "facedet/yunet.hpp"
 #include "infer/detector.hpp"
 #include "infer/ensemble_model.hpp"
 #include "infer/graph_net.hpp"

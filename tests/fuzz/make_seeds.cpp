@@ -73,6 +73,56 @@ pfld::io::OnnxModel small_graph() {
   return m;
 }
 
+// A detector's ops (as YuNet has them): conv + relu, max pool, nearest x2 resize, add, a head conv,
+// then transpose to channels-last, reshape to [1, positions, channels] and sigmoid.
+pfld::io::OnnxModel small_detector() {
+  using namespace pfld::io;
+  OnnxModel m;
+  m.ir_version = 7;
+  m.opset = 11;
+  m.inputs.push_back({"input", {1, 3, 32, 32}});
+  m.outputs.push_back({"cls_8", {1, -1, 1}});
+  auto floats = [&](const std::string& name, std::vector<std::int64_t> dims, float value) {
+    OnnxTensor t;
+    t.dims = dims;
+    t.floats.assign(t.count(), value);
+    for (std::size_t i = 0; i < t.floats.size(); ++i) t.floats[i] += 0.01f * static_cast<float>(i % 5);
+    m.initializers[name] = t;
+  };
+  auto attr = [](const std::string& name, std::vector<std::int64_t> ints, std::string text = {}) {
+    OnnxAttribute a;
+    a.name = name;
+    a.type = text.empty() ? OnnxAttribute::ints_ : OnnxAttribute::string_;
+    a.ints = std::move(ints);
+    a.s = std::move(text);
+    return a;
+  };
+  floats("w", {4, 3, 3, 3}, 0.05f);
+  floats("b", {4}, 0.1f);
+  floats("head", {1, 4, 1, 1}, 0.2f);
+  floats("roi", {0}, 0.0f);
+  floats("scales", {4}, 1.0f);
+  m.initializers["scales"].floats = {1.0f, 1.0f, 2.0f, 2.0f};
+  OnnxTensor shape;
+  shape.is_float = false;
+  shape.dims = {3};
+  shape.ints = {1, -1, 1};
+  m.initializers["shape"] = shape;
+  m.nodes.push_back({"conv", "Conv", "", {"input", "w", "b"}, {"c"},
+                     {attr("kernel_shape", {3, 3}), attr("pads", {1, 1, 1, 1}), attr("strides", {2, 2})}});
+  m.nodes.push_back({"relu", "Relu", "", {"c"}, {"r"}, {}});
+  m.nodes.push_back({"pool", "MaxPool", "", {"r"}, {"p"}, {attr("kernel_shape", {2, 2}), attr("strides", {2, 2})}});
+  m.nodes.push_back({"up", "Resize", "", {"p", "roi", "scales"}, {"u"},
+                     {attr("mode", {}, "nearest"), attr("coordinate_transformation_mode", {}, "asymmetric"),
+                      attr("nearest_mode", {}, "floor")}});
+  m.nodes.push_back({"sum", "Add", "", {"u", "r"}, {"s"}, {}});
+  m.nodes.push_back({"head", "Conv", "", {"s", "head"}, {"h"}, {attr("kernel_shape", {1, 1})}});
+  m.nodes.push_back({"nhwc", "Transpose", "", {"h"}, {"t"}, {attr("perm", {0, 2, 3, 1})}});
+  m.nodes.push_back({"flat", "Reshape", "", {"t", "shape"}, {"f"}, {}});
+  m.nodes.push_back({"score", "Sigmoid", "", {"f"}, {"cls_8"}, {}});
+  return m;
+}
+
 void write(const std::string& path, const std::vector<unsigned char>& bytes);
 
 // A pfld model file holding one tensor "fc.bias" of the given dimensions and `floats` zeros of data (the
@@ -220,6 +270,7 @@ int main(int argc, char** argv) {
   const std::vector<unsigned char> pfld_onnx = pfld::io::serialize_onnx(pfld::io::export_onnx(net));
   write(dir + "/onnx/narrow_pfld.onnx", pfld_onnx);
   write(dir + "/onnx_to_pfld/narrow_pfld.onnx", pfld_onnx);
+  write(dir + "/onnx/small_detector.onnx", pfld::io::serialize_onnx(small_detector()));
   const std::vector<unsigned char> graph = pfld::io::serialize_onnx(small_graph());
   write(dir + "/onnx/small_graph.onnx", graph);
   write(dir + "/onnx_to_pfld/small_graph.onnx", graph);

@@ -1,12 +1,14 @@
 // A general inference graph on pfld's fused kernels, for networks that are not pfld's own PfldNet
-// (models imported from ONNX): a list of steps over tensors that live in one arena, NHWC throughout.
-// Convolutions carry their bias, activation clamp and residual add in the kernel epilogue; the rest
-// (element-wise add and clamp, pooling, concatenation, fully connected) are small steps of their own.
-// Built once by an importer (onnx_import.hpp); immutable afterwards and safe to share between threads.
+// (models imported from ONNX: landmark models, the face detector): a list of steps over tensors that
+// live in one arena, NHWC throughout. Convolutions carry their bias, activation clamp and residual add
+// in the kernel epilogue; the rest (element-wise add, clamp and sigmoid, pooling, upsampling,
+// concatenation, fully connected) are small steps of their own. Built once by an importer
+// (onnx_import.hpp); immutable afterwards and safe to share between threads (each with its own arena).
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <functional>
 #include <limits>
@@ -49,21 +51,30 @@ class GraphNet : public LandmarkModel {
       : isa_(isa), max_arena_floats_(max_arena_bytes / sizeof(float)) {}
 
   Isa isa() const { return isa_; }
-  int input_size() const override { return input_size_; }
+  // The input's side for a square input (a landmark model's crop); input_height / input_width in general.
+  int input_size() const override { return input_.h == input_.w ? input_.h : 0; }
+  int input_height() const { return input_.h; }
+  int input_width() const { return input_.w; }
   int landmark_count() const override { return landmarks_; }
   std::size_t arena_floats() const override { return arena_floats_; }
   double flops() const { return flops_; }
 
   float* input(InferenceArena& arena) const override {
-    check(arena);
-    return arena.data() + crop_.offset;
+    check_arena(arena, "GraphNet");
+    return arena.data() + input_.offset;
+  }
+
+  // Runs every step on the input in input(arena); the outputs stay valid until the arena's next run.
+  void run_graph(InferenceArena& arena) const {
+    check_arena(arena, "GraphNet");
+    float* base = arena.data();
+    for (const auto& step : steps_) step(base);
   }
 
   const float* run(InferenceArena& arena) const override {
-    check(arena);
-    float* base = arena.data();
-    for (const auto& step : steps_) step(base);
-    return base + landmarks_value_.offset;
+    detail::require(landmarks_ > 0, "GraphNet: the graph has no landmark output");
+    run_graph(arena);
+    return arena.data() + landmarks_value_.offset;
   }
   using LandmarkModel::run;  // run(crop, arena)
 
@@ -91,12 +102,12 @@ class GraphNet : public LandmarkModel {
     return v;
   }
 
-  // The crop (size x size x 3, [0, 1]) and the affine map into the network's input: x * scale[c] + shift[c].
-  Value set_input(int size, const float scale[3], const float shift[3]) {
-    input_size_ = size;
-    crop_ = add_value(size, size, 3);
-    const Value in = add_value(size, size, 3);
-    const Value crop = crop_;
+  // The input (height x width x 3, NHWC, as the caller fills it) and the affine map into the network's
+  // input: x * scale[c] + shift[c].
+  Value set_input(int height, int width, const float scale[3], const float shift[3]) {
+    input_ = add_value(height, width, 3);
+    const Value in = add_value(height, width, 3);
+    const Value crop = input_;
     const std::array<float, 3> a{scale[0], scale[1], scale[2]}, b{shift[0], shift[1], shift[2]};
     steps_.push_back([crop, in, a, b](float* base) {
       const float* x = base + crop.offset;
@@ -207,6 +218,33 @@ class GraphNet : public LandmarkModel {
     return y;
   }
 
+  // y = 1 / (1 + exp(-x)) element-wise.
+  Value add_sigmoid(const Value& x) {
+    const Value y = add_value(x.h, x.w, x.c);
+    steps_.push_back([=](float* base) {
+      const float* p = base + x.offset;
+      float* out = base + y.offset;
+      for (std::size_t i = 0; i < y.size(); ++i) out[i] = 1.0f / (1.0f + std::exp(-p[i]));
+    });
+    return y;
+  }
+
+  // Nearest-neighbour upsampling by whole factors: y(r, c) = x(r / fh, c / fw), ONNX Resize with
+  // mode nearest, asymmetric coordinates and floor rounding at integer scales.
+  Value add_upsample_nearest(const Value& x, int fh, int fw) {
+    detail::require(fh >= 1 && fw >= 1 && fh <= 16 && fw <= 16, "GraphNet: upsampling by ", fh, "x", fw);
+    const Value y = add_value(x.h * fh, x.w * fw, x.c);
+    steps_.push_back([=](float* base) {
+      const std::size_t c = static_cast<std::size_t>(x.c);
+      for (int r = 0; r < y.h; ++r) {
+        const float* row = base + x.offset + static_cast<std::size_t>(r / fh) * static_cast<std::size_t>(x.w) * c;
+        float* out = base + y.offset + static_cast<std::size_t>(r) * static_cast<std::size_t>(y.w) * c;
+        for (int col = 0; col < y.w; ++col) std::copy_n(row + static_cast<std::size_t>(col / fw) * c, c, out + static_cast<std::size_t>(col) * c);
+      }
+    });
+    return y;
+  }
+
   // Max or average pooling with a kernel, stride and zero padding (average counts the padding when
   // count_pad, as ONNX's count_include_pad).
   Value add_pool(const Value& x, bool max, int kh, int kw, int sh, int sw, int ph, int pw, bool count_pad) {
@@ -310,17 +348,14 @@ class GraphNet : public LandmarkModel {
   }
 
   void add_output(const std::string& name, const Value& v) { outputs_.emplace_back(name, v); }
+  // The named outputs, in the graph's order.
+  const std::vector<std::pair<std::string, Value>>& outputs() const { return outputs_; }
 
  private:
-  void check(const InferenceArena& arena) const {
-    detail::require(landmarks_ > 0, "GraphNet: the graph has no landmark output");
-    check_arena(arena, "GraphNet");
-  }
-
   Isa isa_;
   std::size_t max_arena_floats_;
-  int input_size_ = 0, landmarks_ = 0;
-  Value crop_, landmarks_value_;
+  int landmarks_ = 0;
+  Value input_{0, 0, 0, 0}, landmarks_value_;
   std::vector<std::function<void(float*)>> steps_;
   std::vector<std::pair<std::string, Value>> outputs_;
   std::size_t arena_floats_ = 0;

@@ -1,8 +1,9 @@
-// ONNX models of the PFLD family onto pfld's fused kernels: Conv (dense, 1x1, depthwise) with a
-// following BatchNormalization folded in, Relu / Clip and a residual Add fused into its epilogue;
-// Add, Relu, Clip, GlobalAveragePool, AveragePool, MaxPool, Concat, Flatten / Reshape, Gemm / MatMul,
-// Identity / Dropout, and Pad folded into the convolution it feeds. Anything else is an Error naming
-// the node and its op.
+// ONNX models onto pfld's fused kernels (PFLD landmark models, the YuNet face detector): Conv (dense,
+// 1x1, depthwise) with a following BatchNormalization folded in, Relu / Clip and a residual Add fused
+// into its epilogue; Add, Relu, Clip, Sigmoid, GlobalAveragePool, AveragePool, MaxPool, Resize (nearest,
+// whole factors), Concat, Flatten / Reshape, Transpose to channels-last, Gemm / MatMul, Identity /
+// Dropout, and Pad folded into the convolution it feeds. Anything else is an Error naming the node and
+// its op. Every node is checked against onnx_schema.hpp first.
 //
 //   auto net = pfld::load_onnx("model.onnx");               // input [1, 3, S, S], RGB in [0, 1]
 //   pfld::Detector detector(net);
@@ -117,19 +118,30 @@ inline Clamp clamp_of_node(const io::OnnxModel& m, const io::OnnxNode& n, const 
 
 }  // namespace detail_onnx_import
 
-inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxImportOptions& options,
-                                             const std::string& source = "onnx") {
+// Any ONNX graph of the ops above (and Sigmoid, Resize by whole factors, Transpose to channels-last,
+// Reshape of channels-last tensors) as a GraphNet whose outputs are the graph's, by name; no landmark
+// output is required. The input is [N, 3, H, W]; `input_height` and `input_width`, when not 0, replace
+// the file's H and W (a detector run at the size of each photo).
+inline std::shared_ptr<GraphNet> import_onnx_graph(const io::OnnxModel& m, const OnnxImportOptions& options,
+                                                   const std::string& source = "onnx", int input_height = 0,
+                                                   int input_width = 0) {
   using namespace detail_onnx_import;
   for (const io::OnnxNode& n : m.nodes) validate_onnx_node(n, source);
   auto net = std::make_shared<GraphNet>(options.isa, options.max_arena_bytes);
   detail::require(m.inputs.size() == 1, source, ": the graph has ", m.inputs.size(), " inputs; pfld takes one image");
   const io::OnnxValue& in = m.inputs[0];
-  detail::require(in.shape.size() == 4 && in.shape[1] == 3 && in.shape[2] == in.shape[3] && in.shape[2] >= 8, source,
-                  ": input '", in.name, "' is not [N, 3, S, S]");
-  detail::require(in.shape[2] <= options.max_input_size, source, ": input side ", in.shape[2], " is larger than ",
-                  options.max_input_size, " (OnnxImportOptions::max_input_size)");
+  detail::require(in.shape.size() == 4 && in.shape[1] == 3, source, ": input '", in.name, "' is not [N, 3, H, W]");
+  const std::int64_t height = input_height > 0 ? input_height : in.shape[2];
+  const std::int64_t width = input_width > 0 ? input_width : in.shape[3];
+  for (std::int64_t side : {height, width})
+    detail::require(side >= 8 && side <= options.max_input_size, source, ": input side ", side, " outside [8, ",
+                    options.max_input_size, "] (OnnxImportOptions::max_input_size)");
   std::map<std::string, GraphNet::Value> values;
-  values[in.name] = net->set_input(static_cast<int>(in.shape[2]), options.input_scale.data(), options.input_shift.data());
+  values[in.name] = net->set_input(static_cast<int>(height), static_cast<int>(width), options.input_scale.data(),
+                                   options.input_shift.data());
+  // Tensors whose ONNX order is the arena's (NHWC) order: Transpose(0, 2, 3, 1) outputs and what is
+  // reshaped from them. Every other 4-D tensor is NCHW to ONNX and NHWC in the arena.
+  std::set<std::string> channels_last;
 
   // Who reads each tensor (graph outputs count as readers): a node is fused into its producer only
   // when the producer's output has no other reader.
@@ -158,6 +170,10 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
     detail::require(n.domain.empty() || n.domain == "ai.onnx", source, ": ", n.describe(), ": domain '", n.domain,
                     "' is not supported");
     const std::string& op = n.op_type;
+    if (op != "Sigmoid" && op != "Reshape" && op != "Identity")
+      for (const std::string& input : n.inputs)
+        detail::require(!channels_last.count(input), source, ": ", n.describe(), ": input '", input,
+                        "' was transposed to channels-last, which only Sigmoid and Reshape take here");
     detail::require(!n.outputs.empty(), source, ": ", n.describe(), " has no output");
     if (op == "Conv") {
       const io::OnnxTensor& w = initializer(m, n, 1, source);
@@ -249,6 +265,61 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
       values[n.outputs[0]] = net->add_pool(value(n, 0), op == "MaxPool", static_cast<int>(k[0]), static_cast<int>(k[1]),
                                            s.empty() ? 1 : static_cast<int>(s[0]), s.empty() ? 1 : static_cast<int>(s[1]),
                                            static_cast<int>(p[0]), static_cast<int>(p[1]), n.attr_int("count_include_pad", 0) != 0);
+    } else if (op == "Sigmoid") {
+      values[n.outputs[0]] = net->add_sigmoid(value(n, 0));
+      if (channels_last.count(n.inputs[0])) channels_last.insert(n.outputs[0]);
+    } else if (op == "Transpose") {
+      const GraphNet::Value& x = value(n, 0);
+      detail::require(n.attr_ints("perm") == std::vector<std::int64_t>{0, 2, 3, 1} && !channels_last.count(n.inputs[0]),
+                      source, ": ", n.describe(), ": only NCHW -> NHWC (perm 0, 2, 3, 1) is supported");
+      values[n.outputs[0]] = x;  // the arena holds NHWC already
+      channels_last.insert(n.outputs[0]);
+    } else if (op == "Resize") {
+      const GraphNet::Value& x = value(n, 0);
+      const io::OnnxAttribute* mode = n.attribute("mode");
+      const io::OnnxAttribute* transform = n.attribute("coordinate_transformation_mode");
+      const io::OnnxAttribute* rounding = n.attribute("nearest_mode");
+      detail::require(mode && mode->s == "nearest" && transform && transform->s == "asymmetric" &&
+                          (!rounding || rounding->s == "floor"),
+                      source, ": ", n.describe(), ": only nearest, asymmetric, floor resizing is supported");
+      int factor[2] = {0, 0};
+      if (n.inputs.size() > 2 && !n.inputs[2].empty() && !initializer(m, n, 2, source).floats.empty()) {
+        const std::vector<float>& scales = float_initializer(m, n, 2, 4, source);
+        for (int a = 0; a < 2; ++a) {
+          const float f = scales[2 + static_cast<std::size_t>(a)];
+          factor[a] = f >= 1.0f && f <= 16.0f && f == std::floor(f) ? static_cast<int>(f) : 0;
+        }
+        detail::require(scales[0] == 1.0f && scales[1] == 1.0f, source, ": ", n.describe(), ": resizes N or C");
+      } else {
+        detail::require(n.inputs.size() > 3 && !n.inputs[3].empty(), source, ": ", n.describe(), ": neither scales nor sizes");
+        const io::OnnxTensor& sizes = initializer(m, n, 3, source);
+        detail::require(!sizes.is_float && sizes.ints.size() == 4, source, ": ", n.describe(), ": sizes are not 4 integers");
+        const int from[2] = {x.h, x.w};
+        for (int a = 0; a < 2; ++a)
+          factor[a] = sizes.ints[2 + static_cast<std::size_t>(a)] % from[a] == 0
+                          ? static_cast<int>(sizes.ints[2 + static_cast<std::size_t>(a)] / from[a]) : 0;
+      }
+      detail::require(factor[0] >= 1 && factor[0] <= 16 && factor[1] >= 1 && factor[1] <= 16, source, ": ",
+                      n.describe(), ": only upsampling by whole factors up to 16 is supported");
+      values[n.outputs[0]] = net->add_upsample_nearest(x, factor[0], factor[1]);
+    } else if (op == "Reshape" && channels_last.count(n.inputs[0])) {
+      // The arena order is the ONNX order: any reshape that keeps the element count is a new name.
+      const GraphNet::Value& x = value(n, 0);
+      const io::OnnxTensor& shape = initializer(m, n, 1, source);
+      detail::require(!shape.is_float && !shape.ints.empty() && shape.ints.size() <= 6, source, ": ", n.describe(),
+                      ": the shape is not 1 to 6 integers");
+      std::size_t known = 1;
+      int unknown = 0;
+      for (std::int64_t d : shape.ints) {
+        detail::require(d >= -1 && d <= (std::int64_t{1} << 31), source, ": ", n.describe(), ": dimension ", d);
+        if (d == -1) ++unknown;
+        else if (d > 0) known *= static_cast<std::size_t>(d);
+        detail::require(d != 0, source, ": ", n.describe(), ": a 0 (copied) dimension is not supported");
+      }
+      detail::require(unknown <= 1 && (unknown ? x.size() % known == 0 : x.size() == known), source, ": ",
+                      n.describe(), ": ", x.size(), " elements do not fit the shape");
+      values[n.outputs[0]] = x;
+      channels_last.insert(n.outputs[0]);
     } else if (op == "Flatten" || op == "Reshape") {
       if (op == "Reshape") {
         const io::OnnxTensor& shape = initializer(m, n, 1, source);
@@ -259,6 +330,7 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
       values[n.outputs[0]] = net->add_flatten(value(n, 0));
     } else if (op == "Identity" || op == "Dropout") {
       values[n.outputs[0]] = value(n, 0);
+      if (channels_last.count(n.inputs[0])) channels_last.insert(n.outputs[0]);
     } else if (op == "Concat") {
       const std::int64_t axis = n.attr_int("axis", 1);
       detail::require(axis == 1 || axis == -1, source, ": ", n.describe(), ": only channel concatenation (axis 1) is supported");
@@ -308,22 +380,31 @@ inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxI
     }
   }
 
-  bool have_landmarks = false;
   for (const io::OnnxValue& o : m.outputs) {
     const auto it = values.find(o.name);
     detail::require(it != values.end(), source, ": graph output '", o.name, "' is never computed");
     net->add_output(o.name, it->second);
-    const bool wanted = options.landmark_output.empty()
-                            ? (!have_landmarks && it->second.h == 1 && it->second.w == 1 && it->second.c % 2 == 0)
-                            : o.name == options.landmark_output;
+  }
+  return net;
+}
+
+// A landmark model: a square input [N, 3, S, S] and a landmark output (OnnxImportOptions::landmark_output).
+inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxImportOptions& options,
+                                             const std::string& source = "onnx") {
+  detail::require(m.inputs.size() == 1 && m.inputs[0].shape.size() == 4 && m.inputs[0].shape[1] == 3 &&
+                      m.inputs[0].shape[2] == m.inputs[0].shape[3],
+                  source, ": the input is not [N, 3, S, S]");
+  auto net = import_onnx_graph(m, options, source);
+  for (const auto& [name, v] : net->outputs()) {
+    const bool wanted = options.landmark_output.empty() ? (v.h == 1 && v.w == 1 && v.c % 2 == 0)
+                                                        : name == options.landmark_output;
     if (wanted) {
-      net->set_landmarks(it->second, options.landmark_scale);
-      have_landmarks = true;
+      net->set_landmarks(v, options.landmark_scale);
+      return net;
     }
   }
-  detail::require(have_landmarks, source, ": no landmark output",
-                  options.landmark_output.empty() ? " (no vector output of even size)" : " named " + options.landmark_output);
-  return net;
+  detail::fail(source, ": no landmark output",
+               options.landmark_output.empty() ? " (no vector output of even size)" : " named " + options.landmark_output);
 }
 
 // An ONNX graph with PFLD's own architecture (an export of pfld or of the same network from PyTorch)

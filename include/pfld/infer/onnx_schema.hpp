@@ -69,6 +69,11 @@ inline const std::vector<OpRule>& op_rules() {
       {"Identity", 1, 1, 1, 1, {}},
       {"Dropout", 1, 3, 1, 2, {real("ratio"), integer("seed", INT64_MIN, INT64_MAX)}},
       {"Pad", 1, 3, 1, 1, {ints("pads", 8, -S, S), text("mode"), real("value")}},
+      {"Sigmoid", 1, 1, 1, 1, {}},
+      {"Transpose", 1, 1, 1, 1, {ints("perm", 4, 0, 3, true)}},
+      {"Resize", 1, 4, 1, 1,
+       {text("mode"), text("coordinate_transformation_mode"), text("nearest_mode"), real("cubic_coeff_a"),
+        integer("exclude_outside", 0, 1), real("extrapolation_value")}},
   };
   return rules;
 }

@@ -1,0 +1,177 @@
+// YuNet (Wu, Peng, Yu, "YuNet: A Tiny Millisecond-level Face Detector", 2023), the CNN face detector of
+// OpenCV Zoo and libfacedetection, run on pfld's own kernels: its ONNX file imported into a GraphNet at
+// the size of each photo (padded right and bottom to a multiple of 32), then decoded into boxes and five
+// keypoints per face, and non-maximum suppression.
+//
+//   pfld::YuNet yunet = pfld::YuNet::load("face_detection_yunet_2023mar.onnx");
+//   for (const pfld::YuNetFace& face : yunet.detect(image_view)) { /* face.box, face.keypoints, face.score */ }
+//
+// The network reads BGR pixels, 0-255, unnormalised; it gives at strides 8, 16 and 32 a score pair
+// (cls, obj, after their sigmoids), a box (centre offset in cells, log size in cells) and ten keypoint
+// coordinates (offsets in cells) per grid cell, row-major.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../data/image.hpp"
+#include "../data/landmarks.hpp"
+#include "../infer/onnx_import.hpp"
+
+namespace pfld {
+
+// One face: its box and keypoints in image pixels, its score in [0, 1].
+struct YuNetFace {
+  Box box;
+  // The subject's right eye, left eye, nose tip, right and left mouth corners (the right eye is on the
+  // image's left in a frontal photo).
+  std::array<Point, 5> keypoints{};
+  float score = 0.0f;
+};
+
+struct YuNetOptions {
+  Isa isa = active_isa();
+  float score_threshold = 0.6f;  // on sqrt(cls * obj), as OpenCV's FaceDetectorYN
+  float nms_iou = 0.3f;          // boxes overlapping a better one by more are dropped
+  float min_face = 0.0f;         // boxes with a smaller side (pixels) are dropped
+  int max_side = 4096;           // photos with a longer side are refused (the graph grows with the photo)
+};
+
+// Intersection over union of two boxes.
+inline float box_iou(const Box& a, const Box& b) {
+  const float x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
+  const float x1 = std::min(a.x + a.width, b.x + b.width), y1 = std::min(a.y + a.height, b.y + b.height);
+  const float inter = std::max(0.0f, x1 - x0) * std::max(0.0f, y1 - y0);
+  const float uni = a.width * a.height + b.width * b.height - inter;
+  return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+// Greedy non-maximum suppression: the faces by falling score, each kept unless it overlaps a kept one
+// by more than `iou`.
+inline std::vector<YuNetFace> suppress_overlaps(std::vector<YuNetFace> faces, float iou) {
+  std::stable_sort(faces.begin(), faces.end(), [](const YuNetFace& a, const YuNetFace& b) { return a.score > b.score; });
+  std::vector<YuNetFace> kept;
+  for (const YuNetFace& f : faces) {
+    bool overlaps = false;
+    for (const YuNetFace& k : kept) overlaps = overlaps || box_iou(f.box, k.box) > iou;
+    if (!overlaps) kept.push_back(f);
+  }
+  return kept;
+}
+
+// Thread safety: detect() keeps the graph and arena of the last photo size, so a YuNet serves one thread
+// at a time; copies share nothing but the parsed model.
+class YuNet {
+ public:
+  static constexpr int kStrides[3] = {8, 16, 32};
+
+  YuNet(io::OnnxModel model, std::string source, const YuNetOptions& options = {})
+      : model_(std::make_shared<const io::OnnxModel>(std::move(model))), source_(std::move(source)), options_(options) {
+    for (int s : kStrides)
+      for (const char* head : {"cls_", "obj_", "bbox_", "kps_"}) {
+        const std::string name = head + std::to_string(s);
+        bool found = false;
+        for (const io::OnnxValue& o : model_->outputs) found = found || o.name == name;
+        detail::require(found, source_, ": no output '", name, "': not a YuNet face detector");
+      }
+  }
+
+  static YuNet load(const std::string& path, const YuNetOptions& options = {}) {
+    return YuNet(io::read_onnx(path), path, options);
+  }
+
+  const YuNetOptions& options() const { return options_; }
+
+  // Faces in the image, best first.
+  std::vector<YuNetFace> detect(const ImageView& image) {
+    image.validate("face detection");
+    detail::require(std::max(image.width, image.height) <= options_.max_side, "face detection: a ", image.width, "x",
+                    image.height, " image is larger than YuNetOptions::max_side ", options_.max_side);
+    const int h = (image.height + 31) / 32 * 32, w = (image.width + 31) / 32 * 32;
+    prepare(h, w);
+    float* in = graph_->input(arena_);
+    std::fill_n(in, static_cast<std::size_t>(h) * w * 3, 0.0f);
+    for (int y = 0; y < image.height; ++y) {  // BGR, as the network was trained
+      float* out = in + static_cast<std::size_t>(y) * w * 3;
+      const std::uint8_t* p = image.row(y);
+      const std::size_t n = static_cast<std::size_t>(image.width);
+      switch (image.format) {
+        case PixelFormat::bgr: std::copy_n(p, 3 * n, out); break;
+        case PixelFormat::rgb:
+          for (std::size_t x = 0; x < n; ++x) out[3 * x] = p[3 * x + 2], out[3 * x + 1] = p[3 * x + 1], out[3 * x + 2] = p[3 * x];
+          break;
+        case PixelFormat::gray:
+          for (std::size_t x = 0; x < n; ++x) out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = p[x];
+          break;
+      }
+    }
+    graph_->run_graph(arena_);
+    return suppress_overlaps(decode(h, w), options_.nms_iou);
+  }
+
+  // The last run's raw output `name` ("cls_8" ... "kps_32"): positions x channels, row-major.
+  const float* raw_output(const std::string& name) { return graph_->output(arena_, name); }
+
+ private:
+  void prepare(int h, int w) {
+    if (graph_ && graph_->input_height() == h && graph_->input_width() == w) return;
+    OnnxImportOptions import;
+    import.isa = options_.isa;
+    import.max_input_size = options_.max_side + 31;
+    graph_ = import_onnx_graph(*model_, import, source_, h, w);
+    for (const auto& [name, v] : graph_->outputs())
+      for (int s : kStrides)
+        for (const char* head : {"cls_", "obj_", "bbox_", "kps_"}) {
+          if (name != head + std::to_string(s)) continue;
+          const int channels = head[0] == 'b' ? 4 : head[0] == 'k' ? 10 : 1;
+          detail::require(v.size() == static_cast<std::size_t>(h / s) * static_cast<std::size_t>(w / s) * channels,
+                          source_, ": output ", name, " holds ", v.size(), " values for a ", w, "x", h, " input");
+        }
+    arena_ = graph_->make_arena();
+  }
+
+  std::vector<YuNetFace> decode(int h, int w) {
+    std::vector<YuNetFace> faces;
+    for (int s : kStrides) {
+      const std::string tag = std::to_string(s);
+      const float* cls = raw_output("cls_" + tag);
+      const float* obj = raw_output("obj_" + tag);
+      const float* box = raw_output("bbox_" + tag);
+      const float* kps = raw_output("kps_" + tag);
+      const int cols = w / s, rows = h / s;
+      for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c) {
+          const std::size_t i = static_cast<std::size_t>(r) * cols + c;
+          const float score = std::sqrt(std::max(0.0f, cls[i]) * std::max(0.0f, obj[i]));
+          if (!(score >= options_.score_threshold)) continue;
+          const float* b = box + 4 * i;
+          const float bw = std::exp(b[2]) * static_cast<float>(s), bh = std::exp(b[3]) * static_cast<float>(s);
+          if (!(std::min(bw, bh) >= options_.min_face) || !std::isfinite(bw) || !std::isfinite(bh)) continue;
+          YuNetFace f;
+          f.score = std::min(score, 1.0f);
+          f.box = Box{(static_cast<float>(c) + b[0]) * static_cast<float>(s) - bw / 2,
+                      (static_cast<float>(r) + b[1]) * static_cast<float>(s) - bh / 2, bw, bh};
+          for (std::size_t k = 0; k < 5; ++k)
+            f.keypoints[k] = Point{(static_cast<float>(c) + kps[10 * i + 2 * k]) * static_cast<float>(s),
+                                   (static_cast<float>(r) + kps[10 * i + 2 * k + 1]) * static_cast<float>(s)};
+          faces.push_back(f);
+        }
+    }
+    return faces;
+  }
+
+  std::shared_ptr<const io::OnnxModel> model_;
+  std::string source_;
+  YuNetOptions options_;
+  std::shared_ptr<GraphNet> graph_;
+  InferenceArena arena_;
+};
+
+}  // namespace pfld
