@@ -255,24 +255,32 @@ class GraphNet : public LandmarkModel {
     const int oh = (x.h + 2 * ph - kh) / sh + 1, ow = (x.w + 2 * pw - kw) / sw + 1;
     const Value y = add_value(oh, ow, x.c);
     steps_.push_back([=](float* base) {
-      const float* p = base + x.offset;
-      float* out = base + y.offset;
+      const std::size_t c = static_cast<std::size_t>(x.c);
       for (int oy = 0; oy < oh; ++oy)
-        for (int ox = 0; ox < ow; ++ox)
-          for (int c = 0; c < x.c; ++c) {
-            float acc = max ? -std::numeric_limits<float>::infinity() : 0.0f;
-            int n = 0;
-            for (int ky = 0; ky < kh; ++ky)
-              for (int kx = 0; kx < kw; ++kx) {
-                const int iy = oy * sh - ph + ky, ix = ox * sw - pw + kx;
-                if (iy < 0 || iy >= x.h || ix < 0 || ix >= x.w) continue;
-                const float v = p[(static_cast<std::size_t>(iy) * x.w + ix) * x.c + c];
-                acc = max ? std::max(acc, v) : acc + v;
-                ++n;
-              }
-            if (!max) acc /= static_cast<float>(count_pad ? kh * kw : std::max(n, 1));
-            out[(static_cast<std::size_t>(oy) * ow + ox) * x.c + c] = acc;
+        for (int ox = 0; ox < ow; ++ox) {
+          // Channels innermost: each tap is one contiguous run of x.c floats, which vectorises.
+          float* out = base + y.offset + (static_cast<std::size_t>(oy) * ow + ox) * c;
+          std::fill_n(out, c, max ? -std::numeric_limits<float>::infinity() : 0.0f);
+          int taps = 0;
+          for (int ky = 0; ky < kh; ++ky) {
+            const int iy = oy * sh - ph + ky;
+            if (iy < 0 || iy >= x.h) continue;
+            for (int kx = 0; kx < kw; ++kx) {
+              const int ix = ox * sw - pw + kx;
+              if (ix < 0 || ix >= x.w) continue;
+              const float* in = base + x.offset + (static_cast<std::size_t>(iy) * x.w + ix) * c;
+              if (max)
+                for (std::size_t k = 0; k < c; ++k) out[k] = std::max(out[k], in[k]);
+              else
+                for (std::size_t k = 0; k < c; ++k) out[k] += in[k];
+              ++taps;
+            }
           }
+          if (!max) {
+            const float scale = 1.0f / static_cast<float>(count_pad ? kh * kw : std::max(taps, 1));
+            for (std::size_t k = 0; k < c; ++k) out[k] *= scale;
+          }
+        }
     });
     return y;
   }
