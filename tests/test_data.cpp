@@ -114,6 +114,11 @@ TEST_SUITE("data") {
     // A JPEG Huffman table of more than 256 codes wrote past stb 2.27's table.
     const unsigned char dht[] = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x14, 0x00, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     CHECK_THROWS_WITH_AS(io::decode_image(dht, sizeof dht, "dht.jpg"), doctest::Contains("more than 256 codes"), Error);
+    // A scan whose Huffman tables no DHT defined: stb 2.27 decoded with uninitialised tables.
+    std::vector<unsigned char> scan = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x08, 0x00, 0x08, 0x01, 0x01, 0x11,
+                                       0x00, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9};
+    CHECK_THROWS_WITH_AS(io::decode_image(scan.data(), scan.size(), "scan.jpg"),
+                         doctest::Contains("Huffman table that was never defined"), Error);
     CHECK_THROWS_WITH_AS(io::decode_image(dht, 0, "nothing.jpg"), doctest::Contains("empty file"), Error);
   }
 

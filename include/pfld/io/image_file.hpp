@@ -39,16 +39,18 @@ struct ImageLimits {
 namespace detail_image {
 
 // Debian 12's stb_image (2.27) writes past a Huffman table when a JPEG's DHT segment declares more than
-// 256 codes (fixed in stb 2.28). This walks every marker segment of a JPEG, the scans' entropy-coded
-// data included (progressive files define tables between scans), and refuses such tables, and segments
-// that run past the end, before stb sees the file. Returns the problem, or null when there is none (or
-// the bytes are not a JPEG).
+// 256 codes, and decodes a scan whose Huffman table no DHT defined with whatever its memory held
+// (reading out of bounds). This walks every marker segment of a JPEG, the scans' entropy-coded data
+// included (progressive files define tables between scans), and refuses such tables and scans, and
+// segments that run past the end, before stb sees the file. Returns the problem, or null when there is
+// none (or the bytes are not a JPEG).
 inline const char* jpeg_table_problem(const unsigned char* p, std::size_t n) {
   // A JPEG starts with SOI (FF D8); stb, like the standard's decoders, also takes fill bytes before it.
   std::size_t at = 0;
   while (at < n && p[at] == 0xFF) ++at;
   if (at == 0 || at >= n || p[at] != 0xD8) return nullptr;  // not a JPEG: stb will not read it as one
   ++at;
+  bool defined[2][4] = {};  // Huffman tables defined so far: [DC, AC][table id]
   while (at + 1 < n) {
     if (p[at] != 0xFF) {  // entropy-coded data of a scan: up to the next marker
       ++at;
@@ -72,7 +74,20 @@ inline const char* jpeg_table_problem(const unsigned char* p, std::size_t n) {
         for (std::size_t i = 1; i <= 16; ++i) codes += p[q + i];
         if (codes > 256) return "a JPEG Huffman table declares more than 256 codes";
         if (end - q - 17 < codes) return "a JPEG Huffman table is cut short";
+        if (p[q] >> 4 <= 1 && (p[q] & 15) <= 3) defined[p[q] >> 4][p[q] & 15] = true;
         q += 17 + codes;
+      }
+    }
+    if (marker == 0xDA && length >= 3) {  // SOS: components' (DC, AC) table ids, then the spectral band
+      const std::size_t components = p[at + 4];
+      if (length < 6 + 2 * components) return "a JPEG scan header is cut short";
+      const unsigned char band_start = p[at + 5 + 2 * components], band_end = p[at + 6 + 2 * components];
+      for (std::size_t i = 0; i < components; ++i) {
+        const unsigned char tables = p[at + 6 + 2 * i];
+        const int dc = tables >> 4, ac = tables & 15;
+        // stb 2.27 decodes with a table that no DHT defined: uninitialised memory, read out of bounds.
+        if ((band_start == 0 && dc <= 3 && !defined[0][dc]) || (band_end > 0 && ac <= 3 && !defined[1][ac]))
+          return "a JPEG scan uses a Huffman table that was never defined";
       }
     }
     at += 2 + length;
