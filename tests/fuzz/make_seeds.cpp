@@ -17,110 +17,108 @@
 
 namespace {
 
+// Small ONNX graphs built by hand: initializers with a ramp of values, attributes by type.
+struct GraphMaker {
+  pfld::io::OnnxModel m;
+
+  GraphMaker(pfld::io::OnnxValue input, pfld::io::OnnxValue output) {
+    m.ir_version = 7;
+    m.opset = 11;
+    m.inputs.push_back(std::move(input));
+    m.outputs.push_back(std::move(output));
+  }
+  void floats(const std::string& name, std::vector<std::int64_t> dims, float value) {
+    pfld::io::OnnxTensor t;
+    t.dims = std::move(dims);
+    t.floats.assign(t.count(), value);
+    for (std::size_t i = 0; i < t.floats.size(); ++i) t.floats[i] += 0.01f * static_cast<float>(i % 7);
+    m.initializers[name] = t;
+  }
+  void node(const std::string& name, const std::string& op, std::vector<std::string> inputs, std::string output,
+            std::vector<pfld::io::OnnxAttribute> attributes = {}) {
+    m.nodes.push_back({name, op, "", std::move(inputs), {std::move(output)}, std::move(attributes)});
+  }
+  static pfld::io::OnnxAttribute ints(const std::string& name, std::vector<std::int64_t> v) {
+    pfld::io::OnnxAttribute a;
+    a.name = name;
+    a.type = pfld::io::OnnxAttribute::ints_;
+    a.ints = std::move(v);
+    return a;
+  }
+  static pfld::io::OnnxAttribute integer(const std::string& name, std::int64_t v) {
+    pfld::io::OnnxAttribute a;
+    a.name = name;
+    a.type = pfld::io::OnnxAttribute::int_;
+    a.i = v;
+    return a;
+  }
+  static pfld::io::OnnxAttribute text(const std::string& name, std::string v) {
+    pfld::io::OnnxAttribute a;
+    a.name = name;
+    a.type = pfld::io::OnnxAttribute::string_;
+    a.s = std::move(v);
+    return a;
+  }
+};
+
 // A graph of every op the general ONNX import takes, none of them PFLD's layout: padded 3x3 conv +
 // batch norm + relu, depthwise conv + clip, max pool, average pool, a residual add, concat, global
 // average pool, flatten, gemm.
 pfld::io::OnnxModel small_graph() {
-  using namespace pfld::io;
-  OnnxModel m;
-  m.ir_version = 7;
-  m.opset = 11;
-  m.inputs.push_back({"image", {1, 3, 16, 16}});
-  m.outputs.push_back({"points", {1, 4}});
-  auto floats = [&](const std::string& name, std::vector<std::int64_t> dims, float value) {
-    OnnxTensor t;
-    t.dims = dims;
-    t.floats.assign(t.count(), value);
-    for (std::size_t i = 0; i < t.floats.size(); ++i) t.floats[i] += 0.01f * static_cast<float>(i % 7);
-    m.initializers[name] = t;
-  };
-  auto ints_attr = [](const std::string& name, std::vector<std::int64_t> v) {
-    OnnxAttribute a;
-    a.name = name;
-    a.type = OnnxAttribute::ints_;
-    a.ints = std::move(v);
-    return a;
-  };
-  auto int_attr = [](const std::string& name, std::int64_t v) {
-    OnnxAttribute a;
-    a.name = name;
-    a.type = OnnxAttribute::int_;
-    a.i = v;
-    return a;
-  };
-  floats("w1", {4, 3, 3, 3}, 0.1f);
-  floats("b1", {4}, 0.0f);
-  for (const char* n : {"g", "beta", "mean", "var"}) floats(n, {4}, 1.0f);
-  floats("w2", {4, 1, 3, 3}, 0.2f);
-  floats("lo", {}, 0.0f);
-  floats("hi", {}, 6.0f);
-  floats("fc", {8, 4}, 0.3f);
-  floats("fcb", {4}, 0.5f);
-  m.nodes.push_back({"conv1", "Conv", "", {"image", "w1", "b1"}, {"c1"},
-                     {ints_attr("kernel_shape", {3, 3}), ints_attr("pads", {1, 1, 1, 1}), ints_attr("strides", {1, 1})}});
-  m.nodes.push_back({"bn1", "BatchNormalization", "", {"c1", "g", "beta", "mean", "var"}, {"n1"}, {}});
-  m.nodes.push_back({"relu1", "Relu", "", {"n1"}, {"r1"}, {}});
-  m.nodes.push_back({"dw", "Conv", "", {"r1", "w2"}, {"c2"},
-                     {ints_attr("kernel_shape", {3, 3}), ints_attr("pads", {1, 1, 1, 1}), int_attr("group", 4)}});
-  m.nodes.push_back({"clip", "Clip", "", {"c2", "lo", "hi"}, {"k2"}, {}});
-  m.nodes.push_back({"add", "Add", "", {"k2", "r1"}, {"a2"}, {}});
-  m.nodes.push_back({"max", "MaxPool", "", {"a2"}, {"m2"}, {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2})}});
-  m.nodes.push_back({"avg", "AveragePool", "", {"a2"}, {"v2"}, {ints_attr("kernel_shape", {2, 2}), ints_attr("strides", {2, 2})}});
-  m.nodes.push_back({"cat", "Concat", "", {"m2", "v2"}, {"cat"}, {int_attr("axis", 1)}});
-  m.nodes.push_back({"gap", "GlobalAveragePool", "", {"cat"}, {"gap"}, {}});
-  m.nodes.push_back({"flat", "Flatten", "", {"gap"}, {"flat"}, {int_attr("axis", 1)}});
-  m.nodes.push_back({"fc", "Gemm", "", {"flat", "fc", "fcb"}, {"points"}, {}});
-  return m;
+  using G = GraphMaker;
+  G g({"image", {1, 3, 16, 16}}, {"points", {1, 4}});
+  g.floats("w1", {4, 3, 3, 3}, 0.1f);
+  g.floats("b1", {4}, 0.0f);
+  for (const char* n : {"g", "beta", "mean", "var"}) g.floats(n, {4}, 1.0f);
+  g.floats("w2", {4, 1, 3, 3}, 0.2f);
+  g.floats("lo", {}, 0.0f);
+  g.floats("hi", {}, 6.0f);
+  g.floats("fc", {8, 4}, 0.3f);
+  g.floats("fcb", {4}, 0.5f);
+  g.node("conv1", "Conv", {"image", "w1", "b1"}, "c1",
+         {G::ints("kernel_shape", {3, 3}), G::ints("pads", {1, 1, 1, 1}), G::ints("strides", {1, 1})});
+  g.node("bn1", "BatchNormalization", {"c1", "g", "beta", "mean", "var"}, "n1");
+  g.node("relu1", "Relu", {"n1"}, "r1");
+  g.node("dw", "Conv", {"r1", "w2"}, "c2", {G::ints("kernel_shape", {3, 3}), G::ints("pads", {1, 1, 1, 1}), G::integer("group", 4)});
+  g.node("clip", "Clip", {"c2", "lo", "hi"}, "k2");
+  g.node("add", "Add", {"k2", "r1"}, "a2");
+  g.node("max", "MaxPool", {"a2"}, "m2", {G::ints("kernel_shape", {2, 2}), G::ints("strides", {2, 2})});
+  g.node("avg", "AveragePool", {"a2"}, "v2", {G::ints("kernel_shape", {2, 2}), G::ints("strides", {2, 2})});
+  g.node("cat", "Concat", {"m2", "v2"}, "cat", {G::integer("axis", 1)});
+  g.node("gap", "GlobalAveragePool", {"cat"}, "gap");
+  g.node("flat", "Flatten", {"gap"}, "flat", {G::integer("axis", 1)});
+  g.node("fc", "Gemm", {"flat", "fc", "fcb"}, "points");
+  return g.m;
 }
 
 // A detector's ops (as YuNet has them): conv + relu, max pool, nearest x2 resize, add, a head conv,
 // then transpose to channels-last, reshape to [1, positions, channels] and sigmoid.
 pfld::io::OnnxModel small_detector() {
-  using namespace pfld::io;
-  OnnxModel m;
-  m.ir_version = 7;
-  m.opset = 11;
-  m.inputs.push_back({"input", {1, 3, 32, 32}});
-  m.outputs.push_back({"cls_8", {1, -1, 1}});
-  auto floats = [&](const std::string& name, std::vector<std::int64_t> dims, float value) {
-    OnnxTensor t;
-    t.dims = dims;
-    t.floats.assign(t.count(), value);
-    for (std::size_t i = 0; i < t.floats.size(); ++i) t.floats[i] += 0.01f * static_cast<float>(i % 5);
-    m.initializers[name] = t;
-  };
-  auto attr = [](const std::string& name, std::vector<std::int64_t> ints, std::string text = {}) {
-    OnnxAttribute a;
-    a.name = name;
-    a.type = text.empty() ? OnnxAttribute::ints_ : OnnxAttribute::string_;
-    a.ints = std::move(ints);
-    a.s = std::move(text);
-    return a;
-  };
-  floats("w", {4, 3, 3, 3}, 0.05f);
-  floats("b", {4}, 0.1f);
-  floats("head", {1, 4, 1, 1}, 0.2f);
-  floats("roi", {0}, 0.0f);
-  floats("scales", {4}, 1.0f);
-  m.initializers["scales"].floats = {1.0f, 1.0f, 2.0f, 2.0f};
-  OnnxTensor shape;
+  using G = GraphMaker;
+  G g({"input", {1, 3, 32, 32}}, {"cls_8", {1, -1, 1}});
+  g.floats("w", {4, 3, 3, 3}, 0.05f);
+  g.floats("b", {4}, 0.1f);
+  g.floats("head", {1, 4, 1, 1}, 0.2f);
+  g.floats("roi", {0}, 0.0f);
+  g.floats("scales", {4}, 1.0f);
+  g.m.initializers["scales"].floats = {1.0f, 1.0f, 2.0f, 2.0f};
+  pfld::io::OnnxTensor shape;
   shape.is_float = false;
   shape.dims = {3};
   shape.ints = {1, -1, 1};
-  m.initializers["shape"] = shape;
-  m.nodes.push_back({"conv", "Conv", "", {"input", "w", "b"}, {"c"},
-                     {attr("kernel_shape", {3, 3}), attr("pads", {1, 1, 1, 1}), attr("strides", {2, 2})}});
-  m.nodes.push_back({"relu", "Relu", "", {"c"}, {"r"}, {}});
-  m.nodes.push_back({"pool", "MaxPool", "", {"r"}, {"p"}, {attr("kernel_shape", {2, 2}), attr("strides", {2, 2})}});
-  m.nodes.push_back({"up", "Resize", "", {"p", "roi", "scales"}, {"u"},
-                     {attr("mode", {}, "nearest"), attr("coordinate_transformation_mode", {}, "asymmetric"),
-                      attr("nearest_mode", {}, "floor")}});
-  m.nodes.push_back({"sum", "Add", "", {"u", "r"}, {"s"}, {}});
-  m.nodes.push_back({"head", "Conv", "", {"s", "head"}, {"h"}, {attr("kernel_shape", {1, 1})}});
-  m.nodes.push_back({"nhwc", "Transpose", "", {"h"}, {"t"}, {attr("perm", {0, 2, 3, 1})}});
-  m.nodes.push_back({"flat", "Reshape", "", {"t", "shape"}, {"f"}, {}});
-  m.nodes.push_back({"score", "Sigmoid", "", {"f"}, {"cls_8"}, {}});
-  return m;
+  g.m.initializers["shape"] = shape;
+  g.node("conv", "Conv", {"input", "w", "b"}, "c",
+         {G::ints("kernel_shape", {3, 3}), G::ints("pads", {1, 1, 1, 1}), G::ints("strides", {2, 2})});
+  g.node("relu", "Relu", {"c"}, "r");
+  g.node("pool", "MaxPool", {"r"}, "p", {G::ints("kernel_shape", {2, 2}), G::ints("strides", {2, 2})});
+  g.node("up", "Resize", {"p", "roi", "scales"}, "u",
+         {G::text("mode", "nearest"), G::text("coordinate_transformation_mode", "asymmetric"), G::text("nearest_mode", "floor")});
+  g.node("sum", "Add", {"u", "r"}, "s");
+  g.node("head", "Conv", {"s", "head"}, "h", {G::ints("kernel_shape", {1, 1})});
+  g.node("nhwc", "Transpose", {"h"}, "t", {G::ints("perm", {0, 2, 3, 1})});
+  g.node("flat", "Reshape", {"t", "shape"}, "f");
+  g.node("score", "Sigmoid", {"f"}, "cls_8");
+  return g.m;
 }
 
 void write(const std::string& path, const std::vector<unsigned char>& bytes);
