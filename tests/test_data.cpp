@@ -119,6 +119,11 @@ TEST_SUITE("data") {
                                        0x00, 0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9};
     CHECK_THROWS_WITH_AS(io::decode_image(scan.data(), scan.size(), "scan.jpg"),
                          doctest::Contains("Huffman table that was never defined"), Error);
+    // An empty first IDAT chunk: stb 2.27 copied it from a null pointer.
+    std::vector<unsigned char> png = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 8,
+                                      0, 0, 0, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'I', 'D', 'A', 'T', 0, 0, 0, 0};
+    CHECK_THROWS_WITH_AS(io::decode_image(png.data(), png.size(), "idat.png"), doctest::Contains("first IDAT chunk is empty"),
+                         Error);
     CHECK_THROWS_WITH_AS(io::decode_image(dht, 0, "nothing.jpg"), doctest::Contains("empty file"), Error);
   }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -95,6 +96,23 @@ inline const char* jpeg_table_problem(const unsigned char* p, std::size_t n) {
   return nullptr;
 }
 
+// stb 2.27 copies the first IDAT chunk of a PNG into a buffer it has not allocated yet when that chunk
+// is empty (memcpy from a null pointer, undefined behaviour); encoders never write one. Returns the
+// problem, or null when there is none (or the bytes are not a PNG).
+inline const char* png_chunk_problem(const unsigned char* p, std::size_t n) {
+  static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  if (n < 8 || std::memcmp(p, signature, 8) != 0) return nullptr;
+  for (std::size_t at = 8; n - at >= 8;) {
+    const std::size_t length = static_cast<std::size_t>(p[at]) << 24 | static_cast<std::size_t>(p[at + 1]) << 16 |
+                               static_cast<std::size_t>(p[at + 2]) << 8 | p[at + 3];
+    if (std::memcmp(p + at + 4, "IDAT", 4) == 0) return length == 0 ? "a PNG's first IDAT chunk is empty" : nullptr;
+    if (length > n - at - 8) return nullptr;  // runs past the end: stb reports that itself
+    at += 12 + length;
+    if (at > n) return nullptr;
+  }
+  return nullptr;
+}
+
 }  // namespace detail_image
 
 // Decodes a JPEG, PNG or BMP held in memory into RGB; `source` names it in errors.
@@ -105,8 +123,8 @@ inline Image decode_image(const unsigned char* data, std::size_t size, const std
                   " bytes: too large for the image decoder");
   const int length = static_cast<int>(size);
   // Before stb reads anything: its header pass (stbi_info) builds Huffman tables too.
-  if (const char* problem = detail_image::jpeg_table_problem(data, size))
-    detail::fail(source, ": cannot read image (", problem, ")");
+  for (const char* problem : {detail_image::jpeg_table_problem(data, size), detail_image::png_chunk_problem(data, size)})
+    if (problem) detail::fail(source, ": cannot read image (", problem, ")");
   int w = 0, h = 0, channels = 0;
   detail::require(stbi_info_from_memory(data, length, &w, &h, &channels) != 0, source, ": cannot read image (",
                   stbi_failure_reason() ? stbi_failure_reason() : "unknown format", ")");
