@@ -11,6 +11,7 @@
 # script; libFuzzer writes the input to build/fuzz/artifacts/. Commit a minimal copy of it (libFuzzer's
 # -minimize_crash=1 makes one) to tests/fuzz/regressions/<target>/ with the fix.
 # Inputs the fuzzer finds interesting go to build/fuzz/corpus/<target>/, not into the repository.
+# FUZZ_SEED=N fixes libFuzzer's random seed (the test command sets 1, so that CI repeats itself).
 # Needs clang++ with libFuzzer (Debian: clang, libclang-rt-14-dev). Override with CLANGXX=...
 set -euo pipefail
 
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --replay) replay_only=true; shift ;;
     --no-build) build=false; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -69,9 +70,10 @@ for t in "${targets[@]}"; do
   echo "fuzz $t: ${#inputs[@]} seeds and regression inputs replayed"
   $replay_only && continue
   mkdir -p "$out/corpus/$t"
-  dict=()
-  [ -f "$here/dict/$t.dict" ] && dict=(-dict="$here/dict/$t.dict")
-  if ! "$out/fuzz_$t" "${limits[@]}" "${dict[@]}" -max_total_time="$seconds" -print_final_stats=1 \
+  options=()
+  [ -f "$here/dict/$t.dict" ] && options+=(-dict="$here/dict/$t.dict")
+  [ -n "${FUZZ_SEED:-}" ] && options+=(-seed="$FUZZ_SEED")
+  if ! "$out/fuzz_$t" "${limits[@]}" "${options[@]}" -max_total_time="$seconds" -print_final_stats=1 \
       -artifact_prefix="$out/artifacts/$t-" "$out/corpus/$t" "$here/corpus/$t" "$here/regressions/$t" \
       >"$out/$t.log" 2>&1; then
     tail -n 60 "$out/$t.log"
