@@ -124,6 +124,9 @@ TEST_SUITE("data") {
                                       0, 0, 0, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'I', 'D', 'A', 'T', 0, 0, 0, 0};
     CHECK_THROWS_WITH_AS(io::decode_image(png.data(), png.size(), "idat.png"), doctest::Contains("first IDAT chunk is empty"),
                          Error);
+    // A chunk that claims 1 GiB in a 45-byte file: stb 2.27 grew its buffer to it before reading.
+    png[33] = 0x40;
+    CHECK_THROWS_WITH_AS(io::decode_image(png.data(), png.size(), "big.png"), doctest::Contains("runs past the end"), Error);
     CHECK_THROWS_WITH_AS(io::decode_image(dht, 0, "nothing.jpg"), doctest::Contains("empty file"), Error);
   }
 

@@ -97,18 +97,24 @@ inline const char* jpeg_table_problem(const unsigned char* p, std::size_t n) {
 }
 
 // stb 2.27 copies the first IDAT chunk of a PNG into a buffer it has not allocated yet when that chunk
-// is empty (memcpy from a null pointer, undefined behaviour); encoders never write one. Returns the
-// problem, or null when there is none (or the bytes are not a PNG).
+// is empty (memcpy from a null pointer; encoders never write one), and grows its buffer to a chunk's
+// declared length, up to 2 GB, before it finds the file too short for it. This walks the chunks and
+// refuses both. Returns the problem, or null when there is none (or the bytes are not a PNG).
 inline const char* png_chunk_problem(const unsigned char* p, std::size_t n) {
   static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
   if (n < 8 || std::memcmp(p, signature, 8) != 0) return nullptr;
+  bool seen_data = false;
   for (std::size_t at = 8; n - at >= 8;) {
     const std::size_t length = static_cast<std::size_t>(p[at]) << 24 | static_cast<std::size_t>(p[at + 1]) << 16 |
                                static_cast<std::size_t>(p[at + 2]) << 8 | p[at + 3];
-    if (std::memcmp(p + at + 4, "IDAT", 4) == 0) return length == 0 ? "a PNG's first IDAT chunk is empty" : nullptr;
-    if (length > n - at - 8) return nullptr;  // runs past the end: stb reports that itself
+    if (length > n - at - 8) return "a PNG chunk runs past the end of the file";
+    if (std::memcmp(p + at + 4, "IEND", 4) == 0) return nullptr;
+    if (std::memcmp(p + at + 4, "IDAT", 4) == 0) {
+      if (!seen_data && length == 0) return "a PNG's first IDAT chunk is empty";
+      seen_data = true;
+    }
+    if (n - at - 8 - length < 4) return nullptr;  // no room for the CRC: the last chunk; stb says what is wrong
     at += 12 + length;
-    if (at > n) return nullptr;
   }
   return nullptr;
 }
