@@ -2,8 +2,8 @@
 # Builds and runs every test of pfld. This is the one test command of the README and of CI.
 #   1. CMake Release build (tests, examples, benchmarks), warnings as errors, the whole suite under CTest;
 #   2. install, then a consumer project built with find_package(pfld) and with pkg-config;
-#   3. Meson build of the examples, and of the tests under AddressSanitizer + UndefinedBehaviorSanitizer;
-#      `meson test`, and a Meson consumer taking pfld as a subproject;
+#   3. Meson build (clang where there is one) of the tools and the tests under AddressSanitizer +
+#      UndefinedBehaviorSanitizer; `meson test`, and a Meson consumer taking pfld as a subproject;
 #   4. the fuzz targets (tests/fuzz/run.sh, clang): seeds and crash regressions replayed, 20 s of fuzzing each;
 #   5. an AArch64 cross build (g++-aarch64-linux-gnu) whose suite runs under qemu-aarch64;
 #   6. the x86-64 build on an emulated CPU without AVX2 (qemu-x86_64 -cpu Nehalem): the run-time
@@ -77,7 +77,7 @@ PKG_CONFIG_PATH="$moved/share/pkgconfig" c++ -std=c++17 -O1 -Wall -Wextra -Werro
   "$here/tests/consumer/main.cpp" -o "$build/consumer/consumer_pkgconfig"
 "$build/consumer/consumer_pkgconfig"
 
-step "Meson build of the examples, and of the tests under AddressSanitizer + UndefinedBehaviorSanitizer; meson test"
+step "Meson build of the tools and the tests under AddressSanitizer + UndefinedBehaviorSanitizer; meson test"
 # With clang where there is one (CI installs it for the fuzz targets): its UndefinedBehaviorSanitizer also
 # checks pointer arithmetic that leaves an object and float-to-int conversions out of range, which GCC's
 # does not. -O0: with both sanitizers the suite compiles several times faster than at -O1, and still runs
