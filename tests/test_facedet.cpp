@@ -121,6 +121,7 @@ TEST_SUITE("facedet") {
       return;
     }
     YuNet yunet = YuNet::load(model);
+    CHECK_THROWS_WITH_AS(yunet.raw_output("cls_8"), doctest::Contains("no detection has run"), Error);
     const Image image = io::read_image(kGraceHopper);
     const std::vector<YuNetFace> faces = yunet.detect(image.view());
     REQUIRE(faces.size() == 1);

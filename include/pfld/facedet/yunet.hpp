@@ -117,7 +117,10 @@ class YuNet {
   }
 
   // The last run's raw output `name` ("cls_8" ... "kps_32"): positions x channels, row-major.
-  const float* raw_output(const std::string& name) { return graph_->output(arena_, name); }
+  const float* raw_output(const std::string& name) {
+    detail::require(graph_ != nullptr, "YuNet: no detection has run yet");
+    return graph_->output(arena_, name);
+  }
 
  private:
   void prepare(int h, int w) {
