@@ -71,12 +71,18 @@ inline std::vector<YuNetFace> suppress_overlaps(std::vector<YuNetFace> faces, fl
 class YuNet {
  public:
   static constexpr int kStrides[3] = {8, 16, 32};
+  // The four heads of each stride: output name prefix and channels per grid cell.
+  struct Head {
+    const char* prefix;
+    int channels;
+  };
+  static constexpr Head kHeads[4] = {{"cls_", 1}, {"obj_", 1}, {"bbox_", 4}, {"kps_", 10}};
 
   YuNet(io::OnnxModel model, std::string source, const YuNetOptions& options = {})
       : model_(std::make_shared<const io::OnnxModel>(std::move(model))), source_(std::move(source)), options_(options) {
     for (int s : kStrides)
-      for (const char* head : {"cls_", "obj_", "bbox_", "kps_"}) {
-        const std::string name = head + std::to_string(s);
+      for (const Head& head : kHeads) {
+        const std::string name = head.prefix + std::to_string(s);
         bool found = false;
         for (const io::OnnxValue& o : model_->outputs) found = found || o.name == name;
         detail::require(found, source_, ": no output '", name, "': not a YuNet face detector");
@@ -97,11 +103,11 @@ class YuNet {
     const int h = (image.height + 31) / 32 * 32, w = (image.width + 31) / 32 * 32;
     prepare(h, w);
     float* in = graph_->input(arena_);
-    std::fill_n(in, static_cast<std::size_t>(h) * w * 3, 0.0f);
-    for (int y = 0; y < image.height; ++y) {  // BGR, as the network was trained
-      float* out = in + static_cast<std::size_t>(y) * w * 3;
+    const std::size_t n = static_cast<std::size_t>(image.width), row = static_cast<std::size_t>(w) * 3;
+    for (int y = 0; y < image.height; ++y) {  // BGR, as the network was trained; zeros right of the photo
+      float* out = in + static_cast<std::size_t>(y) * row;
       const std::uint8_t* p = image.row(y);
-      const std::size_t n = static_cast<std::size_t>(image.width);
+      std::fill(out + 3 * n, out + row, 0.0f);
       switch (image.format) {
         case PixelFormat::bgr: std::copy_n(p, 3 * n, out); break;
         case PixelFormat::rgb:
@@ -112,6 +118,8 @@ class YuNet {
           break;
       }
     }
+    // Zeros below the photo.
+    std::fill(in + static_cast<std::size_t>(image.height) * row, in + static_cast<std::size_t>(h) * row, 0.0f);
     graph_->run_graph(arena_);
     return suppress_overlaps(decode(h, w), options_.nms_iou);
   }
@@ -131,12 +139,11 @@ class YuNet {
     graph_ = import_onnx_graph(*model_, import, source_, h, w);
     for (const auto& [name, v] : graph_->outputs())
       for (int s : kStrides)
-        for (const char* head : {"cls_", "obj_", "bbox_", "kps_"}) {
-          if (name != head + std::to_string(s)) continue;
-          const int channels = head[0] == 'b' ? 4 : head[0] == 'k' ? 10 : 1;
-          detail::require(v.size() == static_cast<std::size_t>(h / s) * static_cast<std::size_t>(w / s) * channels,
+        for (const Head& head : kHeads)
+          detail::require(name != head.prefix + std::to_string(s) ||
+                              v.size() == static_cast<std::size_t>(h / s) * static_cast<std::size_t>(w / s) *
+                                              static_cast<std::size_t>(head.channels),
                           source_, ": output ", name, " holds ", v.size(), " values for a ", w, "x", h, " input");
-        }
     arena_ = graph_->make_arena();
   }
 
