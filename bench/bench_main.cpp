@@ -194,7 +194,7 @@ void BM_train_step(benchmark::State& state, float width, int threads) {
 // ---- Inference: the fused graph, one face at a time on one thread, and batches over the pool.
 std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised network)
 std::string onnx_file;         // --onnx=FILE: also time this model imported into pfld
-std::string yunet_file;        // --yunet=FILE: the YuNet face detector (default: ../shared/models beside the source)
+std::string yunet_file;        // --yunet=FILE: the YuNet face detector (default: the shipped one)
 
 std::unique_ptr<pfld::model::PfldNet> inference_network(float width) {
   const std::string& file = weights_files[width == 1.0f ? 1 : 0];
@@ -367,7 +367,7 @@ pfld::Image face_photo(int width) {
 void BM_face_detect(benchmark::State& state, std::string cascade, int threads) {
   try {
     const pfld::Image image = face_photo(640);
-    const pfld::FaceDetector detector = pfld::FaceDetector::load(cascade);
+    pfld::CascadeFaceDetector detector = pfld::CascadeFaceDetector::load(cascade);
     pfld::ThreadPool pool(threads);
     std::size_t faces = 0;
     for (auto _ : state) faces = detector.detect(image.view(), &pool).size();
@@ -389,6 +389,26 @@ void BM_face_detect_yunet(benchmark::State& state, int width, Isa isa) {
     for (auto _ : state) faces = yunet.detect(image.view()).size();
     state.counters["faces"] = static_cast<double>(faces);
     state.SetLabel(yunet_file.substr(yunet_file.rfind('/') + 1) + ", " + pfld::to_string(isa));
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+// A photo to 68 landmarks, one face, one thread: Detector::detect_all with the default face detector
+// (YuNet) and the 0.25X network, `refine` passes after the first.
+void BM_photo_landmarks(benchmark::State& state, int refine) {
+  try {
+    const pfld::Image image = face_photo(640);
+    pfld::ThreadPool pool(1);
+    pfld::DetectorOptions options;
+    options.refine = refine;
+    std::unique_ptr<pfld::model::PfldNet> net = inference_network(0.25f);
+    pfld::Detector detector(*net, options);
+    detector.set_face_detector(pfld::load_face_detector(yunet_file));
+    std::size_t faces = detector.detect_all(image.view(), &pool).size();
+    for (auto _ : state) faces = detector.detect_all(image.view(), &pool).size();
+    state.counters["faces"] = static_cast<double>(faces);
+    state.SetLabel(weights_files[0].empty() ? "untrained 0.25X" : weights_files[0].substr(weights_files[0].rfind('/') + 1));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -478,9 +498,7 @@ int main(int argc, char** argv) {
                                     std::to_string(threads)).c_str(),
                                    BM_face_detect, cascade, threads)
           ->Unit(benchmark::kMillisecond);
-#ifdef PFLD_SOURCE_DIR
-  if (yunet_file.empty()) yunet_file = std::string(PFLD_SOURCE_DIR) + "/../shared/models/face_detection_yunet_2023mar.onnx";
-#endif
+  if (yunet_file.empty()) yunet_file = pfld::default_face_detector_path();
   for (int width : {640, 320})
     for (Isa i : {isa, Isa::ref})
       if (i == isa || isa != Isa::ref)
@@ -488,6 +506,9 @@ int main(int argc, char** argv) {
                                       "/yunet/" + pfld::to_string(i)).c_str(),
                                      BM_face_detect_yunet, width, i)
             ->Unit(benchmark::kMillisecond);
+  for (int refine : {0, 1})
+    benchmark::RegisterBenchmark(("photo_landmarks/640x480/refine:" + std::to_string(refine)).c_str(), BM_photo_landmarks, refine)
+        ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -1,13 +1,14 @@
 // pfld_eval: landmark accuracy of a weights file on annotated faces, with the field's metrics.
 //
 //   pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)
-//             [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE] [--ced FILE.svg]
+//             [--norm inter_ocular|inter_pupil|box] [--detector [FILE]] [--csv FILE] [--ced FILE.svg]
 //             [--threads N] [--mirror-average] [--refine N] [--no-upright] [--landmarks N] [--roll DEG]
 //             [--track]
 //
 // Each face is cropped the standard way (a square of 1.2x the longer side of its ground-truth landmark
-// box) and run through the fused inference engine, or, with --detector, cropped from the box the face
-// detector finds (faces it misses are reported and left out); --mirror-average averages each face with
+// box) and run through the fused inference engine, or, with --detector, cropped from the region the face
+// detector maps its detection to (FILE: a YuNet .onnx or an OpenCV cascade .xml; default the shipped
+// YuNet; a face is found by eval::match_face, faces it misses are reported and left out); --mirror-average averages each face with
 // its mirror image (DetectorOptions::mirror_average); --refine N crops each face again N times around
 // the landmarks just found, turned upright by their eye line unless --no-upright (DetectorOptions::refine,
 // upright); --roll DEG turns every face in its image by DEG degrees, one way and the other in turn,
@@ -36,18 +37,20 @@ namespace {
 
 const char* kUsage =
     "usage: pfld_eval --weights FILE (--data DIR | --wflw LIST --images DIR)\n"
-    "                 [--norm inter_ocular|inter_pupil|box] [--detector [CASCADE]] [--csv FILE]\n"
+    "                 [--norm inter_ocular|inter_pupil|box] [--detector [FILE]] [--csv FILE]\n"
     "                 [--ced FILE.svg] [--threads N] [--mirror-average] [--refine N] [--no-upright]\n"
     "                 [--landmarks N] [--roll DEG] [--track]\n"
     "  --mirror-average  also run each face's mirror image and average the two (twice the time)\n"
     "  --refine N        crop each face again N times around the landmarks found (one run each),\n"
     "                    turned so the face is upright in the crop (not with --no-upright)\n"
     "  --roll DEG        turn each face in its image by +DEG and -DEG degrees in turn first\n"
+    "  --detector [FILE] crop from a face detector's faces (YuNet .onnx or cascade .xml; default the\n"
+    "                    shipped YuNet), not from the annotation\n"
     "  --track           first crop around the annotated landmarks, turned upright (a tracker's)\n"
     "  --landmarks N     the data's point count, when the weights have another (98 -> 68)\n";
 
 int evaluate(int argc, char** argv) {
-  std::string weights, data, wflw, images, csv, ced, norm_name = "inter_ocular", cascade;
+  std::string weights, data, wflw, images, csv, ced, norm_name = "inter_ocular", face_detector;
   bool use_detector = false;
   pfld::DetectorOptions detector_options;
   int threads = 0;
@@ -72,7 +75,7 @@ int evaluate(int argc, char** argv) {
     else if (arg == "--landmarks") detector_options.landmarks = args.integer(1, 1000);
     else if (arg == "--detector") {
       use_detector = true;
-      cascade = args.optional_value().value_or("");
+      face_detector = args.optional_value().value_or("");
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -85,9 +88,7 @@ int evaluate(int argc, char** argv) {
   pfld::set_num_threads(threads);
   const pfld::eval::Normalization norm = pfld::eval::parse_normalization(norm_name);
   pfld::Detector detector = pfld::Detector::load(weights, detector_options);
-  if (use_detector)
-    detector.set_face_detector(std::make_shared<const pfld::FaceDetector>(
-        pfld::FaceDetector::load(cascade.empty() ? pfld::default_face_cascade() : cascade)));
+  if (use_detector) detector.set_face_detector(pfld::load_face_detector(face_detector.empty() ? pfld::default_face_detector_path() : face_detector));
   pfld::DatasetOptions options;
   options.pts.expected_points = detector.landmark_count();
   const std::vector<pfld::FaceRecord> records = data.empty() ? pfld::list_wflw(wflw, images, options)
@@ -110,23 +111,16 @@ int evaluate(int argc, char** argv) {
     const pfld::Box truth = pfld::bounding_box(annotated);
     pfld::Landmarks predicted;
     if (use_detector) {
-      // The detection whose landmark box is nearest the annotated face.
-      const std::vector<pfld::FaceBox> faces = detector.face_detector()->detect(image.view());
-      const pfld::Box* best = nullptr;
-      std::vector<pfld::Box> boxes;
-      for (const pfld::FaceBox& f : faces) boxes.push_back(detector.face_detector()->landmark_box(f));
-      float best_distance = 0.0f;
-      for (const pfld::Box& b : boxes) {
-        const float d = std::hypot(b.center_x() - truth.center_x(), b.center_y() - truth.center_y());
-        const bool plausible = d < 0.5f * std::max(truth.width, truth.height);
-        if (plausible && (!best || d < best_distance)) best = &b, best_distance = d;
-      }
-      if (!best) {
+      pfld::FaceDetector& faces = detector.face_detector();
+      std::vector<pfld::FaceRegion> regions;
+      for (const pfld::FaceDetection& f : faces.detect(image.view())) regions.push_back(faces.landmark_region(f));
+      const int match = pfld::eval::match_face(regions, annotated);
+      if (match < 0) {
         ++missed;
         rows.push_back(record.image_path + ",,missed");
         continue;
       }
-      predicted = detector.detect(image.view(), *best);
+      predicted = detector.detect(image.view(), regions[static_cast<std::size_t>(match)]);
     } else if (track) {
       predicted = detector.track(image.view(), annotated);
     } else {
@@ -156,7 +150,7 @@ int evaluate(int argc, char** argv) {
     }
     plot::write(ced, plot::chart("Cumulative error distribution (" + norm_name + ")", "NME (%)", "fraction of faces", {curve}));
   }
-  const char* crops = use_detector ? "face detector boxes" : track ? "crops tracked from the annotation" : "ground-truth boxes";
+  const char* crops = use_detector ? "face detector regions" : track ? "crops tracked from the annotation" : "ground-truth boxes";
   std::printf("weights %s: %d landmarks; %s on %s", weights.c_str(), detector.landmark_count(), crops,
               (data.empty() ? wflw : data).c_str());
   if (roll != 0.0f) std::printf(", faces turned by +-%g degrees", static_cast<double>(roll));

@@ -73,7 +73,10 @@ help() {
 }
 
 img="$tmp/face.bmp"
-expect 2 "--weights is required" pfld_detect "$img"
+PFLD_WEIGHTS_DIR="$tmp/nowhere" expect 1 "cannot find pfld's shipped pfld-0.25x-68.pfld in $tmp/nowhere" pfld_detect "$img"
+PFLD_WEIGHTS_DIR="$tmp/nowhere" expect 1 "cannot find pfld's shipped face_detection_yunet_2023mar.onnx" pfld_detect --weights "$weights" "$img"
+expect 1 "not a face detector pfld knows" pfld_detect --weights "$weights" "$img" --detector "$img"
+expect 1 "missing.onnx: cannot open" pfld_detect --weights "$weights" "$img" --detector "$tmp/missing.onnx"
 expect 2 "no image given" pfld_detect --weights "$weights"
 expect 2 "--refine takes a whole number from 0 to 10, not '99'" pfld_detect --weights "$weights" "$img" --refine 99
 expect 2 "--min-face takes a number" pfld_detect --weights "$weights" "$img" --min-face abc
@@ -87,7 +90,7 @@ expect 1 "corrupt or truncated" pfld_detect --weights "$tmp/truncated.pfld" "$im
 expect 1 "cannot read image" pfld_detect --weights "$weights" "$tmp/text.jpg" --box 1,1,4,4
 expect 1 "entirely outside" pfld_detect --weights "$weights" "$img" --box 5000,5000,10,10
 expect 1 "non-finite" pfld_detect --weights "$weights" "$img" --box 1,1,nan,4
-expect 1 "missing.xml: cannot open" pfld_detect --weights "$weights" "$img" --cascade "$tmp/missing.xml"
+expect 1 "missing.xml: cannot open" pfld_detect --weights "$weights" "$img" --detector "$tmp/missing.xml"
 
 expect 2 "--weights is required" pfld_eval --data "$tmp/nan"
 expect 2 "give one of --data DIR or --wflw LIST" pfld_eval --weights "$weights"
@@ -123,7 +126,7 @@ expect 2 "--data DIR is required" pfld_contact_sheet
 expect 1 "not a finite number" pfld_contact_sheet --data "$tmp/nan" --out "$tmp/sheet.png"
 
 expect 2 "--threads takes a whole number" pfld_face_calibration --data "$tmp/nan" --threads x
-expect 2 "--mapping takes SHIFT_X,SHIFT_Y,SCALE" pfld_face_calibration --data "$tmp/nan" --mapping 1,2
+expect 1 "not a face detector pfld knows" pfld_face_calibration --data "$tmp/nan" --detector "$img"
 expect 1 "not a finite number" pfld_face_calibration --data "$tmp/nan"
 
 expect 2 "expected WEIGHTS IMAGE X Y W H" pfld_embed "$weights" "$img" 1 2 3
@@ -177,12 +180,15 @@ for f in "$fuzz"/corpus/onnx/* "$fuzz"/regressions/onnx/* "$fuzz"/corpus/onnx_to
   cp "$f" "$tmp/hostile.onnx"
   survive "$tmp/hostile.onnx" pfld_detect --weights "$tmp/hostile.onnx" "$img" --box 1,1,4,4
   survive "$tmp/hostile.onnx" pfld_convert "$tmp/hostile.onnx" "$tmp/hostile.pfld"
+  survive "$tmp/hostile.onnx" pfld_detect --weights "$weights" "$img" --detector "$tmp/hostile.onnx"
 done
 for f in "$fuzz"/corpus/image/* "$fuzz"/regressions/image/*; do
   [ -f "$f" ] && survive "$f" pfld_detect --weights "$weights" "$f" --box 1,1,4,4
 done
 for f in "$fuzz"/corpus/cascade/* "$fuzz"/regressions/cascade/*; do
-  [ -f "$f" ] && survive "$f" pfld_detect --weights "$weights" "$img" --cascade "$f"
+  [ -f "$f" ] || continue
+  cp "$f" "$tmp/hostile.xml"
+  survive "$f" pfld_detect --weights "$weights" "$img" --detector "$tmp/hostile.xml"
 done
 for f in "$fuzz"/corpus/pts/* "$fuzz"/regressions/pts/*; do
   [ -f "$f" ] || continue

@@ -67,9 +67,13 @@
 #include "data/wflw_list.hpp"
 
 #include "eval/evaluate.hpp"
+#include "eval/face_match.hpp"
 #include "eval/metrics.hpp"
 #include "facedet/cascade.hpp"
+#include "facedet/cascade_face_detector.hpp"
+#include "facedet/default_face_detector.hpp"
 #include "facedet/face_detector.hpp"
+#include "facedet/region_mapping.hpp"
 #include "facedet/xml.hpp"
 #include "facedet/yunet.hpp"
 #include "infer/detector.hpp"
@@ -88,3 +92,4 @@
 #include "io/onnx_export.hpp"
 #include "io/onnx_model.hpp"
 #include "io/protobuf.hpp"
+#include "io/shipped_weights.hpp"

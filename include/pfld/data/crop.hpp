@@ -16,6 +16,33 @@
 
 namespace pfld {
 
+// Where a face's landmarks lie, as a face detector estimates it: the square around their bounding box
+// as seen in a frame turned by `angle` (the face's roll; CropTransform::square's convention), so that a
+// crop of it can stand the face upright from the first run. A Box is the unturned case.
+struct FaceRegion {
+  Point centre;
+  float side = 0.0f;   // the longer side of the landmarks' box in the turned frame, image pixels
+  float angle = 0.0f;  // radians
+
+  // The square of a landmark box's longer side, unturned.
+  static FaceRegion from_box(const Box& box) {
+    box.validate("face region");
+    return {{box.center_x(), box.center_y()}, std::max(box.width, box.height), 0.0f};
+  }
+
+  // The axis-aligned box around the turned square (for drawing, and the check against the image).
+  Box bounds() const {
+    const float half = 0.5f * side * (std::abs(std::cos(angle)) + std::abs(std::sin(angle)));
+    return {centre.x - half, centre.y - half, 2 * half, 2 * half};
+  }
+
+  void validate(const char* what) const {
+    detail::require(std::isfinite(centre.x) && std::isfinite(centre.y) && std::isfinite(side) && std::isfinite(angle),
+                    what, ": face region has a non-finite value");
+    detail::require(side > 0, what, ": face region side ", side, " is not positive");
+  }
+};
+
 class CropTransform {
  public:
   CropTransform() = default;
@@ -45,24 +72,15 @@ class CropTransform {
     return square(box.center_x(), box.center_y(), std::max(box.width, box.height) * scale, size, 0.0f, mirror);
   }
 
-  // The standard crop of `points` as seen in a frame turned by `angle` (square()'s convention): the
-  // square of `scale` times the longer side of their box in that frame, centred on that box. With
-  // angle 0 it is from_box(bounding_box(points), ...); with upright_angle(points) the face stands upright.
-  static CropTransform around(const Landmarks& points, int size, float scale = 1.2f, float angle = 0.0f) {
-    require_finite(points, "crop");
-    detail::require(!points.empty(), "crop: no landmarks to frame");
-    if (angle == 0.0f) return from_box(bounding_box(points), size, scale);
-    // The crop's x axis runs along (c, -s) in the image, its y axis along (s, c).
-    const double c = std::cos(angle), s = std::sin(angle);
-    double a0 = HUGE_VAL, a1 = -HUGE_VAL, b0 = HUGE_VAL, b1 = -HUGE_VAL;
-    for (const Point& p : points) {
-      const double a = p.x * c - p.y * s, b = p.x * s + p.y * c;
-      a0 = std::min(a0, a), a1 = std::max(a1, a), b0 = std::min(b0, b), b1 = std::max(b1, b);
-    }
-    const double am = 0.5 * (a0 + a1), bm = 0.5 * (b0 + b1);
-    return square(static_cast<float>(am * c + bm * s), static_cast<float>(bm * c - am * s),
-                  static_cast<float>(std::max(a1 - a0, b1 - b0)) * scale, size, angle);
+  // The standard crop of a face region: the square of `scale` times its side, turned by its angle.
+  static CropTransform from_region(const FaceRegion& region, int size, float scale = 1.2f) {
+    region.validate("crop");
+    return square(region.centre.x, region.centre.y, region.side * scale, size, region.angle);
   }
+
+  // The standard crop of `points` as seen in a frame turned by `angle` (square()'s convention):
+  // from_region(landmark_region(points, angle)). With upright_angle(points) the face stands upright.
+  static CropTransform around(const Landmarks& points, int size, float scale = 1.2f, float angle = 0.0f);
 
   // The same square mirrored left-right: the crop of the face's mirror image.
   CropTransform mirrored() const {
@@ -220,6 +238,28 @@ class CropTransform {
   double inv_[6] = {1, 0, 0, 0, 1, 0};
   int size_ = 112;
 };
+
+// The region of `points` in a frame turned by `angle`: the square of the longer side of their box in that
+// frame, centred on that box. With angle 0 it is FaceRegion::from_box(bounding_box(points)).
+inline FaceRegion landmark_region(const Landmarks& points, float angle = 0.0f) {
+  require_finite(points, "landmark region");
+  detail::require(!points.empty(), "landmark region: no landmarks");
+  if (angle == 0.0f) return FaceRegion::from_box(bounding_box(points));
+  // The turned frame's x axis runs along (c, -s) in the image, its y axis along (s, c).
+  const double c = std::cos(angle), s = std::sin(angle);
+  double a0 = HUGE_VAL, a1 = -HUGE_VAL, b0 = HUGE_VAL, b1 = -HUGE_VAL;
+  for (const Point& p : points) {
+    const double a = p.x * c - p.y * s, b = p.x * s + p.y * c;
+    a0 = std::min(a0, a), a1 = std::max(a1, a), b0 = std::min(b0, b), b1 = std::max(b1, b);
+  }
+  const double am = 0.5 * (a0 + a1), bm = 0.5 * (b0 + b1);
+  return {{static_cast<float>(am * c + bm * s), static_cast<float>(bm * c - am * s)},
+          static_cast<float>(std::max(a1 - a0, b1 - b0)), angle};
+}
+
+inline CropTransform CropTransform::around(const Landmarks& points, int size, float scale, float angle) {
+  return from_region(landmark_region(points, angle), size, scale);
+}
 
 // The angle (square()'s convention) that turns a crop so that the line from the image-left eye to the
 // other is level in it: the face's roll in the image.

@@ -1,71 +1,84 @@
-// Face boxes for the landmark network: a cascade classifier plus the fixed mapping from its boxes to
-// the box the landmark crops are defined on (the landmarks' bounding box, made square).
-//
-// A cascade's box is not the landmark box: haarcascade_frontalface_alt2's square sits about 15 % of its
-// side higher than the landmarks' box and is about 12 % larger. BoxMapping moves the centre by a fraction of the detection's size
-// and scales it. The defaults were calibrated on ../shared/data/300w/train (1062 faces, the median over
-// the faces the cascade found) with
-//   build/release/examples/pfld_face_calibration --data ../shared/data/300w/train
-// which prints the numbers for any cascade file. On the 145 faces of 300w/val the default cascade finds
-// 133 (91.7 %; lbpcascade_frontalface_improved, faster, finds 86.9 %).
+// The face detector interface: a photo in, the faces in it out, each with the region a landmark network
+// should crop. pfld has two: YuNet (yunet.hpp, a CNN, the default: load_face_detector) and OpenCV's
+// boosted cascades (cascade_face_detector.hpp).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <memory>
-#include <string>
 #include <vector>
 
-#include "cascade.hpp"
+#include "../core/thread_pool.hpp"
+#include "../data/crop.hpp"
+#include "../data/image.hpp"
+#include "../data/landmarks.hpp"
 
 namespace pfld {
 
-// The cascade pfld uses unless told otherwise: OpenCV's Haar frontal-face model "alt2" (Debian package
-// opencv-data), the best of OpenCV's frontal cascades on 300-W.
-inline std::string default_face_cascade() { return "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"; }
-
-// landmark box centre = detection centre + (shift_x * width, shift_y * height); side = scale * width.
-struct BoxMapping {
-  float shift_x = 0.0f;
-  float shift_y = 0.0f;
-  float scale = 1.0f;
-
-  Box apply(const Box& detection) const {
-    const float side = scale * detection.width;
-    const float cx = detection.center_x() + shift_x * detection.width;
-    const float cy = detection.center_y() + shift_y * detection.height;
-    return Box{cx - side / 2, cy - side / 2, side, side};
-  }
+// One face a detector found, in image pixels.
+struct FaceDetection {
+  Box box;
+  // The detector's confidence, higher is surer (YuNet: in [0, 1]; a cascade: its neighbour count).
+  float score = 0.0f;
+  // The subject's right eye, left eye, nose tip, right and left mouth corners (the right eye is on the
+  // image's left in a frontal photo), when has_keypoints.
+  std::array<Point, 5> keypoints{};
+  bool has_keypoints = false;
 };
 
-// Calibrated for haarcascade_frontalface_alt2.xml (see the header comment).
-inline BoxMapping default_box_mapping() { return BoxMapping{0.0041f, 0.1499f, 0.8933f}; }
+// Intersection over union of two boxes.
+inline float box_iou(const Box& a, const Box& b) {
+  const float x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
+  const float x1 = std::min(a.x + a.width, b.x + b.width), y1 = std::min(a.y + a.height, b.y + b.height);
+  const float inter = std::max(0.0f, x1 - x0) * std::max(0.0f, y1 - y0);
+  const float uni = a.width * a.height + b.width * b.height - inter;
+  return uni > 0.0f ? inter / uni : 0.0f;
+}
 
+// Greedy non-maximum suppression: the faces by falling score, each kept unless it overlaps a kept one
+// by more than `iou`.
+inline std::vector<FaceDetection> suppress_overlaps(std::vector<FaceDetection> faces, float iou) {
+  std::stable_sort(faces.begin(), faces.end(),
+                   [](const FaceDetection& a, const FaceDetection& b) { return a.score > b.score; });
+  std::vector<FaceDetection> kept;
+  for (const FaceDetection& f : faces) {
+    bool overlaps = false;
+    for (const FaceDetection& k : kept) overlaps = overlaps || box_iou(f.box, k.box) > iou;
+    if (!overlaps) kept.push_back(f);
+  }
+  return kept;
+}
+
+// What every face detector does.
+//
+// Thread safety: detect() may keep scratch memory between calls (YuNet keeps its graph for the last
+// photo size), so one object serves one thread at a time; clone() gives another thread its own.
+// landmark_region() is const and safe from any thread.
 class FaceDetector {
  public:
-  explicit FaceDetector(CascadeClassifier cascade, const CascadeOptions& options = {},
-                        const BoxMapping& mapping = default_box_mapping())
-      : cascade_(std::move(cascade)), options_(options), mapping_(mapping) {}
+  virtual ~FaceDetector() = default;
 
-  static FaceDetector load(const std::string& cascade_path = default_face_cascade(), const CascadeOptions& options = {},
-                           const BoxMapping& mapping = default_box_mapping()) {
-    return FaceDetector(CascadeClassifier::load(cascade_path), options, mapping);
+  // The faces in `image`, best first. Requires a valid, non-empty image (else an Error).
+  std::vector<FaceDetection> detect(const ImageView& image, ThreadPool* pool = nullptr) {
+    detail::require(!image.empty(), "face detection: the image is empty");
+    image.validate("face detection");
+    return find(image, pool);
   }
 
-  const CascadeClassifier& cascade() const { return cascade_; }
-  const CascadeOptions& options() const { return options_; }
-  const BoxMapping& mapping() const { return mapping_; }
+  // Where the landmarks of a face this detector found lie: its calibrated map from the detection (box,
+  // and keypoints where it has them) to the landmarks' region. What Detector::detect takes.
+  virtual FaceRegion landmark_region(const FaceDetection& face) const = 0;
 
-  // The cascade's own boxes, largest first.
-  std::vector<FaceBox> detect(const ImageView& image, ThreadPool* pool = nullptr) const {
-    return cascade_.detect(image, options_, pool);
-  }
+  // An independent copy for another thread (the model itself may be shared, read-only).
+  virtual std::unique_ptr<FaceDetector> clone() const = 0;
 
-  // A detection's box in the landmark convention: what Detector::detect takes.
-  Box landmark_box(const FaceBox& face) const { return mapping_.apply(face.box); }
+ protected:
+  FaceDetector() = default;
+  FaceDetector(const FaceDetector&) = default;
+  FaceDetector& operator=(const FaceDetector&) = default;
 
- private:
-  CascadeClassifier cascade_;
-  CascadeOptions options_;
-  BoxMapping mapping_;
+  // detect() for a checked image.
+  virtual std::vector<FaceDetection> find(const ImageView& image, ThreadPool* pool) = 0;
 };
 
 }  // namespace pfld

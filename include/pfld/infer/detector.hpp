@@ -20,7 +20,7 @@
 #include "../data/image.hpp"
 #include "../data/landmarks.hpp"
 #include "../data/mirror.hpp"
-#include "../facedet/face_detector.hpp"
+#include "../facedet/default_face_detector.hpp"
 #include "inference_net.hpp"
 #include "linear_readout.hpp"
 #include "onnx_import.hpp"
@@ -38,10 +38,10 @@ inline std::shared_ptr<const LandmarkModel> load_landmark_model(const std::strin
   return std::make_shared<const InferenceNet>(InferenceNet::load(path, isa));
 }
 
-// One face of detect_all: what the face detector found, the landmark box it maps to, the landmarks.
+// One face of detect_all: what the face detector found, the landmark region it maps to, the landmarks.
 struct DetectedFace {
-  FaceBox detection;
-  Box box;
+  FaceDetection detection;
+  FaceRegion region;
   Landmarks landmarks;
 };
 
@@ -79,6 +79,12 @@ class Detector {
     arena_ = net_->make_arena();
   }
 
+  // With a face detector for detect_all (else the default one is loaded when detect_all first needs it).
+  Detector(std::shared_ptr<const LandmarkModel> net, std::unique_ptr<FaceDetector> faces, const DetectorOptions& options = {})
+      : Detector(std::move(net), options) {
+    faces_ = std::move(faces);
+  }
+
   explicit Detector(model::PfldNet& net, const DetectorOptions& options = {})
       : Detector(std::make_shared<const InferenceNet>(net, options.isa), options) {}
 
@@ -87,7 +93,9 @@ class Detector {
     return Detector(load_landmark_model(path, options.isa), options);
   }
 
-  Detector(const Detector& other) : Detector(other.net_, other.options_) { faces_ = other.faces_; }
+  Detector(const Detector& other) : Detector(other.net_, other.options_) {
+    if (other.faces_) faces_ = other.faces_->clone();
+  }
   Detector& operator=(const Detector& other) {
     if (this != &other) *this = Detector(other);
     return *this;
@@ -99,14 +107,20 @@ class Detector {
   int landmark_count() const { return net_->landmark_count(); }
   const DetectorOptions& options() const { return options_; }
 
-  // The crop the network sees for a face box: a square of box_scale x the longer side, centred on the
-  // box, resampled to input_size(). Maps between crop and image coordinates (.mirrored(): its mirror image).
-  CropTransform crop_transform(const Box& face) const {
-    return CropTransform::from_box(face, net_->input_size(), options_.box_scale);
+  // The crop the network sees for a face region: a square of box_scale x its side, turned by its angle,
+  // resampled to input_size(). Maps between crop and image coordinates (.mirrored(): its mirror image).
+  CropTransform crop_transform(const FaceRegion& face) const {
+    return CropTransform::from_region(face, net_->input_size(), options_.box_scale);
   }
+  CropTransform crop_transform(const Box& face) const { return crop_transform(FaceRegion::from_box(face)); }
 
-  // Landmarks of the face in `face`, in image pixel coordinates. Parts of the crop outside the image are
-  // zero (black).
+  // Landmarks of the face in `face` (a face detector's landmark_region, or a landmark box), in image
+  // pixel coordinates. Parts of the crop outside the image are zero (black).
+  Landmarks detect(const ImageView& image, const FaceRegion& face) {
+    Landmarks points;
+    detect(image, face, points);
+    return points;
+  }
   Landmarks detect(const ImageView& image, const Box& face) {
     Landmarks points;
     detect(image, face, points);
@@ -114,7 +128,14 @@ class Detector {
   }
 
   // The same into `points`: no allocation once `points` has the capacity.
-  void detect(const ImageView& image, const Box& face, Landmarks& points) { run(image, face, arena_, points); }
+  void detect(const ImageView& image, const FaceRegion& face, Landmarks& points) {
+    check_input(image, face);
+    run(image, face, arena_, points);
+  }
+  void detect(const ImageView& image, const Box& face, Landmarks& points) {
+    check_input(image, face);
+    run(image, FaceRegion::from_box(face), arena_, points);
+  }
 
   // Landmarks of a face whose landmarks are known roughly already (a video's previous frame, say): the
   // first crop is the one a refine pass would take around `previous` (turned upright by its eye line
@@ -140,8 +161,8 @@ class Detector {
   }
 
   // Many faces of one image, spread over the thread pool (default: the process-wide one).
-  std::vector<Landmarks> detect(const ImageView& image, const std::vector<Box>& faces, ThreadPool* pool = nullptr) {
-    for (const Box& face : faces) check_input(image, face);
+  std::vector<Landmarks> detect(const ImageView& image, const std::vector<FaceRegion>& faces, ThreadPool* pool = nullptr) {
+    for (const FaceRegion& face : faces) check_input(image, face);
     std::vector<Landmarks> out(faces.size());
     if (faces.empty()) return out;
     if (!pool) pool = &default_thread_pool();
@@ -156,27 +177,39 @@ class Detector {
     });
     return out;
   }
+  std::vector<Landmarks> detect(const ImageView& image, const std::vector<Box>& faces, ThreadPool* pool = nullptr) {
+    for (const Box& face : faces) check_input(image, face);
+    std::vector<FaceRegion> regions;
+    for (const Box& face : faces) regions.push_back(FaceRegion::from_box(face));
+    return detect(image, regions, pool);
+  }
 
-  // The face detector detect_all uses (FaceDetector::load() for the default cascade).
-  void set_face_detector(std::shared_ptr<const FaceDetector> faces) { faces_ = std::move(faces); }
-  const FaceDetector* face_detector() const { return faces_.get(); }
+  // The face detector detect_all uses: the one given, else the default (load_face_detector(), YuNet from
+  // the shipped weights), loaded on first use.
+  void set_face_detector(std::unique_ptr<FaceDetector> faces) { faces_ = std::move(faces); }
+  FaceDetector& face_detector() {
+    if (!faces_) faces_ = load_face_detector();
+    return *faces_;
+  }
 
-  // Every face the face detector finds, with its landmarks, largest first.
+  // Every face the face detector finds, best first, with its landmarks (the faces spread over the
+  // thread pool).
   std::vector<DetectedFace> detect_all(const ImageView& image, ThreadPool* pool = nullptr) {
-    detail::require(faces_ != nullptr, "detect_all: no face detector (call set_face_detector first)");
     detail::require(!image.empty(), "detect_all: the image is empty");
-    const std::vector<FaceBox> found = faces_->detect(image, pool);
-    std::vector<Box> boxes;
-    for (const FaceBox& f : found) boxes.push_back(faces_->landmark_box(f));
-    std::vector<Landmarks> points = detect(image, boxes, pool);
+    FaceDetector& faces = face_detector();
+    const std::vector<FaceDetection> found = faces.detect(image, pool);
+    std::vector<FaceRegion> regions;
+    for (const FaceDetection& f : found) regions.push_back(faces.landmark_region(f));
+    std::vector<Landmarks> points = detect(image, regions, pool);
     std::vector<DetectedFace> out;
-    for (std::size_t i = 0; i < found.size(); ++i) out.push_back({found[i], boxes[i], std::move(points[i])});
+    for (std::size_t i = 0; i < found.size(); ++i) out.push_back({found[i], regions[i], std::move(points[i])});
     return out;
   }
 
   // Head pose (yaw, pitch, roll in degrees) from landmarks this detector returned for `face`, by PnP on
   // the 14 pose points in the crop frame (the aux net's labels, without the aux net).
-  HeadPose head_pose(const Landmarks& points, const Box& face) const {
+  HeadPose head_pose(const Landmarks& points, const Box& face) const { return head_pose(points, FaceRegion::from_box(face)); }
+  HeadPose head_pose(const Landmarks& points, const FaceRegion& face) const {
     detail::require(points.size() == static_cast<std::size_t>(landmark_count()), "head_pose: ", points.size(),
                     " landmarks, the detector predicts ", landmark_count());
     const CropTransform crop = crop_transform(face);
@@ -204,6 +237,11 @@ class Detector {
     }
   }
 
+  static void check_input(const ImageView& image, const FaceRegion& region) {
+    region.validate("detect");
+    check_input(image, region.bounds());
+  }
+
   static void check_input(const ImageView& image, const Box& face) {
     detail::require(!image.empty(), "detect: the image is empty");
     image.validate("detect");
@@ -221,8 +259,8 @@ class Detector {
     return net_->run(arena);
   }
 
-  void run(const ImageView& image, const Box& face, InferenceArena& arena, Landmarks& points) const {
-    check_input(image, face);
+  // (the caller checked the input)
+  void run(const ImageView& image, const FaceRegion& face, InferenceArena& arena, Landmarks& points) const {
     predict(image, crop_transform(face), arena, points);
     refine(image, arena, points);
   }
@@ -275,7 +313,7 @@ class Detector {
   MirrorMap mirror_;  // empty unless options_.mirror_average
   InferenceArena arena_;
   std::vector<std::unique_ptr<Slot>> batch_arenas_;
-  std::shared_ptr<const FaceDetector> faces_;
+  std::unique_ptr<FaceDetector> faces_;
 };
 
 }  // namespace pfld

@@ -1,0 +1,41 @@
+// The face detector pfld uses unless told otherwise, and loading one by its file.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "../io/shipped_weights.hpp"
+#include "cascade_face_detector.hpp"
+#include "face_detector.hpp"
+#include "yunet.hpp"
+
+namespace pfld {
+
+// YuNet, as shipped in weights/ (OpenCV Zoo's face_detection_yunet_2023mar.onnx, MIT license).
+inline std::string default_face_detector_path() { return io::shipped_weights("face_detection_yunet_2023mar.onnx"); }
+
+// The detector in `path`: an ONNX file is a YuNet network, an XML file an OpenCV cascade; each with its
+// default options and calibrated region mapping, except a `min_face` above 0 (pixels: smaller faces are
+// not reported).
+inline std::unique_ptr<FaceDetector> load_face_detector(const std::string& path, float min_face = 0.0f) {
+  auto ends_with = [&](const char* suffix) {
+    const std::string s(suffix);
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
+  if (ends_with(".onnx")) {
+    YuNetOptions options;
+    if (min_face > 0) options.min_face = min_face;
+    return std::make_unique<YuNet>(YuNet::load(path, options));
+  }
+  if (ends_with(".xml")) {
+    CascadeOptions options;
+    if (min_face > 0) options.min_face = min_face;
+    return std::make_unique<CascadeFaceDetector>(CascadeFaceDetector::load(path, options));
+  }
+  detail::fail(path, ": not a face detector pfld knows (an ONNX YuNet file or an OpenCV cascade .xml)");
+}
+
+// The default detector.
+inline std::unique_ptr<FaceDetector> load_face_detector() { return load_face_detector(default_face_detector_path()); }
+
+}  // namespace pfld
