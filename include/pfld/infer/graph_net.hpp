@@ -3,7 +3,9 @@
 // live in one arena, NHWC throughout. Convolutions carry their bias, activation clamp and residual add
 // in the kernel epilogue; the rest (element-wise add, clamp and sigmoid, pooling, upsampling,
 // concatenation, fully connected) are small steps of their own. Built once by an importer
-// (onnx_import.hpp); immutable afterwards and safe to share between threads (each with its own arena).
+// (onnx_import.hpp), then finish() places the tensors in the arena: tensors whose lifetimes do not
+// overlap share memory, so the working set of a detector at photo size stays in cache. Immutable after
+// finish() and safe to share between threads (each with its own arena).
 #pragma once
 
 #include <algorithm>
@@ -38,10 +40,11 @@ inline void add_clamped(std::size_t count, const float* a, const float* b, float
 
 class GraphNet : public LandmarkModel {
  public:
-  // A tensor of the graph: H x W x C (H = W = 1 for vectors) at `offset` floats into the arena.
+  // A tensor of the graph: H x W x C (H = W = 1 for vectors); `id` names its place in the arena, fixed by
+  // finish(). Views of the same data (a reshape) share the id.
   struct Value {
     int h = 1, w = 1, c = 1;
-    std::size_t offset = 0;
+    int id = -1;
     std::size_t size() const { return static_cast<std::size_t>(h) * w * c; }
   };
 
@@ -56,62 +59,77 @@ class GraphNet : public LandmarkModel {
   int input_height() const { return input_.h; }
   int input_width() const { return input_.w; }
   int landmark_count() const override { return landmarks_; }
-  std::size_t arena_floats() const override { return arena_floats_; }
+  std::size_t arena_floats() const override {
+    require_finished();
+    return arena_floats_;
+  }
   double flops() const { return flops_; }
+  // The floats of every tensor together: what the arena would take if none shared memory.
+  std::size_t tensor_floats() const {
+    std::size_t sum = 0;
+    for (std::size_t f : floats_) sum += f;
+    return sum;
+  }
 
   float* input(InferenceArena& arena) const override {
+    require_finished();
     check_arena(arena, "GraphNet");
-    return arena.data() + input_.offset;
+    return at(arena, input_);
   }
 
   // Runs every step on the input in input(arena); the outputs stay valid until the arena's next run.
   void run_graph(InferenceArena& arena) const {
+    require_finished();
     check_arena(arena, "GraphNet");
     float* base = arena.data();
-    for (const auto& step : steps_) step(base);
+    const std::size_t* offsets = offsets_.data();
+    for (const Step& step : steps_) step.run(base, offsets);
   }
 
   const float* run(InferenceArena& arena) const override {
     detail::require(landmarks_ > 0, "GraphNet: the graph has no landmark output");
     run_graph(arena);
-    return arena.data() + landmarks_value_.offset;
+    return at(arena, landmarks_value_);
   }
   using LandmarkModel::run;  // run(crop, arena)
 
   // A named output of the last run (e.g. an ONNX graph output), NHWC.
   const float* output(InferenceArena& arena, const std::string& name, Value* shape = nullptr) const {
+    require_finished();
     for (const auto& [n, v] : outputs_)
       if (n == name) {
         if (shape) *shape = v;
-        return arena.data() + v.offset;
+        return at(arena, v);
       }
     detail::fail("GraphNet: no output named '", name, "'");
   }
 
   // ---- Building (importers only) ----
 
+  // A new tensor. Its place in the arena is fixed by finish().
   Value add_value(int h, int w, int c) {
+    require_building();
     detail::require(h > 0 && w > 0 && c > 0, "GraphNet: empty tensor ", h, "x", w, "x", c);
-    Value v{h, w, c, arena_floats_};
-    const std::size_t floats = aligned(v.size());
+    const Value v{h, w, c, static_cast<int>(floats_.size())};
     detail::require(v.size() / static_cast<std::size_t>(c) / static_cast<std::size_t>(w) == static_cast<std::size_t>(h) &&
-                        floats <= max_arena_floats_ - std::min(max_arena_floats_, arena_floats_),
+                        aligned(v.size()) <= max_arena_floats_,
                     "GraphNet: a ", h, "x", w, "x", c, " tensor takes the activations past the arena budget of ",
                     max_arena_floats_ * sizeof(float), " bytes");
-    arena_floats_ += floats;
+    floats_.push_back(aligned(v.size()));
     return v;
   }
 
   // The input (height x width x 3, NHWC, as the caller fills it) and the affine map into the network's
-  // input: x * scale[c] + shift[c].
+  // input: x * scale[c] + shift[c] (none when that is the identity: the input is the network's).
   Value set_input(int height, int width, const float scale[3], const float shift[3]) {
     input_ = add_value(height, width, 3);
+    const std::array<float, 3> a{scale[0], scale[1], scale[2]}, b{shift[0], shift[1], shift[2]};
+    if (a == std::array<float, 3>{1, 1, 1} && b == std::array<float, 3>{0, 0, 0}) return input_;
     const Value in = add_value(height, width, 3);
     const Value crop = input_;
-    const std::array<float, 3> a{scale[0], scale[1], scale[2]}, b{shift[0], shift[1], shift[2]};
-    steps_.push_back([crop, in, a, b](float* base) {
-      const float* x = base + crop.offset;
-      float* y = base + in.offset;
+    add_step({crop}, {in}, [crop, in, a, b](float* base, const std::size_t* at) {
+      const float* x = base + at[crop.id];
+      float* y = base + at[in.id];
       for (std::size_t i = 0; i < crop.size(); i += 3)
         for (std::size_t c = 0; c < 3; ++c) y[i + c] = x[i + c] * a[c] + b[c];
     });
@@ -132,8 +150,10 @@ class GraphNet : public LandmarkModel {
     if (residual)
       detail::require(residual->h == y.h && residual->w == y.w && residual->c == y.c, "GraphNet: residual shape differs");
     flops_ += 2.0 * g.macs();
-    const std::size_t res = residual ? residual->offset : 0;
+    const Value res = residual ? *residual : Value{};
     const bool has_res = residual != nullptr;
+    std::vector<Value> reads{x};
+    if (has_res) reads.push_back(res);
     auto b = std::make_shared<std::vector<float>>(std::move(bias));
     const Isa isa = isa_;
     if (g.is_depthwise() && g.kernel_h * g.kernel_w <= 64) {
@@ -142,43 +162,44 @@ class GraphNet : public LandmarkModel {
       for (int c = 0; c < g.out_c; ++c)
         for (int t = 0; t < taps; ++t)
           (*wt)[static_cast<std::size_t>(t) * g.out_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
-      steps_.push_back([=](float* base) {
-        float* out = base + y.offset;
-        kernels::depthwise_forward_fused(isa, g, base + x.offset, wt->data(), b->data(), has_res ? Clamp{} : clamp, out);
-        if (has_res) detail_graph::add_clamped(y.size(), out, base + res, out, clamp);
+      add_step(reads, {y}, [=](float* base, const std::size_t* at) {
+        float* out = base + at[y.id];
+        kernels::depthwise_forward_fused(isa, g, base + at[x.id], wt->data(), b->data(), has_res ? Clamp{} : clamp, out);
+        if (has_res) detail_graph::add_clamped(y.size(), out, base + at[res.id], out, clamp);
       });
       return y;
     }
     detail::require(g.groups == 1, "GraphNet: grouped convolution (groups=", g.groups, ") is not supported");
     if (kernels::direct_conv_suits(g)) {
       auto packed = std::make_shared<kernels::DirectConvWeights>(g, weights.data(), b->data());
-      steps_.push_back([=](float* base) {
-        float* out = base + y.offset;
-        kernels::direct_conv_forward(isa, g, base + x.offset, *packed, has_res ? Clamp{} : clamp, out);
-        if (has_res) detail_graph::add_clamped(y.size(), out, base + res, out, clamp);
+      add_step(reads, {y}, [=](float* base, const std::size_t* at) {
+        float* out = base + at[y.id];
+        kernels::direct_conv_forward(isa, g, base + at[x.id], *packed, has_res ? Clamp{} : clamp, out);
+        if (has_res) detail_graph::add_clamped(y.size(), out, base + at[res.id], out, clamp);
       });
       return y;
     }
     const int patch = kernels::patch_size(g);
     auto packed = std::make_shared<kernels::PackedMatrix>(isa, patch, g.out_c, kernels::transposed(weights.data(), patch));
     const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
-    std::size_t columns = 0;
-    if (!pointwise) columns = add_value(y.h * y.w, patch, 1).offset;
-    steps_.push_back([=](float* base) {
-      const float* a = base + x.offset;
+    std::vector<Value> writes{y};
+    Value columns;  // the im2col patches: scratch of this step alone
+    if (!pointwise) writes.push_back(columns = add_value(y.h * y.w, patch, 1));
+    add_step(reads, writes, [=](float* base, const std::size_t* at) {
+      const float* a = base + at[x.id];
       if (!pointwise) {
-        kernels::im2col(g, a, base + columns, nullptr);
-        a = base + columns;
+        kernels::im2col(g, a, base + at[columns.id], nullptr);
+        a = base + at[columns.id];
       }
       kernels::GemmEpilogue e;
       e.bias = b->data();
       e.lo = clamp.lo;
       e.hi = clamp.hi;
       if (has_res) {
-        e.residual = base + res;
+        e.residual = base + at[res.id];
         e.residual_stride = static_cast<std::size_t>(g.out_c);
       }
-      kernels::gemm_prepacked(y.h * y.w, a, static_cast<std::size_t>(patch), *packed, base + y.offset,
+      kernels::gemm_prepacked(y.h * y.w, a, static_cast<std::size_t>(patch), *packed, base + at[y.id],
                               static_cast<std::size_t>(g.out_c), e);
     });
     return y;
@@ -188,17 +209,17 @@ class GraphNet : public LandmarkModel {
   Value add_add(const Value& a, const Value& b, Clamp clamp) {
     detail::require(a.size() == b.size() && a.c == b.c, "GraphNet: Add of different shapes");
     const Value y = add_value(a.h, a.w, a.c);
-    steps_.push_back([=](float* base) {
-      detail_graph::add_clamped(y.size(), base + a.offset, base + b.offset, base + y.offset, clamp);
+    add_step({a, b}, {y}, [=](float* base, const std::size_t* at) {
+      detail_graph::add_clamped(y.size(), base + at[a.id], base + at[b.id], base + at[y.id], clamp);
     });
     return y;
   }
 
   Value add_clamp(const Value& x, Clamp clamp) {
     const Value y = add_value(x.h, x.w, x.c);
-    steps_.push_back([=](float* base) {
-      const float* p = base + x.offset;
-      float* out = base + y.offset;
+    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+      const float* p = base + at[x.id];
+      float* out = base + at[y.id];
       for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(p[i], clamp.lo), clamp.hi);
     });
     return y;
@@ -206,9 +227,9 @@ class GraphNet : public LandmarkModel {
 
   Value add_global_average_pool(const Value& x) {
     const Value y = add_value(1, 1, x.c);
-    steps_.push_back([=](float* base) {
-      const float* p = base + x.offset;
-      float* out = base + y.offset;
+    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+      const float* p = base + at[x.id];
+      float* out = base + at[y.id];
       std::fill(out, out + x.c, 0.0f);
       const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w;
       for (std::size_t i = 0; i < pixels; ++i)
@@ -221,9 +242,9 @@ class GraphNet : public LandmarkModel {
   // y = 1 / (1 + exp(-x)) element-wise.
   Value add_sigmoid(const Value& x) {
     const Value y = add_value(x.h, x.w, x.c);
-    steps_.push_back([=](float* base) {
-      const float* p = base + x.offset;
-      float* out = base + y.offset;
+    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+      const float* p = base + at[x.id];
+      float* out = base + at[y.id];
       for (std::size_t i = 0; i < y.size(); ++i) out[i] = 1.0f / (1.0f + std::exp(-p[i]));
     });
     return y;
@@ -234,11 +255,11 @@ class GraphNet : public LandmarkModel {
   Value add_upsample_nearest(const Value& x, int fh, int fw) {
     detail::require(fh >= 1 && fw >= 1 && fh <= 16 && fw <= 16, "GraphNet: upsampling by ", fh, "x", fw);
     const Value y = add_value(x.h * fh, x.w * fw, x.c);
-    steps_.push_back([=](float* base) {
+    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
       const std::size_t c = static_cast<std::size_t>(x.c);
       for (int r = 0; r < y.h; ++r) {
-        const float* row = base + x.offset + static_cast<std::size_t>(r / fh) * static_cast<std::size_t>(x.w) * c;
-        float* out = base + y.offset + static_cast<std::size_t>(r) * static_cast<std::size_t>(y.w) * c;
+        const float* row = base + at[x.id] + static_cast<std::size_t>(r / fh) * static_cast<std::size_t>(x.w) * c;
+        float* out = base + at[y.id] + static_cast<std::size_t>(r) * static_cast<std::size_t>(y.w) * c;
         for (int col = 0; col < y.w; ++col) std::copy_n(row + static_cast<std::size_t>(col / fw) * c, c, out + static_cast<std::size_t>(col) * c);
       }
     });
@@ -254,12 +275,12 @@ class GraphNet : public LandmarkModel {
                     "x", x.w, " (padding must be smaller than the kernel, the kernel fit the padded input)");
     const int oh = (x.h + 2 * ph - kh) / sh + 1, ow = (x.w + 2 * pw - kw) / sw + 1;
     const Value y = add_value(oh, ow, x.c);
-    steps_.push_back([=](float* base) {
+    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
       const std::size_t c = static_cast<std::size_t>(x.c);
       for (int oy = 0; oy < oh; ++oy)
         for (int ox = 0; ox < ow; ++ox) {
           // Channels innermost: each tap is one contiguous run of x.c floats, which vectorises.
-          float* out = base + y.offset + (static_cast<std::size_t>(oy) * ow + ox) * c;
+          float* out = base + at[y.id] + (static_cast<std::size_t>(oy) * ow + ox) * c;
           std::fill_n(out, c, max ? -std::numeric_limits<float>::infinity() : 0.0f);
           int taps = 0;
           for (int ky = 0; ky < kh; ++ky) {
@@ -268,7 +289,7 @@ class GraphNet : public LandmarkModel {
             for (int kx = 0; kx < kw; ++kx) {
               const int ix = ox * sw - pw + kx;
               if (ix < 0 || ix >= x.w) continue;
-              const float* in = base + x.offset + (static_cast<std::size_t>(iy) * x.w + ix) * c;
+              const float* in = base + at[x.id] + (static_cast<std::size_t>(iy) * x.w + ix) * c;
               if (max)
                 for (std::size_t k = 0; k < c; ++k) out[k] = std::max(out[k], in[k]);
               else
@@ -287,13 +308,13 @@ class GraphNet : public LandmarkModel {
 
   // The tensor flattened the way ONNX flattens NCHW (channel-major), as a vector.
   Value add_flatten(const Value& x) {
-    if (x.h == 1 && x.w == 1) return Value{1, 1, x.c, x.offset};  // same order: an alias
+    if (x.h == 1 && x.w == 1) return Value{1, 1, x.c, x.id};  // same order: an alias
     detail::require(x.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()), "GraphNet: Flatten of ",
                     x.h, "x", x.w, "x", x.c);
     const Value y = add_value(1, 1, static_cast<int>(x.size()));
-    steps_.push_back([=](float* base) {
-      const float* p = base + x.offset;
-      float* out = base + y.offset;
+    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+      const float* p = base + at[x.id];
+      float* out = base + at[y.id];
       const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w;
       for (std::size_t i = 0; i < pixels; ++i)
         for (int c = 0; c < x.c; ++c) out[static_cast<std::size_t>(c) * pixels + i] = p[i * static_cast<std::size_t>(x.c) + static_cast<std::size_t>(c)];
@@ -311,14 +332,14 @@ class GraphNet : public LandmarkModel {
       c += p.c;
     }
     const Value y = add_value(parts[0].h, parts[0].w, c);
-    steps_.push_back([=](float* base) {
+    add_step(parts, {y}, [=](float* base, const std::size_t* at) {
       const std::size_t pixels = static_cast<std::size_t>(y.h) * y.w;
-      int at = 0;
+      int channel = 0;
       for (const Value& p : parts) {
         for (std::size_t i = 0; i < pixels; ++i)
-          std::copy_n(base + p.offset + i * static_cast<std::size_t>(p.c), p.c,
-                      base + y.offset + i * static_cast<std::size_t>(y.c) + static_cast<std::size_t>(at));
-        at += p.c;
+          std::copy_n(base + at[p.id] + i * static_cast<std::size_t>(p.c), p.c,
+                      base + at[y.id] + i * static_cast<std::size_t>(y.c) + static_cast<std::size_t>(channel));
+        channel += p.c;
       }
     });
     return y;
@@ -332,10 +353,10 @@ class GraphNet : public LandmarkModel {
     auto packed = std::make_shared<kernels::PackedMatrix>(isa_, in, out, kernels::row_major(w_in_out.data(), out));
     auto b = std::make_shared<std::vector<float>>(std::move(bias));
     flops_ += 2.0 * in * out;
-    steps_.push_back([=](float* base) {
+    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
       kernels::GemmEpilogue e;
       e.bias = b->data();
-      kernels::gemm_prepacked(1, base + x.offset, static_cast<std::size_t>(in), *packed, base + y.offset,
+      kernels::gemm_prepacked(1, base + at[x.id], static_cast<std::size_t>(in), *packed, base + at[y.id],
                               static_cast<std::size_t>(out), e);
     });
     return y;
@@ -343,30 +364,103 @@ class GraphNet : public LandmarkModel {
 
   // The landmark output (2N values, x/y pairs in crop units after `scale`).
   void set_landmarks(const Value& v, float scale) {
+    require_building();
     detail::require(v.size() % 2 == 0, "GraphNet: the landmark output has an odd size ", v.size());
     landmarks_ = static_cast<int>(v.size() / 2);
     landmarks_value_ = v;
     if (scale != 1.0f) {
       landmarks_value_ = add_value(1, 1, static_cast<int>(v.size()));
       const Value from = v, to = landmarks_value_;
-      steps_.push_back([=](float* base) {
-        for (std::size_t i = 0; i < from.size(); ++i) base[to.offset + i] = base[from.offset + i] * scale;
+      add_step({from}, {to}, [=](float* base, const std::size_t* at) {
+        for (std::size_t i = 0; i < from.size(); ++i) base[at[to.id] + i] = base[at[from.id] + i] * scale;
       });
     }
   }
 
-  void add_output(const std::string& name, const Value& v) { outputs_.emplace_back(name, v); }
+  void add_output(const std::string& name, const Value& v) {
+    require_building();
+    outputs_.emplace_back(name, v);
+  }
   // The named outputs, in the graph's order.
   const std::vector<std::pair<std::string, Value>>& outputs() const { return outputs_; }
 
+  // Ends building: places every tensor in the arena. A tensor lives from the step that writes it to the
+  // last step that reads it (the input from the start, the outputs to the end); tensors whose lives
+  // overlap get disjoint memory, the others may share. Placement is greedy by size, largest first, each
+  // at the lowest offset free of the live tensors already placed (the strategy of TensorFlow Lite's
+  // arena planner). The arena is then at most the budget given at construction, else an Error.
+  void finish() {
+    require_building();
+    const std::size_t n = floats_.size();
+    const int end = static_cast<int>(steps_.size());
+    std::vector<int> first(n, end), last(n, -1);
+    auto live = [&](int id, int step) {
+      const std::size_t i = static_cast<std::size_t>(id);
+      first[i] = std::min(first[i], step), last[i] = std::max(last[i], step);
+    };
+    if (input_.id >= 0) live(input_.id, -1);
+    for (int s = 0; s < end; ++s) {
+      for (int id : steps_[static_cast<std::size_t>(s)].reads) live(id, s);
+      for (int id : steps_[static_cast<std::size_t>(s)].writes) live(id, s);
+    }
+    for (const auto& o : outputs_) live(o.second.id, end);
+    if (landmarks_ > 0) live(landmarks_value_.id, end);
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return floats_[a] > floats_[b]; });
+    offsets_.assign(n, 0);
+    arena_floats_ = 0;
+    std::vector<std::size_t> placed;
+    for (std::size_t i : order) {
+      if (last[i] < first[i]) continue;  // never used
+      // The placed tensors alive at the same time, by offset; the first gap that fits.
+      std::vector<std::size_t> overlapping;
+      for (std::size_t j : placed)
+        if (first[j] <= last[i] && first[i] <= last[j]) overlapping.push_back(j);
+      std::sort(overlapping.begin(), overlapping.end(), [&](std::size_t a, std::size_t b) { return offsets_[a] < offsets_[b]; });
+      std::size_t offset = 0;
+      for (std::size_t j : overlapping) {
+        if (offsets_[j] >= offset + floats_[i]) break;
+        offset = std::max(offset, offsets_[j] + floats_[j]);
+      }
+      offsets_[i] = offset;
+      arena_floats_ = std::max(arena_floats_, offset + floats_[i]);
+      placed.push_back(i);
+    }
+    detail::require(arena_floats_ <= max_arena_floats_, "GraphNet: the activations need ", arena_floats_ * sizeof(float),
+                    " bytes, more than the arena budget of ", max_arena_floats_ * sizeof(float), " bytes");
+    finished_ = true;
+  }
+
  private:
+  struct Step {
+    std::function<void(float* base, const std::size_t* offsets)> run;
+    std::vector<int> reads, writes;  // tensor ids
+  };
+
+  void add_step(const std::vector<Value>& reads, const std::vector<Value>& writes,
+                std::function<void(float*, const std::size_t*)> run) {
+    require_building();
+    Step step{std::move(run), {}, {}};
+    for (const Value& v : reads) step.reads.push_back(v.id);
+    for (const Value& v : writes) step.writes.push_back(v.id);
+    steps_.push_back(std::move(step));
+  }
+
+  float* at(InferenceArena& arena, const Value& v) const { return arena.data() + offsets_[static_cast<std::size_t>(v.id)]; }
+  void require_building() const { detail::require(!finished_, "GraphNet: the graph is finished; it cannot grow"); }
+  void require_finished() const { detail::require(finished_, "GraphNet: finish() the graph before it runs"); }
+
   Isa isa_;
   std::size_t max_arena_floats_;
   int landmarks_ = 0;
-  Value input_{0, 0, 0, 0}, landmarks_value_;
-  std::vector<std::function<void(float*)>> steps_;
+  Value input_{0, 0, 0, -1}, landmarks_value_;
+  std::vector<Step> steps_;
   std::vector<std::pair<std::string, Value>> outputs_;
+  std::vector<std::size_t> floats_;   // per tensor id, aligned
+  std::vector<std::size_t> offsets_;  // per tensor id, set by finish()
   std::size_t arena_floats_ = 0;
+  bool finished_ = false;
   double flops_ = 0.0;
 };
 

@@ -118,14 +118,11 @@ inline Clamp clamp_of_node(const io::OnnxModel& m, const io::OnnxNode& n, const 
 
 }  // namespace detail_onnx_import
 
-// Any ONNX graph of the ops above (and Sigmoid, Resize by whole factors, Transpose to channels-last,
-// Reshape of channels-last tensors) as a GraphNet whose outputs are the graph's, by name; no landmark
-// output is required. The input is [N, 3, H, W]; `input_height` and `input_width`, when not 0, replace
-// the file's H and W (a detector run at the size of each photo).
-inline std::shared_ptr<GraphNet> import_onnx_graph(const io::OnnxModel& m, const OnnxImportOptions& options,
-                                                   const std::string& source = "onnx", int input_height = 0,
-                                                   int input_width = 0) {
-  using namespace detail_onnx_import;
+namespace detail_onnx_import {
+
+// import_onnx_graph before GraphNet::finish.
+inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxImportOptions& options,
+                                             const std::string& source, int input_height, int input_width) {
   for (const io::OnnxNode& n : m.nodes) validate_onnx_node(n, source);
   auto net = std::make_shared<GraphNet>(options.isa, options.max_arena_bytes);
   detail::require(m.inputs.size() == 1, source, ": the graph has ", m.inputs.size(), " inputs; pfld takes one image");
@@ -388,18 +385,33 @@ inline std::shared_ptr<GraphNet> import_onnx_graph(const io::OnnxModel& m, const
   return net;
 }
 
+}  // namespace detail_onnx_import
+
+// Any ONNX graph of the ops above (and Sigmoid, Resize by whole factors, Transpose to channels-last,
+// Reshape of channels-last tensors) as a GraphNet whose outputs are the graph's, by name; no landmark
+// output is required. The input is [N, 3, H, W]; `input_height` and `input_width`, when not 0, replace
+// the file's H and W (a detector run at the size of each photo).
+inline std::shared_ptr<GraphNet> import_onnx_graph(const io::OnnxModel& m, const OnnxImportOptions& options,
+                                                   const std::string& source = "onnx", int input_height = 0,
+                                                   int input_width = 0) {
+  auto net = detail_onnx_import::build_graph(m, options, source, input_height, input_width);
+  net->finish();
+  return net;
+}
+
 // A landmark model: a square input [N, 3, S, S] and a landmark output (OnnxImportOptions::landmark_output).
 inline std::shared_ptr<GraphNet> import_onnx(const io::OnnxModel& m, const OnnxImportOptions& options,
                                              const std::string& source = "onnx") {
   detail::require(m.inputs.size() == 1 && m.inputs[0].shape.size() == 4 && m.inputs[0].shape[1] == 3 &&
                       m.inputs[0].shape[2] == m.inputs[0].shape[3],
                   source, ": the input is not [N, 3, S, S]");
-  auto net = import_onnx_graph(m, options, source);
+  auto net = detail_onnx_import::build_graph(m, options, source, 0, 0);
   for (const auto& [name, v] : net->outputs()) {
     const bool wanted = options.landmark_output.empty() ? (v.h == 1 && v.w == 1 && v.c % 2 == 0)
                                                         : name == options.landmark_output;
     if (wanted) {
       net->set_landmarks(v, options.landmark_scale);
+      net->finish();
       return net;
     }
   }
