@@ -297,40 +297,116 @@ TEST_SUITE("onnx") {
   }
 
   TEST_CASE("YuNet on pfld's kernels: all twelve outputs equal onnxruntime's within 1e-4 on a real photo") {
-    // OpenCV Zoo's file takes 640 x 640 in onnxruntime (its reshapes are constants), so the photo is put
-    // on a black 640 x 640 canvas, top left, as YuNet::detect pads it.
-    const std::string model = std::string(PFLD_TEST_DATA_DIR) + "/../models/face_detection_yunet_2023mar.onnx";
+    // OpenCV Zoo's file (the shipped one) takes 640 x 640 in onnxruntime (its reshapes are constants), so
+    // the photo is put on a black 640 x 640 canvas, top left, as YuNet::detect pads it; the dynamic-size
+    // export of the same weights (its reshapes computed from Shape, folded by the importer) runs at the
+    // photo's own size padded to a multiple of 32, 512 x 608.
     const std::string photo = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
-    if (ort_module().empty() || !std::filesystem::exists(model) || !std::filesystem::exists(photo)) {
-      MESSAGE("skipped: needs onnxruntime (PFLD_ORT_DIR), ../shared/models and python-matplotlib-data");
+    if (ort_module().empty() || !std::filesystem::exists(photo)) {
+      MESSAGE("skipped: needs onnxruntime (PFLD_ORT_DIR) and python-matplotlib-data");
       return;
     }
     const Image image = io::read_image(photo);
-    constexpr int kSide = 640;
-    Image canvas(kSide, kSide);
-    for (int y = 0; y < image.height; ++y)
-      std::copy_n(image.pixels.data() + static_cast<std::size_t>(y) * image.width * 3, static_cast<std::size_t>(image.width) * 3,
-                  canvas.pixels.data() + static_cast<std::size_t>(y) * kSide * 3);
-    YuNet yunet = YuNet::load(model);
-    REQUIRE(yunet.detect(canvas.view()).size() == 1);
-    // The same input for onnxruntime: BGR, 0-255, NCHW.
-    std::vector<float> nchw(static_cast<std::size_t>(3) * kSide * kSide);
-    for (int c = 0; c < 3; ++c)
-      for (std::size_t p = 0; p < static_cast<std::size_t>(kSide) * kSide; ++p)
-        nchw[static_cast<std::size_t>(c) * kSide * kSide + p] = canvas.pixels[p * 3 + static_cast<std::size_t>(2 - c)];
-    write_floats(temp("yunet_input.bin"), nchw);
-    const std::string command = "node '" + kTools + "/onnxruntime_run.js' '" + ort_module() + "' '" + model + "' '" +
-                                temp("yunet_input.bin") + "' 1 3 640 640 '" + temp("yunet_out") + "'";
-    REQUIRE(std::system(command.c_str()) == 0);
-    for (int s : {8, 16, 32})
-      for (const char* head : {"cls_", "obj_", "bbox_", "kps_"}) {
-        const std::string name = head + std::to_string(s);
-        CAPTURE(name);
-        const std::vector<float> expected = read_floats(temp("yunet_out." + name + ".bin"));
-        const int channels = head[0] == 'b' ? 4 : head[0] == 'k' ? 10 : 1;
-        REQUIRE(expected.size() == static_cast<std::size_t>(kSide / s) * static_cast<std::size_t>(kSide / s) * channels);
-        CHECK(max_abs_diff(yunet.raw_output(name), expected.data(), expected.size()) < 1e-4);
-      }
+    struct Case {
+      std::string model;
+      int height, width;
+    };
+    const std::string dynamic = std::string(PFLD_TEST_DATA_DIR) + "/../models/yunet_s_dynamic.onnx";
+    std::vector<Case> cases{{default_face_detector_path(), 640, 640}};
+    if (std::filesystem::exists(dynamic)) cases.push_back({dynamic, 608, 512});
+    else MESSAGE("skipped the dynamic-size file: ../shared/models is absent");
+    for (const Case& c : cases) {
+      CAPTURE(c.model);
+      Image canvas(c.width, c.height);
+      for (int y = 0; y < image.height; ++y)
+        std::copy_n(image.pixels.data() + static_cast<std::size_t>(y) * image.width * 3, static_cast<std::size_t>(image.width) * 3,
+                    canvas.pixels.data() + static_cast<std::size_t>(y) * c.width * 3);
+      YuNet yunet = YuNet::load(c.model);
+      REQUIRE(yunet.detect(canvas.view()).size() == 1);
+      // The same input for onnxruntime: BGR, 0-255, NCHW.
+      const std::size_t pixels = static_cast<std::size_t>(c.width) * c.height;
+      std::vector<float> nchw(3 * pixels);
+      for (std::size_t ch = 0; ch < 3; ++ch)
+        for (std::size_t p = 0; p < pixels; ++p) nchw[ch * pixels + p] = canvas.pixels[p * 3 + 2 - ch];
+      write_floats(temp("yunet_input.bin"), nchw);
+      const std::string command = "node '" + kTools + "/onnxruntime_run.js' '" + ort_module() + "' '" + c.model + "' '" +
+                                  temp("yunet_input.bin") + "' 1 3 " + std::to_string(c.height) + " " +
+                                  std::to_string(c.width) + " '" + temp("yunet_out") + "'";
+      REQUIRE(std::system(command.c_str()) == 0);
+      for (int s : {8, 16, 32})
+        for (const char* head : {"cls_", "obj_", "bbox_", "kps_"}) {
+          const std::string name = head + std::to_string(s);
+          CAPTURE(name);
+          const std::vector<float> expected = read_floats(temp("yunet_out." + name + ".bin"));
+          const std::size_t channels = head[0] == 'b' ? 4 : head[0] == 'k' ? 10 : 1;
+          REQUIRE(expected.size() == static_cast<std::size_t>(c.height / s) * static_cast<std::size_t>(c.width / s) * channels);
+          CHECK(max_abs_diff(yunet.raw_output(name), expected.data(), expected.size()) < 1e-4);
+        }
+    }
+  }
+
+  TEST_CASE("shape arithmetic is folded at import; what cannot be folded is an Error") {
+    // A reshape whose shape is computed from the tensor's own: Shape -> Gather(0) -> Unsqueeze -> Concat
+    // with constants, as dynamic-size exports write it.
+    io::OnnxModel m;
+    m.inputs.push_back({"x", {1, 3, 16, 16}});
+    auto node = [&](const char* op, std::vector<std::string> in, std::string out) {
+      io::OnnxNode n;
+      n.op_type = op;
+      n.name = out;
+      n.inputs = std::move(in);
+      n.outputs = {std::move(out)};
+      m.nodes.push_back(n);
+      return &m.nodes.back();
+    };
+    auto ints = [&](const std::string& name, std::vector<std::int64_t> v, bool scalar = false) {
+      io::OnnxTensor t;
+      t.is_float = false;
+      t.ints = std::move(v);
+      if (!scalar) t.dims = {static_cast<std::int64_t>(t.ints.size())};
+      m.initializers[name] = t;
+    };
+    io::OnnxTensor w;
+    w.dims = {2, 3, 1, 1};
+    w.floats = {1, 0, 0, 0, 1, 0};
+    m.initializers["w"] = w;
+    node("Conv", {"x", "w"}, "c");
+    io::OnnxNode* t = node("Transpose", {"c"}, "t");
+    io::OnnxAttribute perm;
+    perm.name = "perm";
+    perm.type = io::OnnxAttribute::ints_;
+    perm.ints = {0, 2, 3, 1};
+    t->attributes.push_back(perm);
+    node("Shape", {"c"}, "s");
+    ints("zero", {0}, true);
+    node("Gather", {"s", "zero"}, "n");
+    io::OnnxNode* u = node("Unsqueeze", {"n"}, "n1");
+    io::OnnxAttribute axes;
+    axes.name = "axes";
+    axes.type = io::OnnxAttribute::ints_;
+    axes.ints = {0};
+    u->attributes.push_back(axes);
+    ints("rest", {-1, 2});
+    node("Concat", {"n1", "rest"}, "shape");
+    node("Reshape", {"t", "shape"}, "y");
+    m.outputs.push_back({"y", {}});
+    const auto net = import_onnx_graph(m, {}, "folded.onnx");
+    GraphNet::Value y;
+    InferenceArena arena = net->make_arena();
+    float* in = net->input(arena);
+    for (int i = 0; i < 16 * 16 * 3; ++i) in[i] = static_cast<float>(i);
+    net->run_graph(arena);
+    const float* out = net->output(arena, "y", &y);
+    REQUIRE(y.size() == 16 * 16 * 2);
+    CHECK(out[2 * 37] == static_cast<float>(3 * 37));          // channel 0 is input channel 0
+    CHECK(out[2 * 37 + 1] == static_cast<float>(3 * 37 + 1));  // channel 1 is input channel 1
+
+    io::OnnxModel bad = m;
+    bad.initializers["zero"].ints = {7};  // past the 4 dimensions
+    CHECK_THROWS_WITH_AS(import_onnx_graph(bad, {}, "bad.onnx"), doctest::Contains("index 7 outside a list of 4"), Error);
+    bad = m;
+    bad.nodes[3].inputs[0] = "c";  // Gather from a tensor, not a constant
+    CHECK_THROWS_WITH_AS(import_onnx_graph(bad, {}, "bad.onnx"), doctest::Contains("must be a constant"), Error);
   }
 
   TEST_CASE("Detector::load takes .onnx files") {

@@ -161,13 +161,30 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
   };
   std::map<std::string, std::array<int, 4>> padded;  // Pad outputs: (top, left, bottom, right) to add to a conv
   std::set<const io::OnnxNode*> fused;
+  // Integer tensors computed from shapes (Shape, Gather, Unsqueeze, Concat of constants), known at
+  // import: a graph exported with a dynamic input size computes its reshapes that way.
+  std::map<std::string, io::OnnxTensor> folded;
+  std::set<std::string> flat;  // [N, features] tensors (their Shape has two dimensions)
+  // Input k of n as a constant: a folded one or an initializer.
+  auto constant = [&](const io::OnnxNode& n, std::size_t k) -> const io::OnnxTensor& {
+    if (k < n.inputs.size())
+      if (const auto it = folded.find(n.inputs[k]); it != folded.end()) return it->second;
+    return initializer(m, n, k, source);
+  };
+  auto is_constant = [&](const std::string& name) { return folded.count(name) || m.initializers.count(name); };
+  auto integers = [&](const io::OnnxNode& n, std::size_t k) -> const io::OnnxTensor& {
+    const io::OnnxTensor& t = constant(n, k);
+    detail::require(!t.is_float && t.dims.size() <= 1 && t.ints.size() == t.count() && t.ints.size() <= 8, source,
+                    ": ", n.describe(), ": input ", k, " is not a scalar or list of at most 8 integers");
+    return t;
+  };
 
   for (const io::OnnxNode& n : m.nodes) {
     if (fused.count(&n)) continue;
     detail::require(n.domain.empty() || n.domain == "ai.onnx", source, ": ", n.describe(), ": domain '", n.domain,
                     "' is not supported");
     const std::string& op = n.op_type;
-    if (op != "Sigmoid" && op != "Reshape" && op != "Identity")
+    if (op != "Sigmoid" && op != "Reshape" && op != "Identity" && op != "Shape")
       for (const std::string& input : n.inputs)
         detail::require(!channels_last.count(input), source, ": ", n.describe(), ": input '", input,
                         "' was transposed to channels-last, which only Sigmoid and Reshape take here");
@@ -238,6 +255,47 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
         }
       }
       values[out_name] = net->add_conv(x, g, std::move(weights), std::move(bias), clamp, residual);
+    } else if (op == "Shape") {
+      const GraphNet::Value& x = value(n, 0);
+      io::OnnxTensor shape;
+      shape.is_float = false;
+      if (flat.count(n.inputs[0])) shape.ints = {1, x.c};
+      else if (channels_last.count(n.inputs[0])) shape.ints = {1, x.h, x.w, x.c};
+      else shape.ints = {1, x.c, x.h, x.w};
+      shape.dims = {static_cast<std::int64_t>(shape.ints.size())};
+      folded[n.outputs[0]] = shape;
+    } else if (op == "Gather") {
+      const io::OnnxTensor& data = integers(n, 0);
+      const io::OnnxTensor& indices = integers(n, 1);
+      detail::require(data.dims.size() == 1, source, ": ", n.describe(), ": only gathering from a list is supported");
+      io::OnnxTensor out;
+      out.is_float = false;
+      out.dims = indices.dims;
+      const auto size = static_cast<std::int64_t>(data.ints.size());
+      for (std::int64_t i : indices.ints) {
+        detail::require(i >= -size && i < size, source, ": ", n.describe(), ": index ", i, " outside a list of ", size);
+        out.ints.push_back(data.ints[static_cast<std::size_t>(i < 0 ? i + size : i)]);
+      }
+      folded[n.outputs[0]] = out;
+    } else if (op == "Unsqueeze") {
+      io::OnnxTensor out = integers(n, 0);
+      const std::vector<std::int64_t> axes = n.inputs.size() > 1 ? integers(n, 1).ints : n.attr_ints("axes");
+      detail::require(axes.size() == 1 && out.dims.size() + axes.size() <= 1 && (axes[0] == 0 || axes[0] == -1), source,
+                      ": ", n.describe(), ": only a scalar made a list of one is supported");
+      out.dims = {static_cast<std::int64_t>(out.ints.size())};
+      folded[n.outputs[0]] = out;
+    } else if (op == "Concat" && std::all_of(n.inputs.begin(), n.inputs.end(), is_constant)) {
+      detail::require(n.attr_int("axis", 0) == 0, source, ": ", n.describe(), ": constants are joined along axis 0 only");
+      io::OnnxTensor out;
+      out.is_float = false;
+      for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+        const io::OnnxTensor& part = integers(n, k);
+        detail::require(part.dims.size() == 1, source, ": ", n.describe(), ": input ", k, " is not a list");
+        out.ints.insert(out.ints.end(), part.ints.begin(), part.ints.end());
+      }
+      detail::require(out.ints.size() <= 8, source, ": ", n.describe(), ": more than 8 values");
+      out.dims = {static_cast<std::int64_t>(out.ints.size())};
+      folded[n.outputs[0]] = out;
     } else if (op == "Relu" || op == "Clip") {
       values[n.outputs[0]] = net->add_clamp(value(n, 0), clamp_of_node(m, n, source));
     } else if (op == "Add") {
@@ -280,7 +338,7 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
                           (!rounding || rounding->s == "floor"),
                       source, ": ", n.describe(), ": only nearest, asymmetric, floor resizing is supported");
       int factor[2] = {0, 0};
-      if (n.inputs.size() > 2 && !n.inputs[2].empty() && !initializer(m, n, 2, source).floats.empty()) {
+      if (n.inputs.size() > 2 && !n.inputs[2].empty() && !constant(n, 2).floats.empty()) {
         const std::vector<float>& scales = float_initializer(m, n, 2, 4, source);
         for (int a = 0; a < 2; ++a) {
           const float f = scales[2 + static_cast<std::size_t>(a)];
@@ -289,7 +347,7 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
         detail::require(scales[0] == 1.0f && scales[1] == 1.0f, source, ": ", n.describe(), ": resizes N or C");
       } else {
         detail::require(n.inputs.size() > 3 && !n.inputs[3].empty(), source, ": ", n.describe(), ": neither scales nor sizes");
-        const io::OnnxTensor& sizes = initializer(m, n, 3, source);
+        const io::OnnxTensor& sizes = constant(n, 3);
         detail::require(!sizes.is_float && sizes.ints.size() == 4, source, ": ", n.describe(), ": sizes are not 4 integers");
         const int from[2] = {x.h, x.w};
         for (int a = 0; a < 2; ++a)
@@ -302,7 +360,7 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
     } else if (op == "Reshape" && channels_last.count(n.inputs[0])) {
       // The arena order is the ONNX order: any reshape that keeps the element count is a new name.
       const GraphNet::Value& x = value(n, 0);
-      const io::OnnxTensor& shape = initializer(m, n, 1, source);
+      const io::OnnxTensor& shape = constant(n, 1);
       detail::require(!shape.is_float && !shape.ints.empty() && shape.ints.size() <= 6, source, ": ", n.describe(),
                       ": the shape is not 1 to 6 integers");
       std::size_t known = 1;
@@ -319,12 +377,13 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
       channels_last.insert(n.outputs[0]);
     } else if (op == "Flatten" || op == "Reshape") {
       if (op == "Reshape") {
-        const io::OnnxTensor& shape = initializer(m, n, 1, source);
+        const io::OnnxTensor& shape = constant(n, 1);
         detail::require(!shape.is_float && shape.ints.size() == 2, source, ": ", n.describe(), ": only reshapes to [N, features] are supported");
       } else {
         detail::require(n.attr_int("axis", 1) == 1, source, ": ", n.describe(), ": only Flatten(axis=1) is supported");
       }
       values[n.outputs[0]] = net->add_flatten(value(n, 0));
+      flat.insert(n.outputs[0]);
     } else if (op == "Identity" || op == "Dropout") {
       values[n.outputs[0]] = value(n, 0);
       if (channels_last.count(n.inputs[0])) channels_last.insert(n.outputs[0]);
@@ -358,9 +417,10 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
         for (int j = 0; j < out; ++j) bias[static_cast<std::size_t>(j)] = beta * c[c.size() == 1 ? 0 : static_cast<std::size_t>(j)];
       }
       values[n.outputs[0]] = net->add_fully_connected(x, out, w_in_out, std::move(bias));
+      flat.insert(n.outputs[0]);
     } else if (op == "Pad") {
       std::vector<std::int64_t> p = n.attr_ints("pads");
-      if (p.empty()) p = initializer(m, n, 1, source).ints;
+      if (p.empty()) p = constant(n, 1).ints;
       for (std::int64_t v : p)
         detail::require(v >= 0 && v <= detail_onnx_schema::kMaxSpatial, source, ": ", n.describe(), ": padding ", v,
                         " outside [0, ", detail_onnx_schema::kMaxSpatial, "]");

@@ -71,6 +71,10 @@ inline const std::vector<OpRule>& op_rules() {
       {"Pad", 1, 3, 1, 1, {ints("pads", 8, -S, S), text("mode"), real("value")}},
       {"Sigmoid", 1, 1, 1, 1, {}},
       {"Transpose", 1, 1, 1, 1, {ints("perm", 4, 0, 3, true)}},
+      // Shape arithmetic, folded into constants at import (the input size is known then).
+      {"Shape", 1, 1, 1, 1, {integer("start", 0, 0)}},
+      {"Gather", 2, 2, 1, 1, {integer("axis", 0, 0)}},
+      {"Unsqueeze", 1, 2, 1, 1, {AttributeRule{"axes", io::OnnxAttribute::ints_, 1, 8, -8, 8, false}}},
       {"Resize", 1, 4, 1, 1,
        {text("mode"), text("coordinate_transformation_mode"), text("nearest_mode"), real("cubic_coeff_a"),
         integer("exclude_outside", 0, 1), real("extrapolation_value")}},
