@@ -394,6 +394,36 @@ void BM_face_detect_yunet(benchmark::State& state, int width, Isa isa) {
   }
 }
 
+// The YuNet network alone at height x width (the --yunet file imported at that size), one thread, on a
+// ready input: what bench/compare_face_detector.py sets against onnxruntime running the same file.
+void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa) {
+  try {
+    pfld::OnnxImportOptions options;
+    options.isa = isa;
+    const auto net = pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), options, yunet_file, height, width);
+    pfld::InferenceArena arena = net->make_arena();
+    float* input = net->input(arena);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(height) * width * 3; ++i) input[i] = static_cast<float>(i * 7919 % 256);
+    net->run_graph(arena);
+    std::vector<double> seconds;
+    seconds.reserve(100000);
+    for (auto _ : state) {
+      const auto t0 = std::chrono::steady_clock::now();
+      net->run_graph(arena);
+      seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    const double median = seconds[seconds.size() / 2];
+    state.counters["median_ms"] = median * 1e3;
+    state.counters["GFLOP/s"] = net->flops() / median / 1e9;
+    state.counters["%peak"] = 100.0 * net->flops() / median / 1e9 / fma_peak_gflops(pfld::active_isa());
+    state.counters["arena_MB"] = static_cast<double>(net->arena_floats()) * 4 / 1e6;
+    state.SetLabel(yunet_file.substr(yunet_file.rfind('/') + 1) + ", " + pfld::to_string(isa));
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
 // A photo to 68 landmarks, one face, one thread: Detector::detect_all with the default face detector
 // (YuNet) and the 0.25X network, `refine` passes after the first.
 void BM_photo_landmarks(benchmark::State& state, int refine) {
@@ -505,6 +535,13 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("face_detect/" + std::to_string(width) + "x" + std::to_string(width * 3 / 4) +
                                       "/yunet/" + pfld::to_string(i)).c_str(),
                                      BM_face_detect_yunet, width, i)
+            ->Unit(benchmark::kMillisecond);
+  for (const auto& size : {std::pair<int, int>{640, 640}, {480, 640}, {256, 320}})
+    for (Isa i : {isa, Isa::ref})
+      if (i == isa || isa != Isa::ref)
+        benchmark::RegisterBenchmark(("face_detect_net/" + std::to_string(size.second) + "x" + std::to_string(size.first) +
+                                      "/" + pfld::to_string(i)).c_str(),
+                                     BM_face_detect_net, size.first, size.second, i)
             ->Unit(benchmark::kMillisecond);
   for (int refine : {0, 1})
     benchmark::RegisterBenchmark(("photo_landmarks/640x480/refine:" + std::to_string(refine)).c_str(), BM_photo_landmarks, refine)

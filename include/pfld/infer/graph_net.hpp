@@ -275,6 +275,21 @@ class GraphNet : public LandmarkModel {
                     "x", x.w, " (padding must be smaller than the kernel, the kernel fit the padded input)");
     const int oh = (x.h + 2 * ph - kh) / sh + 1, ow = (x.w + 2 * pw - kw) / sw + 1;
     const Value y = add_value(oh, ow, x.c);
+    if (max && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+      // A detector's downsampling between stages: four taps, no padding, so no bounds tests and no
+      // initial fill; each output pixel is the channel-wise maximum of four contiguous runs.
+      add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+        const std::size_t c = static_cast<std::size_t>(x.c), row = static_cast<std::size_t>(x.w) * c;
+        for (int oy = 0; oy < oh; ++oy) {
+          const float* top = base + at[x.id] + static_cast<std::size_t>(2 * oy) * row;
+          const float* bottom = top + row;
+          float* out = base + at[y.id] + static_cast<std::size_t>(oy) * ow * c;
+          for (int ox = 0; ox < ow; ++ox, top += 2 * c, bottom += 2 * c, out += c)
+            for (std::size_t k = 0; k < c; ++k) out[k] = std::max(std::max(top[k], top[c + k]), std::max(bottom[k], bottom[c + k]));
+        }
+      });
+      return y;
+    }
     add_step({x}, {y}, [=](float* base, const std::size_t* at) {
       const std::size_t c = static_cast<std::size_t>(x.c);
       for (int oy = 0; oy < oh; ++oy)

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""The YuNet face detector network: pfld's kernels against onnxruntime on the same ONNX file, same
+machine, same run, one thread each. Prints a table and the ratios.
+
+    /usr/bin/python3 bench/compare_face_detector.py --pfld-bench build/release/bench/pfld_bench \\
+        --ort-dir build/ortnode [--fixed weights/face_detection_yunet_2023mar.onnx] \\
+        [--dynamic ../shared/models/yunet_s_dynamic.onnx] [--runs 200] [--rounds 3]
+
+Both time the network alone on a ready input (BGR, 0-255): pfld_bench's face_detect_net/WxH, and
+onnxruntime-node (npm, CPU) run by Node.js with one intra-op thread and all graph optimisations. The
+shipped file (a fixed 640x640 input) is timed at 640x640; the dynamic-size export of the same weights
+at 640x480 and 320x256 (320x240 padded to a multiple of 32), each file run by both engines. Needs no
+Python package beyond the standard library.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+NODE_TIMER = r"""
+const ort = require(process.argv[2]);
+const [model, h, w, runs] = [process.argv[3], +process.argv[4], +process.argv[5], +process.argv[6]];
+(async () => {
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all'});
+  const input = new ort.Tensor('float32', new Float32Array(3 * h * w).map((_, i) => (i * 7919) % 256), [1, 3, h, w]);
+  const feeds = {[session.inputNames[0]]: input};
+  for (let i = 0; i < 10; ++i) await session.run(feeds);
+  const ms = [];
+  for (let i = 0; i < runs; ++i) {
+    const t0 = process.hrtime.bigint();
+    await session.run(feeds);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  console.log(JSON.stringify({median_ms: ms[Math.floor(runs / 2)], p90_ms: ms[Math.floor(runs * 0.9)]}));
+})();
+"""
+
+
+def time_ort(ort_dir, model, height, width, runs):
+    script = os.path.join(tempfile.mkdtemp(), "time_ort.js")
+    with open(script, "w") as f:
+        f.write(NODE_TIMER)
+    module = os.path.join(os.path.abspath(ort_dir), "node_modules", "onnxruntime-node")
+    out = subprocess.run(["node", script, module, model, str(height), str(width), str(runs)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def time_pfld(binary, model, width, height):
+    out = subprocess.run([binary, f"--yunet={model}", f"--benchmark_filter=^face_detect_net/{width}x{height}/",
+                          "--benchmark_format=json", "--benchmark_min_time=1"],
+                         check=True, capture_output=True, text=True)
+    rows = {r["name"].split("/")[-1]: r for r in json.loads(out.stdout)["benchmarks"]}
+    best = min((r for isa, r in rows.items() if isa != "ref"), key=lambda r: r["median_ms"])
+    return {"median_ms": best["median_ms"], "isa": best["label"].split(", ")[-1], "%peak": best["%peak"],
+            "ref_ms": rows["ref"]["median_ms"] if "ref" in rows else None}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pfld-bench", required=True)
+    parser.add_argument("--ort-dir", required=True, help="folder with node_modules/onnxruntime-node")
+    parser.add_argument("--fixed", default=os.path.join(HERE, "..", "weights", "face_detection_yunet_2023mar.onnx"))
+    parser.add_argument("--dynamic", default=os.path.join(HERE, "..", "..", "shared", "models", "yunet_s_dynamic.onnx"))
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="engines timed in turn this many times; the ratios are the median of each round's")
+    args = parser.parse_args()
+
+    cases = [(args.fixed, 640, 640)]
+    if os.path.exists(args.dynamic):
+        cases += [(args.dynamic, 640, 480), (args.dynamic, 320, 256)]
+    else:
+        print(f"{args.dynamic} is absent: only the fixed-size file at 640x640")
+    print(f"{'file':32} {'size':8} {'pfld ms':>8} {'onnxruntime ms':>15}   pfld is ... faster   scalar/pfld   % FMA peak")
+    for model, width, height in cases:
+        # This machine's speed drifts within minutes: the engines take turns, each ratio from one round.
+        rounds = []
+        for _ in range(args.rounds):
+            pfld = time_pfld(args.pfld_bench, model, width, height)
+            ort = time_ort(args.ort_dir, model, height, width, args.runs)
+            rounds.append((pfld, ort))
+        ratios = [o["median_ms"] / p["median_ms"] for p, o in rounds]
+        scalar = [p["ref_ms"] / p["median_ms"] for p, _ in rounds if p["ref_ms"]]
+        print(f"{os.path.basename(model):32} {width}x{height:<4} "
+              f"{statistics.median(p['median_ms'] for p, _ in rounds):8.3f} "
+              f"{statistics.median(o['median_ms'] for _, o in rounds):15.3f}   "
+              f"{statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})   "
+              f"{statistics.median(scalar) if scalar else float('nan'):.1f}x   "
+              f"{statistics.median(p['%peak'] for p, _ in rounds):.1f} ({rounds[0][0]['isa']})")
+
+
+if __name__ == "__main__":
+    main()
