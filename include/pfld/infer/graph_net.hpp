@@ -337,6 +337,20 @@ class GraphNet : public LandmarkModel {
     return y;
   }
 
+  // Channels [first, first + count) of x.
+  Value add_channel_slice(const Value& x, int first, int count) {
+    detail::require(first >= 0 && count > 0 && first <= x.c - count, "GraphNet: channels ", first, " to ",
+                    first + count, " of a tensor of ", x.c);
+    const Value y = add_value(x.h, x.w, count);
+    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+      const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w, c = static_cast<std::size_t>(count);
+      const float* in = base + at[x.id] + first;
+      float* out = base + at[y.id];
+      for (std::size_t i = 0; i < pixels; ++i) std::copy_n(in + i * static_cast<std::size_t>(x.c), c, out + i * c);
+    });
+    return y;
+  }
+
   // Concatenation along channels.
   Value add_concat(const std::vector<Value>& parts) {
     detail::require(!parts.empty(), "GraphNet: Concat of nothing");

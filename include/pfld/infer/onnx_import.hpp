@@ -179,8 +179,101 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
     return t;
   };
 
+  // Detector heads: several 1x1 convolutions of one tensor, each followed by a depthwise convolution
+  // and nothing fused after it (YuNet's four heads at each scale: 1, 4, 1 and 10 channels). Each alone
+  // fills a vector of output channels with a few, so they run as one 1x1 convolution and one depthwise
+  // convolution over all their channels, whose result is then split by channel.
+  struct Head {
+    const io::OnnxNode* pointwise;
+    const io::OnnxNode* depthwise;
+  };
+  std::map<std::string, std::vector<Head>> heads;  // by the tensor they read
+  std::set<std::string> pad_outputs;  // (a Pad is folded into the Conv it feeds: not into a group)
+  for (const io::OnnxNode& n : m.nodes)
+    if (n.op_type == "Pad") pad_outputs.insert(n.outputs[0]);
+  for (const io::OnnxNode& n : m.nodes) {
+    auto ints_or = [](const io::OnnxNode& node, const char* name, std::vector<std::int64_t> fallback) {
+      std::vector<std::int64_t> v = node.attr_ints(name);
+      return v.empty() ? fallback : v;
+    };
+    if (n.op_type != "Conv" || n.inputs.size() < 2 || !m.initializers.count(n.inputs[1]) || pad_outputs.count(n.inputs[0]))
+      continue;
+    const io::OnnxTensor& w = m.initializers.at(n.inputs[1]);
+    if (w.dims.size() != 4 || w.dims[2] != 1 || w.dims[3] != 1 || n.attr_int("group", 1) != 1 ||
+        ints_or(n, "strides", {1, 1}) != std::vector<std::int64_t>{1, 1} ||
+        ints_or(n, "pads", {0, 0, 0, 0}) != std::vector<std::int64_t>{0, 0, 0, 0})
+      continue;
+    const io::OnnxNode* d = sole_reader(n.outputs[0]);
+    if (!d || d->op_type != "Conv" || d->inputs.size() < 2 || !m.initializers.count(d->inputs[1])) continue;
+    const io::OnnxTensor& dw = m.initializers.at(d->inputs[1]);
+    if (dw.dims.size() != 4 || dw.dims[0] != w.dims[0] || dw.dims[1] != 1 || d->attr_int("group", 1) != w.dims[0])
+      continue;
+    const io::OnnxNode* after = sole_reader(d->outputs[0]);
+    if (after && (after->op_type == "BatchNormalization" || after->op_type == "Relu" || after->op_type == "Clip" ||
+                  after->op_type == "Add"))
+      continue;
+    std::vector<Head>& group = heads[n.inputs[0]];
+    // One geometry for the whole group: the depthwise kernels, strides and pads must agree.
+    if (!group.empty()) {
+      const io::OnnxNode& first = *group[0].depthwise;
+      const io::OnnxTensor& fw = m.initializers.at(first.inputs[1]);
+      if (fw.dims[2] != dw.dims[2] || fw.dims[3] != dw.dims[3] || first.attr_ints("strides") != d->attr_ints("strides") ||
+          first.attr_ints("pads") != d->attr_ints("pads") || first.attribute("auto_pad") || d->attribute("auto_pad"))
+        continue;
+    }
+    group.push_back({&n, d});
+  }
+
   for (const io::OnnxNode& n : m.nodes) {
     if (fused.count(&n)) continue;
+    if (const auto group = heads.find(n.op_type == "Conv" ? n.inputs[0] : std::string()); group != heads.end() &&
+        group->second.size() >= 2 && group->second[0].pointwise == &n) {
+      const GraphNet::Value& x = value(n, 0);
+      std::vector<float> w1, b1, w2, b2;
+      int total = 0;
+      for (const Head& h : group->second) {
+        const io::OnnxTensor& w = initializer(m, *h.pointwise, 1, source);
+        const int out_c = weight_dims(w, 4, *h.pointwise, source)[0];
+        detail::require(w.floats.size() == static_cast<std::size_t>(out_c) * static_cast<std::size_t>(x.c), source,
+                        ": ", h.pointwise->describe(), ": weights for ", w.floats.size() / static_cast<std::size_t>(out_c),
+                        " input channels, the input has ", x.c);
+        const io::OnnxTensor& dw = initializer(m, *h.depthwise, 1, source);
+        weight_dims(dw, 4, *h.depthwise, source);
+        // A 1x1 kernel's OIHW is its OHWI, and so is a depthwise kernel's (one input channel each).
+        w1.insert(w1.end(), w.floats.begin(), w.floats.end());
+        w2.insert(w2.end(), dw.floats.begin(), dw.floats.end());
+        for (const io::OnnxNode* node : {h.pointwise, h.depthwise}) {
+          std::vector<float> bias(static_cast<std::size_t>(out_c), 0.0f);
+          if (node->inputs.size() > 2 && !node->inputs[2].empty()) bias = float_initializer(m, *node, 2, bias.size(), source);
+          (node == h.pointwise ? b1 : b2).insert((node == h.pointwise ? b1 : b2).end(), bias.begin(), bias.end());
+        }
+        total += out_c;
+        fused.insert(h.pointwise), fused.insert(h.depthwise);
+      }
+      const io::OnnxNode& d = *group->second[0].depthwise;
+      ConvGeometry pointwise;
+      pointwise.in_c = x.c, pointwise.out_c = total;
+      const GraphNet::Value mid = net->add_conv(x, pointwise, std::move(w1), std::move(b1), Clamp{}, nullptr);
+      ConvGeometry depthwise;
+      depthwise.in_c = depthwise.out_c = depthwise.groups = total;
+      const std::vector<int> dims = weight_dims(initializer(m, d, 1, source), 4, d, source);
+      depthwise.kernel_h = dims[2], depthwise.kernel_w = dims[3];
+      const std::vector<std::int64_t> strides = d.attr_ints("strides"), pads = d.attr_ints("pads");
+      depthwise.stride_h = strides.empty() ? 1 : static_cast<int>(strides[0]);
+      depthwise.stride_w = strides.empty() ? 1 : static_cast<int>(strides[1]);
+      detail::require(pads.empty() || (pads[0] == pads[2] && pads[1] == pads[3]), source, ": ", d.describe(),
+                      ": asymmetric padding is not supported");
+      depthwise.pad_h = pads.empty() ? 0 : static_cast<int>(pads[0]);
+      depthwise.pad_w = pads.empty() ? 0 : static_cast<int>(pads[1]);
+      const GraphNet::Value all = net->add_conv(mid, depthwise, std::move(w2), std::move(b2), Clamp{}, nullptr);
+      int first = 0;
+      for (const Head& h : group->second) {
+        const int count = weight_dims(initializer(m, *h.pointwise, 1, source), 4, *h.pointwise, source)[0];
+        values[h.depthwise->outputs[0]] = net->add_channel_slice(all, first, count);
+        first += count;
+      }
+      continue;
+    }
     detail::require(n.domain.empty() || n.domain == "ai.onnx", source, ": ", n.describe(), ": domain '", n.domain,
                     "' is not supported");
     const std::string& op = n.op_type;
