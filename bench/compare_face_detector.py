@@ -7,7 +7,7 @@ machine, same run, one thread each. Prints a table and the ratios.
         [--dynamic ../shared/models/yunet_s_dynamic.onnx] [--runs 200] [--rounds 3]
 
 Both time the network alone on a ready input (BGR, 0-255): pfld_bench's face_detect_net/WxH, and
-onnxruntime-node (npm, CPU) run by Node.js with one intra-op thread and all graph optimisations. The
+onnxruntime-node (npm, CPU) run by Node.js with one intra-op thread (bench/ort_timer.py). The
 shipped file (a fixed 640x640 input) is timed at 640x640; the dynamic-size export of the same weights
 at 640x480 and 320x256 (320x240 padded to a multiple of 32), each file run by both engines. Needs no
 Python package beyond the standard library.
@@ -17,40 +17,11 @@ import json
 import os
 import statistics
 import subprocess
-import tempfile
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-NODE_TIMER = r"""
-const ort = require(process.argv[2]);
-const [model, h, w, runs] = [process.argv[3], +process.argv[4], +process.argv[5], +process.argv[6]];
-(async () => {
-  const session = await ort.InferenceSession.create(model, {
-    intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all'});
-  const input = new ort.Tensor('float32', new Float32Array(3 * h * w).map((_, i) => (i * 7919) % 256), [1, 3, h, w]);
-  const feeds = {[session.inputNames[0]]: input};
-  for (let i = 0; i < 10; ++i) await session.run(feeds);
-  const ms = [];
-  for (let i = 0; i < runs; ++i) {
-    const t0 = process.hrtime.bigint();
-    await session.run(feeds);
-    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  ms.sort((a, b) => a - b);
-  console.log(JSON.stringify({median_ms: ms[Math.floor(runs / 2)], p90_ms: ms[Math.floor(runs * 0.9)]}));
-})();
-"""
-
-
-def time_ort(ort_dir, model, height, width, runs):
-    script = os.path.join(tempfile.mkdtemp(), "time_ort.js")
-    with open(script, "w") as f:
-        f.write(NODE_TIMER)
-    module = os.path.join(os.path.abspath(ort_dir), "node_modules", "onnxruntime-node")
-    out = subprocess.run(["node", script, module, model, str(height), str(width), str(runs)], check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
+sys.path.insert(0, HERE)
+from ort_timer import time_onnxruntime  # noqa: E402
 
 def time_pfld(binary, model, width, height):
     out = subprocess.run([binary, f"--yunet={model}", f"--benchmark_filter=^face_detect_net/{width}x{height}/",
@@ -84,7 +55,7 @@ def main():
         rounds = []
         for _ in range(args.rounds):
             pfld = time_pfld(args.pfld_bench, model, width, height)
-            ort = time_ort(args.ort_dir, model, height, width, args.runs)
+            ort = time_onnxruntime(args.ort_dir, model, [1, 3, height, width], args.runs)
             rounds.append((pfld, ort))
         ratios = [o["median_ms"] / p["median_ms"] for p, o in rounds]
         scalar = [p["ref_ms"] / p["median_ms"] for p, _ in rounds if p["ref_ms"]]

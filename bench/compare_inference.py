@@ -28,27 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
 sys.path.insert(0, HERE)
 import pfld_file  # noqa: E402
+from ort_timer import time_onnxruntime  # noqa: E402
 from make_model_fixtures import PfldNet  # noqa: E402
-
-NODE_TIMER = r"""
-const ort = require(process.argv[2]);
-(async () => {
-  const session = await ort.InferenceSession.create(process.argv[3], {
-    intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all'});
-  const input = new ort.Tensor('float32', new Float32Array(3 * 112 * 112).map(() => Math.random()), [1, 3, 112, 112]);
-  const feeds = {[session.inputNames[0]]: input};
-  for (let i = 0; i < 50; ++i) await session.run(feeds);
-  const runs = parseInt(process.argv[4]), ms = [];
-  for (let i = 0; i < runs; ++i) {
-    const t0 = process.hrtime.bigint();
-    await session.run(feeds);
-    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  ms.sort((a, b) => a - b);
-  console.log(JSON.stringify({median_ms: ms[Math.floor(runs / 2)], p90_ms: ms[Math.floor(runs * 0.9)]}));
-})();
-"""
-
 
 class LandmarksOnly(torch.nn.Module):
     def __init__(self, net):
@@ -99,12 +80,7 @@ def time_ort(net, ort_dir, runs, onnx_path=None):
         onnx_path = os.path.join(folder, "pfld.onnx")
         torch.onnx.export(LandmarksOnly(net), torch.rand(1, 3, 112, 112), onnx_path, opset_version=11,
                           input_names=["image"], output_names=["landmarks"])
-    script = os.path.join(folder, "time_ort.js")
-    with open(script, "w") as f:
-        f.write(NODE_TIMER)
-    module = os.path.join(os.path.abspath(ort_dir), "node_modules", "onnxruntime-node")
-    out = subprocess.run(["node", script, module, onnx_path, str(runs)], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return time_onnxruntime(ort_dir, onnx_path, [1, 3, 112, 112], runs, scale=1.0 / 256)
 
 
 def time_pfld(binary, weights_args, width):

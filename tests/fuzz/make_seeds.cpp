@@ -91,22 +91,33 @@ pfld::io::OnnxModel small_graph() {
   return g.m;
 }
 
-// A detector's ops (as YuNet has them): conv + relu, max pool, nearest x2 resize, add, a head conv,
-// then transpose to channels-last, reshape to [1, positions, channels] and sigmoid.
+// A detector's ops (as YuNet has them): conv + relu, max pool, nearest x2 resize, add, two heads (a 1x1
+// then a depthwise conv each: merged at import), then transpose to channels-last, reshape to
+// [1, positions, channels] with the shape computed as dynamic-size exports compute it (Shape, Gather,
+// Unsqueeze, Concat: folded at import) and sigmoid.
 pfld::io::OnnxModel small_detector() {
   using G = GraphMaker;
   G g({"input", {1, 3, 32, 32}}, {"cls_8", {1, -1, 1}});
+  g.m.outputs.push_back({"bbox_8", {1, -1, 4}});
   g.floats("w", {4, 3, 3, 3}, 0.05f);
   g.floats("b", {4}, 0.1f);
   g.floats("head", {1, 4, 1, 1}, 0.2f);
+  g.floats("head_dw", {1, 1, 3, 3}, 0.1f);
+  g.floats("box", {4, 4, 1, 1}, 0.2f);
+  g.floats("box_dw", {4, 1, 3, 3}, 0.1f);
   g.floats("roi", {0}, 0.0f);
   g.floats("scales", {4}, 1.0f);
   g.m.initializers["scales"].floats = {1.0f, 1.0f, 2.0f, 2.0f};
-  pfld::io::OnnxTensor shape;
-  shape.is_float = false;
-  shape.dims = {3};
-  shape.ints = {1, -1, 1};
-  g.m.initializers["shape"] = shape;
+  auto ints = [&](const char* name, std::vector<std::int64_t> v, bool scalar = false) {
+    pfld::io::OnnxTensor t;
+    t.is_float = false;
+    t.ints = std::move(v);
+    if (!scalar) t.dims = {static_cast<std::int64_t>(t.ints.size())};
+    g.m.initializers[name] = t;
+  };
+  ints("shape", {1, -1, 1});
+  ints("zero", {0}, true);
+  ints("rest", {-1, 4});
   g.node("conv", "Conv", {"input", "w", "b"}, "c",
          {G::ints("kernel_shape", {3, 3}), G::ints("pads", {1, 1, 1, 1}), G::ints("strides", {2, 2})});
   g.node("relu", "Relu", {"c"}, "r");
@@ -114,10 +125,19 @@ pfld::io::OnnxModel small_detector() {
   g.node("up", "Resize", {"p", "roi", "scales"}, "u",
          {G::text("mode", "nearest"), G::text("coordinate_transformation_mode", "asymmetric"), G::text("nearest_mode", "floor")});
   g.node("sum", "Add", {"u", "r"}, "s");
-  g.node("head", "Conv", {"s", "head"}, "h", {G::ints("kernel_shape", {1, 1})});
+  g.node("head", "Conv", {"s", "head"}, "h1", {G::ints("kernel_shape", {1, 1})});
+  g.node("head_dw", "Conv", {"h1", "head_dw"}, "h", {G::ints("pads", {1, 1, 1, 1}), G::integer("group", 1)});
+  g.node("box", "Conv", {"s", "box"}, "b1", {G::ints("kernel_shape", {1, 1})});
+  g.node("box_dw", "Conv", {"b1", "box_dw"}, "bx", {G::ints("pads", {1, 1, 1, 1}), G::integer("group", 4)});
   g.node("nhwc", "Transpose", {"h"}, "t", {G::ints("perm", {0, 2, 3, 1})});
   g.node("flat", "Reshape", {"t", "shape"}, "f");
   g.node("score", "Sigmoid", {"f"}, "cls_8");
+  g.node("box_nhwc", "Transpose", {"bx"}, "bt", {G::ints("perm", {0, 2, 3, 1})});
+  g.node("box_shape", "Shape", {"bx"}, "bs");
+  g.node("batch", "Gather", {"bs", "zero"}, "n", {G::integer("axis", 0)});
+  g.node("batch1", "Unsqueeze", {"n"}, "n1", {G::ints("axes", {0})});
+  g.node("box_to", "Concat", {"n1", "rest"}, "bshape", {G::integer("axis", 0)});
+  g.node("box_flat", "Reshape", {"bt", "bshape"}, "bbox_8");
   return g.m;
 }
 

@@ -3,9 +3,12 @@
 //   auto detector = pfld::Detector::load("weights/pfld-0.25x-68.pfld");
 //   pfld::Landmarks points = detector.detect(image, pfld::Box{x, y, w, h});
 //
-// Thread safety: a Detector owns the scratch memory of its runs, so one Detector serves one thread at a
-// time. Copies are cheap (the packed weights are shared, each copy gets its own arenas): give each
-// thread its own copy, or use the batch call, which spreads the faces over the thread pool.
+//   for (const pfld::DetectedFace& face : detector.detect_all(image)) { /* every face of a photo */ }
+//
+// Thread safety: a Detector owns the scratch memory of its runs (and its face detector's), so one
+// Detector serves one thread at a time. Copies are cheap (the packed weights and the face detector's
+// model are shared, each copy gets its own arenas): give each thread its own copy, or use the batch
+// calls, which spread the faces over the thread pool.
 #pragma once
 
 #include <atomic>
