@@ -165,6 +165,14 @@ TEST_SUITE("facedet") {
     const std::vector<FaceDetection> again = yunet.detect(cropped.view());
     REQUIRE(again.size() == 1);
     CHECK(box_iou(again[0].box, faces[0].box) > 0.9f);
+    // A copy has its own arena: its run on another photo of the same size leaves this one's outputs be.
+    {
+      REQUIRE(yunet.detect(image.view()).size() == 1);
+      const std::vector<float> scores(yunet.raw_output("cls_8"), yunet.raw_output("cls_8") + 4000);
+      YuNet copied = yunet;
+      CHECK(copied.detect(Image(image.width, image.height).view()).empty());  // a black photo
+      CHECK(std::equal(scores.begin(), scores.end(), yunet.raw_output("cls_8")));
+    }
     const std::unique_ptr<FaceDetector> copy = yunet.clone();
     const std::vector<FaceDetection> cloned = copy->detect(image.view());
     REQUIRE(cloned.size() == 1);

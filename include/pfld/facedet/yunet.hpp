@@ -77,13 +77,21 @@ class YuNet final : public FaceDetector {
     return YuNet(io::read_onnx(path), path, options);
   }
 
+  // A copy shares the parsed model and builds its own graph and arena when it first detects (an arena's
+  // storage is shared between copies of it, so it must not be copied).
+  YuNet(const YuNet& other) : YuNet(other.model_, other.source_, other.options_) {}
+  YuNet& operator=(const YuNet& other) {
+    if (this != &other) *this = YuNet(other);
+    return *this;
+  }
+  YuNet(YuNet&&) = default;
+  YuNet& operator=(YuNet&&) = default;
+
   const YuNetOptions& options() const { return options_; }
 
   FaceRegion landmark_region(const FaceDetection& face) const override { return options_.mapping.apply(face); }
 
-  std::unique_ptr<FaceDetector> clone() const override {
-    return std::unique_ptr<FaceDetector>(new YuNet(model_, source_, options_));
-  }
+  std::unique_ptr<FaceDetector> clone() const override { return std::make_unique<YuNet>(*this); }
 
   // The last run's raw output `name` ("cls_8" ... "kps_32"): positions x channels, row-major.
   const float* raw_output(const std::string& name) {
