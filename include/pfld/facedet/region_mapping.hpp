@@ -15,6 +15,7 @@
 
 #include "../core/error.hpp"
 #include "../data/crop.hpp"
+#include "../data/head_pose.hpp"
 #include "../data/landmarks.hpp"
 #include "face_detector.hpp"
 
@@ -111,8 +112,12 @@ struct KeypointMapping {
     for (int i = 0; i < kFeatures; ++i) ata[i][i] += 1e-6 * static_cast<double>(detections.size());
     KeypointMapping mapping;
     for (int r = 0; r < 3; ++r) {
-      double x[kFeatures];
-      solve(ata, atb, r, x);
+      double a[kFeatures][kFeatures], b[kFeatures], x[kFeatures];
+      for (int i = 0; i < kFeatures; ++i) {
+        std::copy(ata[i], ata[i] + kFeatures, a[i]);
+        b[i] = atb[i][r];
+      }
+      detail::require(detail_pose::solve<kFeatures>(a, b, x), "keypoint mapping: the faces do not determine the map");
       for (int k = 0; k < kFeatures; ++k) mapping.weights[r][k] = static_cast<float>(x[k]);
     }
     return mapping;
@@ -147,31 +152,6 @@ struct KeypointMapping {
       return f;
     }
   };
-
-  // Gaussian elimination with partial pivoting on a copy of `a`, for right-hand side column `r`.
-  static void solve(const double a_in[kFeatures][kFeatures], const double b_in[kFeatures][3], int r, double x[kFeatures]) {
-    double a[kFeatures][kFeatures + 1];
-    for (int i = 0; i < kFeatures; ++i) {
-      for (int j = 0; j < kFeatures; ++j) a[i][j] = a_in[i][j];
-      a[i][kFeatures] = b_in[i][r];
-    }
-    for (int col = 0; col < kFeatures; ++col) {
-      int pivot = col;
-      for (int i = col + 1; i < kFeatures; ++i)
-        if (std::abs(a[i][col]) > std::abs(a[pivot][col])) pivot = i;
-      detail::require(std::abs(a[pivot][col]) > 1e-12, "keypoint mapping: the faces do not determine the map");
-      for (int j = 0; j <= kFeatures; ++j) std::swap(a[col][j], a[pivot][j]);
-      for (int i = col + 1; i < kFeatures; ++i) {
-        const double factor = a[i][col] / a[col][col];
-        for (int j = col; j <= kFeatures; ++j) a[i][j] -= factor * a[col][j];
-      }
-    }
-    for (int i = kFeatures - 1; i >= 0; --i) {
-      double sum = a[i][kFeatures];
-      for (int j = i + 1; j < kFeatures; ++j) sum -= a[i][j] * x[j];
-      x[i] = sum / a[i][i];
-    }
-  }
 };
 
 }  // namespace pfld

@@ -230,6 +230,7 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
         group->second.size() >= 2 && group->second[0].pointwise == &n) {
       const GraphNet::Value& x = value(n, 0);
       std::vector<float> w1, b1, w2, b2;
+      std::vector<int> channels;  // per head
       int total = 0;
       for (const Head& h : group->second) {
         const io::OnnxTensor& w = initializer(m, *h.pointwise, 1, source);
@@ -248,6 +249,7 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
           (node == h.pointwise ? b1 : b2).insert((node == h.pointwise ? b1 : b2).end(), bias.begin(), bias.end());
         }
         total += out_c;
+        channels.push_back(out_c);
         fused.insert(h.pointwise), fused.insert(h.depthwise);
       }
       const io::OnnxNode& d = *group->second[0].depthwise;
@@ -267,10 +269,9 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
       depthwise.pad_w = pads.empty() ? 0 : static_cast<int>(pads[1]);
       const GraphNet::Value all = net->add_conv(mid, depthwise, std::move(w2), std::move(b2), Clamp{}, nullptr);
       int first = 0;
-      for (const Head& h : group->second) {
-        const int count = weight_dims(initializer(m, *h.pointwise, 1, source), 4, *h.pointwise, source)[0];
-        values[h.depthwise->outputs[0]] = net->add_channel_slice(all, first, count);
-        first += count;
+      for (std::size_t i = 0; i < channels.size(); ++i) {
+        values[group->second[i].depthwise->outputs[0]] = net->add_channel_slice(all, first, channels[i]);
+        first += channels[i];
       }
       continue;
     }
