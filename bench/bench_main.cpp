@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -195,6 +196,7 @@ void BM_train_step(benchmark::State& state, float width, int threads) {
 std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised network)
 std::string onnx_file;         // --onnx=FILE: also time this model imported into pfld
 std::string yunet_file;        // --yunet=FILE: the YuNet face detector (default: the shipped one)
+std::string profile_size;      // --profile=WxH: print the face detector's time per step instead
 
 std::unique_ptr<pfld::model::PfldNet> inference_network(float width) {
   const std::string& file = weights_files[width == 1.0f ? 1 : 0];
@@ -252,12 +254,14 @@ void BM_infer_onnx(benchmark::State& state, Isa isa) {
   const auto net = pfld::load_onnx(onnx_file, options);
   pfld::InferenceArena arena = net->make_arena();
   pfld::Rng rng(2);
-  float* input = net->input(arena);
-  for (int i = 0; i < net->input_size() * net->input_size() * 3; ++i) input[i] = rng.uniform();
+  std::vector<float> crop(static_cast<std::size_t>(net->input_size()) * net->input_size() * 3);
+  for (float& v : crop) v = rng.uniform();
+  std::copy(crop.begin(), crop.end(), net->input(arena));
   net->run(arena);
   std::vector<double> seconds;
   seconds.reserve(100000);
   for (auto _ : state) {
+    std::copy(crop.begin(), crop.end(), net->input(arena));  // a run consumes its input (untimed)
     const auto t0 = std::chrono::steady_clock::now();
     benchmark::DoNotOptimize(net->run(arena));
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -402,12 +406,14 @@ void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa)
     options.isa = isa;
     const auto net = pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), options, yunet_file, height, width);
     pfld::InferenceArena arena = net->make_arena();
-    float* input = net->input(arena);
-    for (std::size_t i = 0; i < static_cast<std::size_t>(height) * width * 3; ++i) input[i] = static_cast<float>(i * 7919 % 256);
+    std::vector<float> photo(static_cast<std::size_t>(height) * width * 3);
+    for (std::size_t i = 0; i < photo.size(); ++i) photo[i] = static_cast<float>(i * 7919 % 256);
+    std::copy(photo.begin(), photo.end(), net->input(arena));
     net->run_graph(arena);
     std::vector<double> seconds;
     seconds.reserve(100000);
     for (auto _ : state) {
+      std::copy(photo.begin(), photo.end(), net->input(arena));  // a run consumes its input (untimed)
       const auto t0 = std::chrono::steady_clock::now();
       net->run_graph(arena);
       seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -421,6 +427,39 @@ void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa)
     state.SetLabel(yunet_file.substr(yunet_file.rfind('/') + 1) + ", " + pfld::to_string(isa));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
+  }
+}
+
+// --profile=WxH: the face detector network's time step by step (median of 200 runs, one thread), then
+// exit: where the time of face_detect_net goes.
+int profile_face_detector(const std::string& size) {
+  int width = 0, height = 0;
+  char x = 0;
+  std::istringstream in(size);
+  if (!(in >> width >> x >> height) || x != 'x' || width <= 0 || height <= 0 || width > 4096 || height > 4096 ||
+      width % 32 != 0 || height % 32 != 0) {
+    std::fprintf(stderr, "pfld_bench: --profile=%s: expected WIDTHxHEIGHT, multiples of 32 (the sizes YuNet pads to)\n",
+                 size.c_str());
+    return 1;
+  }
+  try {
+    const auto net = pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), pfld::OnnxImportOptions{}, yunet_file, height, width);
+    pfld::InferenceArena arena = net->make_arena();
+    float* input = net->input(arena);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(height) * width * 3; ++i) input[i] = static_cast<float>(i * 7919 % 256);
+    const auto steps = net->profile(arena, 200);
+    double total = 0;
+    for (const auto& s : steps) total += s.seconds;
+    const double peak = fma_peak_gflops(pfld::active_isa());
+    std::printf("%s at %dx%d, %s: %.3f ms in %zu steps (FMA peak %.0f GFLOP/s)\n", yunet_file.c_str(), width, height,
+                pfld::to_string(net->isa()), total * 1e3, steps.size(), peak);
+    std::printf("%9s %6s %9s  %s\n", "us", "share", "GFLOP/s", "step");
+    for (const auto& s : steps)
+      std::printf("%9.1f %5.1f%% %9.1f  %s\n", s.seconds * 1e6, 100 * s.seconds / total, s.flops / s.seconds / 1e9, s.what.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pfld_bench: %s\n", e.what());
+    return 1;
   }
 }
 
@@ -458,6 +497,8 @@ int main(int argc, char** argv) {
       onnx_file = argv[i] + 7;
     else if (std::strncmp(argv[i], "--yunet=", 8) == 0)
       yunet_file = argv[i] + 8;
+    else if (std::strncmp(argv[i], "--profile=", 10) == 0)
+      profile_size = argv[i] + 10;
     else
       argv[kept++] = argv[i];
   }
@@ -467,6 +508,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "pfld_bench: %s: cannot open (missing or unreadable)\n", file.c_str());
       return 1;
     }
+  if (yunet_file.empty()) yunet_file = pfld::default_face_detector_path();
+  if (!profile_size.empty()) return profile_face_detector(profile_size);
   benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
   const Isa isa = pfld::active_isa();
   for (float degrees : {0.0f, 20.0f})
@@ -528,7 +571,6 @@ int main(int argc, char** argv) {
                                     std::to_string(threads)).c_str(),
                                    BM_face_detect, cascade, threads)
           ->Unit(benchmark::kMillisecond);
-  if (yunet_file.empty()) yunet_file = pfld::default_face_detector_path();
   for (int width : {640, 320})
     for (Isa i : {isa, Isa::ref})
       if (i == isa || isa != Isa::ref)

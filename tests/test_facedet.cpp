@@ -161,6 +161,24 @@ TEST_SUITE("facedet") {
       const auto graph = import_onnx_graph(io::read_onnx(model), options, model, 608, 512);
       MESSAGE("YuNet at 512x608: arena ", graph->arena_floats() * 4 / 1024, " KiB, tensors ", graph->tensor_floats() * 4 / 1024, " KiB");
       CHECK(graph->arena_floats() * 4 < graph->tensor_floats());
+      // The profile: one entry per step, described, whose flops add up to the graph's; a profiled run
+      // computes what a plain run does.
+      InferenceArena arena = graph->make_arena();
+      std::fill_n(graph->input(arena), 608 * 512 * 3, 100.0f);
+      graph->run_graph(arena);
+      const std::vector<float> scores(graph->output(arena, "cls_8"), graph->output(arena, "cls_8") + 76 * 64);
+      std::fill_n(graph->input(arena), 608 * 512 * 3, 100.0f);  // the run consumed it
+      const auto steps = graph->profile(arena, 3);
+      double flops = 0;
+      for (const auto& step : steps) {
+        CHECK(!step.what.empty());
+        CHECK(step.seconds >= 0);
+        flops += step.flops;
+      }
+      CHECK(steps.size() > 40);
+      CHECK(steps.front().what == "conv direct 3x3/2 3->16, 304x256");
+      CHECK(flops == doctest::Approx(graph->flops()));
+      CHECK(std::equal(scores.begin(), scores.end(), graph->output(arena, "cls_8")));
     }
     const std::vector<FaceDetection> again = yunet.detect(cropped.view());
     REQUIRE(again.size() == 1);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -77,7 +78,8 @@ class GraphNet : public LandmarkModel {
     return at(arena, input_);
   }
 
-  // Runs every step on the input in input(arena); the outputs stay valid until the arena's next run.
+  // Runs every step on the input in input(arena); the outputs stay valid until the arena's next run. The
+  // run consumes the input (its memory holds later tensors once it is read): fill it before each run.
   void run_graph(InferenceArena& arena) const {
     require_finished();
     check_arena(arena, "GraphNet");
@@ -92,6 +94,38 @@ class GraphNet : public LandmarkModel {
     return at(arena, landmarks_value_);
   }
   using LandmarkModel::run;  // run(crop, arena)
+
+  // Where a run's time goes: each step's description, its share of the graph's flops and its median
+  // time over `runs` runs of the input in input(arena) (restored before each run, untimed). For tuning
+  // (pfld_bench --profile).
+  struct StepTime {
+    std::string what;
+    double flops = 0.0;
+    double seconds = 0.0;
+  };
+  std::vector<StepTime> profile(InferenceArena& arena, int runs) const {
+    require_finished();
+    check_arena(arena, "GraphNet");
+    detail::require(runs > 0, "GraphNet::profile: runs must be positive");
+    float* base = arena.data();
+    const std::size_t* offsets = offsets_.data();
+    std::vector<std::vector<double>> seconds(steps_.size());
+    const std::vector<float> input(at(arena, input_), at(arena, input_) + input_.size());
+    for (int r = 0; r < runs; ++r) {
+      std::copy(input.begin(), input.end(), at(arena, input_));
+      for (std::size_t s = 0; s < steps_.size(); ++s) {
+        const auto t0 = std::chrono::steady_clock::now();
+        steps_[s].run(base, offsets);
+        seconds[s].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+    }
+    std::vector<StepTime> times;
+    for (std::size_t s = 0; s < steps_.size(); ++s) {
+      std::nth_element(seconds[s].begin(), seconds[s].begin() + runs / 2, seconds[s].end());
+      times.push_back({steps_[s].what, steps_[s].flops, seconds[s][static_cast<std::size_t>(runs / 2)]});
+    }
+    return times;
+  }
 
   // A named output of the last run (e.g. an ONNX graph output), NHWC.
   const float* output(InferenceArena& arena, const std::string& name, Value* shape = nullptr) const {
@@ -127,7 +161,7 @@ class GraphNet : public LandmarkModel {
     if (a == std::array<float, 3>{1, 1, 1} && b == std::array<float, 3>{0, 0, 0}) return input_;
     const Value in = add_value(height, width, 3);
     const Value crop = input_;
-    add_step({crop}, {in}, [crop, in, a, b](float* base, const std::size_t* at) {
+    add_step("input affine", {crop}, {in}, [crop, in, a, b](float* base, const std::size_t* at) {
       const float* x = base + at[crop.id];
       float* y = base + at[in.id];
       for (std::size_t i = 0; i < crop.size(); i += 3)
@@ -162,7 +196,7 @@ class GraphNet : public LandmarkModel {
       for (int c = 0; c < g.out_c; ++c)
         for (int t = 0; t < taps; ++t)
           (*wt)[static_cast<std::size_t>(t) * g.out_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
-      add_step(reads, {y}, [=](float* base, const std::size_t* at) {
+      add_step(detail::cat("depthwise ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.out_c, has_res ? " +res" : "", ", ", y.h, "x", y.w), reads, {y}, [=](float* base, const std::size_t* at) {
         float* out = base + at[y.id];
         kernels::depthwise_forward_fused(isa, g, base + at[x.id], wt->data(), b->data(), has_res ? Clamp{} : clamp, out);
         if (has_res) detail_graph::add_clamped(y.size(), out, base + at[res.id], out, clamp);
@@ -172,7 +206,7 @@ class GraphNet : public LandmarkModel {
     detail::require(g.groups == 1, "GraphNet: grouped convolution (groups=", g.groups, ") is not supported");
     if (kernels::direct_conv_suits(g)) {
       auto packed = std::make_shared<kernels::DirectConvWeights>(g, weights.data(), b->data());
-      add_step(reads, {y}, [=](float* base, const std::size_t* at) {
+      add_step(detail::cat("conv direct ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.in_c, "->", g.out_c, has_res ? " +res" : "", ", ", y.h, "x", y.w), reads, {y}, [=](float* base, const std::size_t* at) {
         float* out = base + at[y.id];
         kernels::direct_conv_forward(isa, g, base + at[x.id], *packed, has_res ? Clamp{} : clamp, out);
         if (has_res) detail_graph::add_clamped(y.size(), out, base + at[res.id], out, clamp);
@@ -185,7 +219,7 @@ class GraphNet : public LandmarkModel {
     std::vector<Value> writes{y};
     Value columns;  // the im2col patches: scratch of this step alone
     if (!pointwise) writes.push_back(columns = add_value(y.h * y.w, patch, 1));
-    add_step(reads, writes, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("conv gemm ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.in_c, "->", g.out_c, has_res ? " +res" : "", ", ", y.h, "x", y.w), reads, writes, [=](float* base, const std::size_t* at) {
       const float* a = base + at[x.id];
       if (!pointwise) {
         kernels::im2col(g, a, base + at[columns.id], nullptr);
@@ -209,7 +243,7 @@ class GraphNet : public LandmarkModel {
   Value add_add(const Value& a, const Value& b, Clamp clamp) {
     detail::require(a.size() == b.size() && a.c == b.c, "GraphNet: Add of different shapes");
     const Value y = add_value(a.h, a.w, a.c);
-    add_step({a, b}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("add ", y.c, ", ", y.h, "x", y.w), {a, b}, {y}, [=](float* base, const std::size_t* at) {
       detail_graph::add_clamped(y.size(), base + at[a.id], base + at[b.id], base + at[y.id], clamp);
     });
     return y;
@@ -217,7 +251,7 @@ class GraphNet : public LandmarkModel {
 
   Value add_clamp(const Value& x, Clamp clamp) {
     const Value y = add_value(x.h, x.w, x.c);
-    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("clamp ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
       const float* p = base + at[x.id];
       float* out = base + at[y.id];
       for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(p[i], clamp.lo), clamp.hi);
@@ -227,7 +261,7 @@ class GraphNet : public LandmarkModel {
 
   Value add_global_average_pool(const Value& x) {
     const Value y = add_value(1, 1, x.c);
-    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("global average pool ", x.c, ", ", x.h, "x", x.w), {x}, {y}, [=](float* base, const std::size_t* at) {
       const float* p = base + at[x.id];
       float* out = base + at[y.id];
       std::fill(out, out + x.c, 0.0f);
@@ -242,7 +276,7 @@ class GraphNet : public LandmarkModel {
   // y = 1 / (1 + exp(-x)) element-wise.
   Value add_sigmoid(const Value& x) {
     const Value y = add_value(x.h, x.w, x.c);
-    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("sigmoid ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
       const float* p = base + at[x.id];
       float* out = base + at[y.id];
       for (std::size_t i = 0; i < y.size(); ++i) out[i] = 1.0f / (1.0f + std::exp(-p[i]));
@@ -255,7 +289,7 @@ class GraphNet : public LandmarkModel {
   Value add_upsample_nearest(const Value& x, int fh, int fw) {
     detail::require(fh >= 1 && fw >= 1 && fh <= 16 && fw <= 16, "GraphNet: upsampling by ", fh, "x", fw);
     const Value y = add_value(x.h * fh, x.w * fw, x.c);
-    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("upsample x", fh, " ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
       const std::size_t c = static_cast<std::size_t>(x.c);
       for (int r = 0; r < y.h; ++r) {
         const float* row = base + at[x.id] + static_cast<std::size_t>(r / fh) * static_cast<std::size_t>(x.w) * c;
@@ -278,7 +312,7 @@ class GraphNet : public LandmarkModel {
     if (max && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
       // A detector's downsampling between stages: four taps, no padding, so no bounds tests and no
       // initial fill; each output pixel is the channel-wise maximum of four contiguous runs.
-      add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+      add_step(detail::cat("max pool 2x2/2 ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
         const std::size_t c = static_cast<std::size_t>(x.c), row = static_cast<std::size_t>(x.w) * c;
         for (int oy = 0; oy < oh; ++oy) {
           const float* top = base + at[x.id] + static_cast<std::size_t>(2 * oy) * row;
@@ -290,7 +324,7 @@ class GraphNet : public LandmarkModel {
       });
       return y;
     }
-    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat(max ? "max" : "average", " pool ", kh, "x", kw, "/", sh, " ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
       const std::size_t c = static_cast<std::size_t>(x.c);
       for (int oy = 0; oy < oh; ++oy)
         for (int ox = 0; ox < ow; ++ox) {
@@ -327,7 +361,7 @@ class GraphNet : public LandmarkModel {
     detail::require(x.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()), "GraphNet: Flatten of ",
                     x.h, "x", x.w, "x", x.c);
     const Value y = add_value(1, 1, static_cast<int>(x.size()));
-    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("flatten ", x.h, "x", x.w, "x", x.c), {x}, {y}, [=](float* base, const std::size_t* at) {
       const float* p = base + at[x.id];
       float* out = base + at[y.id];
       const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w;
@@ -342,7 +376,7 @@ class GraphNet : public LandmarkModel {
     detail::require(first >= 0 && count > 0 && first <= x.c - count, "GraphNet: channels ", first, " to ",
                     first + count, " of a tensor of ", x.c);
     const Value y = add_value(x.h, x.w, count);
-    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("channels ", first, "+", count, " of ", x.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
       const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w, c = static_cast<std::size_t>(count);
       const float* in = base + at[x.id] + first;
       float* out = base + at[y.id];
@@ -361,7 +395,7 @@ class GraphNet : public LandmarkModel {
       c += p.c;
     }
     const Value y = add_value(parts[0].h, parts[0].w, c);
-    add_step(parts, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("concat ", parts.size(), " -> ", y.c, ", ", y.h, "x", y.w), parts, {y}, [=](float* base, const std::size_t* at) {
       const std::size_t pixels = static_cast<std::size_t>(y.h) * y.w;
       int channel = 0;
       for (const Value& p : parts) {
@@ -382,7 +416,7 @@ class GraphNet : public LandmarkModel {
     auto packed = std::make_shared<kernels::PackedMatrix>(isa_, in, out, kernels::row_major(w_in_out.data(), out));
     auto b = std::make_shared<std::vector<float>>(std::move(bias));
     flops_ += 2.0 * in * out;
-    add_step({x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("fully connected ", in, "->", out), {x}, {y}, [=](float* base, const std::size_t* at) {
       kernels::GemmEpilogue e;
       e.bias = b->data();
       kernels::gemm_prepacked(1, base + at[x.id], static_cast<std::size_t>(in), *packed, base + at[y.id],
@@ -400,7 +434,7 @@ class GraphNet : public LandmarkModel {
     if (scale != 1.0f) {
       landmarks_value_ = add_value(1, 1, static_cast<int>(v.size()));
       const Value from = v, to = landmarks_value_;
-      add_step({from}, {to}, [=](float* base, const std::size_t* at) {
+      add_step("landmark scale", {from}, {to}, [=](float* base, const std::size_t* at) {
         for (std::size_t i = 0; i < from.size(); ++i) base[at[to.id] + i] = base[at[from.id] + i] * scale;
       });
     }
@@ -465,12 +499,17 @@ class GraphNet : public LandmarkModel {
   struct Step {
     std::function<void(float* base, const std::size_t* offsets)> run;
     std::vector<int> reads, writes;  // tensor ids
+    std::string what;                // e.g. "conv direct 3x3/2 3->16, 240x320": for profiles
+    double flops = 0.0;
   };
 
-  void add_step(const std::vector<Value>& reads, const std::vector<Value>& writes,
+  void add_step(std::string what, const std::vector<Value>& reads, const std::vector<Value>& writes,
                 std::function<void(float*, const std::size_t*)> run) {
     require_building();
-    Step step{std::move(run), {}, {}};
+    // The flops counted since the last step are this step's (add_conv and add_fully_connected count
+    // theirs before adding the step).
+    Step step{std::move(run), {}, {}, std::move(what), flops_ - flops_in_steps_};
+    flops_in_steps_ = flops_;
     for (const Value& v : reads) step.reads.push_back(v.id);
     for (const Value& v : writes) step.writes.push_back(v.id);
     steps_.push_back(std::move(step));
@@ -490,7 +529,7 @@ class GraphNet : public LandmarkModel {
   std::vector<std::size_t> offsets_;  // per tensor id, set by finish()
   std::size_t arena_floats_ = 0;
   bool finished_ = false;
-  double flops_ = 0.0;
+  double flops_ = 0.0, flops_in_steps_ = 0.0;
 };
 
 }  // namespace pfld
