@@ -48,7 +48,7 @@ TEST_SUITE("kernels") {
     ThreadPool pool(2);
     for (Isa isa : test::available_isas()) {
       CAPTURE(std::string(to_string(isa)));
-      for (int m : {1, 5, 6, 7, 8, 9, 13, 17, 97, 200})
+      for (int m : {1, 5, 6, 7, 8, 9, 13, 16, 17, 31, 97, 200})
         for (int n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 70})
           for (int k : {1, 3, 16, 257}) {
             CAPTURE(m);
@@ -81,7 +81,7 @@ TEST_SUITE("kernels") {
     };
     for (Isa isa : test::available_isas()) {
       CAPTURE(std::string(to_string(isa)));
-      for (int m : {1, 5, 12, 13, 25})
+      for (int m : {1, 5, 12, 13, 25, 32})
         for (int n : {7, 16, 33, 70})
           for (int k : {3, 64, 300})  // 300: two k blocks, the epilogue only on the last
             for (const Bounds bounds : {Bounds{-inf, inf}, Bounds{0.0f, inf}, Bounds{-inf, 0.5f}, Bounds{0.0f, 0.5f}})
