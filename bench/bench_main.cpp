@@ -223,17 +223,17 @@ double fma_peak_gflops(Isa isa) {
 
 void BM_infer_latency(benchmark::State& state, float width, Isa isa) {
   auto net = inference_network(width);
-  const pfld::InferenceNet fused(*net, isa);
-  pfld::InferenceArena arena = fused.make_arena();
+  const auto fused = pfld::build_inference_graph(*net, isa);
+  pfld::InferenceArena arena = fused->make_arena();
   pfld::Rng rng(2);
-  float* input = fused.input(arena);
+  float* input = fused->input(arena);
   for (int i = 0; i < 112 * 112 * 3; ++i) input[i] = rng.uniform();
-  fused.run(arena);
+  fused->run(arena);
   std::vector<double> seconds;
   seconds.reserve(100000);
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(fused.run(arena));
+    benchmark::DoNotOptimize(fused->run(arena));
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(seconds.begin(), seconds.end());
@@ -241,9 +241,9 @@ void BM_infer_latency(benchmark::State& state, float width, Isa isa) {
   const double peak = fma_peak_gflops(isa);
   state.counters["median_ms"] = median * 1e3;
   state.counters["p90_ms"] = p90 * 1e3;
-  state.counters["GFLOP/s"] = fused.flops() / median / 1e9;
+  state.counters["GFLOP/s"] = fused->flops() / median / 1e9;
   state.counters["peak_GFLOP/s"] = peak;
-  state.counters["%peak"] = 100.0 * fused.flops() / median / 1e9 / peak;
+  state.counters["%peak"] = 100.0 * fused->flops() / median / 1e9 / peak;
   state.SetLabel(pfld::to_string(isa));
 }
 
@@ -276,10 +276,10 @@ void BM_infer_onnx(benchmark::State& state, Isa isa) {
 
 void BM_infer_batch(benchmark::State& state, float width, int threads) {
   auto net = inference_network(width);
-  const pfld::InferenceNet fused(*net);
+  const auto fused = pfld::build_inference_graph(*net);
   pfld::ThreadPool pool(threads);
   std::vector<pfld::InferenceArena> arenas;
-  for (int t = 0; t < threads; ++t) arenas.push_back(fused.make_arena());
+  for (int t = 0; t < threads; ++t) arenas.push_back(fused->make_arena());
   const std::size_t faces = 64;
   std::vector<float> crop(112 * 112 * 3);
   pfld::Rng rng(3);
@@ -288,14 +288,14 @@ void BM_infer_batch(benchmark::State& state, float width, int threads) {
     pool.parallel_for(0, static_cast<std::size_t>(threads), [&](std::size_t lo, std::size_t hi) {
       for (std::size_t t = lo; t < hi; ++t)
         for (std::size_t f = t; f < faces; f += static_cast<std::size_t>(threads))
-          benchmark::DoNotOptimize(fused.run(crop.data(), arenas[t]));
+          benchmark::DoNotOptimize(fused->run(crop.data(), arenas[t]));
     });
   };
   run_all();
   for (auto _ : state) run_all();
   state.counters["faces/s"] = benchmark::Counter(static_cast<double>(faces) * static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate);
-  state.SetLabel(std::string(pfld::to_string(fused.isa())) + ", " + std::to_string(threads) + " thread(s)");
+  state.SetLabel(std::string(pfld::to_string(fused->isa())) + ", " + std::to_string(threads) + " thread(s)");
 }
 
 // A 640x480 photo of noise, the detect and warp benchmarks' input.

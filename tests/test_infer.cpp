@@ -146,10 +146,15 @@ TEST_SUITE("infer") {
       for (Isa isa : test::available_isas()) {
         CAPTURE(std::string(to_string(isa)));
         CAPTURE(c.width);
-        const InferenceNet fused(*net, isa);
-        InferenceArena arena = fused.make_arena();
+        const auto fused = build_inference_graph(*net, isa);
+        // The runtime's passes ran: 128-channel tensors padded, depthwise layers in place, tensors that
+        // do not live at the same time sharing memory.
+        CHECK(fused->padded_tensors() > 0);
+        CHECK(fused->in_place_steps() > 0);
+        CHECK(fused->arena_floats() * 2 < fused->tensor_floats());
+        InferenceArena arena = fused->make_arena();
         for (int i = 0; i < 2; ++i) {
-          const float* out = fused.run(crops.batch(i, 1).data(), arena);
+          const float* out = fused->run(crops.batch(i, 1).data(), arena);
           const std::size_t n = static_cast<std::size_t>(2 * c.landmarks);
           CHECK(relative_error(out, expected.data() + static_cast<std::size_t>(i) * n, n) < 1e-5);
         }
@@ -157,15 +162,49 @@ TEST_SUITE("infer") {
     }
   }
 
+  TEST_CASE("GraphNet: channel views; a step that cannot address a view of several pixels is refused") {
+    GraphNet g;
+    const float one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+    const GraphNet::Value x = g.set_input(4, 4, one, zero);
+    const GraphNet::Value both = g.add_value(4, 4, 6);
+    ConvGeometry pointwise;
+    pointwise.in_c = 3;
+    pointwise.out_c = 3;
+    // Two pointwise convolutions write the two halves of one tensor: identity and doubling.
+    std::vector<float> identity(9, 0.0f), twice(9, 0.0f);
+    for (int c = 0; c < 3; ++c) identity[static_cast<std::size_t>(c * 4)] = 1, twice[static_cast<std::size_t>(c * 4)] = 2;
+    const GraphNet::Value left = g.add_channel_view(both, 0, 3), right = g.add_channel_view(both, 3, 3);
+    g.add_conv(x, pointwise, identity, {0, 0, 0}, Clamp{}, nullptr, &left);
+    g.add_conv(x, pointwise, twice, {0, 0, 0}, Clamp{}, nullptr, &right);
+    g.add_output("both", both);
+    g.finish();
+    InferenceArena arena = g.make_arena();
+    for (int i = 0; i < 48; ++i) g.input(arena)[i] = static_cast<float>(i);
+    g.run_graph(arena);
+    const float* out = g.output(arena, "both");
+    for (int p = 0; p < 16; ++p)
+      for (int c = 0; c < 3; ++c) {
+        CHECK(out[p * 6 + c] == static_cast<float>(p * 3 + c));
+        CHECK(out[p * 6 + 3 + c] == static_cast<float>(2 * (p * 3 + c)));
+      }
+
+    GraphNet bad;
+    const GraphNet::Value y = bad.set_input(4, 4, one, zero);
+    const GraphNet::Value wide = bad.add_value(4, 4, 6);
+    const GraphNet::Value half = bad.add_channel_view(wide, 0, 3);
+    bad.add_add(half, y, Clamp{});
+    CHECK_THROWS_WITH_AS(bad.finish(), doctest::Contains("cannot address a channel view"), Error);
+  }
+
   TEST_CASE("the parity check can fail: a perturbed batch-norm statistic is caught") {
     auto net = random_network(0.25f, 68, 3);
     const Tensor crops = random_crops(1, 9);
-    const InferenceNet fused(*net, active_isa());
+    const auto fused = build_inference_graph(*net, active_isa());
     for (auto& b : net->buffers())
       if (b.name == "stage5.2.depthwise.bn.running_var") (*b.value)[3] *= 1.01f;
     const Tensor expected = net->forward(crops).clone();
-    InferenceArena arena = fused.make_arena();
-    CHECK(relative_error(fused.run(crops.data(), arena), expected.data(), 136) > 1e-5);
+    InferenceArena arena = fused->make_arena();
+    CHECK(relative_error(fused->run(crops.data(), arena), expected.data(), 136) > 1e-5);
   }
 
   TEST_CASE("a run allocates nothing, on every ISA; nor do Detector::detect and track into a sized vector") {
@@ -173,11 +212,11 @@ TEST_SUITE("infer") {
     const Tensor crops = random_crops(1, 2);
     for (Isa isa : test::available_isas()) {
       CAPTURE(std::string(to_string(isa)));
-      const InferenceNet fused(*net, isa);
-      InferenceArena arena = fused.make_arena();
-      fused.run(crops.data(), arena);  // warm-up (thread-locals, first-touch)
+      const auto fused = build_inference_graph(*net, isa);
+      InferenceArena arena = fused->make_arena();
+      fused->run(crops.data(), arena);  // warm-up (thread-locals, first-touch)
       const float* out = nullptr;
-      CHECK(allocations_during([&] { out = fused.run(crops.data(), arena); }) == 0);
+      CHECK(allocations_during([&] { out = fused->run(crops.data(), arena); }) == 0);
       CHECK(std::isfinite(out[0]));
 
       const Image image = test_image(200, 160);
@@ -201,7 +240,7 @@ TEST_SUITE("infer") {
   }
 
   TEST_CASE("remap_landmarks: a 98-point model answers with the 68 corresponding points") {
-    auto wflw = std::make_shared<const InferenceNet>(*random_network(0.25f, 98, 12));
+    auto wflw = build_inference_graph(*random_network(0.25f, 98, 12));
     const auto as68 = remap_landmarks(wflw, 68);
     REQUIRE(as68->landmark_count() == 68);
     CHECK(remap_landmarks(wflw, 98) == wflw);  // nothing to map
@@ -235,7 +274,7 @@ TEST_SUITE("infer") {
   }
 
   TEST_CASE("LinearReadout: W [x; 1] of the model's coordinates, by hand") {
-    auto net = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 14));
+    auto net = build_inference_graph(*random_network(0.25f, 68, 14));
     const int k = 2 * 68 + 1;
     // Two output points: one the mean of points 0 and 1 plus an offset, one point 5 scaled about the centre.
     std::vector<float> w(static_cast<std::size_t>(4 * k), 0.0f);
@@ -260,8 +299,8 @@ TEST_SUITE("infer") {
   }
 
   TEST_CASE("EnsembleModel: the mean of its members on the same crop") {
-    auto a = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 16));
-    auto b = std::make_shared<const InferenceNet>(*random_network(0.25f, 68, 17));
+    auto a = build_inference_graph(*random_network(0.25f, 68, 16));
+    auto b = build_inference_graph(*random_network(0.25f, 68, 17));
     const EnsembleModel both({a, b});
     const Tensor crops = random_crops(2, 18);
     InferenceArena arena = both.make_arena(), arena_a = a->make_arena(), arena_b = b->make_arena();
@@ -275,7 +314,7 @@ TEST_SUITE("infer") {
       CHECK(worst < 1e-6);
       CHECK(std::abs(ya[0] - yb[0]) > 1e-3);  // the members differ, so a mean of one would fail
     }
-    auto five = std::make_shared<const InferenceNet>(*random_network(0.25f, 5, 19));
+    auto five = build_inference_graph(*random_network(0.25f, 5, 19));
     CHECK_THROWS_WITH_AS(EnsembleModel({a, five}), doctest::Contains("5 landmarks"), Error);
     CHECK_THROWS_AS(EnsembleModel({}), Error);
   }
@@ -402,21 +441,21 @@ TEST_SUITE("detector") {
 
   TEST_CASE("Detector refine, upright: each pass runs on the crop around the landmarks before it, turned by their eye line") {
     auto net = random_network(0.25f, 68, 12);
-    const InferenceNet fused(*net);
-    InferenceArena arena = fused.make_arena();
+    const auto fused = build_inference_graph(*net);
+    InferenceArena arena = fused->make_arena();
     const MirrorMap map = mirror_map_68();
     const Image image = test_image(240, 200);
     const Box face{50, 30, 110, 130};
     // One prediction by hand from a crop (and its mirror image).
     auto by_hand = [&](const CropTransform& crop, bool mirror_average) {
       Landmarks points(68);
-      crop.warp(image.view(), fused.input(arena));
-      const float* labels = fused.run(arena);
+      crop.warp(image.view(), fused->input(arena));
+      const float* labels = fused->run(arena);
       for (std::size_t i = 0; i < 68; ++i) points[i] = crop.label_to_image({labels[2 * i], labels[2 * i + 1]});
       if (!mirror_average) return points;
       const CropTransform mirrored = crop.mirrored();
-      mirrored.warp(image.view(), fused.input(arena));
-      labels = fused.run(arena);
+      mirrored.warp(image.view(), fused->input(arena));
+      labels = fused->run(arena);
       for (std::size_t i = 0; i < 68; ++i) {
         const std::size_t j = static_cast<std::size_t>(map[i]);
         const Point q = mirrored.label_to_image({labels[2 * j], labels[2 * j + 1]});

@@ -197,14 +197,14 @@ TEST_SUITE("onnx") {
       const auto crops = random_crops(2);
       for (Isa isa : test::available_isas()) {
         CAPTURE(std::string(to_string(isa)));
-        const InferenceNet fused(*net, isa);
+        const auto fused = build_inference_graph(*net, isa);
         OnnxImportOptions options;
         options.isa = isa;
         const auto imported = load_onnx(path, options);
         CHECK(imported->landmark_count() == 68);
-        InferenceArena a = fused.make_arena(), b = imported->make_arena();
+        InferenceArena a = fused->make_arena(), b = imported->make_arena();
         for (const auto& crop : crops) {
-          const float* expected = fused.run(crop.data(), a);
+          const float* expected = fused->run(crop.data(), a);
           std::copy(crop.begin(), crop.end(), imported->input(b));
           CHECK(max_abs_diff(imported->run(b), expected, 136) < 1e-5);
         }
@@ -218,11 +218,11 @@ TEST_SUITE("onnx") {
     const std::string path = temp("export_check.onnx");
     io::save_onnx(path, *net);
     const auto crops = random_crops(3);
-    const InferenceNet fused(*net);
-    InferenceArena arena = fused.make_arena();
+    const auto fused = build_inference_graph(*net);
+    InferenceArena arena = fused->make_arena();
     std::vector<float> ours;
     for (const auto& crop : crops) {
-      const float* out = fused.run(crop.data(), arena);
+      const float* out = fused->run(crop.data(), arena);
       ours.insert(ours.end(), out, out + 196);
     }
     if (ort_module().empty()) {
@@ -234,11 +234,11 @@ TEST_SUITE("onnx") {
       // ReLU6 (Clip) in onnxruntime too.
       auto net6 = trained_looking_network(0.25f, 68, Activation::relu6);
       io::save_onnx(temp("export_relu6.onnx"), *net6);
-      const InferenceNet fused6(*net6);
-      InferenceArena arena6 = fused6.make_arena();
+      const auto fused6 = build_inference_graph(*net6);
+      InferenceArena arena6 = fused6->make_arena();
       const std::vector<float> theirs6 = run_onnxruntime(temp("export_relu6.onnx"), {crops[0]}, "landmarks");
       REQUIRE(theirs6.size() == 136);
-      CHECK(max_abs_diff(theirs6.data(), fused6.run(crops[0].data(), arena6), 136) < 1e-4);
+      CHECK(max_abs_diff(theirs6.data(), fused6->run(crops[0].data(), arena6), 136) < 1e-4);
     }
     if (!have_opencv_python()) {
       MESSAGE("skipped OpenCV dnn: /usr/bin/python3 has no cv2 (Debian python3-opencv)");

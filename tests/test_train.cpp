@@ -429,18 +429,18 @@ TEST_SUITE("train") {
     model::PfldNet net(small_config(5));
     Rng rng(15);
     net.reset_parameters(rng);
-    const InferenceNet teacher(net);
-    InferenceArena arena = teacher.make_arena();
+    const auto teacher = build_inference_graph(net);
+    InferenceArena arena = teacher->make_arena();
     const train::Batch original = random_batch(3, 5, rng);
     auto blended = [&](float weight) {
       train::Batch b = original;
       b.landmarks = original.landmarks.clone();
-      train::blend_teacher_targets(teacher, arena, b, weight);
+      train::blend_teacher_targets(*teacher, arena, b, weight);
       return b.landmarks;
     };
     const Tensor all = blended(1.0f), quarter = blended(0.25f), none = blended(0.0f);
     for (int i = 0; i < 3; ++i) {
-      const float* predicted = teacher.run(original.images.batch(i, 1).data(), arena);
+      const float* predicted = teacher->run(original.images.batch(i, 1).data(), arena);
       for (int c = 0; c < 10; ++c) {
         const std::size_t at = static_cast<std::size_t>(i * 10 + c);
         CHECK(all[at] == doctest::Approx(predicted[c]).epsilon(1e-6));
@@ -450,7 +450,7 @@ TEST_SUITE("train") {
     }
     // A mirrored teacher: the mean of its prediction and its prediction on the mirrored crop, made by hand.
     const MirrorMap map{4, 1, 2, 3, 0};  // (points 0 and 4 swap sides)
-    const MirrorAveragedModel mirrored_teacher(std::make_shared<const InferenceNet>(net), map);
+    const MirrorAveragedModel mirrored_teacher(build_inference_graph(net), map);
     InferenceArena mirrored_arena = mirrored_teacher.make_arena();
     train::Batch m = original;
     m.landmarks = original.landmarks.clone();
@@ -463,8 +463,8 @@ TEST_SUITE("train") {
           for (int c = 0; c < 3; ++c)
             flipped[static_cast<std::size_t>((y * 112 + x) * 3 + c)] = crop[static_cast<std::size_t>((y * 112 + 111 - x) * 3 + c)];
       std::vector<float> direct(10);
-      std::copy_n(teacher.run(crop.data(), arena), 10, direct.begin());
-      const float* mirrored = teacher.run(flipped.data(), arena);
+      std::copy_n(teacher->run(crop.data(), arena), 10, direct.begin());
+      const float* mirrored = teacher->run(flipped.data(), arena);
       double moved = 0.0;
       for (std::size_t p = 0; p < 5; ++p) {
         const std::size_t q = static_cast<std::size_t>(map[p]), at = static_cast<std::size_t>(i * 10) + 2 * p;
@@ -474,18 +474,18 @@ TEST_SUITE("train") {
       }
       CHECK(moved > 1e-4);  // mirroring changed the teacher's answer: the checks above are not vacuous
     }
-    CHECK_THROWS_WITH_AS(MirrorAveragedModel(std::make_shared<const InferenceNet>(net), MirrorMap{1, 0}),
+    CHECK_THROWS_WITH_AS(MirrorAveragedModel(build_inference_graph(net), MirrorMap{1, 0}),
                          doctest::Contains("mirror map of 2 points"), Error);
-    CHECK_THROWS_WITH_AS(MirrorAveragedModel(std::make_shared<const InferenceNet>(net), MirrorMap{4, 1, 2, 3, 5}),
+    CHECK_THROWS_WITH_AS(MirrorAveragedModel(build_inference_graph(net), MirrorMap{4, 1, 2, 3, 5}),
                          doctest::Contains("out of range"), Error);
 
     train::Batch wrong = random_batch(3, 6, rng);
-    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, wrong, 0.5f), doctest::Contains("landmarks"), Error);
+    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(*teacher, arena, wrong, 0.5f), doctest::Contains("landmarks"), Error);
     train::Batch b = original;
-    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, b, 1.5f), doctest::Contains("outside [0, 1]"), Error);
+    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(*teacher, arena, b, 1.5f), doctest::Contains("outside [0, 1]"), Error);
     train::Batch no_images;
     no_images.landmarks = original.landmarks;
-    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(teacher, arena, no_images, 0.5f), doctest::Contains("do not fit"), Error);
+    CHECK_THROWS_WITH_AS(train::blend_teacher_targets(*teacher, arena, no_images, 0.5f), doctest::Contains("do not fit"), Error);
   }
 
   TEST_CASE("ridge regression: an exact linear map recovered; with a ridge, the 1-D closed form") {
@@ -557,7 +557,7 @@ TEST_SUITE("train") {
 
   TEST_CASE("fitted readout: the normal equations hold on the samples it was fitted to") {
     Rng rng(32);
-    const auto net = std::shared_ptr<const InferenceNet>(new InferenceNet(*test::random_eval_network(0.25f, 5, Activation::relu, 33, false)));
+    const auto net = build_inference_graph(*test::random_eval_network(0.25f, 5, Activation::relu, 33, false));
     const FaceSet faces = random_faces(12, 3, rng);
     train::ReadoutFitOptions options;
     options.ridge = 1e-3;
@@ -610,19 +610,19 @@ TEST_SUITE("train") {
   TEST_CASE("refitted output layer: the network equals itself read through the fitted readout") {
     Rng rng(34);
     auto net = test::random_eval_network(0.25f, 5, Activation::relu, 35, true);
-    const auto before = std::make_shared<const InferenceNet>(*net);
+    const auto before = build_inference_graph(*net);
     const FaceSet faces = random_faces(12, 5, rng);
     train::ReadoutFitOptions options;
     options.ridge = 1e-3;
     const auto readout = train::fit_linear_readout(before, faces, options);
     train::refit_output_layer(*net, faces, options);
-    const InferenceNet after(*net);
-    InferenceArena arena = after.make_arena(), readout_arena = readout->make_arena(), before_arena = before->make_arena();
+    const auto after = build_inference_graph(*net);
+    InferenceArena arena = after->make_arena(), readout_arena = readout->make_arena(), before_arena = before->make_arena();
     double worst = 0.0, moved = 0.0;
     const Tensor crops = test::random_tensor(Shape{4, 112, 112, 3}, rng, 0.0f, 1.0f);
     for (int i = 0; i < 4; ++i) {
       const float* crop = crops.batch(i, 1).data();
-      const float* y = after.run(crop, arena);
+      const float* y = after->run(crop, arena);
       const float* z = readout->run(crop, readout_arena);
       const float* x = before->run(crop, before_arena);
       for (int c = 0; c < 10; ++c) {

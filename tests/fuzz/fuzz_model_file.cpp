@@ -1,5 +1,5 @@
 // .pfld weights -> network -> the fused inference network, run once on a grey crop.
-#include <pfld/infer/inference_net.hpp>
+#include <pfld/infer/pfld_graph.hpp>
 
 #include "fuzz_target.hpp"
 
@@ -7,10 +7,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return fuzz::expect_error_or_success([&] {
     const auto file = pfld::io::ModelFile::parse(fuzz::with_model_file_checksum(data, size), "fuzz.pfld");
     const auto net = pfld::io::load_network(file, "fuzz.pfld");
-    const pfld::InferenceNet inference(*net);
-    pfld::InferenceArena arena = inference.make_arena();
-    const std::size_t s = static_cast<std::size_t>(inference.input_size());
-    std::fill_n(inference.input(arena), s * s * 3, 0.5f);
-    inference.run(arena);
+    const auto inference = pfld::build_inference_graph(*net);
+    pfld::InferenceArena arena = inference->make_arena();
+    const std::size_t s = static_cast<std::size_t>(inference->input_size());
+    std::fill_n(inference->input(arena), s * s * 3, 0.5f);
+    inference->run(arena);
   });
 }

@@ -24,9 +24,9 @@
 #include "../data/landmarks.hpp"
 #include "../data/mirror.hpp"
 #include "../facedet/default_face_detector.hpp"
-#include "inference_net.hpp"
 #include "linear_readout.hpp"
 #include "onnx_import.hpp"
+#include "pfld_graph.hpp"
 
 namespace pfld {
 
@@ -38,7 +38,7 @@ inline std::shared_ptr<const LandmarkModel> load_landmark_model(const std::strin
     onnx.isa = isa;
     return load_onnx(path, onnx);
   }
-  return std::make_shared<const InferenceNet>(InferenceNet::load(path, isa));
+  return load_inference_graph(path, isa);
 }
 
 // One face of detect_all: what the face detector found, the landmark region it maps to, the landmarks.
@@ -89,7 +89,7 @@ class Detector {
   }
 
   explicit Detector(model::PfldNet& net, const DetectorOptions& options = {})
-      : Detector(std::make_shared<const InferenceNet>(net, options.isa), options) {}
+      : Detector(build_inference_graph(net, options.isa), options) {}
 
   // From a weights file or ONNX model (load_landmark_model).
   static Detector load(const std::string& path, const DetectorOptions& options = {}) {

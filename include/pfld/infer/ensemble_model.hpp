@@ -43,7 +43,8 @@ class EnsembleModel : public LandmarkModel {
     return arena.data() + crop_offset_;
   }
 
-  const float* run(InferenceArena& arena) const override {
+ protected:
+  const float* forward(InferenceArena& arena) const override {
     check_arena(arena, "EnsembleModel");
     const float* crop = arena.data() + crop_offset_;
     float* mean = arena.data() + output_offset_;
@@ -56,8 +57,8 @@ class EnsembleModel : public LandmarkModel {
     }
     return mean;
   }
-  using LandmarkModel::run;  // run(crop, arena)
 
+ public:
  private:
   std::size_t crop_floats() const { return static_cast<std::size_t>(input_size()) * input_size() * 3; }
 

@@ -1,11 +1,18 @@
-// A general inference graph on pfld's fused kernels, for networks that are not pfld's own PfldNet
-// (models imported from ONNX: landmark models, the face detector): a list of steps over tensors that
-// live in one arena, NHWC throughout. Convolutions carry their bias, activation clamp and residual add
-// in the kernel epilogue; the rest (element-wise add, clamp and sigmoid, pooling, upsampling,
-// concatenation, fully connected) are small steps of their own. Built once by an importer
-// (onnx_import.hpp), then finish() places the tensors in the arena: tensors whose lifetimes do not
-// overlap share memory, so the working set of a detector at photo size stays in cache. Immutable after
-// finish() and safe to share between threads (each with its own arena).
+// pfld's inference runtime: a graph of steps on the shared kernels that runs pfld's own networks
+// (infer/pfld_graph.hpp builds them from a trained PfldNet), models imported from ONNX (landmark models,
+// the face detector) and anything else an importer can express. NHWC throughout. Convolutions carry
+// their bias, activation clamp and residual add in the kernel epilogue; the rest (element-wise add,
+// clamp and sigmoid, pooling, upsampling, concatenation, fully connected) are small steps of their own.
+//
+// A builder adds steps, then finish() runs the scheduling passes and fixes the layout the steps read
+// as they run:
+//  - padded pitch: a tensor whose channel count is a multiple of 128, touched only by steps that take
+//    any pixel pitch (pointwise GEMM, depthwise), gets one cache line more per pixel (pitch_pass);
+//  - in place: a stride-1 depthwise convolution writes its output over its input, lagging behind it,
+//    when nothing else reads that input (in_place_pass);
+//  - one arena: tensors whose lifetimes do not overlap share memory (plan_arena).
+// Channel views let steps write slices of a tensor (concatenation without a copy, channel groups).
+// Immutable after finish() and safe to share between threads, each with its own arena.
 #pragma once
 
 #include <algorithm>
@@ -41,12 +48,23 @@ inline void add_clamped(std::size_t count, const float* a, const float* b, float
 
 class GraphNet : public LandmarkModel {
  public:
-  // A tensor of the graph: H x W x C (H = W = 1 for vectors); `id` names its place in the arena, fixed by
-  // finish(). Views of the same data (a reshape) share the id.
+  // A tensor of the graph: H x W x C (H = W = 1 for vectors); `id` names it in the Layout, which fixes
+  // its place in the arena and its pitch at finish(). Aliases of the same data (a flatten of a vector)
+  // share the id.
   struct Value {
     int h = 1, w = 1, c = 1;
     int id = -1;
-    std::size_t size() const { return static_cast<std::size_t>(h) * w * c; }
+    std::size_t pixels() const { return static_cast<std::size_t>(h) * w; }
+    std::size_t size() const { return pixels() * static_cast<std::size_t>(c); }
+  };
+
+  // Where each tensor is in the arena, and the floats from one of its pixels to the next (its channel
+  // count, or more: a padded pitch, or a channel view's parent's). Fixed by finish(); steps read it as
+  // they run, so the passes can change it after the steps are built.
+  struct Layout {
+    std::vector<std::size_t> offset, pitch;
+    float* at(float* base, const Value& v) const { return base + offset[static_cast<std::size_t>(v.id)]; }
+    std::size_t pitch_of(const Value& v) const { return pitch[static_cast<std::size_t>(v.id)]; }
   };
 
   // `max_arena_bytes`: building a graph whose activations need more is an Error (a model file cannot
@@ -65,17 +83,22 @@ class GraphNet : public LandmarkModel {
     return arena_floats_;
   }
   double flops() const { return flops_; }
-  // The floats of every tensor together: what the arena would take if none shared memory.
+  // The floats of every tensor together (dense, no view counted): what the arena would take if none
+  // shared memory.
   std::size_t tensor_floats() const {
     std::size_t sum = 0;
-    for (std::size_t f : floats_) sum += f;
+    for (const TensorInfo& t : tensors_)
+      if (t.parent < 0) sum += aligned(t.value.size());
     return sum;
   }
+  // What the passes did: tensors given a padded pitch, depthwise steps run in place.
+  int padded_tensors() const { return padded_; }
+  int in_place_steps() const { return in_place_; }
 
   float* input(InferenceArena& arena) const override {
     require_finished();
     check_arena(arena, "GraphNet");
-    return at(arena, input_);
+    return layout_.at(arena.data(), input_);
   }
 
   // Runs every step on the input in input(arena); the outputs stay valid until the arena's next run. The
@@ -84,17 +107,17 @@ class GraphNet : public LandmarkModel {
     require_finished();
     check_arena(arena, "GraphNet");
     float* base = arena.data();
-    const std::size_t* offsets = offsets_.data();
-    for (const Step& step : steps_) step.run(base, offsets);
+    for (const Step& step : steps_) step.run(base, layout_);
   }
 
-  const float* run(InferenceArena& arena) const override {
+ protected:
+  const float* forward(InferenceArena& arena) const override {
     detail::require(landmarks_ > 0, "GraphNet: the graph has no landmark output");
     run_graph(arena);
-    return at(arena, landmarks_value_);
+    return layout_.at(arena.data(), landmarks_value_);
   }
-  using LandmarkModel::run;  // run(crop, arena)
 
+ public:
   // Where a run's time goes: each step's description, its share of the graph's flops and its median
   // time over `runs` runs of the input in input(arena) (restored before each run, untimed). For tuning
   // (pfld_bench --profile).
@@ -108,14 +131,13 @@ class GraphNet : public LandmarkModel {
     check_arena(arena, "GraphNet");
     detail::require(runs > 0, "GraphNet::profile: runs must be positive");
     float* base = arena.data();
-    const std::size_t* offsets = offsets_.data();
     std::vector<std::vector<double>> seconds(steps_.size());
-    const std::vector<float> input(at(arena, input_), at(arena, input_) + input_.size());
+    const std::vector<float> input(layout_.at(base, input_), layout_.at(base, input_) + input_.size());
     for (int r = 0; r < runs; ++r) {
-      std::copy(input.begin(), input.end(), at(arena, input_));
+      std::copy(input.begin(), input.end(), layout_.at(base, input_));
       for (std::size_t s = 0; s < steps_.size(); ++s) {
         const auto t0 = std::chrono::steady_clock::now();
-        steps_[s].run(base, offsets);
+        steps_[s].run(base, layout_);
         seconds[s].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
     }
@@ -127,29 +149,42 @@ class GraphNet : public LandmarkModel {
     return times;
   }
 
-  // A named output of the last run (e.g. an ONNX graph output), NHWC.
+  // A named output of the last run (e.g. an ONNX graph output), NHWC, dense.
   const float* output(InferenceArena& arena, const std::string& name, Value* shape = nullptr) const {
     require_finished();
     for (const auto& [n, v] : outputs_)
       if (n == name) {
         if (shape) *shape = v;
-        return at(arena, v);
+        return layout_.at(arena.data(), v);
       }
     detail::fail("GraphNet: no output named '", name, "'");
   }
 
-  // ---- Building (importers only) ----
+  // ---- Building (builders and importers only) ----
 
-  // A new tensor. Its place in the arena is fixed by finish().
+  // A new tensor. Its place in the arena and its pitch are fixed by finish().
   Value add_value(int h, int w, int c) {
     require_building();
     detail::require(h > 0 && w > 0 && c > 0, "GraphNet: empty tensor ", h, "x", w, "x", c);
-    const Value v{h, w, c, static_cast<int>(floats_.size())};
+    const Value v{h, w, c, static_cast<int>(tensors_.size())};
     detail::require(v.size() / static_cast<std::size_t>(c) / static_cast<std::size_t>(w) == static_cast<std::size_t>(h) &&
                         aligned(v.size()) <= max_arena_floats_,
                     "GraphNet: a ", h, "x", w, "x", c, " tensor takes the activations past the arena budget of ",
                     max_arena_floats_ * sizeof(float), " bytes");
-    floats_.push_back(aligned(v.size()));
+    tensors_.push_back({v, -1, 0});
+    return v;
+  }
+
+  // Channels [first, first + count) of x, in x's memory: a step that writes the view writes that slice of
+  // x (a concatenation's part, a channel group's output). A view of more than one pixel may only be
+  // touched by steps that take any pitch (convolutions whose `pitched` is true).
+  Value add_channel_view(const Value& x, int first, int count) {
+    require_building();
+    detail::require(first >= 0 && count > 0 && first <= x.c - count, "GraphNet: channels ", first, " to ",
+                    first + count, " of a tensor of ", x.c);
+    const TensorInfo& parent = tensors_[static_cast<std::size_t>(x.id)];
+    const Value v{x.h, x.w, count, static_cast<int>(tensors_.size())};
+    tensors_.push_back({v, parent.parent < 0 ? x.id : parent.parent, parent.channel + first});
     return v;
   }
 
@@ -161,9 +196,9 @@ class GraphNet : public LandmarkModel {
     if (a == std::array<float, 3>{1, 1, 1} && b == std::array<float, 3>{0, 0, 0}) return input_;
     const Value in = add_value(height, width, 3);
     const Value crop = input_;
-    add_step("input affine", {crop}, {in}, [crop, in, a, b](float* base, const std::size_t* at) {
-      const float* x = base + at[crop.id];
-      float* y = base + at[in.id];
+    add_step("input affine", {crop}, {in}, [crop, in, a, b](float* base, const Layout& L) {
+      const float* x = L.at(base, crop);
+      float* y = L.at(base, in);
       for (std::size_t i = 0; i < crop.size(); i += 3)
         for (std::size_t c = 0; c < 3; ++c) y[i + c] = x[i + c] * a[c] + b[c];
     });
@@ -171,16 +206,19 @@ class GraphNet : public LandmarkModel {
   }
 
   // Convolution with weights OHWI (out, kh, kw, in / groups), bias per output channel, then the clamp;
-  // `residual` (may be null) is added before the clamp.
+  // `residual` (may be null) is added before the clamp. `into` (may be null): a tensor or channel view
+  // of the output's shape to write instead of a new tensor.
   Value add_conv(const Value& x, ConvGeometry g, std::vector<float> weights, std::vector<float> bias, Clamp clamp,
-                 const Value* residual) {
+                 const Value* residual, const Value* into = nullptr) {
     g.batch = 1;
     g.in_h = x.h, g.in_w = x.w;
     detail::require(g.in_c == x.c, "GraphNet: conv expects ", g.in_c, " channels, its input has ", x.c);
     g.validate();
     detail::require(weights.size() == g.weight_count() && bias.size() == static_cast<std::size_t>(g.out_c),
                     "GraphNet: conv weights or bias of the wrong size");
-    const Value y = add_value(g.out_h(), g.out_w(), g.out_c);
+    const Value y = into ? *into : add_value(g.out_h(), g.out_w(), g.out_c);
+    detail::require(y.h == g.out_h() && y.w == g.out_w() && y.c == g.out_c, "GraphNet: conv output ", g.out_h(), "x",
+                    g.out_w(), "x", g.out_c, " written into a ", y.h, "x", y.w, "x", y.c, " tensor");
     if (residual)
       detail::require(residual->h == y.h && residual->w == y.w && residual->c == y.c, "GraphNet: residual shape differs");
     flops_ += 2.0 * g.macs();
@@ -188,54 +226,71 @@ class GraphNet : public LandmarkModel {
     const bool has_res = residual != nullptr;
     std::vector<Value> reads{x};
     if (has_res) reads.push_back(res);
-    auto b = std::make_shared<std::vector<float>>(std::move(bias));
+    auto b = std::make_shared<Tensor>(Shape{g.out_c});
+    std::copy(bias.begin(), bias.end(), b->data());
+    weights_.push_back(b);
     const Isa isa = isa_;
+    const std::string shape = detail::cat(g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ");
+    const std::string where = detail::cat(has_res ? " +res" : "", ", ", y.h, "x", y.w);
     if (g.is_depthwise() && g.kernel_h * g.kernel_w <= 64) {
       const int taps = g.kernel_h * g.kernel_w;
-      auto wt = std::make_shared<std::vector<float>>(weights.size());
+      auto wt = std::make_shared<Tensor>(Shape{taps, g.out_c});
       for (int c = 0; c < g.out_c; ++c)
         for (int t = 0; t < taps; ++t)
-          (*wt)[static_cast<std::size_t>(t) * g.out_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
-      add_step(detail::cat("depthwise ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.out_c, has_res ? " +res" : "", ", ", y.h, "x", y.w), reads, {y}, [=](float* base, const std::size_t* at) {
-        float* out = base + at[y.id];
-        kernels::depthwise_forward_fused(isa, g, base + at[x.id], wt->data(), b->data(), has_res ? Clamp{} : clamp, out);
-        if (has_res) detail_graph::add_clamped(y.size(), out, base + at[res.id], out, clamp);
-      });
+          wt->data()[static_cast<std::size_t>(t) * g.out_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
+      weights_.push_back(wt);
+      add_step(
+          detail::cat("depthwise ", shape, g.out_c, where), reads, {y},
+          [=](float* base, const Layout& L) {
+            float* out = L.at(base, y);
+            kernels::depthwise_forward_fused(isa, g, L.at(base, x), wt->data(), b->data(), has_res ? Clamp{} : clamp,
+                                             out, L.pitch_of(x), L.pitch_of(y));
+            if (has_res) detail_graph::add_clamped(y.size(), out, L.at(base, res), out, clamp);
+          },
+          /*pitched=*/!has_res,
+          /*in_place_rows=*/!has_res && g.stride_h == 1 && g.stride_w == 1 ? g.pad_h + 1 : 0);
       return y;
     }
     detail::require(g.groups == 1, "GraphNet: grouped convolution (groups=", g.groups, ") is not supported");
     if (kernels::direct_conv_suits(g)) {
       auto packed = std::make_shared<kernels::DirectConvWeights>(g, weights.data(), b->data());
-      add_step(detail::cat("conv direct ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.in_c, "->", g.out_c, has_res ? " +res" : "", ", ", y.h, "x", y.w), reads, {y}, [=](float* base, const std::size_t* at) {
-        float* out = base + at[y.id];
-        kernels::direct_conv_forward(isa, g, base + at[x.id], *packed, has_res ? Clamp{} : clamp, out);
-        if (has_res) detail_graph::add_clamped(y.size(), out, base + at[res.id], out, clamp);
-      });
+      for (Tensor* t : packed->storage()) weights_.push_back(std::shared_ptr<Tensor>(packed, t));
+      add_step(detail::cat("conv direct ", shape, g.in_c, "->", g.out_c, where), reads, {y},
+               [=](float* base, const Layout& L) {
+                 float* out = L.at(base, y);
+                 kernels::direct_conv_forward(isa, g, L.at(base, x), *packed, has_res ? Clamp{} : clamp, out);
+                 if (has_res) detail_graph::add_clamped(y.size(), out, L.at(base, res), out, clamp);
+               });
       return y;
     }
     const int patch = kernels::patch_size(g);
     auto packed = std::make_shared<kernels::PackedMatrix>(isa, patch, g.out_c, kernels::transposed(weights.data(), patch));
-    const bool pointwise = g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
+    weights_.push_back(std::shared_ptr<Tensor>(packed, &packed->storage()));
+    const bool pointwise = g.is_pointwise();
     std::vector<Value> writes{y};
     Value columns;  // the im2col patches: scratch of this step alone
     if (!pointwise) writes.push_back(columns = add_value(y.h * y.w, patch, 1));
-    add_step(detail::cat("conv gemm ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.in_c, "->", g.out_c, has_res ? " +res" : "", ", ", y.h, "x", y.w), reads, writes, [=](float* base, const std::size_t* at) {
-      const float* a = base + at[x.id];
-      if (!pointwise) {
-        kernels::im2col(g, a, base + at[columns.id], nullptr);
-        a = base + at[columns.id];
-      }
-      kernels::GemmEpilogue e;
-      e.bias = b->data();
-      e.lo = clamp.lo;
-      e.hi = clamp.hi;
-      if (has_res) {
-        e.residual = base + at[res.id];
-        e.residual_stride = static_cast<std::size_t>(g.out_c);
-      }
-      kernels::gemm_prepacked(y.h * y.w, a, static_cast<std::size_t>(patch), *packed, base + at[y.id],
-                              static_cast<std::size_t>(g.out_c), e);
-    });
+    add_step(
+        detail::cat("conv gemm ", shape, g.in_c, "->", g.out_c, where), reads, writes,
+        [=](float* base, const Layout& L) {
+          const float* a = L.at(base, x);
+          std::size_t lda = L.pitch_of(x);
+          if (!pointwise) {
+            kernels::im2col(g, a, L.at(base, columns), nullptr);
+            a = L.at(base, columns);
+            lda = static_cast<std::size_t>(patch);
+          }
+          kernels::GemmEpilogue e;
+          e.bias = b->data();
+          e.lo = clamp.lo;
+          e.hi = clamp.hi;
+          if (has_res) {
+            e.residual = L.at(base, res);
+            e.residual_stride = L.pitch_of(res);
+          }
+          kernels::gemm_prepacked(y.h * y.w, a, lda, *packed, L.at(base, y), L.pitch_of(y), e);
+        },
+        /*pitched=*/pointwise);
     return y;
   }
 
@@ -243,42 +298,45 @@ class GraphNet : public LandmarkModel {
   Value add_add(const Value& a, const Value& b, Clamp clamp) {
     detail::require(a.size() == b.size() && a.c == b.c, "GraphNet: Add of different shapes");
     const Value y = add_value(a.h, a.w, a.c);
-    add_step(detail::cat("add ", y.c, ", ", y.h, "x", y.w), {a, b}, {y}, [=](float* base, const std::size_t* at) {
-      detail_graph::add_clamped(y.size(), base + at[a.id], base + at[b.id], base + at[y.id], clamp);
+    add_step(detail::cat("add ", y.c, ", ", y.h, "x", y.w), {a, b}, {y}, [=](float* base, const Layout& L) {
+      detail_graph::add_clamped(y.size(), L.at(base, a), L.at(base, b), L.at(base, y), clamp);
     });
     return y;
   }
 
   Value add_clamp(const Value& x, Clamp clamp) {
     const Value y = add_value(x.h, x.w, x.c);
-    add_step(detail::cat("clamp ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
-      const float* p = base + at[x.id];
-      float* out = base + at[y.id];
+    add_step(detail::cat("clamp ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
+      const float* p = L.at(base, x);
+      float* out = L.at(base, y);
       for (std::size_t i = 0; i < y.size(); ++i) out[i] = std::min(std::max(p[i], clamp.lo), clamp.hi);
     });
     return y;
   }
 
-  Value add_global_average_pool(const Value& x) {
-    const Value y = add_value(1, 1, x.c);
-    add_step(detail::cat("global average pool ", x.c, ", ", x.h, "x", x.w), {x}, {y}, [=](float* base, const std::size_t* at) {
-      const float* p = base + at[x.id];
-      float* out = base + at[y.id];
+  // The mean over pixels of each channel; `into` (may be null): a 1 x 1 x C tensor or channel view to
+  // write instead of a new tensor.
+  Value add_global_average_pool(const Value& x, const Value* into = nullptr) {
+    const Value y = into ? *into : add_value(1, 1, x.c);
+    detail::require(y.h == 1 && y.w == 1 && y.c == x.c, "GraphNet: global average pool of ", x.c,
+                    " channels into a ", y.h, "x", y.w, "x", y.c, " tensor");
+    add_step(detail::cat("global average pool ", x.c, ", ", x.h, "x", x.w), {x}, {y}, [=](float* base, const Layout& L) {
+      const float* p = L.at(base, x);
+      float* out = L.at(base, y);
       std::fill(out, out + x.c, 0.0f);
-      const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w;
+      const std::size_t pixels = x.pixels();
       for (std::size_t i = 0; i < pixels; ++i)
         for (int c = 0; c < x.c; ++c) out[c] += p[i * static_cast<std::size_t>(x.c) + static_cast<std::size_t>(c)];
       for (int c = 0; c < x.c; ++c) out[c] /= static_cast<float>(pixels);
     });
     return y;
   }
-
   // y = 1 / (1 + exp(-x)) element-wise.
   Value add_sigmoid(const Value& x) {
     const Value y = add_value(x.h, x.w, x.c);
-    add_step(detail::cat("sigmoid ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
-      const float* p = base + at[x.id];
-      float* out = base + at[y.id];
+    add_step(detail::cat("sigmoid ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
+      const float* p = L.at(base, x);
+      float* out = L.at(base, y);
       for (std::size_t i = 0; i < y.size(); ++i) out[i] = 1.0f / (1.0f + std::exp(-p[i]));
     });
     return y;
@@ -289,11 +347,11 @@ class GraphNet : public LandmarkModel {
   Value add_upsample_nearest(const Value& x, int fh, int fw) {
     detail::require(fh >= 1 && fw >= 1 && fh <= 16 && fw <= 16, "GraphNet: upsampling by ", fh, "x", fw);
     const Value y = add_value(x.h * fh, x.w * fw, x.c);
-    add_step(detail::cat("upsample x", fh, " ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("upsample x", fh, " ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
       const std::size_t c = static_cast<std::size_t>(x.c);
       for (int r = 0; r < y.h; ++r) {
-        const float* row = base + at[x.id] + static_cast<std::size_t>(r / fh) * static_cast<std::size_t>(x.w) * c;
-        float* out = base + at[y.id] + static_cast<std::size_t>(r) * static_cast<std::size_t>(y.w) * c;
+        const float* row = L.at(base, x) + static_cast<std::size_t>(r / fh) * static_cast<std::size_t>(x.w) * c;
+        float* out = L.at(base, y) + static_cast<std::size_t>(r) * static_cast<std::size_t>(y.w) * c;
         for (int col = 0; col < y.w; ++col) std::copy_n(row + static_cast<std::size_t>(col / fw) * c, c, out + static_cast<std::size_t>(col) * c);
       }
     });
@@ -312,24 +370,24 @@ class GraphNet : public LandmarkModel {
     if (max && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
       // A detector's downsampling between stages: four taps, no padding, so no bounds tests and no
       // initial fill; each output pixel is the channel-wise maximum of four contiguous runs.
-      add_step(detail::cat("max pool 2x2/2 ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
+      add_step(detail::cat("max pool 2x2/2 ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
         const std::size_t c = static_cast<std::size_t>(x.c), row = static_cast<std::size_t>(x.w) * c;
         for (int oy = 0; oy < oh; ++oy) {
-          const float* top = base + at[x.id] + static_cast<std::size_t>(2 * oy) * row;
+          const float* top = L.at(base, x) + static_cast<std::size_t>(2 * oy) * row;
           const float* bottom = top + row;
-          float* out = base + at[y.id] + static_cast<std::size_t>(oy) * ow * c;
+          float* out = L.at(base, y) + static_cast<std::size_t>(oy) * ow * c;
           for (int ox = 0; ox < ow; ++ox, top += 2 * c, bottom += 2 * c, out += c)
             for (std::size_t k = 0; k < c; ++k) out[k] = std::max(std::max(top[k], top[c + k]), std::max(bottom[k], bottom[c + k]));
         }
       });
       return y;
     }
-    add_step(detail::cat(max ? "max" : "average", " pool ", kh, "x", kw, "/", sh, " ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat(max ? "max" : "average", " pool ", kh, "x", kw, "/", sh, " ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
       const std::size_t c = static_cast<std::size_t>(x.c);
       for (int oy = 0; oy < oh; ++oy)
         for (int ox = 0; ox < ow; ++ox) {
           // Channels innermost: each tap is one contiguous run of x.c floats, which vectorises.
-          float* out = base + at[y.id] + (static_cast<std::size_t>(oy) * ow + ox) * c;
+          float* out = L.at(base, y) + (static_cast<std::size_t>(oy) * ow + ox) * c;
           std::fill_n(out, c, max ? -std::numeric_limits<float>::infinity() : 0.0f);
           int taps = 0;
           for (int ky = 0; ky < kh; ++ky) {
@@ -338,7 +396,7 @@ class GraphNet : public LandmarkModel {
             for (int kx = 0; kx < kw; ++kx) {
               const int ix = ox * sw - pw + kx;
               if (ix < 0 || ix >= x.w) continue;
-              const float* in = base + at[x.id] + (static_cast<std::size_t>(iy) * x.w + ix) * c;
+              const float* in = L.at(base, x) + (static_cast<std::size_t>(iy) * x.w + ix) * c;
               if (max)
                 for (std::size_t k = 0; k < c; ++k) out[k] = std::max(out[k], in[k]);
               else
@@ -361,9 +419,9 @@ class GraphNet : public LandmarkModel {
     detail::require(x.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()), "GraphNet: Flatten of ",
                     x.h, "x", x.w, "x", x.c);
     const Value y = add_value(1, 1, static_cast<int>(x.size()));
-    add_step(detail::cat("flatten ", x.h, "x", x.w, "x", x.c), {x}, {y}, [=](float* base, const std::size_t* at) {
-      const float* p = base + at[x.id];
-      float* out = base + at[y.id];
+    add_step(detail::cat("flatten ", x.h, "x", x.w, "x", x.c), {x}, {y}, [=](float* base, const Layout& L) {
+      const float* p = L.at(base, x);
+      float* out = L.at(base, y);
       const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w;
       for (std::size_t i = 0; i < pixels; ++i)
         for (int c = 0; c < x.c; ++c) out[static_cast<std::size_t>(c) * pixels + i] = p[i * static_cast<std::size_t>(x.c) + static_cast<std::size_t>(c)];
@@ -376,10 +434,10 @@ class GraphNet : public LandmarkModel {
     detail::require(first >= 0 && count > 0 && first <= x.c - count, "GraphNet: channels ", first, " to ",
                     first + count, " of a tensor of ", x.c);
     const Value y = add_value(x.h, x.w, count);
-    add_step(detail::cat("channels ", first, "+", count, " of ", x.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("channels ", first, "+", count, " of ", x.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
       const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w, c = static_cast<std::size_t>(count);
-      const float* in = base + at[x.id] + first;
-      float* out = base + at[y.id];
+      const float* in = L.at(base, x) + first;
+      float* out = L.at(base, y);
       for (std::size_t i = 0; i < pixels; ++i) std::copy_n(in + i * static_cast<std::size_t>(x.c), c, out + i * c);
     });
     return y;
@@ -395,13 +453,13 @@ class GraphNet : public LandmarkModel {
       c += p.c;
     }
     const Value y = add_value(parts[0].h, parts[0].w, c);
-    add_step(detail::cat("concat ", parts.size(), " -> ", y.c, ", ", y.h, "x", y.w), parts, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("concat ", parts.size(), " -> ", y.c, ", ", y.h, "x", y.w), parts, {y}, [=](float* base, const Layout& L) {
       const std::size_t pixels = static_cast<std::size_t>(y.h) * y.w;
       int channel = 0;
       for (const Value& p : parts) {
         for (std::size_t i = 0; i < pixels; ++i)
-          std::copy_n(base + at[p.id] + i * static_cast<std::size_t>(p.c), p.c,
-                      base + at[y.id] + i * static_cast<std::size_t>(y.c) + static_cast<std::size_t>(channel));
+          std::copy_n(L.at(base, p) + i * static_cast<std::size_t>(p.c), p.c,
+                      L.at(base, y) + i * static_cast<std::size_t>(y.c) + static_cast<std::size_t>(channel));
         channel += p.c;
       }
     });
@@ -413,13 +471,17 @@ class GraphNet : public LandmarkModel {
     const int in = static_cast<int>(x.size());
     detail::require(w_in_out.size() == static_cast<std::size_t>(in) * out, "GraphNet: fully connected weights");
     const Value y = add_value(1, 1, out);
+    detail::require(bias.size() == static_cast<std::size_t>(out), "GraphNet: fully connected bias");
     auto packed = std::make_shared<kernels::PackedMatrix>(isa_, in, out, kernels::row_major(w_in_out.data(), out));
-    auto b = std::make_shared<std::vector<float>>(std::move(bias));
+    auto b = std::make_shared<Tensor>(Shape{out});
+    std::copy(bias.begin(), bias.end(), b->data());
+    weights_.push_back(std::shared_ptr<Tensor>(packed, &packed->storage()));
+    weights_.push_back(b);
     flops_ += 2.0 * in * out;
-    add_step(detail::cat("fully connected ", in, "->", out), {x}, {y}, [=](float* base, const std::size_t* at) {
+    add_step(detail::cat("fully connected ", in, "->", out), {x}, {y}, [=](float* base, const Layout& L) {
       kernels::GemmEpilogue e;
       e.bias = b->data();
-      kernels::gemm_prepacked(1, base + at[x.id], static_cast<std::size_t>(in), *packed, base + at[y.id],
+      kernels::gemm_prepacked(1, L.at(base, x), static_cast<std::size_t>(in), *packed, L.at(base, y),
                               static_cast<std::size_t>(out), e);
     });
     return y;
@@ -434,8 +496,8 @@ class GraphNet : public LandmarkModel {
     if (scale != 1.0f) {
       landmarks_value_ = add_value(1, 1, static_cast<int>(v.size()));
       const Value from = v, to = landmarks_value_;
-      add_step("landmark scale", {from}, {to}, [=](float* base, const std::size_t* at) {
-        for (std::size_t i = 0; i < from.size(); ++i) base[at[to.id] + i] = base[at[from.id] + i] * scale;
+      add_step("landmark scale", {from}, {to}, [=](float* base, const Layout& L) {
+        for (std::size_t i = 0; i < from.size(); ++i) L.at(base, to)[i] = L.at(base, from)[i] * scale;
       });
     }
   }
@@ -447,20 +509,152 @@ class GraphNet : public LandmarkModel {
   // The named outputs, in the graph's order.
   const std::vector<std::pair<std::string, Value>>& outputs() const { return outputs_; }
 
-  // Ends building: places every tensor in the arena. A tensor lives from the step that writes it to the
-  // last step that reads it (the input from the start, the outputs to the end); tensors whose lives
-  // overlap get disjoint memory, the others may share. Placement is greedy by size, largest first, each
-  // at the lowest offset free of the live tensors already placed (the strategy of TensorFlow Lite's
-  // arena planner). The arena is then at most the budget given at construction, else an Error.
+  // Ends building: runs the passes (pitch_pass, in_place_pass), places every tensor in the arena
+  // (plan_arena), gathers the weights onto huge pages. The arena is then at most the budget given at
+  // construction, else an Error.
   void finish() {
     require_building();
-    const std::size_t n = floats_.size();
+    const std::size_t n = tensors_.size();
+    layout_.pitch.assign(n, 0);
+    layout_.offset.assign(n, 0);
+    storage_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) storage_[i] = {static_cast<int>(i), 0};
+    for (const Step& step : steps_)
+      for (const std::vector<int>* ids : {&step.reads, &step.writes})
+        for (int id : *ids) {
+          const TensorInfo& t = tensors_[static_cast<std::size_t>(id)];
+          detail::require(step.pitched || t.parent < 0 || t.value.pixels() == 1, "GraphNet: the step '", step.what,
+                          "' cannot address a channel view of a ", t.value.h, "x", t.value.w, " tensor");
+        }
+    pitch_pass();
+    in_place_pass();
+    plan_arena();
+    std::vector<Tensor*> weights;
+    for (const auto& w : weights_) weights.push_back(w.get());
+    gather_onto_huge_pages(weights);
+    finished_ = true;
+  }
+
+ private:
+  struct Step {
+    std::function<void(float* base, const Layout& layout)> run;
+    std::vector<int> reads, writes;  // tensor ids
+    std::string what;                // e.g. "conv direct 3x3/2 3->16, 240x320": for profiles
+    double flops = 0.0;
+    bool pitched = false;            // takes any pitch of the tensors it reads and writes
+    int in_place_rows = 0;           // > 0: a depthwise step that may write over its input, so many rows behind
+  };
+  struct TensorInfo {
+    Value value;
+    int parent = -1;  // >= 0: a channel view of that tensor, from channel `channel`
+    int channel = 0;
+  };
+  struct Storage {
+    int id = 0;              // the tensor whose memory this one lives in (itself unless merged in place)
+    std::size_t offset = 0;  // floats from that memory's start
+  };
+
+  void add_step(std::string what, const std::vector<Value>& reads, const std::vector<Value>& writes,
+                std::function<void(float*, const Layout&)> run, bool pitched = false, int in_place_rows = 0) {
+    require_building();
+    // The flops counted since the last step are this step's (add_conv and add_fully_connected count
+    // theirs before adding the step).
+    Step step{std::move(run), {}, {}, std::move(what), flops_ - flops_in_steps_, pitched, in_place_rows};
+    flops_in_steps_ = flops_;
+    for (const Value& v : reads) step.reads.push_back(v.id);
+    for (const Value& v : writes) step.writes.push_back(v.id);
+    steps_.push_back(std::move(step));
+  }
+
+  int root(int id) const {
+    const TensorInfo& t = tensors_[static_cast<std::size_t>(id)];
+    return t.parent < 0 ? id : t.parent;
+  }
+  // The input and the outputs: their users see them dense, at their own places.
+  bool is_io(int id) const {
+    if (id == input_.id || (landmarks_ > 0 && id == root(landmarks_value_.id))) return true;
+    for (const auto& o : outputs_)
+      if (root(o.second.id) == id) return true;
+    return false;
+  }
+  bool has_views(int id) const {
+    for (const TensorInfo& t : tensors_)
+      if (t.parent == id) return true;
+    return false;
+  }
+
+  // With a channel count that is a multiple of 128 (a 512-byte multiple), a given channel of every pixel
+  // falls on the same few L1 sets: at 512 channels (2 KB), a 3x3 depthwise's three input rows need twice
+  // the 12 ways there are, and a GEMM's 12 A rows crowd two sets. One cache line more per pixel spreads
+  // them over all sets. For tensors of more than one pixel every step of which (views included) takes
+  // a pitch; not the input or the outputs.
+  void pitch_pass() {
+    padded_ = 0;
+    std::vector<bool> dense(tensors_.size(), false);
+    for (const Step& step : steps_)
+      for (const std::vector<int>* ids : {&step.reads, &step.writes})
+        for (int id : *ids)
+          if (!step.pitched) dense[static_cast<std::size_t>(root(id))] = true;
+    for (std::size_t i = 0; i < tensors_.size(); ++i) {
+      const Value& v = tensors_[i].value;
+      layout_.pitch[i] = static_cast<std::size_t>(v.c);
+      if (tensors_[i].parent < 0 && !dense[i] && v.pixels() > 1 && v.c % 128 == 0 && !is_io(static_cast<int>(i))) {
+        layout_.pitch[i] += 16;
+        ++padded_;
+      }
+    }
+    for (std::size_t i = 0; i < tensors_.size(); ++i)
+      if (tensors_[i].parent >= 0) layout_.pitch[i] = layout_.pitch[static_cast<std::size_t>(tensors_[i].parent)];
+  }
+
+  // A stride-1 depthwise layer can write its output over its own input, lagging behind: output row oy
+  // reads no input row before oy - pad_h, and the kernels produce rows in order, so it may store row oy
+  // where input row oy - pad_h - 1 was (the last row that output row oy - 1 read). Its output then goes
+  // to cache lines the layer has just read, not to cold ones that every store would first have to fetch.
+  // For a step whose input is read by no other step, both whole tensors of one pitch, neither the
+  // input or an output of the graph: the output's memory starts in_place_rows rows before the input's.
+  void in_place_pass() {
+    in_place_ = 0;
+    std::vector<int> readers(tensors_.size(), 0);
+    for (const Step& step : steps_)
+      for (int id : step.reads) ++readers[static_cast<std::size_t>(root(id))];
+    for (const Step& step : steps_) {
+      if (step.in_place_rows <= 0 || step.reads.size() != 1 || step.writes.size() != 1) continue;
+      const int x = step.reads[0], y = step.writes[0];
+      const std::size_t xi = static_cast<std::size_t>(x), yi = static_cast<std::size_t>(y);
+      if (tensors_[xi].parent >= 0 || tensors_[yi].parent >= 0 || readers[xi] != 1 || is_io(x) || is_io(y) ||
+          has_views(x) || has_views(y) || layout_.pitch[xi] != layout_.pitch[yi] || storage_[xi].id != x ||
+          storage_[yi].id != y)
+        continue;
+      const std::size_t lag = static_cast<std::size_t>(step.in_place_rows) * static_cast<std::size_t>(tensors_[xi].value.w) * layout_.pitch[xi];
+      storage_[yi] = {x, 0};  // y at the start of x's memory, x moved lag floats on
+      storage_[xi] = {x, lag};
+      ++in_place_;
+    }
+  }
+
+  std::size_t floats_of(std::size_t i) const { return tensors_[i].value.pixels() * layout_.pitch[i]; }
+
+  // Tensors whose lifetimes do not overlap share memory: a tensor lives from the step that first writes
+  // it to the last step that reads it (the input from the start, the outputs to the end). Placement is
+  // greedy by size, largest first, each at the lowest offset free of the live tensors already placed
+  // (the strategy of TensorFlow Lite's arena planner), over memory blocks: a tensor with the tensors
+  // that live in it (in place) and its channel views.
+  void plan_arena() {
+    const std::size_t n = tensors_.size();
     const int end = static_cast<int>(steps_.size());
     std::vector<int> first(n, end), last(n, -1);
+    std::vector<std::size_t> size(n, 0);
+    auto block = [&](int id) { return static_cast<std::size_t>(storage_[static_cast<std::size_t>(root(id))].id); };
     auto live = [&](int id, int step) {
-      const std::size_t i = static_cast<std::size_t>(id);
-      first[i] = std::min(first[i], step), last[i] = std::max(last[i], step);
+      const std::size_t b = block(id);
+      first[b] = std::min(first[b], step), last[b] = std::max(last[b], step);
     };
+    for (std::size_t i = 0; i < n; ++i)
+      if (tensors_[i].parent < 0) {
+        const std::size_t b = block(static_cast<int>(i));
+        size[b] = std::max(size[b], aligned(storage_[i].offset + floats_of(i)));
+      }
     if (input_.id >= 0) live(input_.id, -1);
     for (int s = 0; s < end; ++s) {
       for (int id : steps_[static_cast<std::size_t>(s)].reads) live(id, s);
@@ -468,54 +662,35 @@ class GraphNet : public LandmarkModel {
     }
     for (const auto& o : outputs_) live(o.second.id, end);
     if (landmarks_ > 0) live(landmarks_value_.id, end);
-    std::vector<std::size_t> order(n);
-    for (std::size_t i = 0; i < n; ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return floats_[a] > floats_[b]; });
-    offsets_.assign(n, 0);
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < n; ++i)
+      if (last[i] >= first[i]) order.push_back(i);  // (tensors never used, and those living in others, skipped)
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return size[a] > size[b]; });
+    std::vector<std::size_t> at(n, 0), placed;
     arena_floats_ = 0;
-    std::vector<std::size_t> placed;
     for (std::size_t i : order) {
-      if (last[i] < first[i]) continue;  // never used
-      // The placed tensors alive at the same time, by offset; the first gap that fits.
+      // The placed blocks alive at the same time, by offset; the first gap that fits.
       std::vector<std::size_t> overlapping;
       for (std::size_t j : placed)
         if (first[j] <= last[i] && first[i] <= last[j]) overlapping.push_back(j);
-      std::sort(overlapping.begin(), overlapping.end(), [&](std::size_t a, std::size_t b) { return offsets_[a] < offsets_[b]; });
+      std::sort(overlapping.begin(), overlapping.end(), [&](std::size_t a, std::size_t b) { return at[a] < at[b]; });
       std::size_t offset = 0;
       for (std::size_t j : overlapping) {
-        if (offsets_[j] >= offset + floats_[i]) break;
-        offset = std::max(offset, offsets_[j] + floats_[j]);
+        if (at[j] >= offset + size[i]) break;
+        offset = std::max(offset, at[j] + size[j]);
       }
-      offsets_[i] = offset;
-      arena_floats_ = std::max(arena_floats_, offset + floats_[i]);
+      at[i] = offset;
+      arena_floats_ = std::max(arena_floats_, offset + size[i]);
       placed.push_back(i);
     }
     detail::require(arena_floats_ <= max_arena_floats_, "GraphNet: the activations need ", arena_floats_ * sizeof(float),
                     " bytes, more than the arena budget of ", max_arena_floats_ * sizeof(float), " bytes");
-    finished_ = true;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t r = static_cast<std::size_t>(root(static_cast<int>(i)));
+      layout_.offset[i] = at[block(static_cast<int>(i))] + storage_[r].offset + static_cast<std::size_t>(tensors_[i].channel);
+    }
   }
 
- private:
-  struct Step {
-    std::function<void(float* base, const std::size_t* offsets)> run;
-    std::vector<int> reads, writes;  // tensor ids
-    std::string what;                // e.g. "conv direct 3x3/2 3->16, 240x320": for profiles
-    double flops = 0.0;
-  };
-
-  void add_step(std::string what, const std::vector<Value>& reads, const std::vector<Value>& writes,
-                std::function<void(float*, const std::size_t*)> run) {
-    require_building();
-    // The flops counted since the last step are this step's (add_conv and add_fully_connected count
-    // theirs before adding the step).
-    Step step{std::move(run), {}, {}, std::move(what), flops_ - flops_in_steps_};
-    flops_in_steps_ = flops_;
-    for (const Value& v : reads) step.reads.push_back(v.id);
-    for (const Value& v : writes) step.writes.push_back(v.id);
-    steps_.push_back(std::move(step));
-  }
-
-  float* at(InferenceArena& arena, const Value& v) const { return arena.data() + offsets_[static_cast<std::size_t>(v.id)]; }
   void require_building() const { detail::require(!finished_, "GraphNet: the graph is finished; it cannot grow"); }
   void require_finished() const { detail::require(finished_, "GraphNet: finish() the graph before it runs"); }
 
@@ -525,9 +700,12 @@ class GraphNet : public LandmarkModel {
   Value input_{0, 0, 0, -1}, landmarks_value_;
   std::vector<Step> steps_;
   std::vector<std::pair<std::string, Value>> outputs_;
-  std::vector<std::size_t> floats_;   // per tensor id, aligned
-  std::vector<std::size_t> offsets_;  // per tensor id, set by finish()
+  std::vector<TensorInfo> tensors_;                // per tensor id
+  std::vector<Storage> storage_;                   // per tensor id, set by in_place_pass
+  std::vector<std::shared_ptr<Tensor>> weights_;   // every weight and bias tensor the steps read
+  Layout layout_;                                  // set by finish()
   std::size_t arena_floats_ = 0;
+  int padded_ = 0, in_place_ = 0;
   bool finished_ = false;
   double flops_ = 0.0, flops_in_steps_ = 0.0;
 };

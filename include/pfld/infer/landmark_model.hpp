@@ -1,6 +1,7 @@
 // What the Detector runs: a network from a S x S x 3 crop (RGB in [0, 1], NHWC) to 2N landmark
 // coordinates (x0, y0, x1, ..., crop units), with all its memory in an arena made once. Implemented by
-// InferenceNet (pfld's own models) and GraphNet (models imported from ONNX).
+// GraphNet (the runtime: pfld's own networks and imported ones) and the models made of models
+// (LinearReadout, MirrorAveragedModel, EnsembleModel).
 #pragma once
 
 #include <algorithm>
@@ -42,17 +43,19 @@ class LandmarkModel {
   // Where a run reads its crop, to be filled by the caller.
   virtual float* input(InferenceArena& arena) const = 0;
   // Runs on the crop in input(arena); the coordinates stay valid until the arena's next run.
-  virtual const float* run(InferenceArena& arena) const = 0;
+  const float* run(InferenceArena& arena) const { return forward(arena); }
 
-  // Convenience: copies `crop` (input_size()^2 x 3 floats) in, then runs. Implementations that override
-  // run(arena) bring this one into scope with `using LandmarkModel::run;`.
+  // Copies `crop` (input_size()^2 x 3 floats) in, then runs.
   const float* run(const float* crop, InferenceArena& arena) const {
     const std::size_t s = static_cast<std::size_t>(input_size());
     std::copy_n(crop, s * s * 3, input(arena));
-    return run(arena);
+    return forward(arena);
   }
 
  protected:
+  // What run does: the one function an implementation writes (run's overloads stay the base's).
+  virtual const float* forward(InferenceArena& arena) const = 0;
+
   // Arena offsets on 64-byte boundaries (16 floats), so every tensor starts on a cache line.
   static std::size_t aligned(std::size_t floats) { return (floats + 15) / 16 * 16; }
 

@@ -47,7 +47,8 @@ class LinearReadout : public LandmarkModel {
     return inner_->input(arena);
   }
 
-  const float* run(InferenceArena& arena) const override {
+ protected:
+  const float* forward(InferenceArena& arena) const override {
     check_arena(arena, "LinearReadout");
     const float* x = inner_->run(arena);
     float* y = arena.data() + output_offset_;
@@ -60,8 +61,8 @@ class LinearReadout : public LandmarkModel {
     }
     return y;
   }
-  using LandmarkModel::run;  // run(crop, arena)
 
+ public:
  private:
   std::size_t columns() const { return 2 * static_cast<std::size_t>(inner_->landmark_count()) + 1; }
 

@@ -40,7 +40,8 @@ class MirrorAveragedModel : public LandmarkModel {
     return arena.data() + crop_offset_;
   }
 
-  const float* run(InferenceArena& arena) const override {
+ protected:
+  const float* forward(InferenceArena& arena) const override {
     check_arena(arena, "MirrorAveragedModel");
     const std::size_t s = static_cast<std::size_t>(input_size());
     const float* crop = arena.data() + crop_offset_;
@@ -59,8 +60,8 @@ class MirrorAveragedModel : public LandmarkModel {
     }
     return mean;
   }
-  using LandmarkModel::run;  // run(crop, arena)
 
+ public:
  private:
   std::size_t crop_floats() const { return static_cast<std::size_t>(input_size()) * input_size() * 3; }
   std::size_t coords() const { return 2 * mirror_.size(); }

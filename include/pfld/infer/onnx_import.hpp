@@ -22,6 +22,7 @@
 #include "../io/onnx_model.hpp"
 #include "../model/architecture.hpp"
 #include "../model/pfld_net.hpp"
+#include "fold.hpp"
 #include "graph_net.hpp"
 #include "onnx_schema.hpp"
 
@@ -79,8 +80,7 @@ inline std::vector<int> weight_dims(const io::OnnxTensor& w, std::size_t rank, c
   return dims;
 }
 
-// Folds a BatchNormalization into the convolution before it: weights (out, ...) scaled per output
-// channel, bias shifted; computed in double and rounded to float once.
+// Folds a BatchNormalization into the convolution before it (fold_batch_norm).
 inline void fold_batch_norm(const io::OnnxModel& m, const io::OnnxNode& bn, std::vector<float>& weights,
                             std::vector<float>& bias, const std::string& source) {
   const std::size_t out = bias.size();
@@ -88,16 +88,8 @@ inline void fold_batch_norm(const io::OnnxModel& m, const io::OnnxNode& bn, std:
   const std::vector<float>& beta = float_initializer(m, bn, 2, out, source);
   const std::vector<float>& mean = float_initializer(m, bn, 3, out, source);
   const std::vector<float>& var = float_initializer(m, bn, 4, out, source);
-  const double eps = bn.attr_float("epsilon", 1e-5f);
-  const std::size_t per_out = weights.size() / out;
-  for (std::size_t c = 0; c < out; ++c) {
-    const double s = gamma[c] / std::sqrt(static_cast<double>(var[c]) + eps);
-    const double b = (bias[c] - mean[c]) * s + beta[c];
-    detail::require(std::isfinite(s) && std::isfinite(b), source, ": ", bn.describe(), ": channel ", c,
-                    " does not fold to finite numbers (variance ", var[c], ", epsilon ", eps, ")");
-    for (std::size_t k = 0; k < per_out; ++k) weights[c * per_out + k] = static_cast<float>(weights[c * per_out + k] * s);
-    bias[c] = static_cast<float>(b);
-  }
+  pfld::fold_batch_norm(weights, bias, gamma.data(), beta.data(), mean.data(), var.data(), bn.attr_float("epsilon", 1e-5f),
+                        source + ": " + bn.describe());
 }
 
 inline Clamp clamp_of_node(const io::OnnxModel& m, const io::OnnxNode& n, const std::string& source) {

@@ -3,10 +3,12 @@
 // Input "image" [1, 3, S, S] (RGB in [0, 1], NCHW); output "landmarks" [1, 2N] (x, y pairs, crop units).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "../infer/fold.hpp"
 #include "../model/pfld_net.hpp"
 #include "onnx_model.hpp"
 
@@ -45,17 +47,18 @@ class GraphBuilder {
     nn::Conv2d& conv = unit.conv();
     nn::BatchNorm& bn = unit.bn();
     const int out_c = conv.out_channels(), k = conv.kernel(), in_per_group = conv.in_channels() / conv.groups();
-    std::vector<float> w(static_cast<std::size_t>(out_c) * in_per_group * k * k), b(static_cast<std::size_t>(out_c));
-    for (int o = 0; o < out_c; ++o) {
-      const double s = static_cast<double>(bn.gamma()[o]) / std::sqrt(static_cast<double>(bn.running_var()[o]) + bn.eps());
-      const double conv_bias = conv.has_bias() ? static_cast<double>(conv.bias()[o]) : 0.0;
-      b[static_cast<std::size_t>(o)] = static_cast<float>(bn.beta()[o] + (conv_bias - bn.running_mean()[o]) * s);
+    std::vector<float> folded(conv.weight().data(), conv.weight().data() + conv.weight().numel());
+    std::vector<float> b(static_cast<std::size_t>(out_c), 0.0f);
+    if (conv.has_bias()) std::copy_n(conv.bias().data(), out_c, b.begin());
+    fold_batch_norm(folded, b, bn.gamma().data(), bn.beta().data(), bn.running_mean().data(), bn.running_var().data(),
+                    bn.eps(), name);
+    std::vector<float> w(folded.size());
+    for (int o = 0; o < out_c; ++o)
       for (int i = 0; i < in_per_group; ++i)
         for (int y = 0; y < k; ++y)
           for (int xx = 0; xx < k; ++xx)  // OHWI -> OIHW
-            w[((static_cast<std::size_t>(o) * in_per_group + i) * k + y) * k + xx] = static_cast<float>(
-                conv.weight().data()[((static_cast<std::size_t>(o) * k + y) * k + xx) * in_per_group + i] * s);
-    }
+            w[((static_cast<std::size_t>(o) * in_per_group + i) * k + y) * k + xx] =
+                folded[((static_cast<std::size_t>(o) * k + y) * k + xx) * in_per_group + i];
     const std::string wn = constant(name + ".weight", {out_c, in_per_group, k, k}, std::move(w));
     const std::string bname = constant(name + ".bias", {out_c}, std::move(b));
     const int p = conv.padding(), s = conv.stride();

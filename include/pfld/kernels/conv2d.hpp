@@ -20,9 +20,7 @@ enum class ConvMethod { reference, pointwise_gemm, depthwise, im2col_gemm };
 
 inline ConvMethod conv_method(Isa isa, const ConvGeometry& g) {
   if (isa == Isa::ref) return ConvMethod::reference;
-  if (g.groups == 1 && g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
-      g.pad_w == 0)
-    return ConvMethod::pointwise_gemm;
+  if (g.is_pointwise()) return ConvMethod::pointwise_gemm;
   if (depthwise_supported(isa, g)) return ConvMethod::depthwise;
   if (g.groups == 1) return ConvMethod::im2col_gemm;
   return ConvMethod::reference;

@@ -23,6 +23,10 @@ struct ConvGeometry {
     return static_cast<std::size_t>(out_c) * kernel_h * kernel_w * in_c_per_group();
   }
   bool is_depthwise() const { return groups == in_c && groups == out_c && groups > 1; }
+  // 1x1, stride 1, no padding, dense: the NHWC input is already a GEMM's A (pixels x channels).
+  bool is_pointwise() const {
+    return groups == 1 && kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0;
+  }
   // Multiply-adds of one forward pass; a forward costs 2 * macs() FLOPs.
   double macs() const {
     return static_cast<double>(batch) * out_h() * out_w() * static_cast<double>(weight_count());

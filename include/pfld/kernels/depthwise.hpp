@@ -70,7 +70,7 @@ inline void depthwise_forward(Isa isa, const ConvGeometry& g, const float* x, co
 // thread only, no scratch. Pixels of x and y are x_pitch and y_pitch floats apart (0: the channel count).
 // Output rows [row_lo, row_hi) of the batch x out_h rows (all by default), so a caller can interleave
 // the work with the layer that produces x. Rows are produced in ascending order, so at stride 1 with
-// equal pitches y may overlap x, starting pad_h + 1 rows before it (in place, see InferenceNet).
+// equal pitches y may overlap x, starting pad_h + 1 rows before it (in place: GraphNet::in_place_pass).
 inline void depthwise_forward_fused(Isa isa, const ConvGeometry& g, const float* x, const float* wt, const float* bias,
                                     const Clamp& clamp, float* y, std::size_t x_pitch = 0, std::size_t y_pitch = 0,
                                     std::size_t row_lo = 0, std::size_t row_hi = static_cast<std::size_t>(-1)) {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "../infer/inference_net.hpp"
+#include "../infer/pfld_graph.hpp"
 #include "../model/pfld_net.hpp"
 #include "fit_readout.hpp"
 
@@ -21,7 +21,7 @@ inline void refit_output_layer(model::PfldNet& net, const FaceSet& faces, const 
                   faces.landmark_count, " landmarks for a network of ", net.config().landmarks);
   nn::Linear& fc = net.fc();
   detail::require(fc.has_bias(), "refit_output_layer: the output layer has no bias");
-  const auto readout = fit_linear_readout(std::make_shared<const InferenceNet>(net), faces, options);
+  const auto readout = fit_linear_readout(build_inference_graph(net), faces, options);
   // W' = R W, b' = R b + r0, in double so the product adds no rounding of its own.
   const std::size_t coords = static_cast<std::size_t>(fc.out_features());
   const std::size_t features = static_cast<std::size_t>(fc.in_features());
