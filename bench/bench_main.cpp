@@ -200,7 +200,7 @@ std::string profile_size;      // --profile=WxH: print the face detector's time 
 
 std::unique_ptr<pfld::model::PfldNet> inference_network(float width) {
   const std::string& file = weights_files[width == 1.0f ? 1 : 0];
-  if (!file.empty()) return pfld::io::load_network(file);
+  if (!file.empty()) return pfld::train::load_network(file);
   pfld::ModelConfig c;
   c.width = width;
   auto net = std::make_unique<pfld::model::PfldNet>(c);
@@ -320,7 +320,7 @@ std::unique_ptr<pfld::model::PfldNet> detect_network(float width, std::string& l
     return inference_network(width);
   }
   label = file.substr(file.find_last_of('/') + 1);
-  return pfld::io::load_network(file);
+  return pfld::train::load_network(file);
 }
 
 // Detector::detect end to end: the crop's bilinear warp from a 640x480 photo, the network, the mapping
@@ -328,7 +328,7 @@ std::unique_ptr<pfld::model::PfldNet> detect_network(float width, std::string& l
 void BM_detect(benchmark::State& state, float width, pfld::DetectorOptions options) {
   std::string weights;
   auto net = detect_network(width, weights);
-  pfld::Detector detector(*net, options);
+  pfld::Detector detector(pfld::build_inference_graph(*net, options.isa), options);
   const pfld::Image image = noise_photo();
   pfld::Landmarks points;
   detector.detect(image.view(), pfld::Box{250, 150, 160, 190}, points);
@@ -472,7 +472,7 @@ void BM_photo_landmarks(benchmark::State& state, int refine) {
     pfld::DetectorOptions options;
     options.refine = refine;
     std::unique_ptr<pfld::model::PfldNet> net = inference_network(0.25f);
-    pfld::Detector detector(*net, options);
+    pfld::Detector detector(pfld::build_inference_graph(*net, options.isa), options);
     detector.set_face_detector(pfld::load_face_detector(yunet_file));
     std::size_t faces = detector.detect_all(image.view(), &pool).size();
     for (auto _ : state) faces = detector.detect_all(image.view(), &pool).size();

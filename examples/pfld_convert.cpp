@@ -55,10 +55,10 @@ int run(int argc, char** argv) {
                   net->input_size(), net->flops() / 1e6);
     } else if (ends_with(a, ".onnx") && ends_with(b, ".pfld")) {
       const auto net = pfld::onnx_to_pfld_network(pfld::io::read_onnx(a), a);
-      pfld::io::save_weights(b, *net, nullptr, {{"converted_from", a}});
+      pfld::train::save_weights(b, *net, nullptr, {{"converted_from", a}});
       std::printf("wrote %s: PFLD %s\n", b.c_str(), net->config().str().c_str());
     } else if (ends_with(a, ".pfld") && ends_with(b, ".onnx")) {
-      auto net = pfld::io::load_network(a);
+      auto net = pfld::train::load_network(a);
       net->set_training(false);
       pfld::io::save_onnx(b, *net);
       std::printf("wrote %s: PFLD %s, opset 11\n", b.c_str(), net->config().str().c_str());

@@ -2,9 +2,10 @@
 //
 //   pfld_embed WEIGHTS IMAGE X Y W H      (the box in image pixels; prints "x y" per landmark)
 //
-// Everything a program needs is <pfld/pfld.hpp>; <pfld/io/image_file.hpp> only reads the photo (stb).
+// A program that only runs models includes <pfld/infer.hpp> (no training stack: it compiles in a
+// fraction of pfld.hpp's time); <pfld/io/image_file.hpp> only reads the photo (stb).
 #include <pfld/io/image_file.hpp>
-#include <pfld/pfld.hpp>
+#include <pfld/infer.hpp>
 
 #include <cstdio>
 #include <cstdlib>

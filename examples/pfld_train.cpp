@@ -260,7 +260,7 @@ int run(int argc, char** argv) {
     config.landmarks = train_set.landmark_count;
     std::unique_ptr<pfld::model::PfldNet> init_net;
     if (!o.init.empty()) {
-      init_net = is_onnx(o.init) ? pfld::onnx_to_pfld_network(pfld::io::read_onnx(o.init), o.init) : pfld::io::load_network(o.init);
+      init_net = is_onnx(o.init) ? pfld::onnx_to_pfld_network(pfld::io::read_onnx(o.init), o.init) : pfld::train::load_network(o.init);
       config.activation = init_net->config().activation;  // the backbone keeps the activation it learned with
     }
     pfld::model::PfldNet net(config);
@@ -320,7 +320,7 @@ int run(int argc, char** argv) {
     int first_epoch = 0;
     double best_nme = 1e9;
     if (!o.resume.empty()) {
-      const pfld::io::TrainingProgress p = pfld::io::load_checkpoint(o.resume, net, aux, *optimizer, trainer.parameters());
+      const pfld::train::TrainingProgress p = pfld::train::load_checkpoint(o.resume, net, aux, *optimizer, trainer.parameters());
       first_epoch = p.epoch;
       trainer.set_steps_done(p.step);
       loader.seek(p.step);
@@ -333,7 +333,7 @@ int run(int argc, char** argv) {
         if (count == file.metadata.end() || count->second != std::to_string(averaged))
           throw pfld::Error(average_path + " is not the mean of the " + std::to_string(averaged) +
                             " epochs the checkpoint has averaged");
-        pfld::io::load_weights(average_path, *average_net);
+        pfld::train::load_weights(average_path, *average_net);
         average.restore(*average_net, averaged);
       }
       std::fprintf(stderr, "resumed from %s at epoch %d, step %d\n", o.resume.c_str(), p.epoch, p.step);
@@ -344,7 +344,7 @@ int run(int argc, char** argv) {
     if (first_epoch == 0) csv << "epoch,step,lr,train_loss,val_nme,val_fr_0.10,val_auc_0.10,seconds,val_nme_unaveraged\n";
     std::vector<double> plot_epochs, plot_loss, plot_nme;
     auto checkpoint = [&](int epochs_done) {
-      pfld::io::TrainingProgress p;
+      pfld::train::TrainingProgress p;
       p.epoch = epochs_done;
       p.step = trainer.steps_done();
       p.extra["best_nme"] = std::to_string(best_nme);
@@ -352,7 +352,7 @@ int run(int argc, char** argv) {
       p.extra["distance"] = o.distance;
       if (!o.init.empty()) p.extra["init"] = o.init;
       for (std::size_t t = 0; t < o.teachers.size(); ++t) p.extra["teacher" + std::to_string(t)] = o.teachers[t];
-      pfld::io::save_checkpoint(o.out + "/last.ckpt", net, aux, *optimizer, trainer.parameters(), p);
+      pfld::train::save_checkpoint(o.out + "/last.ckpt", net, aux, *optimizer, trainer.parameters(), p);
     };
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -390,7 +390,7 @@ int run(int argc, char** argv) {
       if (statistics_loader)
         pfld::train::estimate_batch_norm_statistics(*kept, o.precise_bn, [&] { return statistics_loader->next(); });
       if (kept != &net)
-        pfld::io::save_weights(average_path, *kept, nullptr,
+        pfld::train::save_weights(average_path, *kept, nullptr,
                                {{"averaged_epochs", std::to_string(average.count())}, {"loss", o.loss}});
       double nme = -1, fr = -1, auc = -1, unaveraged_nme = -1;
       if (val_set) {
@@ -399,7 +399,7 @@ int run(int argc, char** argv) {
         if (kept != &net) unaveraged_nme = pfld::eval::evaluate(net, *val_set, val_crops).summary.mean_nme;
         if (nme < best_nme) {
           best_nme = nme;
-          pfld::io::save_weights(o.out + "/best.pfld", *kept, nullptr,
+          pfld::train::save_weights(o.out + "/best.pfld", *kept, nullptr,
                                  {{"epoch", std::to_string(epoch + 1)}, {"val_nme", std::to_string(nme)}, {"loss", o.loss}});
         }
         std::fprintf(stderr, " val NME %.3f %% (best %.3f %%)", 100 * nme, 100 * best_nme);
@@ -408,7 +408,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "  bias x %+.4f y %+.4f\n", static_cast<double>(e.mean_signed_error.x),
                      static_cast<double>(e.mean_signed_error.y));
       } else {
-        pfld::io::save_weights(o.out + "/best.pfld", *kept, nullptr, {{"epoch", std::to_string(epoch + 1)}, {"loss", o.loss}});
+        pfld::train::save_weights(o.out + "/best.pfld", *kept, nullptr, {{"epoch", std::to_string(epoch + 1)}, {"loss", o.loss}});
         std::fprintf(stderr, "\n");
       }
       csv << epoch + 1 << "," << trainer.steps_done() << "," << trainer.current_lr() << "," << train_loss << "," << nme
@@ -428,7 +428,7 @@ int run(int argc, char** argv) {
     if (o.refit_output) {
       // The kept weights (the --init ones when nothing was trained), refitted and written apart.
       const std::string kept_path = o.epochs > 0 ? o.out + "/best.pfld" : o.init;
-      std::unique_ptr<pfld::model::PfldNet> kept = pfld::io::load_network(kept_path);
+      std::unique_ptr<pfld::model::PfldNet> kept = pfld::train::load_network(kept_path);
       if (kept->config().landmarks != train_set.landmark_count)
         throw pfld::Error(kept_path + " predicts " + std::to_string(kept->config().landmarks) + " landmarks, the training faces have " +
                           std::to_string(train_set.landmark_count));
@@ -441,7 +441,7 @@ int run(int argc, char** argv) {
         metadata["val_nme"] = std::to_string(refit_nme);
         std::fprintf(stderr, "output layer refitted: validation NME %s%s\n", before.c_str(), percent(refit_nme).c_str());
       }
-      pfld::io::save_weights(o.out + "/refit.pfld", *kept, nullptr, metadata);
+      pfld::train::save_weights(o.out + "/refit.pfld", *kept, nullptr, metadata);
     }
     char refit[48] = "";
     if (o.refit_output) std::snprintf(refit, sizeof refit, ", \"refit_val_nme\": %.5f", val_set ? 100 * refit_nme : -1.0);

@@ -321,7 +321,7 @@ TEST_SUITE("facedet") {
     Rng rng(1);
     net.reset_parameters(rng);
     net.set_training(false);
-    Detector detector(net);
+    Detector detector(build_inference_graph(net));
     const Image image = io::read_image(kGraceHopper);
     const std::vector<DetectedFace> faces = detector.detect_all(image.view());  // loads the shipped YuNet
     REQUIRE(faces.size() == 1);

@@ -226,7 +226,7 @@ TEST_SUITE("infer") {
         options.isa = isa;
         options.mirror_average = mirror_average;
         options.refine = 1;
-        Detector detector(*net, options);
+        Detector detector(build_inference_graph(*net, options.isa), options);
         Landmarks points;
         detector.detect(image.view(), Box{40, 30, 100, 110}, points);
         CHECK(allocations_during([&] { detector.detect(image.view(), Box{42, 31, 98, 108}, points); }) == 0);
@@ -325,7 +325,7 @@ TEST_SUITE("infer") {
 TEST_SUITE("detector") {
   TEST_CASE("Detector: box in image pixels, the standard crop, landmarks back in image pixels") {
     auto net = random_network(0.25f, 68, 6);
-    Detector detector(*net);
+    Detector detector(build_inference_graph(*net));
     const Image image = test_image(240, 200);
     const Box face{60, 40, 90, 120};
     const Landmarks points = detector.detect(image.view(), face);
@@ -384,12 +384,12 @@ TEST_SUITE("detector") {
     const float w1 = static_cast<float>(image.width - 1);
     const Box flipped_face{w1 - face.x - face.width, face.y, face.width, face.height};
 
-    Detector plain(*net);
+    Detector plain(build_inference_graph(*net));
     const Landmarks direct = plain.detect(image.view(), face);
     const Landmarks in_flipped = plain.detect(flipped.view(), flipped_face);
     DetectorOptions options;
     options.mirror_average = true;
-    Detector averaged(*net, options);
+    Detector averaged(build_inference_graph(*net, options.isa), options);
     const Landmarks points = averaged.detect(image.view(), face);
     REQUIRE(points.size() == 68);
     const MirrorMap map = mirror_map_68();
@@ -405,7 +405,7 @@ TEST_SUITE("detector") {
 
     // Only the built-in 68- and 98-point maps are known.
     auto five = random_network(0.25f, 5, 10);
-    CHECK_THROWS_WITH_AS(Detector(*five, options), doctest::Contains("mirror map"), Error);
+    CHECK_THROWS_WITH_AS(Detector(build_inference_graph(*five, options.isa), options), doctest::Contains("mirror map"), Error);
   }
 
   TEST_CASE("Detector refine, not upright: each pass is a plain detect on the box of the landmarks before it") {
@@ -417,14 +417,14 @@ TEST_SUITE("detector") {
       DetectorOptions options;
       options.mirror_average = mirror_average;
       options.upright = false;
-      Detector single(*net, options);
+      Detector single(build_inference_graph(*net, options.isa), options);
       const Landmarks first = single.detect(image.view(), face);
       const Landmarks second = single.detect(image.view(), bounding_box(first));
       const Landmarks third = single.detect(image.view(), bounding_box(second));
       for (int passes : {1, 2}) {
         CAPTURE(passes);
         options.refine = passes;
-        Detector refined(*net, options);
+        Detector refined(build_inference_graph(*net, options.isa), options);
         const Landmarks& expected = passes == 1 ? second : third;
         const Landmarks points = refined.detect(image.view(), face);
         const std::vector<Landmarks> batch = refined.detect(image.view(), std::vector<Box>{face, face});
@@ -436,7 +436,7 @@ TEST_SUITE("detector") {
     }
     DetectorOptions bad;
     bad.refine = -1;
-    CHECK_THROWS_WITH_AS(Detector(*net, bad), doctest::Contains("refine"), Error);
+    CHECK_THROWS_WITH_AS(Detector(build_inference_graph(*net, bad.isa), bad), doctest::Contains("refine"), Error);
   }
 
   TEST_CASE("Detector refine, upright: each pass runs on the crop around the landmarks before it, turned by their eye line") {
@@ -467,7 +467,7 @@ TEST_SUITE("detector") {
       CAPTURE(mirror_average);
       DetectorOptions options;
       options.mirror_average = mirror_average;
-      const Landmarks first = Detector(*net, options).detect(image.view(), face);
+      const Landmarks first = Detector(build_inference_graph(*net, options.isa), options).detect(image.view(), face);
       Landmarks expected = first;
       for (int passes = 1; passes <= 2; ++passes) {
         CAPTURE(passes);
@@ -475,11 +475,11 @@ TEST_SUITE("detector") {
         CHECK(std::abs(roll) > 0.05f);  // the crop is turned: the check below is not the unturned refine's
         expected = by_hand(CropTransform::around(expected, 112, 1.2f, roll), mirror_average);
         options.refine = passes;
-        Detector refined(*net, options);
+        Detector refined(build_inference_graph(*net, options.isa), options);
         const Landmarks points = refined.detect(image.view(), face);
         const std::vector<Landmarks> batch = refined.detect(image.view(), std::vector<Box>{face, face});
         options.upright = false;
-        const Landmarks unturned = Detector(*net, options).detect(image.view(), face);
+        const Landmarks unturned = Detector(build_inference_graph(*net, options.isa), options).detect(image.view(), face);
         options.upright = true;
         REQUIRE(points.size() == 68);
         CHECK(max_distance(points, expected) < 1e-3);
@@ -488,19 +488,19 @@ TEST_SUITE("detector") {
       }
     }
     // track: the first crop is a refine pass's around the previous landmarks, then the refine passes.
-    const Landmarks previous = Detector(*net).detect(image.view(), face);
+    const Landmarks previous = Detector(build_inference_graph(*net)).detect(image.view(), face);
     for (int passes : {0, 1}) {
       CAPTURE(passes);
       DetectorOptions options;
       options.refine = passes;
-      Detector tracker(*net, options);
+      Detector tracker(build_inference_graph(*net, options.isa), options);
       Landmarks expected = by_hand(CropTransform::around(previous, 112, 1.2f, upright_angle(previous)), false);
       if (passes == 1) expected = by_hand(CropTransform::around(expected, 112, 1.2f, upright_angle(expected)), false);
       Landmarks points = previous;
       tracker.track(image.view(), points, points);  // in place
       CHECK(max_distance(points, expected) < 1e-3);
     }
-    Detector tracker(*net);
+    Detector tracker(build_inference_graph(*net));
     CHECK_THROWS_WITH_AS(tracker.track(image.view(), Landmarks(67, Point{100, 100})), doctest::Contains("67 previous landmarks"), Error);
     CHECK_THROWS_WITH_AS(tracker.track(image.view(), Landmarks(68, Point{100, 100})), doctest::Contains("frame nothing"), Error);
     Landmarks bad = previous;
@@ -515,9 +515,9 @@ TEST_SUITE("detector") {
     auto five = random_network(0.25f, 5, 13);
     DetectorOptions options;
     options.refine = 1;
-    const Landmarks upright = Detector(*five, options).detect(image.view(), face);
+    const Landmarks upright = Detector(build_inference_graph(*five, options.isa), options).detect(image.view(), face);
     options.upright = false;
-    const Landmarks unturned = Detector(*five, options).detect(image.view(), face);
+    const Landmarks unturned = Detector(build_inference_graph(*five, options.isa), options).detect(image.view(), face);
     for (std::size_t i = 0; i < 5; ++i) CHECK(upright[i].x == unturned[i].x);
   }
 
@@ -556,7 +556,7 @@ TEST_SUITE("detector") {
 
   TEST_CASE("Detector: bad input is a pfld::Error that says what is wrong") {
     auto net = random_network(0.25f, 68, 7);
-    Detector detector(*net);
+    Detector detector(build_inference_graph(*net));
     const Image image = test_image(100, 80);
     const float nan = std::nanf("");
     CHECK_THROWS_WITH_AS(detector.detect(ImageView(), Box{0, 0, 10, 10}), doctest::Contains("empty"), Error);
@@ -569,7 +569,7 @@ TEST_SUITE("detector") {
                          doctest::Contains("outside"), Error);
     DetectorOptions want98;
     want98.landmarks = 98;
-    CHECK_THROWS_WITH_AS(Detector(*net, want98), doctest::Contains("98"), Error);
+    CHECK_THROWS_WITH_AS(Detector(build_inference_graph(*net, want98.isa), want98), doctest::Contains("98"), Error);
     CHECK_THROWS_WITH_AS(Detector::load(std::string(PFLD_TEST_TEMP_DIR) + "/no-such-weights.pfld"),
                          doctest::Contains("no-such-weights"), Error);
     CHECK_THROWS_AS(detector.head_pose(Landmarks(5), Box{0, 0, 10, 10}), Error);
@@ -578,9 +578,9 @@ TEST_SUITE("detector") {
   TEST_CASE("Detector::load reads a weights file and matches the network it was saved from") {
     auto net = random_network(0.25f, 68, 8);
     const std::string path = std::string(PFLD_TEST_TEMP_DIR) + "/infer_test.pfld";
-    io::save_weights(path, *net);
+    train::save_weights(path, *net);
     Detector from_file = Detector::load(path);
-    Detector in_memory(*net);
+    Detector in_memory(build_inference_graph(*net));
     const Image image = test_image(120, 120);
     const Landmarks a = from_file.detect(image.view(), Box{20, 20, 80, 80});
     const Landmarks b = in_memory.detect(image.view(), Box{20, 20, 80, 80});

@@ -413,7 +413,7 @@ TEST_SUITE("onnx") {
     auto net = trained_looking_network(0.25f, 68, Activation::relu);
     io::save_onnx(temp("detector.onnx"), *net);
     Detector from_onnx = Detector::load(temp("detector.onnx"));
-    Detector native(*net);
+    Detector native(build_inference_graph(*net));
     Image image(120, 100, PixelFormat::rgb);
     for (std::size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<std::uint8_t>(i * 7 % 251);
     const Landmarks a = from_onnx.detect(image.view(), Box{20, 15, 70, 75});

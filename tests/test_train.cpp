@@ -157,9 +157,9 @@ TEST_SUITE("train") {
     for (auto& b : net.buffers())
       for (float& v : *b.value) v = rng.uniform(0.5f, 1.5f);
     const std::string path = temp_path("roundtrip.pfld");
-    io::save_weights(path, net, nullptr, {{"note", "test"}});
+    train::save_weights(path, net, nullptr, {{"note", "test"}});
 
-    auto loaded = io::load_network(path);
+    auto loaded = train::load_network(path);
     CHECK(loaded->config() == net.config());
     auto a = net.parameters(), b = loaded->parameters();
     REQUIRE(a.size() == b.size());
@@ -172,7 +172,7 @@ TEST_SUITE("train") {
     const std::string bad = temp_path("damaged.pfld");
     auto expect_error = [&](const std::vector<char>& bytes, const char* message) {
       write_bytes(bad, bytes);
-      CHECK_THROWS_WITH_AS(io::load_network(bad), doctest::Contains(message), Error);
+      CHECK_THROWS_WITH_AS(train::load_network(bad), doctest::Contains(message), Error);
     };
     std::vector<char> flipped = good;
     flipped[good.size() / 2] ^= 0x10;
@@ -185,14 +185,14 @@ TEST_SUITE("train") {
     std::vector<char> version = good;
     version[8] = 2;
     expect_error(version, "format version 2");
-    CHECK_THROWS_WITH_AS(io::load_network(temp_path("does-not-exist.pfld")), doctest::Contains("cannot open"), Error);
+    CHECK_THROWS_WITH_AS(train::load_network(temp_path("does-not-exist.pfld")), doctest::Contains("cannot open"), Error);
 
     model::PfldNet other(small_config(98));
-    CHECK_THROWS_WITH_AS(io::load_weights(path, other), doctest::Contains("config mismatch"), Error);
+    CHECK_THROWS_WITH_AS(train::load_weights(path, other), doctest::Contains("config mismatch"), Error);
 
     (*net.parameters()[3].value)[0] = std::nanf("");
-    io::save_weights(bad, net);
-    CHECK_THROWS_WITH_AS(io::load_network(bad), doctest::Contains("non-finite"), Error);
+    train::save_weights(bad, net);
+    CHECK_THROWS_WITH_AS(train::load_network(bad), doctest::Contains("non-finite"), Error);
     std::remove(path.c_str());
     std::remove(bad.c_str());
   }
@@ -224,7 +224,7 @@ TEST_SUITE("train") {
     io::ModelFile wide;
     wide.config.width = 8.0f;
     wide.tensors.emplace_back("fc.bias", Tensor(Shape{136}));
-    CHECK_THROWS_WITH_AS(io::load_network(wide, "wide.pfld"), doctest::Contains("missing tensor 'conv1.conv.weight'"),
+    CHECK_THROWS_WITH_AS(train::load_network(wide, "wide.pfld"), doctest::Contains("missing tensor 'conv1.conv.weight'"),
                          Error);
     // The architecture description names and shapes exactly the tensors the network holds.
     model::PfldNet net(small_config());
@@ -655,18 +655,18 @@ TEST_SUITE("train") {
     trainer.step(batch);
     trainer.step(batch);
     const std::string path = temp_path("resume.ckpt");
-    io::TrainingProgress progress;
+    train::TrainingProgress progress;
     progress.epoch = 1;
     progress.step = trainer.steps_done();
     progress.extra["best_nme"] = "3.5";
-    io::save_checkpoint(path, net, aux, adam, trainer.parameters(), progress);
+    train::save_checkpoint(path, net, aux, adam, trainer.parameters(), progress);
     const float continued = trainer.step(batch);
 
     model::PfldNet net2(c);
     model::AuxNet aux2(c);
     train::Adam adam2(1e-4f);
     train::Trainer trainer2(net2, aux2, loss, adam2, schedule);
-    const io::TrainingProgress back = io::load_checkpoint(path, net2, aux2, adam2, trainer2.parameters());
+    const train::TrainingProgress back = train::load_checkpoint(path, net2, aux2, adam2, trainer2.parameters());
     CHECK(back.epoch == 1);
     CHECK(back.step == 2);
     CHECK(back.extra.at("best_nme") == "3.5");
@@ -676,13 +676,13 @@ TEST_SUITE("train") {
     for (std::size_t i = 0; i < p1.size(); ++i) CHECK(test::relative_error(*p2[i].value, *p1[i].value) == 0.0);
 
     train::Sgd sgd;
-    CHECK_THROWS_WITH_AS(io::load_checkpoint(path, net2, aux2, sgd, trainer2.parameters()),
+    CHECK_THROWS_WITH_AS(train::load_checkpoint(path, net2, aux2, sgd, trainer2.parameters()),
                          doctest::Contains("optimizer"), Error);
     const std::string weights = temp_path("weights-only.pfld");
-    io::save_weights(weights, net);
-    CHECK_THROWS_WITH_AS(io::load_checkpoint(weights, net2, aux2, adam2, trainer2.parameters()),
+    train::save_weights(weights, net);
+    CHECK_THROWS_WITH_AS(train::load_checkpoint(weights, net2, aux2, adam2, trainer2.parameters()),
                          doctest::Contains("not a training checkpoint"), Error);
-    io::load_weights(path, net2);  // a checkpoint also loads as weights
+    train::load_weights(path, net2);  // a checkpoint also loads as weights
 
     // Progress fields must be whole numbers that fit: no trailing junk, no silent truncation.
     io::ModelFile file = io::ModelFile::load(path);
@@ -692,7 +692,7 @@ TEST_SUITE("train") {
       damaged.metadata[field.first] = field.second;
       const std::string expected = "'" + field.first + "' is not a whole number";
       CAPTURE(expected);
-      CHECK_THROWS_WITH_AS(io::load_checkpoint(damaged, "damaged.ckpt", net2, aux2, adam2, trainer2.parameters()),
+      CHECK_THROWS_WITH_AS(train::load_checkpoint(damaged, "damaged.ckpt", net2, aux2, adam2, trainer2.parameters()),
                            doctest::Contains(expected.c_str()), Error);
     }
     std::remove(path.c_str());

@@ -1,17 +1,22 @@
 // pfld: the practical facial landmark detector (Guo et al., 2019), header-only C++17.
-// Include this one header; everything else is reached from here.
+// Include this one header for everything (training and inference); a program that only runs models
+// includes infer.hpp instead. docs/ARCHITECTURE.md describes the layers.
 //
 // The tree mirrors the architecture:
 //   core/     tensor, errors, RNG, thread pool, CPU features
 //   kernels/  compute loops per ISA (ref = scalar oracle)
 //   nn/       training-path layers with forward and backward
-//   model/    the PFLD network, the auxiliary pose net, the weighted loss
-//   train/    optimisers, learning-rate schedules, the training step
+//   model/    the PFLD network (its description, architecture.hpp, and the trainable net), the
+//             auxiliary pose net, the weighted loss
+//   train/    optimisers, learning-rate schedules, the training step, weights and checkpoints
 //   data/     images, annotations (.pts, WFLW), crops, augmentation, head pose, attribute classes
 //   eval/     NME, failure rate, AUC; evaluation with the standard crop protocol
-//   io/       the model file format, weights and checkpoints (image files: io/image_file.hpp, optional)
+//   infer/    the inference runtime (GraphNet), pfld's networks on it, ONNX import, the Detector
+//   facedet/  face detectors: YuNet (on the runtime), the Haar / LBP cascade
+//   io/       the model file format, ONNX files, shipped weights (image files: io/image_file.hpp, optional)
 #pragma once
 
+#include "infer.hpp"
 #include "version.hpp"
 
 #include "core/cpu.hpp"
@@ -38,10 +43,13 @@
 #include "model/architecture.hpp"
 #include "model/aux_net.hpp"
 #include "model/config.hpp"
+#include "model/inference_graph.hpp"
 #include "model/loss.hpp"
+#include "model/onnx_to_pfld.hpp"
 #include "model/pfld_net.hpp"
 
 #include "train/batch_norm_statistics.hpp"
+#include "train/checkpoint.hpp"
 #include "train/distillation.hpp"
 #include "train/fit_readout.hpp"
 #include "train/initialize.hpp"
@@ -87,9 +95,9 @@
 #include "infer/onnx_schema.hpp"
 #include "infer/pfld_graph.hpp"
 
-#include "io/checkpoint.hpp"
 #include "io/file_bytes.hpp"
 #include "io/model_file.hpp"
+#include "io/pfld_weights.hpp"
 #include "io/onnx_export.hpp"
 #include "io/onnx_model.hpp"
 #include "io/protobuf.hpp"

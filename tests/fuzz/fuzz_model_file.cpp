@@ -6,7 +6,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   return fuzz::expect_error_or_success([&] {
     const auto file = pfld::io::ModelFile::parse(fuzz::with_model_file_checksum(data, size), "fuzz.pfld");
-    const auto net = pfld::io::load_network(file, "fuzz.pfld");
+    const auto net = pfld::train::load_network(file, "fuzz.pfld");
     const auto inference = pfld::build_inference_graph(*net);
     pfld::InferenceArena arena = inference->make_arena();
     const std::size_t s = static_cast<std::size_t>(inference->input_size());

@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include <pfld/io/checkpoint.hpp>
+#include <pfld/train/checkpoint.hpp>
 #include <pfld/io/onnx_export.hpp>
 #include <pfld/train/trainer.hpp>
 
@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
   aux.reset_parameters(rng);
 
   const std::string weights = dir + "/model_file/narrow.pfld";
-  pfld::io::save_weights(weights, net);
+  pfld::train::save_weights(weights, net);
   std::printf("%s written\n", weights.c_str());
 
   pfld::io::ModelFile header_only;  // a well-formed file with a few small tensors: the parser's own paths
@@ -273,13 +273,13 @@ int main(int argc, char** argv) {
 
   pfld::train::Adam adam;
   pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(), adam, pfld::train::LrSchedule{});
-  pfld::io::TrainingProgress progress;
+  pfld::train::TrainingProgress progress;
   progress.epoch = 3;
   progress.step = 30;
   // A real checkpoint's header and metadata without its tensors (which are megabytes of floats that
   // the model_file target already covers): every check of a checkpoint's own fields.
   const std::string checkpoint = "/tmp/pfld_seed.ckpt";
-  pfld::io::save_checkpoint(checkpoint, net, aux, adam, trainer.parameters(), progress);
+  pfld::train::save_checkpoint(checkpoint, net, aux, adam, trainer.parameters(), progress);
   pfld::io::ModelFile without_tensors = pfld::io::ModelFile::load(checkpoint);
   std::remove(checkpoint.c_str());
   without_tensors.tensors.clear();

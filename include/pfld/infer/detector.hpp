@@ -88,9 +88,6 @@ class Detector {
     faces_ = std::move(faces);
   }
 
-  explicit Detector(model::PfldNet& net, const DetectorOptions& options = {})
-      : Detector(build_inference_graph(net, options.isa), options) {}
-
   // From a weights file or ONNX model (load_landmark_model).
   static Detector load(const std::string& path, const DetectorOptions& options = {}) {
     return Detector(load_landmark_model(path, options.isa), options);

@@ -1,5 +1,5 @@
 // pfld's inference runtime: a graph of steps on the shared kernels that runs pfld's own networks
-// (infer/pfld_graph.hpp builds them from a trained PfldNet), models imported from ONNX (landmark models,
+// (infer/pfld_graph.hpp builds them from their description and weights), models imported from ONNX (landmark models,
 // the face detector) and anything else an importer can express. NHWC throughout. Convolutions carry
 // their bias, activation clamp and residual add in the kernel epilogue; the rest (element-wise add,
 // clamp and sigmoid, pooling, upsampling, concatenation, fully connected) are small steps of their own.

@@ -27,6 +27,7 @@ namespace pfld::model {
 // Convolution (no bias) + batch norm + activation. Tensors: <name>.conv.weight (out, k, k, in / groups),
 // <name>.bn.{weight, bias, running_mean, running_var} (out).
 struct ConvUnit {
+  static constexpr float kBatchNormEps = 1e-5f;  // every unit's batch norm: var + eps under the root
   std::string name;
   int in = 1, out = 1, kernel = 1, stride = 1, padding = 0, groups = 1;
   Activation activation = Activation::relu;

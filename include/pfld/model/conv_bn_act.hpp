@@ -12,7 +12,7 @@ namespace pfld::model {
 class ConvBnAct : public nn::Composite {
  public:
   ConvBnAct(int in_channels, int out_channels, int kernel, int stride, int padding, int groups, Activation act)
-      : conv_(in_channels, out_channels, kernel, stride, padding, groups, false), bn_(out_channels, 0.1f, 1e-5f, act) {
+      : conv_(in_channels, out_channels, kernel, stride, padding, groups, false), bn_(out_channels, 0.1f, ConvUnit::kBatchNormEps, act) {
     register_child("conv", conv_);
     register_child("bn", bn_);
   }

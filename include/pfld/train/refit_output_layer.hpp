@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "../infer/pfld_graph.hpp"
+#include "../model/inference_graph.hpp"
 #include "../model/pfld_net.hpp"
 #include "fit_readout.hpp"
 

@@ -1,4 +1,6 @@
-// Saving and loading PFLD weights and training checkpoints in the pfld model file format.
+// Saving and loading a trainable PFLD network's weights and training checkpoints in the pfld model file
+// format (io/model_file.hpp). Inference reads weights files without the trainable network:
+// load_inference_graph (infer/pfld_graph.hpp).
 //
 // Tensor names: the backbone's parameters and batch-norm statistics under their PyTorch-style names
 // ("stage3.0.expand.conv.weight", "conv8.bn.running_var"), the auxiliary net's under "aux.", optimiser
@@ -14,15 +16,15 @@
 #include <vector>
 
 #include "../core/parse.hpp"
-#include "../model/architecture.hpp"
+#include "../io/model_file.hpp"
+#include "../io/pfld_weights.hpp"
 #include "../model/aux_net.hpp"
 #include "../model/pfld_net.hpp"
-#include "../train/optimizer.hpp"
-#include "model_file.hpp"
+#include "optimizer.hpp"
 
-namespace pfld::io {
+namespace pfld::train {
 
-namespace detail_io {
+namespace detail_checkpoint {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor*>>;
 
@@ -38,13 +40,13 @@ inline NamedTensors model_state(model::PfldNet& net, model::AuxNet* aux) {
   return state;
 }
 
-inline void write_tensors(ModelFile& file, const NamedTensors& tensors) {
+inline void write_tensors(io::ModelFile& file, const NamedTensors& tensors) {
   for (const auto& [name, t] : tensors) file.tensors.emplace_back(name, *t);
 }
 
 // Copies every wanted tensor from the file, checking presence, shape and finiteness; tensors of the
 // file that nobody wants are an error unless their name starts with one of `ignorable_prefixes`.
-inline void read_tensors(const ModelFile& file, const NamedTensors& wanted, const std::string& source,
+inline void read_tensors(const io::ModelFile& file, const NamedTensors& wanted, const std::string& source,
                          const std::vector<std::string>& ignorable_prefixes) {
   std::map<std::string, Tensor*> by_name(wanted.begin(), wanted.end());
   for (const auto& [name, t] : file.tensors) {
@@ -63,53 +65,42 @@ inline void read_tensors(const ModelFile& file, const NamedTensors& wanted, cons
   }
 }
 
-// Checks the file's tensors against the network its config describes, by name and shape, before the
-// network is built: what a file makes the loader allocate is bounded by what the file holds.
-inline void require_architecture(const ModelFile& file, const std::string& source) {
-  for (const auto& [name, shape] : model::PfldArchitecture(file.config).tensors()) {
-    const Tensor* t = file.find(name);
-    detail::require(t != nullptr, source, ": missing tensor '", name, "' of a PFLD network with ", file.config.str());
-    detail::require(t->shape() == shape, source, ": tensor '", name, "' has shape ", t->shape().str(), ", PFLD with ",
-                    file.config.str(), " needs ", shape.str());
-  }
-}
-
-inline void require_config(const ModelFile& file, const ModelConfig& expected, const std::string& source) {
+inline void require_config(const io::ModelFile& file, const ModelConfig& expected, const std::string& source) {
   detail::require(file.config == expected, source, ": model config mismatch: the file has ", file.config.str(),
                   ", the model is ", expected.str());
 }
 
-}  // namespace detail_io
+}  // namespace detail_checkpoint
 
 // Weights: the backbone (what inference needs), plus the auxiliary net when given.
 inline void save_weights(const std::string& path, model::PfldNet& net, model::AuxNet* aux = nullptr,
                          std::map<std::string, std::string> metadata = {}) {
-  ModelFile file;
-  file.kind = ModelFile::Kind::weights;
+  io::ModelFile file;
+  file.kind = io::ModelFile::Kind::weights;
   file.config = net.config();
   file.metadata = std::move(metadata);
-  detail_io::write_tensors(file, detail_io::model_state(net, aux));
+  detail_checkpoint::write_tensors(file, detail_checkpoint::model_state(net, aux));
   file.save(path);
 }
 
 // Loads into an existing network of the same config. The aux net is loaded when given (the file must
 // then hold it); aux tensors in the file are skipped when it is not. Checkpoints load too.
 inline void load_weights(const std::string& path, model::PfldNet& net, model::AuxNet* aux = nullptr) {
-  const ModelFile file = ModelFile::load(path);
-  detail_io::require_config(file, net.config(), path);
-  detail_io::read_tensors(file, detail_io::model_state(net, aux), path, {"aux.", "optimizer."});
+  const io::ModelFile file = io::ModelFile::load(path);
+  detail_checkpoint::require_config(file, net.config(), path);
+  detail_checkpoint::read_tensors(file, detail_checkpoint::model_state(net, aux), path, {"aux.", "optimizer."});
 }
 
 // A network built from the config stored in the file, with its weights.
-inline std::unique_ptr<model::PfldNet> load_network(const ModelFile& file, const std::string& source) {
-  detail_io::require_architecture(file, source);
+inline std::unique_ptr<model::PfldNet> load_network(const io::ModelFile& file, const std::string& source) {
+  io::require_pfld_tensors(file, source);
   auto net = std::make_unique<model::PfldNet>(file.config);
-  detail_io::read_tensors(file, detail_io::model_state(*net, nullptr), source, {"aux.", "optimizer."});
+  detail_checkpoint::read_tensors(file, detail_checkpoint::model_state(*net, nullptr), source, {"aux.", "optimizer."});
   return net;
 }
 
 inline std::unique_ptr<model::PfldNet> load_network(const std::string& path) {
-  return load_network(ModelFile::load(path), path);
+  return load_network(io::ModelFile::load(path), path);
 }
 
 // Where training stands; saved in a checkpoint's metadata.
@@ -121,26 +112,26 @@ struct TrainingProgress {
 
 // `params` are the trained parameters as the optimiser sees them (Trainer::parameters()).
 inline void save_checkpoint(const std::string& path, model::PfldNet& net, model::AuxNet& aux,
-                            train::Optimizer& optimizer, const std::vector<nn::Parameter>& params,
+                            Optimizer& optimizer, const std::vector<nn::Parameter>& params,
                             const TrainingProgress& progress) {
-  ModelFile file;
-  file.kind = ModelFile::Kind::checkpoint;
+  io::ModelFile file;
+  file.kind = io::ModelFile::Kind::checkpoint;
   file.config = net.config();
   file.metadata = progress.extra;
   file.metadata["epoch"] = std::to_string(progress.epoch);
   file.metadata["step"] = std::to_string(progress.step);
   file.metadata["optimizer"] = optimizer.name();
   file.metadata["optimizer.steps"] = std::to_string(optimizer.steps());
-  detail_io::write_tensors(file, detail_io::model_state(net, &aux));
+  detail_checkpoint::write_tensors(file, detail_checkpoint::model_state(net, &aux));
   for (auto& [name, t] : optimizer.state(params)) file.tensors.emplace_back("optimizer." + name, *t);
   file.save(path);
 }
 
-inline TrainingProgress load_checkpoint(const ModelFile& file, const std::string& source, model::PfldNet& net,
-                                        model::AuxNet& aux, train::Optimizer& optimizer,
+inline TrainingProgress load_checkpoint(const io::ModelFile& file, const std::string& source, model::PfldNet& net,
+                                        model::AuxNet& aux, Optimizer& optimizer,
                                         const std::vector<nn::Parameter>& params) {
-  detail::require(file.kind == ModelFile::Kind::checkpoint, source, ": holds weights only, not a training checkpoint");
-  detail_io::require_config(file, net.config(), source);
+  detail::require(file.kind == io::ModelFile::Kind::checkpoint, source, ": holds weights only, not a training checkpoint");
+  detail_checkpoint::require_config(file, net.config(), source);
   auto meta = [&](const std::string& key) -> const std::string& {
     auto it = file.metadata.find(key);
     detail::require(it != file.metadata.end(), source, ": checkpoint lacks '", key, "'");
@@ -158,17 +149,17 @@ inline TrainingProgress load_checkpoint(const ModelFile& file, const std::string
   progress.epoch = meta_count("epoch");
   progress.step = meta_count("step");
   const int optimizer_steps = meta_count("optimizer.steps");
-  detail_io::NamedTensors wanted = detail_io::model_state(net, &aux);
+  detail_checkpoint::NamedTensors wanted = detail_checkpoint::model_state(net, &aux);
   for (auto& [name, t] : optimizer.state(params)) wanted.emplace_back("optimizer." + name, t);
-  detail_io::read_tensors(file, wanted, source, {});
+  detail_checkpoint::read_tensors(file, wanted, source, {});
   optimizer.set_steps(optimizer_steps);
   progress.extra = file.metadata;
   return progress;
 }
 
 inline TrainingProgress load_checkpoint(const std::string& path, model::PfldNet& net, model::AuxNet& aux,
-                                        train::Optimizer& optimizer, const std::vector<nn::Parameter>& params) {
-  return load_checkpoint(ModelFile::load(path), path, net, aux, optimizer, params);
+                                        Optimizer& optimizer, const std::vector<nn::Parameter>& params) {
+  return load_checkpoint(io::ModelFile::load(path), path, net, aux, optimizer, params);
 }
 
-}  // namespace pfld::io
+}  // namespace pfld::train
