@@ -26,7 +26,7 @@ struct HeadPose {
 
 namespace detail_pose {
 
-// The mean face of DESIGN.md section 3. Those coordinates are left-handed (x towards the image's left,
+// The 14-point mean face of docs/ARCHITECTURE.md, section 6. Those coordinates are left-handed (x towards the image's left,
 // y up, z towards the viewer); negating all three gives camera axes (x right, y down, z away), so that a
 // frontal face is the identity rotation. Fitting the left-handed original would fit a hollow face.
 inline const std::array<std::array<double, 3>, 14>& mean_face() {

@@ -11,7 +11,7 @@
 namespace pfld::kernels::avx2 {
 
 // The target attribute is on every function with AVX2 code, inline or not, so that no caller compiled
-// without it can end up with an AVX2 copy (see DESIGN.md, section 5).
+// without it can end up with an AVX2 copy (docs/ARCHITECTURE.md, section 5).
 __attribute__((target("avx2,fma"))) inline void gemm_6x16(
     int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
     std::size_t ldc, int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
