@@ -43,6 +43,32 @@ ConvGeometry depthwise_3x3(int h, int w, int c, int stride) {
 }  // namespace
 
 TEST_SUITE("kernels") {
+  TEST_CASE("the kernel table: each available ISA its own kernels, complete; the reference for the rest") {
+    for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512, Isa::neon}) {
+      CAPTURE(std::string(to_string(isa)));
+      const kernels::KernelTable& t = kernels::kernel_table(isa);
+      CHECK(t.isa == (isa_supported(isa) || isa == Isa::ref ? isa : Isa::ref));
+      CHECK((t.gemm.run != nullptr && t.gemm_narrow.run != nullptr));
+      for (const void* entry : {reinterpret_cast<const void*>(t.direct_conv_forward_rows),
+                                reinterpret_cast<const void*>(t.depthwise_forward_rows),
+                                reinterpret_cast<const void*>(t.depthwise_backward_input_rows),
+                                reinterpret_cast<const void*>(t.depthwise_backward_weights_block),
+                                reinterpret_cast<const void*>(t.batch_norm_block_stats),
+                                reinterpret_cast<const void*>(t.batch_norm_normalize_rows),
+                                reinterpret_cast<const void*>(t.batch_norm_backward_sums[0]),
+                                reinterpret_cast<const void*>(t.batch_norm_backward_sums[1]),
+                                reinterpret_cast<const void*>(t.batch_norm_backward_dx[0]),
+                                reinterpret_cast<const void*>(t.batch_norm_backward_dx[1])})
+        CHECK(entry != nullptr);
+      if (t.isa == Isa::ref) {
+        CHECK((t.depthwise_forward_rows == kernels::kernel_table(Isa::ref).depthwise_forward_rows));
+        CHECK(!t.warp_gathers);
+      } else {
+        CHECK((t.depthwise_forward_rows != kernels::kernel_table(Isa::ref).depthwise_forward_rows));
+      }
+    }
+  }
+
   TEST_CASE("GEMM: every ISA against a double-precision product, all edge shapes") {
     Rng rng(31);
     ThreadPool pool(2);

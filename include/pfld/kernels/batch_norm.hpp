@@ -17,10 +17,7 @@
 #include "../core/cpu.hpp"
 #include "../core/thread_pool.hpp"
 #include "activation.hpp"
-#include "avx2/simd_kernels.hpp"
-#include "avx512/simd_kernels.hpp"
-#include "neon/simd_kernels.hpp"
-#include "ref/simd_kernels.hpp"
+#include "dispatch.hpp"
 
 namespace pfld::kernels {
 
@@ -35,16 +32,6 @@ inline void run(ThreadPool* pool, std::size_t count, const std::function<void(st
     body(0, count);
 }
 
-// Calls the ISA's `name` with `args...`.
-#if defined(PFLD_ARCH_X86_64)
-#define PFLD_BN_DISPATCH(isa, name, ...)                                                 \
-  ((isa) == Isa::avx512 ? avx512::name(__VA_ARGS__)                                      \
-                        : (isa) == Isa::avx2 ? avx2::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
-#elif defined(PFLD_ARCH_AARCH64)
-#define PFLD_BN_DISPATCH(isa, name, ...) ((isa) == Isa::neon ? neon::name(__VA_ARGS__) : ref::name(__VA_ARGS__))
-#else
-#define PFLD_BN_DISPATCH(isa, name, ...) ((void)(isa), ref::name(__VA_ARGS__))
-#endif
 
 // y = act(x * scale + shift) per channel, in blocks of rows over the pool.
 inline void normalize(Isa isa, std::size_t rows, std::size_t C, const float* x, const float* scale, const float* shift,
@@ -52,7 +39,7 @@ inline void normalize(Isa isa, std::size_t rows, std::size_t C, const float* x, 
   const Clamp clamp = clamp_of(act);
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
-    PFLD_BN_DISPATCH(isa, batch_norm_normalize_rows, x, C, scale, shift, clamp.lo, clamp.hi, y, b_lo * kRowBlock,
+    kernel_table(isa).batch_norm_normalize_rows(x, C, scale, shift, clamp.lo, clamp.hi, y, b_lo * kRowBlock,
                      std::min(rows, b_hi * kRowBlock));
   });
 }
@@ -69,7 +56,7 @@ inline void batch_norm_train_forward(Isa isa, std::size_t rows, int channels, co
   std::vector<float> block_mean(blocks * C), block_m2(blocks * C);
   run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t b = lo; b < hi; ++b)
-      PFLD_BN_DISPATCH(isa, batch_norm_block_stats, x, C, b * kRowBlock, std::min(rows, (b + 1) * kRowBlock),
+      kernel_table(isa).batch_norm_block_stats(x, C, b * kRowBlock, std::min(rows, (b + 1) * kRowBlock),
                        block_mean.data() + b * C, block_m2.data() + b * C);
   });
   std::vector<float> scale(C), shift(C);
@@ -121,7 +108,7 @@ void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const fl
   std::vector<float> block_g(blocks * C), block_gx(blocks * C);
   run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
     for (std::size_t b = b_lo; b < b_hi; ++b)
-      PFLD_BN_DISPATCH(isa, batch_norm_backward_sums<Masked>, x, y, dy, C, mean, lo, hi, b * kRowBlock,
+      kernel_table(isa).batch_norm_backward_sums[Masked](x, y, dy, C, mean, lo, hi, b * kRowBlock,
                        std::min(rows, (b + 1) * kRowBlock), block_g.data() + b * C, block_gx.data() + b * C);
   });
   std::vector<float> k1(C), k2(C), k3(C);
@@ -138,12 +125,11 @@ void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const fl
     k3[c] = static_cast<float>(a * sgx / n * inv_std[c]);
   }
   run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
-    PFLD_BN_DISPATCH(isa, batch_norm_backward_dx<Masked>, x, y, dy, C, k1.data(), k2.data(), k3.data(), lo, hi,
+    kernel_table(isa).batch_norm_backward_dx[Masked](x, y, dy, C, k1.data(), k2.data(), k3.data(), lo, hi,
                      b_lo * kRowBlock, std::min(rows, b_hi * kRowBlock), dx);
   });
 }
 
-#undef PFLD_BN_DISPATCH
 
 }  // namespace detail_bn
 

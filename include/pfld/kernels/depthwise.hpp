@@ -10,11 +10,8 @@
 #include "../core/cpu.hpp"
 #include "../core/scratch.hpp"
 #include "../core/thread_pool.hpp"
-#include "avx2/simd_kernels.hpp"
-#include "avx512/simd_kernels.hpp"
 #include "conv_geometry.hpp"
-#include "neon/simd_kernels.hpp"
-#include "ref/simd_kernels.hpp"
+#include "dispatch.hpp"
 
 namespace pfld::kernels {
 
@@ -48,13 +45,6 @@ inline void run(ThreadPool* pool, std::size_t count, const std::function<void(st
 
 }  // namespace detail_dw
 
-// Calls the ISA's `name` with `args...`.
-#if defined(PFLD_ARCH_X86_64)
-#define PFLD_DEPTHWISE_DISPATCH(isa, name, ...)                                \
-  ((isa) == Isa::avx512 ? avx512::name(__VA_ARGS__) : avx2::name(__VA_ARGS__))
-#elif defined(PFLD_ARCH_AARCH64)
-#define PFLD_DEPTHWISE_DISPATCH(isa, name, ...) ((void)(isa), neon::name(__VA_ARGS__))
-#endif
 
 // y = depthwise(x, w) + bias (bias may be null). Parallel over output rows.
 inline void depthwise_forward(Isa isa, const ConvGeometry& g, const float* x, const float* w, const float* bias,
@@ -62,7 +52,7 @@ inline void depthwise_forward(Isa isa, const ConvGeometry& g, const float* x, co
   const float* wt = detail_dw::transposed_weights(g, w);
   detail_dw::run(pool, static_cast<std::size_t>(g.batch) * g.out_h(), [&](std::size_t lo, std::size_t hi) {
     const std::size_t pitch = static_cast<std::size_t>(g.in_c);
-    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, pitch, wt, bias, Clamp{}, y, pitch, lo, hi);
+    kernel_table(isa).depthwise_forward_rows(g, x, pitch, wt, bias, Clamp{}, y, pitch, lo, hi);
   });
 }
 
@@ -78,10 +68,7 @@ inline void depthwise_forward_fused(Isa isa, const ConvGeometry& g, const float*
   if (row_lo >= row_hi) return;
   if (x_pitch == 0) x_pitch = static_cast<std::size_t>(g.in_c);
   if (y_pitch == 0) y_pitch = static_cast<std::size_t>(g.in_c);
-  if (isa == Isa::ref)
-    ref::depthwise_forward_rows(g, x, x_pitch, wt, bias, clamp, y, y_pitch, row_lo, row_hi);
-  else
-    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_forward_rows, g, x, x_pitch, wt, bias, clamp, y, y_pitch, row_lo, row_hi);
+  kernel_table(isa).depthwise_forward_rows(g, x, x_pitch, wt, bias, clamp, y, y_pitch, row_lo, row_hi);
 }
 
 // dx = d loss / d x (overwritten). Parallel over input rows.
@@ -89,7 +76,7 @@ inline void depthwise_backward_input(Isa isa, const ConvGeometry& g, const float
                                      ThreadPool* pool) {
   const float* wt = detail_dw::transposed_weights(g, w);
   detail_dw::run(pool, static_cast<std::size_t>(g.batch) * g.in_h, [&](std::size_t lo, std::size_t hi) {
-    PFLD_DEPTHWISE_DISPATCH(isa, depthwise_backward_input_rows, g, dy, wt, dx, lo, hi);
+    kernel_table(isa).depthwise_backward_input_rows(g, dy, wt, dx, lo, hi);
   });
 }
 
@@ -109,7 +96,7 @@ inline void depthwise_backward_weights(Isa isa, const ConvGeometry& g, const flo
     detail_dw::transpose(C, taps, dw, dwt);
     detail_dw::run(pool, static_cast<std::size_t>(blocks), [&](std::size_t lo, std::size_t hi) {
       const int c_lo = static_cast<int>(lo) * kBlock, c_hi = std::min(C, static_cast<int>(hi) * kBlock);
-      PFLD_DEPTHWISE_DISPATCH(isa, depthwise_backward_weights_block, g, x, dy, dwt, dbias, c_lo, c_hi, 0, g.batch);
+      kernel_table(isa).depthwise_backward_weights_block(g, x, dy, dwt, dbias, c_lo, c_hi, 0, g.batch);
     });
     detail_dw::transpose(taps, C, dwt, dw);
     return;
@@ -122,7 +109,7 @@ inline void depthwise_backward_weights(Isa isa, const ConvGeometry& g, const flo
     for (std::size_t p = lo; p < hi; ++p) {
       const int n_lo = g.batch * static_cast<int>(p) / splits, n_hi = g.batch * static_cast<int>(p + 1) / splits;
       float* mine = partial + p * stride;
-      PFLD_DEPTHWISE_DISPATCH(isa, depthwise_backward_weights_block, g, x, dy, mine, mine + size, 0, C, n_lo, n_hi);
+      kernel_table(isa).depthwise_backward_weights_block(g, x, dy, mine, mine + size, 0, C, n_lo, n_hi);
     }
   });
   for (int c = 0; c < C; ++c)
@@ -136,6 +123,5 @@ inline void depthwise_backward_weights(Isa isa, const ConvGeometry& g, const flo
       for (int p = 0; p < splits; ++p) dbias[c] += partial[static_cast<std::size_t>(p) * stride + size + static_cast<std::size_t>(c)];
 }
 
-#undef PFLD_DEPTHWISE_DISPATCH
 
 }  // namespace pfld::kernels

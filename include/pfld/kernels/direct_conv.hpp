@@ -11,11 +11,8 @@
 #include "../core/error.hpp"
 #include "../core/tensor.hpp"
 #include "activation.hpp"
-#include "avx2/simd_kernels.hpp"
-#include "avx512/simd_kernels.hpp"
 #include "conv_geometry.hpp"
-#include "neon/simd_kernels.hpp"
-#include "ref/simd_kernels.hpp"
+#include "dispatch.hpp"
 
 namespace pfld::kernels {
 
@@ -63,16 +60,7 @@ inline void direct_conv_forward(Isa isa, const ConvGeometry& g, const float* x, 
                                 std::size_t row_hi = static_cast<std::size_t>(-1)) {
   row_hi = std::min(row_hi, static_cast<std::size_t>(g.batch) * g.out_h());
   if (row_lo >= row_hi) return;
-  switch (isa) {
-#if defined(PFLD_ARCH_X86_64)
-    case Isa::avx512: return avx512::direct_conv_forward_rows(g, x, w.weights(), w.stride(), w.bias(), clamp, y, row_lo, row_hi);
-    case Isa::avx2: return avx2::direct_conv_forward_rows(g, x, w.weights(), w.stride(), w.bias(), clamp, y, row_lo, row_hi);
-#endif
-#if defined(PFLD_ARCH_AARCH64)
-    case Isa::neon: return neon::direct_conv_forward_rows(g, x, w.weights(), w.stride(), w.bias(), clamp, y, row_lo, row_hi);
-#endif
-    default: return ref::direct_conv_forward_rows(g, x, w.weights(), w.stride(), w.bias(), clamp, y, row_lo, row_hi);
-  }
+  kernel_table(isa).direct_conv_forward_rows(g, x, w.weights(), w.stride(), w.bias(), clamp, y, row_lo, row_hi);
 }
 
 }  // namespace pfld::kernels

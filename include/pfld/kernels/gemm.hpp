@@ -11,10 +11,7 @@
 #include "../core/scratch.hpp"
 #include "../core/tensor.hpp"
 #include "../core/thread_pool.hpp"
-#include "avx2/gemm_6x16.hpp"
-#include "avx512/gemm.hpp"
-#include "neon/gemm_8x8.hpp"
-#include "ref/gemm_4x8.hpp"
+#include "dispatch.hpp"
 
 namespace pfld::kernels {
 
@@ -31,17 +28,8 @@ inline MatrixView transposed(const float* data, std::ptrdiff_t cols) { return {d
 
 // The ISA's micro-kernel for a product n columns wide.
 inline GemmKernel gemm_kernel_for(Isa isa, int n = 1 << 30) {
-  (void)n;  // only AVX-512 has a narrow kernel
-  switch (isa) {
-#if defined(PFLD_ARCH_X86_64)
-    case Isa::avx2: return avx2::gemm_kernel();
-    case Isa::avx512: return n <= 16 ? avx512::gemm_kernel_narrow() : avx512::gemm_kernel();
-#endif
-#if defined(PFLD_ARCH_AARCH64)
-    case Isa::neon: return neon::gemm_kernel();
-#endif
-    default: return ref::gemm_kernel();
-  }
+  const KernelTable& table = kernel_table(isa);
+  return n <= 16 ? table.gemm_narrow : table.gemm;
 }
 
 namespace detail_gemm {

@@ -3,22 +3,16 @@
 
 #include "../core/cpu.hpp"
 #include "avx2/simd_kernels.hpp"
+#include "dispatch.hpp"
 #include "warp_geometry.hpp"
 
 namespace pfld::kernels {
 
-// AVX2 gathers the pixels of three-channel images, on AVX-512 CPUs too: 16-lane gathers measured no
-// faster than 8-lane ones (Zen 4, 640x480 -> 112x112: unturned 62 against 52 us, turned 61 against
-// 59 us). NEON has no gather and the reference is the scalar warp itself, so they, grey images and
-// images too large for 32-bit offsets take the caller's scalar path.
-inline bool warp_supported(Isa isa, const WarpGeometry& g) {
-#if defined(PFLD_ARCH_X86_64)
-  return (isa == Isa::avx2 || isa == Isa::avx512) && g.offsets_fit();
-#else
-  (void)isa, (void)g;
-  return false;
-#endif
-}
+// Whether `isa` takes the vector warp for this image (KernelTable::warp_gathers: AVX2 gathers the
+// pixels of three-channel images, on AVX-512 CPUs too). NEON has no gather and the reference is the
+// scalar warp itself, so they, grey images and images too large for 32-bit offsets take the caller's
+// scalar path.
+inline bool warp_supported(Isa isa, const WarpGeometry& g) { return kernel_table(isa).warp_gathers && g.offsets_fit(); }
 
 // Fills g.out; `scalar(u, v, rgb)` samples the pixels the vectors do not (see warp_simd.inc). Only
 // where warp_supported(isa, g) for some isa.

@@ -1,0 +1,108 @@
+// The one way kernels are chosen: a table of one ISA's kernels, built once per ISA. Every entry is that
+// ISA's function, or the scalar reference's (kernels::ref: the same code over a width-1 vector) where
+// the ISA is Isa::ref or not compiled for this architecture. Layers and the runtime call through
+// kernel_table(isa); nothing else switches on the ISA to pick a kernel (docs/ARCHITECTURE.md, 5).
+#pragma once
+
+#include "../core/cpu.hpp"
+#include "avx2/gemm_6x16.hpp"
+#include "avx2/simd_kernels.hpp"
+#include "avx512/gemm.hpp"
+#include "avx512/simd_kernels.hpp"
+#include "gemm_kernel.hpp"
+#include "neon/gemm_8x8.hpp"
+#include "neon/simd_kernels.hpp"
+#include "ref/gemm_4x8.hpp"
+#include "ref/simd_kernels.hpp"
+
+namespace pfld::kernels {
+
+struct KernelTable {
+  Isa isa = Isa::ref;
+  GemmKernel gemm{};         // the micro-kernel for products wider than 16 columns
+  GemmKernel gemm_narrow{};  // for 16 columns or fewer (the same as gemm where the ISA has no narrow one)
+  decltype(&ref::direct_conv_forward_rows) direct_conv_forward_rows = nullptr;
+  decltype(&ref::depthwise_forward_rows) depthwise_forward_rows = nullptr;
+  decltype(&ref::depthwise_backward_input_rows) depthwise_backward_input_rows = nullptr;
+  decltype(&ref::depthwise_backward_weights_block) depthwise_backward_weights_block = nullptr;
+  decltype(&ref::batch_norm_block_stats) batch_norm_block_stats = nullptr;
+  decltype(&ref::batch_norm_normalize_rows) batch_norm_normalize_rows = nullptr;
+  decltype(&ref::batch_norm_backward_sums<false>) batch_norm_backward_sums[2] = {nullptr, nullptr};  // [masked]
+  decltype(&ref::batch_norm_backward_dx<false>) batch_norm_backward_dx[2] = {nullptr, nullptr};      // [masked]
+  bool warp_gathers = false;  // the crop warp's vector path (kernels/warp.hpp) runs on this ISA
+};
+
+namespace detail_dispatch {
+
+// The entries every ISA's namespace has (the *_simd.inc kernels).
+#define PFLD_KERNEL_TABLE_ENTRIES(ns, table)                                                              \
+  (table).direct_conv_forward_rows = &ns::direct_conv_forward_rows;                                       \
+  (table).depthwise_forward_rows = &ns::depthwise_forward_rows;                                           \
+  (table).depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                             \
+  (table).depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;                       \
+  (table).batch_norm_block_stats = &ns::batch_norm_block_stats;                                           \
+  (table).batch_norm_normalize_rows = &ns::batch_norm_normalize_rows;                                     \
+  (table).batch_norm_backward_sums[0] = &ns::batch_norm_backward_sums<false>;                             \
+  (table).batch_norm_backward_sums[1] = &ns::batch_norm_backward_sums<true>;                              \
+  (table).batch_norm_backward_dx[0] = &ns::batch_norm_backward_dx<false>;                                 \
+  (table).batch_norm_backward_dx[1] = &ns::batch_norm_backward_dx<true>
+
+inline KernelTable reference_table() {
+  KernelTable t;
+  t.isa = Isa::ref;
+  t.gemm = t.gemm_narrow = ref::gemm_kernel();
+  PFLD_KERNEL_TABLE_ENTRIES(ref, t);
+  return t;
+}
+
+#if defined(PFLD_ARCH_X86_64)
+inline KernelTable avx2_table() {
+  KernelTable t;
+  t.isa = Isa::avx2;
+  t.gemm = t.gemm_narrow = avx2::gemm_kernel();
+  PFLD_KERNEL_TABLE_ENTRIES(avx2, t);
+  t.warp_gathers = true;
+  return t;
+}
+
+// AVX2 gathers the crop warp's pixels on AVX-512 CPUs too: 16-lane gathers measured no faster.
+inline KernelTable avx512_table() {
+  KernelTable t;
+  t.isa = Isa::avx512;
+  t.gemm = avx512::gemm_kernel();
+  t.gemm_narrow = avx512::gemm_kernel_narrow();
+  PFLD_KERNEL_TABLE_ENTRIES(avx512, t);
+  t.warp_gathers = true;
+  return t;
+}
+#endif
+
+#if defined(PFLD_ARCH_AARCH64)
+inline KernelTable neon_table() {
+  KernelTable t;
+  t.isa = Isa::neon;
+  t.gemm = t.gemm_narrow = neon::gemm_kernel();
+  PFLD_KERNEL_TABLE_ENTRIES(neon, t);
+  return t;
+}
+#endif
+
+#undef PFLD_KERNEL_TABLE_ENTRIES
+
+}  // namespace detail_dispatch
+
+// The kernels of `isa`: the reference's for Isa::ref and for an ISA this build has no code for.
+inline const KernelTable& kernel_table(Isa isa) {
+  static const KernelTable reference = detail_dispatch::reference_table();
+#if defined(PFLD_ARCH_X86_64)
+  static const KernelTable avx2 = detail_dispatch::avx2_table(), avx512 = detail_dispatch::avx512_table();
+  if (isa == Isa::avx512) return avx512;
+  if (isa == Isa::avx2) return avx2;
+#elif defined(PFLD_ARCH_AARCH64)
+  static const KernelTable neon = detail_dispatch::neon_table();
+  if (isa == Isa::neon) return neon;
+#endif
+  return reference;
+}
+
+}  // namespace pfld::kernels
