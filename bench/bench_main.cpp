@@ -172,7 +172,7 @@ void BM_train_step(benchmark::State& state, float width, int threads) {
   net.reset_parameters(rng);
   aux.reset_parameters(rng);
   const int batch = 64;
-  pfld::train::Batch b;
+  pfld::Batch b;
   b.images = pfld::Tensor(pfld::Shape{batch, 112, 112, 3});
   b.landmarks = pfld::Tensor(pfld::Shape{batch, 136});
   b.pose = pfld::Tensor(pfld::Shape{batch, 3});

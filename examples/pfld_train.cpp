@@ -304,117 +304,56 @@ int run(int argc, char** argv) {
     const std::shared_ptr<const pfld::LandmarkModel> teacher = load_teacher(o, train_set, mirror, val_set.get(), val_crops, pool);
     pfld::InferenceArena teacher_arena;
     if (teacher) teacher_arena = teacher->make_arena();
-    auto next_batch = [&] {
-      pfld::train::Batch batch = loader.next();
-      if (teacher)
-        pfld::train::blend_teacher_targets(*teacher, teacher_arena, batch, o.teacher_weight);
-      return batch;
-    };
 
-    // Weight averaging: the mean network, validated and kept in place of the trained one.
-    pfld::train::WeightAverage average;
-    std::unique_ptr<pfld::model::PfldNet> average_net;
-    if (o.average_from > 0) average_net = std::make_unique<pfld::model::PfldNet>(config);
-    const std::string average_path = o.out + "/average.pfld";
-
-    int first_epoch = 0;
-    double best_nme = 1e9;
-    if (!o.resume.empty()) {
-      const pfld::train::TrainingProgress p = pfld::train::load_checkpoint(o.resume, net, aux, *optimizer, trainer.parameters());
-      first_epoch = p.epoch;
-      trainer.set_steps_done(p.step);
-      loader.seek(p.step);
-      if (statistics_loader) statistics_loader->seek(static_cast<std::int64_t>(p.epoch) * o.precise_bn);
-      if (p.extra.count("best_nme")) best_nme = std::stod(p.extra.at("best_nme"));
-      const int averaged = average_net ? std::max(0, p.epoch - o.average_from + 1) : 0;
-      if (averaged > 0) {
-        const pfld::io::ModelFile file = pfld::io::ModelFile::load(average_path);
-        auto count = file.metadata.find("averaged_epochs");
-        if (count == file.metadata.end() || count->second != std::to_string(averaged))
-          throw pfld::Error(average_path + " is not the mean of the " + std::to_string(averaged) +
-                            " epochs the checkpoint has averaged");
-        pfld::train::load_weights(average_path, *average_net);
-        average.restore(*average_net, averaged);
-      }
-      std::fprintf(stderr, "resumed from %s at epoch %d, step %d\n", o.resume.c_str(), p.epoch, p.step);
-    }
+    pfld::train::FitOptions fit;
+    fit.epochs = o.epochs;
+    fit.out_dir = o.out;
+    fit.val = val_set.get();
+    fit.val_crops = val_set ? &val_crops : nullptr;
+    fit.precise_bn = o.precise_bn;
+    fit.statistics_batches = statistics_loader.get();
+    fit.average_from = o.average_from;
+    fit.resume = o.resume;
+    fit.metadata["loss"] = o.loss;
+    fit.metadata["distance"] = o.distance;
+    if (!o.init.empty()) fit.metadata["init"] = o.init;
+    for (std::size_t t = 0; t < o.teachers.size(); ++t) fit.metadata["teacher" + std::to_string(t)] = o.teachers[t];
+    fit.stop = [] { return interrupted != 0; };
 
     const std::string csv_path = o.out + "/log.csv";
-    std::ofstream csv(csv_path, first_epoch > 0 ? std::ios::app : std::ios::trunc);
-    if (first_epoch == 0) csv << "epoch,step,lr,train_loss,val_nme,val_fr_0.10,val_auc_0.10,seconds,val_nme_unaveraged\n";
+    std::ofstream csv;
     std::vector<double> plot_epochs, plot_loss, plot_nme;
-    auto checkpoint = [&](int epochs_done) {
-      pfld::train::TrainingProgress p;
-      p.epoch = epochs_done;
-      p.step = trainer.steps_done();
-      p.extra["best_nme"] = std::to_string(best_nme);
-      p.extra["loss"] = o.loss;
-      p.extra["distance"] = o.distance;
-      if (!o.init.empty()) p.extra["init"] = o.init;
-      for (std::size_t t = 0; t < o.teachers.size(); ++t) p.extra["teacher" + std::to_string(t)] = o.teachers[t];
-      pfld::train::save_checkpoint(o.out + "/last.ckpt", net, aux, *optimizer, trainer.parameters(), p);
+    pfld::train::FitCallbacks callbacks;
+    auto open_log = [&](bool append) {
+      csv.open(csv_path, append ? std::ios::app : std::ios::trunc);
+      if (!append) csv << "epoch,step,lr,train_loss,val_nme,val_fr_0.10,val_auc_0.10,seconds,val_nme_unaveraged\n";
     };
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-
-    const auto start = std::chrono::steady_clock::now();
-    auto seconds_since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
-    for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
-      const auto epoch_start = std::chrono::steady_clock::now();
-      double loss_sum = 0.0;
-      auto last_print = std::chrono::steady_clock::now();
-      for (int b = 0; b < per_epoch; ++b) {
-        loss_sum += trainer.step(next_batch());
-        if (interrupted) {
-          checkpoint(epoch);  // the epoch in progress restarts on resume
-          std::fprintf(stderr, "\ninterrupted: resumable checkpoint in %s/last.ckpt\n", o.out.c_str());
-          return 130;
-        }
-        if (seconds_since(last_print) > 0.5 || b + 1 == per_epoch) {
-          last_print = std::chrono::steady_clock::now();
-          const double elapsed = seconds_since(epoch_start);
-          const double rate = (b + 1) * o.batch / elapsed;
-          const double remaining = ((o.epochs - epoch) * per_epoch - (b + 1)) * o.batch / rate;
-          std::fprintf(stderr, "\repoch %d/%d  step %d/%d  loss %.4f  %.0f img/s  ETA %s   ", epoch + 1, o.epochs, b + 1,
-                       per_epoch, loss_sum / (b + 1), rate, clock(remaining).c_str());
-        }
-      }
-      const double train_loss = loss_sum / per_epoch;
-      // The network validated and kept: the trained one, or from --average-from on the mean.
-      pfld::model::PfldNet* kept = &net;
-      if (average_net && epoch + 1 >= o.average_from) {
-        average.add(net);
-        average.copy_to(*average_net);
-        kept = average_net.get();
-      }
-      if (statistics_loader)
-        pfld::train::estimate_batch_norm_statistics(*kept, o.precise_bn, [&] { return statistics_loader->next(); });
-      if (kept != &net)
-        pfld::train::save_weights(average_path, *kept, nullptr,
-                               {{"averaged_epochs", std::to_string(average.count())}, {"loss", o.loss}});
-      double nme = -1, fr = -1, auc = -1, unaveraged_nme = -1;
+    if (o.resume.empty()) open_log(false);
+    callbacks.on_resume = [&](int epoch, int step) {
+      open_log(epoch > 0);
+      std::fprintf(stderr, "resumed from %s at epoch %d, step %d\n", o.resume.c_str(), epoch, step);
+    };
+    auto last_print = std::chrono::steady_clock::now();
+    callbacks.on_step = [&](const pfld::train::StepReport& r) {
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_print).count() < 0.5 &&
+          r.step_in_epoch != r.steps_per_epoch)
+        return;
+      last_print = std::chrono::steady_clock::now();
+      std::fprintf(stderr, "\repoch %d/%d  step %d/%d  loss %.4f  %.0f img/s  ETA %s   ", r.epoch + 1, o.epochs, r.step_in_epoch,
+                   r.steps_per_epoch, r.mean_loss, r.images_per_second, clock(r.seconds_left).c_str());
+    };
+    callbacks.on_epoch = [&](const pfld::train::EpochReport& r) {
       if (val_set) {
-        const pfld::eval::Evaluation e = pfld::eval::evaluate(*kept, *val_set, val_crops);
-        nme = e.summary.mean_nme, fr = e.summary.failure_rate(0.10), auc = e.summary.auc(0.10);
-        if (kept != &net) unaveraged_nme = pfld::eval::evaluate(net, *val_set, val_crops).summary.mean_nme;
-        if (nme < best_nme) {
-          best_nme = nme;
-          pfld::train::save_weights(o.out + "/best.pfld", *kept, nullptr,
-                                 {{"epoch", std::to_string(epoch + 1)}, {"val_nme", std::to_string(nme)}, {"loss", o.loss}});
-        }
-        std::fprintf(stderr, " val NME %.3f %% (best %.3f %%)", 100 * nme, 100 * best_nme);
-        if (kept != &net)
-          std::fprintf(stderr, " (mean of epochs %d-%d; unaveraged %.3f %%)", o.average_from, epoch + 1, 100 * unaveraged_nme);
-        std::fprintf(stderr, "  bias x %+.4f y %+.4f\n", static_cast<double>(e.mean_signed_error.x),
-                     static_cast<double>(e.mean_signed_error.y));
+        std::fprintf(stderr, " val NME %.3f %% (best %.3f %%)", 100 * r.val_nme, 100 * r.best_val_nme);
+        if (r.averaged)
+          std::fprintf(stderr, " (mean of epochs %d-%d; unaveraged %.3f %%)", o.average_from, r.epoch, 100 * r.val_nme_unaveraged);
+        std::fprintf(stderr, "  bias x %+.4f y %+.4f\n", static_cast<double>(r.val_bias.x), static_cast<double>(r.val_bias.y));
       } else {
-        pfld::train::save_weights(o.out + "/best.pfld", *kept, nullptr, {{"epoch", std::to_string(epoch + 1)}, {"loss", o.loss}});
         std::fprintf(stderr, "\n");
       }
-      csv << epoch + 1 << "," << trainer.steps_done() << "," << trainer.current_lr() << "," << train_loss << "," << nme
-          << "," << fr << "," << auc << "," << seconds_since(start) << "," << unaveraged_nme << std::endl;
-      checkpoint(epoch + 1);
-      plot_epochs.push_back(epoch + 1), plot_loss.push_back(train_loss), plot_nme.push_back(100 * nme);
+      csv << r.epoch << "," << r.steps << "," << r.lr << "," << r.train_loss << "," << r.val_nme << "," << r.val_failure_rate
+          << "," << r.val_auc << "," << r.seconds << "," << r.val_nme_unaveraged << std::endl;
+      plot_epochs.push_back(r.epoch), plot_loss.push_back(r.train_loss), plot_nme.push_back(100 * r.val_nme);
       std::string body = plot::chart("training loss", "epoch", "loss (log scale)",
                                      {{"train loss", "#1f77b4", plot_epochs, plot_loss}}, true);
       if (val_set)
@@ -423,7 +362,22 @@ int run(int argc, char** argv) {
                 "</g>";
       plot::write(o.out + "/curve.svg", "<svg xmlns='http://www.w3.org/2000/svg' width='640' height='" +
                                             std::string(val_set ? "720" : "360") + "'>\n" + body + "</svg>\n");
+    };
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    const auto start = std::chrono::steady_clock::now();
+    auto seconds_since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
+    const pfld::train::FitResult trained = pfld::train::fit(trainer, net, aux, *optimizer, loader, fit, callbacks,
+                                                            [&](pfld::Batch& batch) {
+                                                              if (teacher)
+                                                                pfld::train::blend_teacher_targets(*teacher, teacher_arena, batch,
+                                                                                                   o.teacher_weight);
+                                                            });
+    if (trained.stopped) {
+      std::fprintf(stderr, "\ninterrupted: resumable checkpoint in %s/last.ckpt\n", o.out.c_str());
+      return 130;
     }
+    const double best_nme = trained.best_nme;
     double refit_nme = -1.0;
     if (o.refit_output) {
       // The kept weights (the --init ones when nothing was trained), refitted and written apart.

@@ -453,7 +453,7 @@ TEST_SUITE("data") {
     const FaceSet set = load_faces(records, io::read_image, options);
     BatchLoader one(set, 4, AugmentOptions{}, mirror_map_68(), 3, 1), three(set, 4, AugmentOptions{}, mirror_map_68(), 3, 3);
     for (int b = 0; b < 5; ++b) {  // crosses an epoch boundary (3 batches per epoch)
-      const train::Batch x = one.next(), y = three.next(), z = one.make(b);
+      const Batch x = one.next(), y = three.next(), z = one.make(b);
       CHECK(test::relative_error(x.images, y.images) == 0.0);
       CHECK(test::relative_error(x.landmarks, y.landmarks) == 0.0);
       CHECK(test::relative_error(x.pose, y.pose) == 0.0);
@@ -555,7 +555,7 @@ TEST_SUITE("training") {
     model::PfldLoss reference(model::LossMode::full, set.classes.weights);
     std::vector<float> baseline;
     for (int b = 0; b < window; ++b) {
-      const train::Batch batch = loader.make(steps + b);
+      const Batch batch = loader.make(steps + b);
       Tensor guess(batch.landmarks.shape());
       for (int m = 0; m < 8; ++m) std::copy(mean_shape.begin(), mean_shape.end(), guess.begin() + m * 136);
       baseline.push_back(reference.forward(guess, batch.landmarks, batch.pose, batch.pose, batch.attributes));

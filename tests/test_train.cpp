@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -45,8 +48,8 @@ ModelConfig small_config(int landmarks = 68) {
   return c;
 }
 
-train::Batch random_batch(int batch, int landmarks, Rng& rng) {
-  train::Batch b;
+Batch random_batch(int batch, int landmarks, Rng& rng) {
+  Batch b;
   b.images = test::random_tensor(Shape{batch, 112, 112, 3}, rng, 0.0f, 1.0f);
   b.landmarks = test::random_tensor(Shape{batch, 2 * landmarks}, rng, 0.2f, 0.8f);
   b.pose = test::random_tensor(Shape{batch, 3}, rng, -0.5f, 0.5f);
@@ -355,7 +358,7 @@ TEST_SUITE("train") {
     model::PfldNet net(small_config(5));
     Rng rng(13);
     net.reset_parameters(rng);
-    const train::Batch a = random_batch(3, 5, rng), b = random_batch(3, 5, rng);
+    const Batch a = random_batch(3, 5, rng), b = random_batch(3, 5, rng);
     net.forward(a.images);  // moving-average statistics of one batch
     const auto before = net.parameters();
     std::vector<Tensor> weights;
@@ -391,7 +394,7 @@ TEST_SUITE("train") {
   TEST_CASE("frozen batch norm: steps fit the weights and leave the statistics alone") {
     const ModelConfig c = small_config(5);
     Rng rng(14);
-    const train::Batch batch = random_batch(4, 5, rng);
+    const Batch batch = random_batch(4, 5, rng);
     model::PfldNet net(c);
     model::AuxNet aux(c);
     net.reset_parameters(rng);
@@ -431,9 +434,9 @@ TEST_SUITE("train") {
     net.reset_parameters(rng);
     const auto teacher = build_inference_graph(net);
     InferenceArena arena = teacher->make_arena();
-    const train::Batch original = random_batch(3, 5, rng);
+    const Batch original = random_batch(3, 5, rng);
     auto blended = [&](float weight) {
-      train::Batch b = original;
+      Batch b = original;
       b.landmarks = original.landmarks.clone();
       train::blend_teacher_targets(*teacher, arena, b, weight);
       return b.landmarks;
@@ -452,7 +455,7 @@ TEST_SUITE("train") {
     const MirrorMap map{4, 1, 2, 3, 0};  // (points 0 and 4 swap sides)
     const MirrorAveragedModel mirrored_teacher(build_inference_graph(net), map);
     InferenceArena mirrored_arena = mirrored_teacher.make_arena();
-    train::Batch m = original;
+    Batch m = original;
     m.landmarks = original.landmarks.clone();
     train::blend_teacher_targets(mirrored_teacher, mirrored_arena, m, 1.0f);
     Tensor flipped(Shape{1, 112, 112, 3});
@@ -479,11 +482,11 @@ TEST_SUITE("train") {
     CHECK_THROWS_WITH_AS(MirrorAveragedModel(build_inference_graph(net), MirrorMap{4, 1, 2, 3, 5}),
                          doctest::Contains("out of range"), Error);
 
-    train::Batch wrong = random_batch(3, 6, rng);
+    Batch wrong = random_batch(3, 6, rng);
     CHECK_THROWS_WITH_AS(train::blend_teacher_targets(*teacher, arena, wrong, 0.5f), doctest::Contains("landmarks"), Error);
-    train::Batch b = original;
+    Batch b = original;
     CHECK_THROWS_WITH_AS(train::blend_teacher_targets(*teacher, arena, b, 1.5f), doctest::Contains("outside [0, 1]"), Error);
-    train::Batch no_images;
+    Batch no_images;
     no_images.landmarks = original.landmarks;
     CHECK_THROWS_WITH_AS(train::blend_teacher_targets(*teacher, arena, no_images, 0.5f), doctest::Contains("do not fit"), Error);
   }
@@ -639,7 +642,7 @@ TEST_SUITE("train") {
   TEST_CASE("checkpoint: resume gives the same next step as going on") {
     const ModelConfig c = small_config(5);
     Rng rng(6);
-    const train::Batch batch = random_batch(4, 5, rng);
+    const Batch batch = random_batch(4, 5, rng);
     model::PfldLoss loss(model::LossMode::full, {1.0f, 2.0f});
     train::LrSchedule schedule;
     schedule.base_lr = 1e-3f;
@@ -702,6 +705,102 @@ TEST_SUITE("train") {
 
 // Training runs: seconds natively, far too slow under an emulator (qemu skips this suite).
 TEST_SUITE("training") {
+  TEST_CASE("fit: epochs, validation, the best kept, weight averaging, precise batch norm; a resume ends where one run ends") {
+    Rng rng(41);
+    const FaceSet faces = random_faces(8, 68, rng), val = random_faces(4, 68, rng);
+    const eval::EvalCrops val_crops = eval::make_eval_crops(val, 112, 1.2f);
+    const std::string dir = temp_path("fit");
+    std::filesystem::remove_all(dir);
+    // A whole training setup, fresh, as a tool makes one; run(epochs, resume) trains it with fit.
+    struct Run {
+      model::PfldNet net{small_config(68)};
+      model::AuxNet aux{small_config(68)};
+      train::Adam adam{1e-4f};
+      std::unique_ptr<train::Trainer> trainer;
+      std::unique_ptr<BatchLoader> batches, statistics;
+      std::vector<train::EpochReport> reports;
+    };
+    auto run = [&](const std::string& out, int epochs, const std::string& resume, std::function<bool()> stop = {}) {
+      auto r = std::make_unique<Run>();
+      Rng init(5);
+      r->net.reset_parameters(init);
+      r->aux.reset_parameters(init);
+      train::LrSchedule schedule;
+      schedule.base_lr = 1e-3f;
+      schedule.total_steps = 6;
+      r->trainer = std::make_unique<train::Trainer>(r->net, r->aux, model::PfldLoss(model::LossMode::l2, {}), r->adam, schedule);
+      r->batches = std::make_unique<BatchLoader>(faces, 4, AugmentOptions{}, mirror_map_68(), 9, 1);
+      r->statistics = std::make_unique<BatchLoader>(faces, 4, AugmentOptions{}, mirror_map_68(), 10, 1);
+      std::filesystem::create_directories(out);
+      train::FitOptions options;
+      options.epochs = epochs;
+      options.out_dir = out;
+      options.val = &val;
+      options.val_crops = &val_crops;
+      options.precise_bn = 2;
+      options.statistics_batches = r->statistics.get();
+      options.average_from = 2;
+      options.resume = resume;
+      options.metadata["loss"] = "l2";
+      options.stop = std::move(stop);
+      train::FitCallbacks callbacks;
+      callbacks.on_epoch = [&r](const train::EpochReport& e) { r->reports.push_back(e); };
+      const train::FitResult result = train::fit(*r->trainer, r->net, r->aux, r->adam, *r->batches, options, callbacks);
+      return std::make_pair(std::move(r), result);
+    };
+
+    // Three epochs in one go.
+    auto [straight, result] = run(dir + "/straight", 3, "");
+    REQUIRE(straight->reports.size() == 3);
+    double best = 1e9;
+    for (int e = 0; e < 3; ++e) {
+      const train::EpochReport& report = straight->reports[static_cast<std::size_t>(e)];
+      CHECK(report.epoch == e + 1);
+      CHECK(report.steps == 2 * (e + 1));  // 8 faces, batches of 4
+      CHECK(report.averaged == (e + 1 >= 2));
+      CHECK(report.val_nme > 0);
+      CHECK((report.averaged ? report.val_nme_unaveraged > 0 : report.val_nme_unaveraged == -1));
+      CHECK(report.best == (report.val_nme < best));
+      best = std::min(best, report.val_nme);
+      CHECK(report.best_val_nme == best);
+    }
+    CHECK(!result.stopped);
+    CHECK(result.epochs_done == 3);
+    CHECK(result.best_nme == best);
+    const io::ModelFile kept = io::ModelFile::load(dir + "/straight/best.pfld");
+    CHECK(kept.metadata.at("loss") == "l2");
+    CHECK(std::stod(kept.metadata.at("val_nme")) == doctest::Approx(best));
+    CHECK(io::ModelFile::load(dir + "/straight/average.pfld").metadata.at("averaged_epochs") == "2");
+
+    // Two epochs, then a resume from their checkpoint to three: the same weights, average and reports.
+    auto [first, first_result] = run(dir + "/resumed", 2, "");
+    CHECK(first_result.epochs_done == 2);
+    auto [second, second_result] = run(dir + "/resumed", 3, dir + "/resumed/last.ckpt");
+    REQUIRE(second->reports.size() == 1);
+    CHECK(second->reports[0].epoch == 3);
+    CHECK(second->reports[0].steps == 6);
+    CHECK(second->reports[0].val_nme == straight->reports[2].val_nme);
+    CHECK(second_result.best_nme == result.best_nme);
+    const auto p1 = straight->net.parameters(), p2 = second->net.parameters();
+    for (std::size_t i = 0; i < p1.size(); ++i) CHECK(test::relative_error(*p2[i].value, *p1[i].value) == 0.0);
+    const io::ModelFile a = io::ModelFile::load(dir + "/straight/average.pfld"), b = io::ModelFile::load(dir + "/resumed/average.pfld");
+    REQUIRE(a.tensors.size() == b.tensors.size());
+    for (std::size_t i = 0; i < a.tensors.size(); ++i) CHECK(test::relative_error(b.tensors[i].second, a.tensors[i].second) == 0.0);
+
+    // A stop request: a checkpoint of the epoch in progress, nothing kept yet.
+    int steps = 0;
+    auto [stopped, stopped_result] = run(dir + "/stopped", 3, "", [&steps] { return ++steps == 1; });
+    CHECK(stopped_result.stopped);
+    CHECK(stopped_result.epochs_done == 0);
+    CHECK(stopped->reports.empty());
+    CHECK(!std::filesystem::exists(dir + "/stopped/best.pfld"));
+    CHECK(io::ModelFile::load(dir + "/stopped/last.ckpt").metadata.at("step") == "1");
+    // A resume whose average.pfld does not match its checkpoint is refused.
+    std::filesystem::remove(dir + "/resumed/average.pfld");
+    CHECK_THROWS_WITH_AS(run(dir + "/resumed", 3, dir + "/resumed/last.ckpt"), doctest::Contains("average.pfld"), Error);
+    std::filesystem::remove_all(dir);
+  }
+
   TEST_CASE("overfit: PFLD 0.25X learns 8 fixed random faces (loss falls >= 10x)") {
     // Random images with random landmark, pose and class targets: the net can only memorise them.
     // Beyond "10x below the first loss" (which learning the mean alone can give, the first loss being
@@ -712,7 +811,7 @@ TEST_SUITE("training") {
     Rng rng(1);
     net.reset_parameters(rng);
     aux.reset_parameters(rng);
-    const train::Batch batch = random_batch(8, 68, rng);
+    const Batch batch = random_batch(8, 68, rng);
     model::PfldLoss loss(model::LossMode::full, {1.0f, 2.0f});
     train::Adam adam;
     train::LrSchedule schedule;

@@ -8,7 +8,8 @@
 //   nn/       training-path layers with forward and backward
 //   model/    the PFLD network (its description, architecture.hpp, and the trainable net), the
 //             auxiliary pose net, the weighted loss
-//   train/    optimisers, learning-rate schedules, the training step, weights and checkpoints
+//   train/    optimisers, learning-rate schedules, the training step and loop (fit), weights and
+//             checkpoints
 //   data/     images, annotations (.pts, WFLW), crops, augmentation, head pose, attribute classes
 //   eval/     NME, failure rate, AUC; evaluation with the standard crop protocol
 //   infer/    the inference runtime (GraphNet), pfld's networks on it, ONNX import, the Detector
@@ -51,6 +52,7 @@
 #include "train/batch_norm_statistics.hpp"
 #include "train/checkpoint.hpp"
 #include "train/distillation.hpp"
+#include "train/fit.hpp"
 #include "train/fit_readout.hpp"
 #include "train/initialize.hpp"
 #include "train/lr_schedule.hpp"
@@ -62,6 +64,7 @@
 
 #include "data/attributes.hpp"
 #include "data/augment.hpp"
+#include "data/batch.hpp"
 #include "data/batch_loader.hpp"
 #include "data/crop.hpp"
 #include "data/dataset.hpp"

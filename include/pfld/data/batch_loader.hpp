@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "../train/trainer.hpp"
+#include "batch.hpp"
 #include "augment.hpp"
 #include "dataset.hpp"
 
@@ -47,6 +47,7 @@ class BatchLoader {
   BatchLoader& operator=(const BatchLoader&) = delete;
 
   // Full batches per epoch (the last partial one is dropped, so BN never sees a tiny batch).
+  int batch_size() const { return batch_size_; }
   int batches_per_epoch() const { return static_cast<int>(set_.size()) / batch_size_; }
 
   // Starts from batch `index` (epoch * batches_per_epoch() + batch), e.g. when resuming.
@@ -58,12 +59,12 @@ class BatchLoader {
   }
 
   // The next batch in order; blocks until a worker has made it. Rethrows a worker's error.
-  train::Batch next() {
+  Batch next() {
     std::unique_lock<std::mutex> lock(mutex_);
     const std::int64_t wanted = next_to_take_;
     changed_.wait(lock, [&] { return ready_.count(wanted) || error_; });
     if (error_) std::rethrow_exception(error_);
-    train::Batch b = std::move(ready_[wanted]);
+    Batch b = std::move(ready_[wanted]);
     ready_.erase(wanted);
     ++next_to_take_;
     changed_.notify_all();
@@ -71,14 +72,14 @@ class BatchLoader {
   }
 
   // The same batch, made on the calling thread (for tests of determinism).
-  train::Batch make(std::int64_t index) const {
+  Batch make(std::int64_t index) const {
     const int per_epoch = batches_per_epoch();
     const std::int64_t epoch = index / per_epoch;
     const int within = static_cast<int>(index % per_epoch);
     const std::vector<std::uint32_t> order = permutation(epoch);
     const int s = 112, n_points = set_.landmark_count;
     const int classes = static_cast<int>(set_.scheme.names.size());
-    train::Batch b;
+    Batch b;
     b.images = Tensor(Shape{batch_size_, s, s, 3});
     b.landmarks = Tensor(Shape{batch_size_, 2 * n_points});
     b.pose = Tensor(Shape{batch_size_, 3});
@@ -120,7 +121,7 @@ class BatchLoader {
         index = next_to_make_++;
       }
       try {
-        train::Batch b = make(index);
+        Batch b = make(index);
         std::lock_guard<std::mutex> lock(mutex_);
         if (index >= next_to_take_) ready_[index] = std::move(b);  // else a seek() made it stale
       } catch (...) {
@@ -140,7 +141,7 @@ class BatchLoader {
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::map<std::int64_t, train::Batch> ready_;
+  std::map<std::int64_t, Batch> ready_;
   std::int64_t next_to_make_ = 0, next_to_take_ = 0;
   std::exception_ptr error_;
   bool stopping_ = false;

@@ -10,7 +10,6 @@
 #include "../data/dataset.hpp"
 #include "../infer/landmark_model.hpp"
 #include "../model/pfld_net.hpp"
-#include "../train/trainer.hpp"
 #include "metrics.hpp"
 
 namespace pfld::eval {
@@ -49,7 +48,7 @@ inline Landmarks labels_to_image(const float* labels, int points, const CropTran
 
 // Landmarks in image pixels for every crop, from the network in eval mode (training mode is restored).
 inline std::vector<Landmarks> predict(model::PfldNet& net, const EvalCrops& crops, int batch = 32) {
-  train::EvalModeScope eval(net);
+  nn::EvalModeScope eval(net);
   const int n = crops.images.dim(0), points = net.config().landmarks;
   std::vector<Landmarks> out;
   for (int first = 0; first < n; first += batch) {

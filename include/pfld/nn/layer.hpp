@@ -65,4 +65,17 @@ inline void accumulate(Tensor& into, const Tensor& add) {
   for (std::size_t i = 0; i < into.numel(); ++i) into[i] += add[i];
 }
 
+// Puts a layer in eval mode for a scope (validation) and restores training mode after it.
+class EvalModeScope {
+ public:
+  explicit EvalModeScope(Layer& layer) : layer_(layer), was_training_(layer.training()) { layer_.set_training(false); }
+  ~EvalModeScope() { layer_.set_training(was_training_); }
+  EvalModeScope(const EvalModeScope&) = delete;
+  EvalModeScope& operator=(const EvalModeScope&) = delete;
+
+ private:
+  Layer& layer_;
+  bool was_training_;
+};
+
 }  // namespace pfld::nn

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../data/batch.hpp"
 #include "../model/aux_net.hpp"
 #include "../model/loss.hpp"
 #include "../model/pfld_net.hpp"
@@ -11,26 +12,6 @@
 #include "optimizer.hpp"
 
 namespace pfld::train {
-
-struct Batch {
-  Tensor images;      // (M, 112, 112, 3), scaled as the network expects
-  Tensor landmarks;   // (M, 2N), crop units
-  Tensor pose;        // (M, 3) yaw, pitch, roll in radians; may be empty when the loss ignores pose
-  Tensor attributes;  // (M, C) 0/1 class flags; may be empty when the loss ignores classes
-};
-
-// Puts a layer in eval mode for a scope (validation) and restores training mode after it.
-class EvalModeScope {
- public:
-  explicit EvalModeScope(nn::Layer& layer) : layer_(layer), was_training_(layer.training()) { layer_.set_training(false); }
-  ~EvalModeScope() { layer_.set_training(was_training_); }
-  EvalModeScope(const EvalModeScope&) = delete;
-  EvalModeScope& operator=(const EvalModeScope&) = delete;
-
- private:
-  nn::Layer& layer_;
-  bool was_training_;
-};
 
 class Trainer {
  public:
@@ -77,7 +58,7 @@ class Trainer {
 
   // Eval-mode landmarks (running BN statistics); the training flag is restored afterwards.
   Tensor predict(const Tensor& images) {
-    EvalModeScope eval(net_);
+    nn::EvalModeScope eval(net_);
     return net_.forward(images).clone();
   }
 
