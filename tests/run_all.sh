@@ -40,19 +40,27 @@ run_ctest() {
   ctest --test-dir "$@" --output-on-failure -j "$jobs" | tee "$log"
   passed=$((passed + $(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log")))
 }
-# Every doctest suite in the test binary $1 must be a test of the build system, whose test names come
-# on stdin: a suite left out of tests/CMakeLists.txt or tests/meson.build would never run.
+# The doctest suites of the test binary $1 must be exactly tests/suites.txt (the one list CMake and Meson
+# read), and each a test of the build system $2, whose test names come on stdin: a suite left out of
+# the list would never run, a listed one that does not exist would run nothing.
 check_suites() {
-  local registered suite missing=()
+  local registered listed suite missing=() unknown=()
   registered=$(cat)
-  for suite in $("$1" --list-test-suites --no-version | grep -v -e '^\[doctest\]' -e '^=*$'); do
-    grep -qx "$suite" <<<"$registered" || missing+=("$suite")
+  listed=$(sed -n 's/^\([a-z][a-z0-9_]*\).*/\1/p' "$here/tests/suites.txt")
+  local actual
+  actual=$("$1" --list-test-suites --no-version | grep -v -e '^\[doctest\]' -e '^=*$')
+  for suite in $actual; do
+    grep -qx "$suite" <<<"$listed" || missing+=("$suite (not in tests/suites.txt)")
+    grep -qx "$suite" <<<"$registered" || missing+=("$suite (not a $2 test)")
   done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "doctest suites that $2 does not run: ${missing[*]}"
+  for suite in $listed; do
+    grep -qx "$suite" <<<"$actual" || unknown+=("$suite")
+  done
+  if [ ${#missing[@]} -gt 0 ] || [ ${#unknown[@]} -gt 0 ]; then
+    echo "doctest suites that do not run: ${missing[*]:-none}; listed suites with no test case: ${unknown[*]:-none}"
     return 1
   fi
-  echo "every doctest suite is a $2 test"
+  echo "every doctest suite is in tests/suites.txt and is a $2 test"
 }
 
 step "CMake Release build and tests"
