@@ -116,8 +116,8 @@ class CropTransform {
 
   // Bilinear warp of the image into out (S x S x 3, RGB, times `value_scale`); zeros outside the image.
   // `isa` picks the path: on AVX2 (and AVX-512) three-channel images are sampled in vectors of eight
-  // pixels (kernels/warp_simd.inc; equal to the scalar path within a float's last bit), which takes a
-  // 640x480 -> 112x112 crop turned by 20 degrees from 160 to 50 us, an unturned one from 61 to 51 us.
+  // pixels (kernels/warp_simd.inc; equal to the scalar path within a float's last bit): a turned crop
+  // then costs what an unturned one does (pfld_bench warp/... against warp_ref/...).
   void warp(const ImageView& image, float* out, float value_scale = 1.0f / 255.0f, Isa isa = active_isa()) const {
     image.validate("crop");
     const Sampler sampler(image, value_scale);
@@ -132,8 +132,7 @@ class CropTransform {
       }
     }
     // Without rotation (the detector's crops), a crop column samples the same image column on every row:
-    // its coordinate, bounds and weight are worked out once per column, not once per pixel (a 112x112
-    // crop of a 640x480 photo: 134 -> 56 us, against 0.27 ms for the 0.25X network).
+    // its coordinate, bounds and weight are worked out once per column, not once per pixel.
     if (m_[1] == 0.0 && m_[3] == 0.0 && size_ <= kMaxAlignedSize) {
       Tap column[kMaxAlignedSize];
       for (int u = 0; u < size_; ++u) column[u] = Tap::at(m_[0] * u + m_[2], image.width);

@@ -66,8 +66,7 @@ struct DetectorOptions {
   // points; other schemes are cropped unturned), so that a tilted head reaches the network upright, as
   // the training faces mostly were (shipped 0.25X, 300-W val faces turned by +-45 degrees: 12.3 % NME in
   // one pass, 3.8 % after two upright refine passes; weights/README.md). With AVX2 a turned crop's warp
-  // costs what an unturned one's does (112x112 from 640x480: 50 against 51 us; the scalar warp: 160
-  // against 61 us; bench warp/... and warp_ref/...).
+  // costs what an unturned one's does (pfld_bench warp/...).
   bool upright = true;
 };
 

@@ -14,7 +14,7 @@ namespace pfld {
 
 // Every activation of one run, allocated once. Make it with the model's make_arena(). On huge pages
 // (rounded up to 2 MB: 0.25X 2 MB, 1X 4 MB), like the weights: the layers stream through megabytes of
-// activations, and fewer TLB misses made both networks a little faster (1-3 %).
+// activations, and fewer TLB misses make both networks a little faster.
 class InferenceArena {
  public:
   InferenceArena() = default;

@@ -17,8 +17,8 @@
 namespace pfld::kernels {
 
 // Whether a dense layer is better computed directly than by im2col + GEMM: few input channels, so a
-// receptive field is short and the GEMM's product would be thin. Measured on the PFLD stem (3 -> 16
-// and 3 -> 64 channels, 3x3 stride 2): 2x faster than im2col + GEMM on AVX-512.
+// receptive field is short and the GEMM's product would be thin (the PFLD and YuNet stems: 3 input
+// channels, 3x3 stride 2; pfld_bench forward/... conv1).
 inline bool direct_conv_suits(const ConvGeometry& g) {
   return g.groups == 1 && g.in_c <= 4 && !(g.kernel_h == 1 && g.kernel_w == 1);
 }

@@ -174,8 +174,8 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
 
 // The wide kernel: a 14x32 tile, 28 of the 32 zmm registers as accumulators (two B loads and fourteen
 // broadcasts per 28 FMAs). Fourteen rows because every PFLD feature map is a multiple of 14 pixels
-// (3136, 784 and 196 rows), so no layer but conv7 (49 rows) has an edge tile; 12 rows were as fast per
-// tile, and 1.3 % slower over the 1X network for their 4-row edge tiles. Edge tiles of 7 rows or fewer
+// (3136, 784 and 196 rows), so no layer but conv7 (49 rows) has an edge tile (12 rows were as fast per
+// tile but leave 4-row edge tiles, slower over the whole 1X network). Edge tiles of 7 rows or fewer
 // take a 7x32 tile; a single row, the row kernel.
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_14x32(
     int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
