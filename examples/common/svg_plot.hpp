@@ -68,7 +68,7 @@ inline std::string chart(const std::string& title, const std::string& x_label, c
 
 inline void write(const std::string& path, const std::string& svg) {
   std::ofstream out(path);
-  pfld::detail::require(bool(out), path, ": cannot write");
+  pfld::require(bool(out), path, ": cannot write");
   out << svg;
 }
 

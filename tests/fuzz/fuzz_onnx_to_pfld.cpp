@@ -1,5 +1,5 @@
 // ONNX bytes -> a PfldNet (pfld_convert model.onnx model.pfld, pfld_train --init model.onnx).
-#include <pfld/infer/onnx_import.hpp>
+#include <pfld/model/onnx_to_pfld.hpp>
 
 #include "fuzz_target.hpp"
 

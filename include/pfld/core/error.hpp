@@ -15,8 +15,8 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
-namespace detail {
-
+// The checks pfld's own entry points use, public for programs built on it that report errors the same
+// way: cat joins its arguments as text, fail throws an Error of them, require fails unless `condition`.
 template <class... Parts>
 std::string cat(Parts&&... parts) {
   std::ostringstream out;
@@ -34,5 +34,10 @@ void require(bool condition, Parts&&... parts) {
   if (!condition) fail(std::forward<Parts>(parts)...);
 }
 
+namespace detail {  // (the library's own calls spell them detail::require and so on)
+using pfld::cat;
+using pfld::fail;
+using pfld::require;
 }  // namespace detail
+
 }  // namespace pfld
