@@ -9,8 +9,8 @@
 #include <functional>
 #include <string>
 
-#include <pfld/train/checkpoint.hpp>
 #include <pfld/io/onnx_export.hpp>
+#include <pfld/train/checkpoint.hpp>
 #include <pfld/train/trainer.hpp>
 
 #include "seed_config.hpp"
