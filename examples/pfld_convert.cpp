@@ -58,10 +58,9 @@ int run(int argc, char** argv) {
       pfld::train::save_weights(b, *net, nullptr, {{"converted_from", a}});
       std::printf("wrote %s: PFLD %s\n", b.c_str(), net->config().str().c_str());
     } else if (ends_with(a, ".pfld") && ends_with(b, ".onnx")) {
-      auto net = pfld::train::load_network(a);
-      net->set_training(false);
-      pfld::io::save_onnx(b, *net);
-      std::printf("wrote %s: PFLD %s, opset 11\n", b.c_str(), net->config().str().c_str());
+      const pfld::io::ModelFile file = pfld::io::ModelFile::load(a);
+      pfld::io::write_onnx(b, pfld::io::export_onnx(file, a));
+      std::printf("wrote %s: PFLD %s, opset 11\n", b.c_str(), file.config.str().c_str());
     } else {
       throw cli::UsageError("convert .pfld -> .onnx or .onnx -> .pfld (by file extension)");
     }

@@ -18,6 +18,10 @@ using namespace pfld;
 
 namespace {
 
+// A trainable network as ONNX, through the description's exporter.
+io::OnnxModel export_net(model::PfldNet& net) { return io::export_onnx(net.config(), model::tensors_of(net)); }
+
+
 const std::string kThirdParty = std::string(PFLD_TEST_DATA_DIR) + "/../models/pfld-0.25x-98-wflw.onnx";
 const std::string kTools = std::string(PFLD_TEST_FIXTURES_DIR) + "/../tools";
 std::string temp(const std::string& name) { return std::string(PFLD_TEST_TEMP_DIR) + "/" + name; }
@@ -92,18 +96,18 @@ TEST_SUITE("onnx") {
     CHECK_THROWS_AS(io::read_onnx(temp("text.onnx")), Error);
 
     auto net = trained_looking_network(0.25f, 68, Activation::relu);
-    const std::vector<unsigned char> bytes = io::serialize_onnx(io::export_onnx(*net));
+    const std::vector<unsigned char> bytes = io::serialize_onnx(export_net(*net));
     for (std::size_t cut : {bytes.size() / 3, bytes.size() / 2, bytes.size() - 7}) {
       CAPTURE(cut);
       CHECK_THROWS_AS(io::parse_onnx(std::vector<unsigned char>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)), "cut.onnx"),
                       Error);
     }
     // A tensor claiming 2^40 elements.
-    io::OnnxModel huge = io::export_onnx(*net);
+    io::OnnxModel huge = export_net(*net);
     huge.initializers["fc.bias"].dims = {1LL << 40};
     CHECK_THROWS_WITH_AS(io::parse_onnx(io::serialize_onnx(huge), "huge.onnx"), doctest::Contains("huge.onnx"), Error);
     // An op pfld does not run: named in the error with its node.
-    io::OnnxModel softmax = io::export_onnx(*net);
+    io::OnnxModel softmax = export_net(*net);
     io::OnnxNode n;
     n.op_type = "Softmax";
     n.name = "final_softmax";
@@ -115,7 +119,7 @@ TEST_SUITE("onnx") {
 
   TEST_CASE("hostile graphs: every attribute checked against its op before use, sizes within budgets") {
     auto net = trained_looking_network(0.25f, 68, Activation::relu);
-    const io::OnnxModel good = io::export_onnx(*net);
+    const io::OnnxModel good = export_net(*net);
     auto node_of = [](io::OnnxModel& m, const std::string& op) -> io::OnnxNode& {
       for (io::OnnxNode& n : m.nodes)
         if (n.op_type == op) return n;
@@ -193,7 +197,7 @@ TEST_SUITE("onnx") {
     for (Activation act : {Activation::relu, Activation::relu6}) {
       auto net = trained_looking_network(0.25f, 68, act);
       const std::string path = temp("roundtrip.onnx");
-      io::save_onnx(path, *net);
+      io::write_onnx(path, export_net(*net));
       const auto crops = random_crops(2);
       for (Isa isa : test::available_isas()) {
         CAPTURE(std::string(to_string(isa)));
@@ -216,7 +220,7 @@ TEST_SUITE("onnx") {
     // ReLU (pfld's default): OpenCV 4.6's dnn does not take opset 11's Clip with bound inputs (ReLU6).
     auto net = trained_looking_network(0.5f, 98, Activation::relu);
     const std::string path = temp("export_check.onnx");
-    io::save_onnx(path, *net);
+    io::write_onnx(path, export_net(*net));
     const auto crops = random_crops(3);
     const auto fused = build_inference_graph(*net);
     InferenceArena arena = fused->make_arena();
@@ -233,7 +237,7 @@ TEST_SUITE("onnx") {
       CHECK(max_abs_diff(theirs.data(), ours.data(), ours.size()) < 1e-4);
       // ReLU6 (Clip) in onnxruntime too.
       auto net6 = trained_looking_network(0.25f, 68, Activation::relu6);
-      io::save_onnx(temp("export_relu6.onnx"), *net6);
+      io::write_onnx(temp("export_relu6.onnx"), export_net(*net6));
       const auto fused6 = build_inference_graph(*net6);
       InferenceArena arena6 = fused6->make_arena();
       const std::vector<float> theirs6 = run_onnxruntime(temp("export_relu6.onnx"), {crops[0]}, "landmarks");
@@ -411,7 +415,7 @@ TEST_SUITE("onnx") {
 
   TEST_CASE("Detector::load takes .onnx files") {
     auto net = trained_looking_network(0.25f, 68, Activation::relu);
-    io::save_onnx(temp("detector.onnx"), *net);
+    io::write_onnx(temp("detector.onnx"), export_net(*net));
     Detector from_onnx = Detector::load(temp("detector.onnx"));
     Detector native(build_inference_graph(*net));
     Image image(120, 100, PixelFormat::rgb);

@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
   without_tensors.tensors.clear();
   write(dir + "/checkpoint/metadata.ckpt", without_tensors.serialize());
 
-  const std::vector<unsigned char> pfld_onnx = pfld::io::serialize_onnx(pfld::io::export_onnx(net));
+  const std::vector<unsigned char> pfld_onnx = pfld::io::serialize_onnx(pfld::io::export_onnx(net.config(), pfld::model::tensors_of(net)));
   write(dir + "/onnx/narrow_pfld.onnx", pfld_onnx);
   write(dir + "/onnx_to_pfld/narrow_pfld.onnx", pfld_onnx);
   write(dir + "/onnx/small_detector.onnx", pfld::io::serialize_onnx(small_detector()));

@@ -21,9 +21,6 @@
 
 namespace pfld {
 
-// The tensor of a name PfldArchitecture::tensors lists, of the shape it lists.
-using PfldTensorLookup = std::function<const Tensor&(const std::string& name)>;
-
 namespace detail_pfld_graph {
 
 // A block whose expanded tensor is too big to stay in L2 between its expand and its depthwise (the
@@ -58,7 +55,7 @@ inline ConvGeometry geometry_of(const model::ConvUnit& u, const GraphNet::Value&
 
 // Output channels [c0, c1) of a conv + batch norm + activation unit (all when c1 < 0; a depthwise unit
 // keeps the same input channels) as a GraphNet convolution of x, written into `into` when not null.
-inline GraphNet::Value add_unit(GraphNet& g, const model::ConvUnit& u, const PfldTensorLookup& tensor,
+inline GraphNet::Value add_unit(GraphNet& g, const model::ConvUnit& u, const model::PfldTensorLookup& tensor,
                                 const GraphNet::Value& x, const GraphNet::Value* residual = nullptr,
                                 const GraphNet::Value* into = nullptr, int c0 = 0, int c1 = -1) {
   ConvGeometry geometry = geometry_of(u, x);
@@ -82,7 +79,7 @@ inline GraphNet::Value add_unit(GraphNet& g, const model::ConvUnit& u, const Pfl
 // The inference graph of the PFLD network `config` describes, its tensors from `tensor` (the batch norms'
 // running statistics: the eval-mode network), for `isa`. The graph copies what it needs: the tensors
 // may change or go once this returns.
-inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config, const PfldTensorLookup& tensor,
+inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config, const model::PfldTensorLookup& tensor,
                                                        Isa isa = active_isa()) {
   using detail_pfld_graph::add_unit;
   const model::PfldArchitecture arch(config);

@@ -4,13 +4,14 @@
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 #include <vector>
 
 #include "../infer/fold.hpp"
-#include "../model/pfld_net.hpp"
+#include "../model/architecture.hpp"
+#include "model_file.hpp"
 #include "onnx_model.hpp"
+#include "pfld_weights.hpp"
 
 namespace pfld::io {
 
@@ -43,15 +44,14 @@ class GraphBuilder {
   }
 
   // conv + BN (folded) + activation, as Conv [+ Relu | Clip].
-  std::string conv_bn_act(model::ConvBnAct& unit, const std::string& name, const std::string& x) {
-    nn::Conv2d& conv = unit.conv();
-    nn::BatchNorm& bn = unit.bn();
-    const int out_c = conv.out_channels(), k = conv.kernel(), in_per_group = conv.in_channels() / conv.groups();
-    std::vector<float> folded(conv.weight().data(), conv.weight().data() + conv.weight().numel());
-    std::vector<float> b(static_cast<std::size_t>(out_c), 0.0f);
-    if (conv.has_bias()) std::copy_n(conv.bias().data(), out_c, b.begin());
-    fold_batch_norm(folded, b, bn.gamma().data(), bn.beta().data(), bn.running_mean().data(), bn.running_var().data(),
-                    bn.eps(), name);
+  std::string conv_bn_act(const model::ConvUnit& u, const model::PfldTensorLookup& tensor, const std::string& x) {
+    const int out_c = u.out, k = u.kernel, in_per_group = u.in / u.groups;
+    const Tensor& weight = tensor(u.name + ".conv.weight");
+    std::vector<float> folded(weight.begin(), weight.end());
+    std::vector<float> b(static_cast<std::size_t>(out_c), 0.0f);  // (PFLD's convolutions have no bias)
+    fold_batch_norm(folded, b, tensor(u.name + ".bn.weight").data(), tensor(u.name + ".bn.bias").data(),
+                    tensor(u.name + ".bn.running_mean").data(), tensor(u.name + ".bn.running_var").data(),
+                    model::ConvUnit::kBatchNormEps, u.name);
     std::vector<float> w(folded.size());
     for (int o = 0; o < out_c; ++o)
       for (int i = 0; i < in_per_group; ++i)
@@ -59,16 +59,16 @@ class GraphBuilder {
           for (int xx = 0; xx < k; ++xx)  // OHWI -> OIHW
             w[((static_cast<std::size_t>(o) * in_per_group + i) * k + y) * k + xx] =
                 folded[((static_cast<std::size_t>(o) * k + y) * k + xx) * in_per_group + i];
-    const std::string wn = constant(name + ".weight", {out_c, in_per_group, k, k}, std::move(w));
-    const std::string bname = constant(name + ".bias", {out_c}, std::move(b));
-    const int p = conv.padding(), s = conv.stride();
-    std::string y = node("Conv", name, {x, wn, bname},
+    const std::string wn = constant(u.name + ".weight", {out_c, in_per_group, k, k}, std::move(w));
+    const std::string bname = constant(u.name + ".bias", {out_c}, std::move(b));
+    const int p = u.padding, s = u.stride;
+    std::string y = node("Conv", u.name, {x, wn, bname},
                          {ints("kernel_shape", {k, k}), ints("strides", {s, s}), ints("pads", {p, p, p, p}),
-                          integer("group", conv.groups()), ints("dilations", {1, 1})});
-    switch (unit.activation()) {
-      case Activation::relu: return node("Relu", name + ".relu", {y});
+                          integer("group", u.groups), ints("dilations", {1, 1})});
+    switch (u.activation) {
+      case Activation::relu: return node("Relu", u.name + ".relu", {y});
       case Activation::relu6:  // opset 11's Clip, bounds as inputs (OpenCV 4.6's dnn rejects this form)
-        return node("Clip", name + ".relu6", {y, constant(name + ".min", {}, {0.0f}), constant(name + ".max", {}, {6.0f})});
+        return node("Clip", u.name + ".relu6", {y, constant(u.name + ".min", {}, {0.0f}), constant(u.name + ".max", {}, {6.0f})});
       default: return y;
     }
   }
@@ -95,43 +95,48 @@ class GraphBuilder {
 
 }  // namespace detail_export
 
-// The network in eval mode (running statistics) as an ONNX model.
-inline OnnxModel export_onnx(model::PfldNet& net) {
+// The PFLD network `config` describes, its tensors from `tensor` (running statistics: the eval-mode
+// network), as an ONNX model. Walks the description (model/architecture.hpp) as the inference builder
+// does.
+inline OnnxModel export_onnx(const ModelConfig& config, const model::PfldTensorLookup& tensor) {
+  const model::PfldArchitecture arch(config);
   OnnxModel m;
   m.ir_version = 6;
   m.opset = 11;
   m.producer = "pfld";
-  m.graph_name = "pfld_" + net.config().str();
+  m.graph_name = "pfld_" + config.str();
   detail_export::GraphBuilder g(m);
-  const int s = net.config().input_size;
+  const int s = config.input_size;
   m.inputs.push_back({"image", {1, 3, s, s}});
-  std::string x = g.conv_bn_act(net.conv1(), "conv1", "image");
-  x = g.conv_bn_act(net.conv2(), "conv2", x);
-  for (std::size_t i = 0; i < net.block_count(); ++i) {
-    model::InvertedResidual& b = net.block(i);
-    const std::string name = "block" + std::to_string(i);
-    std::string y = g.conv_bn_act(b.expand(), name + ".expand", x);
-    y = g.conv_bn_act(b.depthwise(), name + ".depthwise", y);
-    y = g.conv_bn_act(b.project(), name + ".project", y);
-    x = b.has_residual() ? g.node("Add", name + ".add", {x, y}) : y;
+  std::string x = g.conv_bn_act(arch.conv1, tensor, "image");
+  x = g.conv_bn_act(arch.conv2, tensor, x);
+  for (const model::BottleneckUnit& b : arch.blocks) {
+    std::string y = g.conv_bn_act(b.expand, tensor, x);
+    y = g.conv_bn_act(b.depthwise, tensor, y);
+    y = g.conv_bn_act(b.project, tensor, y);
+    x = b.residual ? g.node("Add", b.name + ".add", {x, y}) : y;
   }
   const std::string s1 = g.node("Flatten", "s1.flatten", {g.node("GlobalAveragePool", "s1.pool", {x})},
                                 {detail_export::GraphBuilder::integer("axis", 1)});
-  const std::string c7 = g.conv_bn_act(net.conv7(), "conv7", x);
+  const std::string c7 = g.conv_bn_act(arch.conv7, tensor, x);
   const std::string s2 = g.node("Flatten", "s2.flatten", {g.node("GlobalAveragePool", "s2.pool", {c7})},
                                 {detail_export::GraphBuilder::integer("axis", 1)});
-  const std::string s3 = g.node("Flatten", "s3.flatten", {g.conv_bn_act(net.conv8(), "conv8", c7)},
+  const std::string s3 = g.node("Flatten", "s3.flatten", {g.conv_bn_act(arch.conv8, tensor, c7)},
                                 {detail_export::GraphBuilder::integer("axis", 1)});
   const std::string features = g.node("Concat", "concat", {s1, s2, s3}, {detail_export::GraphBuilder::integer("axis", 1)});
-  nn::Linear& fc = net.fc();
-  const std::string w = g.constant("fc.weight", {fc.out_features(), fc.in_features()},
-                                   std::vector<float>(fc.weight().begin(), fc.weight().end()));
-  const std::string b = g.constant("fc.bias", {fc.out_features()}, std::vector<float>(fc.bias().begin(), fc.bias().end()));
+  const Tensor& fc_w = tensor("fc.weight");
+  const Tensor& fc_b = tensor("fc.bias");
+  const std::string w = g.constant("fc.weight", {arch.fc_out, arch.fc_in}, std::vector<float>(fc_w.begin(), fc_w.end()));
+  const std::string b = g.constant("fc.bias", {arch.fc_out}, std::vector<float>(fc_b.begin(), fc_b.end()));
   g.node("Gemm", "fc", {features, w, b}, {detail_export::GraphBuilder::integer("transB", 1)}, "landmarks");
-  m.outputs.push_back({"landmarks", {1, fc.out_features()}});
+  m.outputs.push_back({"landmarks", {1, arch.fc_out}});
   return m;
 }
 
-inline void save_onnx(const std::string& path, model::PfldNet& net) { write_onnx(path, export_onnx(net)); }
+// A weights or checkpoint file as an ONNX model, checked first (require_pfld_tensors).
+inline OnnxModel export_onnx(const ModelFile& file, const std::string& source) {
+  require_pfld_tensors(file, source);
+  return export_onnx(file.config, [&](const std::string& name) -> const Tensor& { return *file.find(name); });
+}
 
 }  // namespace pfld::io

@@ -15,6 +15,7 @@
 // (w = width multiplier). The first block of each stage has no shortcut; the others add their input.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +53,10 @@ struct BottleneckUnit {
     return b;
   }
 };
+
+// The tensor of a name PfldArchitecture::tensors lists, of the shape it lists: how the readers of the
+// description (the inference builder, ONNX export) get weights from a model file or a trainable network.
+using PfldTensorLookup = std::function<const Tensor&(const std::string& name)>;
 
 struct PfldArchitecture {
   ConvUnit conv1, conv2;

@@ -2,6 +2,7 @@
 // crop -> 2N landmark coordinates.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,5 +114,18 @@ class PfldNet : public nn::Composite {
   nn::Linear fc_;
   Tensor features_, d_out7_, d_out6_, d_features_sum_;
 };
+
+// The network's parameters and batch-norm statistics by the names of the description
+// (PfldArchitecture::tensors); the lookup refers to `net`, which must outlive it.
+inline PfldTensorLookup tensors_of(PfldNet& net) {
+  auto by_name = std::make_shared<std::map<std::string, const Tensor*>>();
+  for (const auto& p : net.parameters()) (*by_name)[p.name] = p.value;
+  for (const auto& b : net.buffers()) (*by_name)[b.name] = b.value;
+  return [by_name](const std::string& name) -> const Tensor& {
+    const auto it = by_name->find(name);
+    detail::require(it != by_name->end(), "PfldNet: no tensor '", name, "'");
+    return *it->second;
+  };
+}
 
 }  // namespace pfld::model
