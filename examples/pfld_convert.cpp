@@ -54,9 +54,10 @@ int run(int argc, char** argv) {
       std::printf("pfld runs it: %d landmarks from a %dx%d crop, %.1f MFLOP\n", net->landmark_count(), net->input_size(),
                   net->input_size(), net->flops() / 1e6);
     } else if (ends_with(a, ".onnx") && ends_with(b, ".pfld")) {
-      const auto net = pfld::onnx_to_pfld_network(pfld::io::read_onnx(a), a);
-      pfld::train::save_weights(b, *net, nullptr, {{"converted_from", a}});
-      std::printf("wrote %s: PFLD %s\n", b.c_str(), net->config().str().c_str());
+      pfld::io::ModelFile file = pfld::onnx_to_model_file(pfld::io::read_onnx(a), a);
+      file.metadata["converted_from"] = a;
+      file.save(b);
+      std::printf("wrote %s: PFLD %s\n", b.c_str(), file.config.str().c_str());
     } else if (ends_with(a, ".pfld") && ends_with(b, ".onnx")) {
       const pfld::io::ModelFile file = pfld::io::ModelFile::load(a);
       pfld::io::write_onnx(b, pfld::io::export_onnx(file, a));

@@ -260,7 +260,7 @@ int run(int argc, char** argv) {
     config.landmarks = train_set.landmark_count;
     std::unique_ptr<pfld::model::PfldNet> init_net;
     if (!o.init.empty()) {
-      init_net = is_onnx(o.init) ? pfld::onnx_to_pfld_network(pfld::io::read_onnx(o.init), o.init) : pfld::train::load_network(o.init);
+      init_net = is_onnx(o.init) ? pfld::train::load_network(pfld::onnx_to_model_file(pfld::io::read_onnx(o.init), o.init), o.init) : pfld::train::load_network(o.init);
       config.activation = init_net->config().activation;  // the backbone keeps the activation it learned with
     }
     pfld::model::PfldNet net(config);

@@ -137,7 +137,7 @@ TEST_SUITE("onnx") {
       const io::OnnxModel read = io::parse_onnx(io::serialize_onnx(m), "bad.onnx");
       CAPTURE(message);
       CHECK_THROWS_WITH_AS(import_onnx(read, {}, "bad.onnx"), doctest::Contains(message), Error);
-      CHECK_THROWS_WITH_AS(onnx_to_pfld_network(read, "bad.onnx"), doctest::Contains(message), Error);
+      CHECK_THROWS_WITH_AS(onnx_to_model_file(read, "bad.onnx"), doctest::Contains(message), Error);
     };
     expect([&](io::OnnxModel& m) { set_ints(node_of(m, "Conv"), "strides", {0, 0}); }, "'strides' holds 0, outside [1, 255]");
     expect([&](io::OnnxModel& m) { set_ints(node_of(m, "Conv"), "pads", {1, 1}); }, "'pads' holds 2 values");
@@ -193,7 +193,7 @@ TEST_SUITE("onnx") {
     CHECK_THROWS_WITH_AS(import_onnx(pooled, {}, "pool.onnx"), doctest::Contains("MaxPool node 'empty_pool'"), Error);
   }
 
-  TEST_CASE("export -> import: the imported graph equals the fused engine, every ISA and activation") {
+  TEST_CASE("export -> import: the imported graph equals the built one, every ISA and activation; ONNX -> pfld weights") {
     for (Activation act : {Activation::relu, Activation::relu6}) {
       auto net = trained_looking_network(0.25f, 68, act);
       const std::string path = temp("roundtrip.onnx");
@@ -212,6 +212,21 @@ TEST_SUITE("onnx") {
           std::copy(crop.begin(), crop.end(), imported->input(b));
           CHECK(max_abs_diff(imported->run(b), expected, 136) < 1e-5);
         }
+      }
+      // ONNX -> pfld weights: the file's network (trainable, and its inference graph) computes the same,
+      // the activation read back from the graph.
+      const io::ModelFile converted = onnx_to_model_file(io::read_onnx(path), path);
+      CHECK(converted.config.activation == act);
+      const auto back = train::load_network(converted, path);
+      back->set_training(false);
+      const auto from_file = build_inference_graph(converted, path), original = build_inference_graph(*net);
+      InferenceArena a = from_file->make_arena(), b = original->make_arena();
+      for (const auto& crop : crops) {
+        std::vector<float> expected(original->run(crop.data(), b), original->run(crop.data(), b) + 136);
+        CHECK(max_abs_diff(from_file->run(crop.data(), a), expected.data(), 136) < 1e-5);
+        Tensor batch(Shape{1, 112, 112, 3});
+        std::copy(crop.begin(), crop.end(), batch.data());
+        CHECK(max_abs_diff(back->forward(batch).data(), expected.data(), 136) < 1e-4);
       }
     }
   }

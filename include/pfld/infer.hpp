@@ -36,6 +36,7 @@
 #include "infer/linear_readout.hpp"
 #include "infer/mirror_averaged_model.hpp"
 #include "infer/onnx_import.hpp"
+#include "infer/onnx_to_pfld.hpp"
 #include "infer/pfld_graph.hpp"
 
 #include "io/model_file.hpp"

@@ -46,7 +46,6 @@
 #include "model/config.hpp"
 #include "model/inference_graph.hpp"
 #include "model/loss.hpp"
-#include "model/onnx_to_pfld.hpp"
 #include "model/pfld_net.hpp"
 
 #include "train/batch_norm_statistics.hpp"

@@ -8,7 +8,7 @@ namespace fuzz {
 
 inline pfld::ModelConfig seed_config() {
   pfld::ModelConfig c;
-  c.width = 1.0f / 64;  // exactly what onnx_to_pfld_network reads back from conv1's one channel
+  c.width = 1.0f / 64;  // exactly what onnx_to_model_file reads back from conv1's one channel
   c.landmarks = 1;
   return c;
 }

@@ -1,25 +1,24 @@
-// ONNX -> a trainable PFLD network (pfld_convert's --from-onnx, pfld_train --init FILE.onnx): an ONNX
-// graph of PFLD's own architecture back into a PfldNet, to be saved as a pfld weights file and
-// fine-tuned. Reads the file with the importer's checks (infer/onnx_import.hpp).
+// ONNX -> pfld weights (pfld_convert model.onnx model.pfld, pfld_train --init FILE.onnx): an ONNX graph of
+// PFLD's own architecture back into the tensors the description (model/architecture.hpp) names. Reads
+// the graph with the importer's checks (onnx_import.hpp); builds no network.
 #pragma once
 
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "../infer/onnx_import.hpp"
-#include "architecture.hpp"
-#include "pfld_net.hpp"
+#include "../io/model_file.hpp"
+#include "../model/architecture.hpp"
+#include "onnx_import.hpp"
 
 namespace pfld {
 
 // An ONNX graph with PFLD's own architecture (an export of pfld or of the same network from PyTorch)
-// back into a PfldNet, so it can be saved as a pfld weights file and fine-tuned. The convolutions are
-// taken in graph order and must match PfldNet's shapes one by one; batch norms after them are folded
-// and the network's batch norms hold the identity plus the bias. Other architectures are an Error
+// back into a pfld weights file, to be saved or fine-tuned (train::load_network). The convolutions are
+// taken in graph order and must match the description's units one by one; batch norms after them are
+// folded and the file's batch norms hold the identity plus the bias. Other architectures are an Error
 // (run them with load_onnx instead).
-inline std::unique_ptr<model::PfldNet> onnx_to_pfld_network(const io::OnnxModel& m, const std::string& source = "onnx") {
+inline io::ModelFile onnx_to_model_file(const io::OnnxModel& m, const std::string& source = "onnx") {
   using namespace detail_onnx_import;
   for (const io::OnnxNode& n : m.nodes) validate_onnx_node(n, source);
   struct Conv {
@@ -92,40 +91,45 @@ inline std::unique_ptr<model::PfldNet> onnx_to_pfld_network(const io::OnnxModel&
                     gemm->describe(), ": bias of ", fc_bias.size(), " values for ", architecture.fc_out, " outputs");
   }
 
-  auto net = std::make_unique<model::PfldNet>(config);
-  std::vector<model::ConvBnAct*> layers = {&net->conv1(), &net->conv2()};
-  for (std::size_t i = 0; i < net->block_count(); ++i)
-    for (model::ConvBnAct* u : {&net->block(i).expand(), &net->block(i).depthwise(), &net->block(i).project()}) layers.push_back(u);
-  layers.push_back(&net->conv7());
-  layers.push_back(&net->conv8());
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    nn::Conv2d& conv = layers[i]->conv();
+  // The tensors of the description, by name: each convolution's weights (OIHW -> OHWI), its batch norm
+  // the identity plus the folded bias; the fc layer (out, in).
+  io::ModelFile file;
+  file.kind = io::ModelFile::Kind::weights;
+  file.config = config;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    const model::ConvUnit& u = *units[i];
     const Conv& c = convs[i];
-    const int out_c = conv.out_channels(), k = conv.kernel(), in_pg = conv.in_channels() / conv.groups();
-    for (int o = 0; o < out_c; ++o)
+    const int k = u.kernel, in_pg = u.in / u.groups;
+    Tensor w(Shape{u.out, k, k, in_pg});
+    for (int o = 0; o < u.out; ++o)
       for (int ci = 0; ci < in_pg; ++ci)
         for (int y = 0; y < k; ++y)
           for (int x = 0; x < k; ++x)
-            conv.weight().data()[((static_cast<std::size_t>(o) * k + y) * k + x) * in_pg + ci] =
+            w[((static_cast<std::size_t>(o) * k + y) * k + x) * in_pg + ci] =
                 c.weights[((static_cast<std::size_t>(o) * in_pg + ci) * k + y) * k + x];
-    nn::BatchNorm& bn = layers[i]->bn();
-    for (int o = 0; o < out_c; ++o) {
-      bn.gamma()[o] = 1.0f;
-      bn.beta()[o] = c.bias[static_cast<std::size_t>(o)];
-      bn.running_mean()[o] = 0.0f;
-      bn.running_var()[o] = 1.0f - bn.eps();  // sqrt(var + eps) = 1
+    Tensor gamma(Shape{u.out}), beta(Shape{u.out}), mean(Shape{u.out}), var(Shape{u.out});
+    for (int o = 0; o < u.out; ++o) {
+      gamma[static_cast<std::size_t>(o)] = 1.0f;
+      beta[static_cast<std::size_t>(o)] = c.bias[static_cast<std::size_t>(o)];
+      var[static_cast<std::size_t>(o)] = 1.0f - model::ConvUnit::kBatchNormEps;  // sqrt(var + eps) = 1
     }
+    file.tensors.emplace_back(u.name + ".conv.weight", w);
+    file.tensors.emplace_back(u.name + ".bn.weight", gamma);
+    file.tensors.emplace_back(u.name + ".bn.bias", beta);
+    file.tensors.emplace_back(u.name + ".bn.running_mean", mean);
+    file.tensors.emplace_back(u.name + ".bn.running_var", var);
   }
-  nn::Linear& fc = net->fc();
-  for (int o = 0; o < fc.out_features(); ++o)
-    for (int i = 0; i < fc.in_features(); ++i)
-      fc.weight().data()[static_cast<std::size_t>(o) * fc.in_features() + i] =
-          trans_b ? fc_w.floats[static_cast<std::size_t>(o) * fc.in_features() + i]
-                  : fc_w.floats[static_cast<std::size_t>(i) * fc.out_features() + o];
-  for (int o = 0; o < fc.out_features(); ++o)
-    fc.bias()[o] = fc_bias.empty() ? 0.0f : fc_bias[fc_bias.size() == 1 ? 0 : static_cast<std::size_t>(o)];
-  net->set_training(false);
-  return net;
+  Tensor fc(Shape{architecture.fc_out, architecture.fc_in}), bias(Shape{architecture.fc_out});
+  for (int o = 0; o < architecture.fc_out; ++o) {
+    for (int i = 0; i < architecture.fc_in; ++i)
+      fc[static_cast<std::size_t>(o) * architecture.fc_in + i] =
+          trans_b ? fc_w.floats[static_cast<std::size_t>(o) * architecture.fc_in + i]
+                  : fc_w.floats[static_cast<std::size_t>(i) * architecture.fc_out + o];
+    bias[static_cast<std::size_t>(o)] = fc_bias.empty() ? 0.0f : fc_bias[fc_bias.size() == 1 ? 0 : static_cast<std::size_t>(o)];
+  }
+  file.tensors.emplace_back("fc.weight", fc);
+  file.tensors.emplace_back("fc.bias", bias);
+  return file;
 }
 
 }  // namespace pfld
