@@ -32,77 +32,45 @@ struct KernelTable {
   bool warp_gathers = false;  // the crop warp's vector path (kernels/warp.hpp) runs on this ISA
 };
 
-namespace detail_dispatch {
+// The table of the kernels in namespace `ns` (every ISA's namespace has the *_simd.inc kernels), with
+// its GEMM micro-kernels and whether the warp gathers.
+#define PFLD_KERNEL_TABLE(ns, which, wide, narrow, gathers)                              \
+  [] {                                                                                   \
+    KernelTable t;                                                                       \
+    t.isa = (which);                                                                     \
+    t.gemm = (wide);                                                                     \
+    t.gemm_narrow = (narrow);                                                            \
+    t.direct_conv_forward_rows = &ns::direct_conv_forward_rows;                          \
+    t.depthwise_forward_rows = &ns::depthwise_forward_rows;                              \
+    t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \
+    t.depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;          \
+    t.batch_norm_block_stats = &ns::batch_norm_block_stats;                              \
+    t.batch_norm_normalize_rows = &ns::batch_norm_normalize_rows;                        \
+    t.batch_norm_backward_sums[0] = &ns::batch_norm_backward_sums<false>;                \
+    t.batch_norm_backward_sums[1] = &ns::batch_norm_backward_sums<true>;                 \
+    t.batch_norm_backward_dx[0] = &ns::batch_norm_backward_dx<false>;                    \
+    t.batch_norm_backward_dx[1] = &ns::batch_norm_backward_dx<true>;                     \
+    t.warp_gathers = (gathers);                                                          \
+    return t;                                                                            \
+  }()
 
-// The entries every ISA's namespace has (the *_simd.inc kernels).
-#define PFLD_KERNEL_TABLE_ENTRIES(ns, table)                                                              \
-  (table).direct_conv_forward_rows = &ns::direct_conv_forward_rows;                                       \
-  (table).depthwise_forward_rows = &ns::depthwise_forward_rows;                                           \
-  (table).depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                             \
-  (table).depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;                       \
-  (table).batch_norm_block_stats = &ns::batch_norm_block_stats;                                           \
-  (table).batch_norm_normalize_rows = &ns::batch_norm_normalize_rows;                                     \
-  (table).batch_norm_backward_sums[0] = &ns::batch_norm_backward_sums<false>;                             \
-  (table).batch_norm_backward_sums[1] = &ns::batch_norm_backward_sums<true>;                              \
-  (table).batch_norm_backward_dx[0] = &ns::batch_norm_backward_dx<false>;                                 \
-  (table).batch_norm_backward_dx[1] = &ns::batch_norm_backward_dx<true>
-
-inline KernelTable reference_table() {
-  KernelTable t;
-  t.isa = Isa::ref;
-  t.gemm = t.gemm_narrow = ref::gemm_kernel();
-  PFLD_KERNEL_TABLE_ENTRIES(ref, t);
-  return t;
-}
-
-#if defined(PFLD_ARCH_X86_64)
-inline KernelTable avx2_table() {
-  KernelTable t;
-  t.isa = Isa::avx2;
-  t.gemm = t.gemm_narrow = avx2::gemm_kernel();
-  PFLD_KERNEL_TABLE_ENTRIES(avx2, t);
-  t.warp_gathers = true;
-  return t;
-}
-
-// AVX2 gathers the crop warp's pixels on AVX-512 CPUs too: 16-lane gathers measured no faster.
-inline KernelTable avx512_table() {
-  KernelTable t;
-  t.isa = Isa::avx512;
-  t.gemm = avx512::gemm_kernel();
-  t.gemm_narrow = avx512::gemm_kernel_narrow();
-  PFLD_KERNEL_TABLE_ENTRIES(avx512, t);
-  t.warp_gathers = true;
-  return t;
-}
-#endif
-
-#if defined(PFLD_ARCH_AARCH64)
-inline KernelTable neon_table() {
-  KernelTable t;
-  t.isa = Isa::neon;
-  t.gemm = t.gemm_narrow = neon::gemm_kernel();
-  PFLD_KERNEL_TABLE_ENTRIES(neon, t);
-  return t;
-}
-#endif
-
-#undef PFLD_KERNEL_TABLE_ENTRIES
-
-}  // namespace detail_dispatch
-
-// The kernels of `isa`: the reference's for Isa::ref and for an ISA this build has no code for.
+// The kernels of `isa`: the reference's for Isa::ref and for an ISA this build has no code for. AVX2
+// gathers the crop warp's pixels on AVX-512 CPUs too: 16-lane gathers measured no faster.
 inline const KernelTable& kernel_table(Isa isa) {
-  static const KernelTable reference = detail_dispatch::reference_table();
+  static const KernelTable reference = PFLD_KERNEL_TABLE(ref, Isa::ref, ref::gemm_kernel(), ref::gemm_kernel(), false);
 #if defined(PFLD_ARCH_X86_64)
-  static const KernelTable avx2 = detail_dispatch::avx2_table(), avx512 = detail_dispatch::avx512_table();
+  static const KernelTable avx2 = PFLD_KERNEL_TABLE(avx2, Isa::avx2, avx2::gemm_kernel(), avx2::gemm_kernel(), true);
+  static const KernelTable avx512 =
+      PFLD_KERNEL_TABLE(avx512, Isa::avx512, avx512::gemm_kernel(), avx512::gemm_kernel_narrow(), true);
   if (isa == Isa::avx512) return avx512;
   if (isa == Isa::avx2) return avx2;
 #elif defined(PFLD_ARCH_AARCH64)
-  static const KernelTable neon = detail_dispatch::neon_table();
+  static const KernelTable neon = PFLD_KERNEL_TABLE(neon, Isa::neon, neon::gemm_kernel(), neon::gemm_kernel(), false);
   if (isa == Isa::neon) return neon;
 #endif
   return reference;
 }
+
+#undef PFLD_KERNEL_TABLE
 
 }  // namespace pfld::kernels

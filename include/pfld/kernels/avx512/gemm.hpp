@@ -64,26 +64,28 @@ struct TileEpilogue {
   }
 };
 
-// acc += A (MR rows) * B (kc x 32) for a full tile. Only every third row has a pointer register: the
+// acc += A (MR rows) * B (kc x 16 NV) for a full tile. Only every third row has a pointer register: the
 // next two are one and two row strides on, which x86 addressing adds for free (base + stride * 2), so
 // 14 rows take 5 pointers and the loop keeps every pointer in a register (a pointer per row spilled
 // to the stack, and its reloads cost issue slots beside the FMAs).
-template <int MR>
-PFLD_AVX512_INLINE inline void accumulate_full_x32(int kc, const float* a, std::ptrdiff_t a_row_stride,
-                                                   std::ptrdiff_t a_k_stride, const float* b, __m512 (&acc)[MR][2]) {
+template <int MR, int NV>
+PFLD_AVX512_INLINE inline void accumulate_full(int kc, const float* a, std::ptrdiff_t a_row_stride,
+                                               std::ptrdiff_t a_k_stride, const float* b, __m512 (&acc)[MR][NV]) {
   constexpr int kGroups = (MR + 2) / 3;
   const std::ptrdiff_t row_bytes = a_row_stride * static_cast<std::ptrdiff_t>(sizeof(float));
   const std::ptrdiff_t k_bytes = a_k_stride * static_cast<std::ptrdiff_t>(sizeof(float));
   const char* group[kGroups];
 #pragma GCC unroll 8
   for (int g = 0; g < kGroups; ++g) group[g] = reinterpret_cast<const char*>(a + 3 * g * a_row_stride);
-  for (int k = 0; k < kc; ++k, b += 32) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+  for (int k = 0; k < kc; ++k, b += 16 * NV) {
+    __m512 bk[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bk[v] = _mm512_load_ps(b + 16 * v);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(*reinterpret_cast<const float*>(group[i / 3] + (i % 3) * row_bytes));
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bk[v], acc[i][v]);
     }
 #pragma GCC unroll 8
     for (int g = 0; g < kGroups; ++g) group[g] += k_bytes;
@@ -92,42 +94,42 @@ PFLD_AVX512_INLINE inline void accumulate_full_x32(int kc, const float* a, std::
 
 // The same for an edge tile of mr < MR rows: rows past mr repeat row 0 (computed, never stored, never
 // read out of bounds).
-template <int MR>
-PFLD_AVX512_INLINE inline void accumulate_edge_x32(int kc, const float* a, std::ptrdiff_t a_row_stride,
-                                                   std::ptrdiff_t a_k_stride, const float* b, int mr,
-                                                   __m512 (&acc)[MR][2]) {
+template <int MR, int NV>
+PFLD_AVX512_INLINE inline void accumulate_edge(int kc, const float* a, std::ptrdiff_t a_row_stride,
+                                               std::ptrdiff_t a_k_stride, const float* b, int mr, __m512 (&acc)[MR][NV]) {
   const float* rows[MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) rows[i] = a + (i < mr ? i * a_row_stride : 0);
   std::ptrdiff_t at = 0;
-  for (int k = 0; k < kc; ++k, at += a_k_stride, b += 32) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+  for (int k = 0; k < kc; ++k, at += a_k_stride, b += 16 * NV) {
+    __m512 bk[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bk[v] = _mm512_load_ps(b + 16 * v);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(rows[i][at]);
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bk[v], acc[i][v]);
     }
   }
 }
 
-// An MR x 32 tile in 2 * MR accumulators: per k, two vectors of B and MR broadcasts of A feed 2 * MR
-// FMAs.
-template <int MR>
-PFLD_AVX512_INLINE inline void gemm_rows_x32(int kc, const float* a, std::ptrdiff_t a_row_stride,
-                                             std::ptrdiff_t a_k_stride, const float* b, float* c, std::size_t ldc,
-                                             int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
-  const TileEpilogue<2> e(nr, epilogue);
-  __m512 acc[MR][2];
+// An MR x 16 NV tile in NV * MR accumulators: per k, NV vectors of B and MR broadcasts of A feed
+// NV * MR FMAs.
+template <int MR, int NV>
+PFLD_AVX512_INLINE inline void gemm_rows(int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride,
+                                         const float* b, float* c, std::size_t ldc, int mr, int nr, bool accumulate,
+                                         const GemmEpilogue* epilogue) {
+  const TileEpilogue<NV> e(nr, epilogue);
+  __m512 acc[MR][NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-    acc[i][0] = e.bias[0];
-    acc[i][1] = e.bias[1];
-  }
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = e.bias[v];
   if (mr == MR)
-    accumulate_full_x32<MR>(kc, a, a_row_stride, a_k_stride, b, acc);
+    accumulate_full<MR, NV>(kc, a, a_row_stride, a_k_stride, b, acc);
   else
-    accumulate_edge_x32<MR>(kc, a, a_row_stride, a_k_stride, b, mr, acc);
+    accumulate_edge<MR, NV>(kc, a, a_row_stride, a_k_stride, b, mr, acc);
   const float* residual = epilogue ? epilogue->residual : nullptr;
   const std::size_t residual_stride = epilogue ? epilogue->residual_stride : 0;
 #pragma GCC unroll 16
@@ -181,61 +183,12 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
     int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
     std::size_t ldc, int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
   if (mr > 7)
-    detail::gemm_rows_x32<14>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
+    detail::gemm_rows<14, 2>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
   else if (mr == 1)
     detail::gemm_row_x32(kc, a, a_k_stride, b, c, nr, accumulate, epilogue);
   else
-    detail::gemm_rows_x32<7>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
+    detail::gemm_rows<7, 2>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
 }
-
-namespace detail {
-
-// The rows of the narrow kernel: MR rows of one vector in MR accumulators; per k one B vector and MR
-// broadcasts. Row pointers in groups of three as in the wide kernel.
-template <int MR>
-PFLD_AVX512_INLINE inline void gemm_rows_x16(int kc, const float* a, std::ptrdiff_t a_row_stride,
-                                             std::ptrdiff_t a_k_stride, const float* b, float* c, std::size_t ldc,
-                                             int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
-  const TileEpilogue<1> e(nr, epilogue);
-  __m512 acc[MR][1];
-#pragma GCC unroll 24
-  for (int i = 0; i < MR; ++i) acc[i][0] = e.bias[0];  // (as in the wide kernel: the bias is where the sums start)
-  if (mr == MR) {
-    constexpr int kGroups = (MR + 2) / 3;
-    const std::ptrdiff_t row_bytes = a_row_stride * static_cast<std::ptrdiff_t>(sizeof(float));
-    const std::ptrdiff_t k_bytes = a_k_stride * static_cast<std::ptrdiff_t>(sizeof(float));
-    const char* group[kGroups];
-#pragma GCC unroll 8
-    for (int g = 0; g < kGroups; ++g) group[g] = reinterpret_cast<const char*>(a + 3 * g * a_row_stride);
-    for (int k = 0; k < kc; ++k, b += 16) {
-      const __m512 bk = _mm512_load_ps(b);
-#pragma GCC unroll 24
-      for (int i = 0; i < MR; ++i)
-        acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(*reinterpret_cast<const float*>(group[i / 3] + (i % 3) * row_bytes)), bk, acc[i][0]);
-#pragma GCC unroll 8
-      for (int g = 0; g < kGroups; ++g) group[g] += k_bytes;
-    }
-  } else {
-    const float* rows[MR];
-#pragma GCC unroll 24
-    for (int i = 0; i < MR; ++i) rows[i] = a + (i < mr ? i * a_row_stride : 0);  // past mr: row 0, never stored
-    std::ptrdiff_t at = 0;
-    for (int k = 0; k < kc; ++k, at += a_k_stride, b += 16) {
-      const __m512 bk = _mm512_load_ps(b);
-#pragma GCC unroll 24
-      for (int i = 0; i < MR; ++i) acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(rows[i][at]), bk, acc[i][0]);
-    }
-  }
-  const float* residual = epilogue ? epilogue->residual : nullptr;
-  const std::size_t residual_stride = epilogue ? epilogue->residual_stride : 0;
-#pragma GCC unroll 24
-  for (int i = 0; i < MR; ++i)
-    if (i < mr)
-      e.store(acc[i], c + static_cast<std::size_t>(i) * ldc,
-              residual ? residual + static_cast<std::size_t>(i) * residual_stride : nullptr, accumulate, epilogue);
-}
-
-}  // namespace detail
 
 // For matrices 16 columns wide or less (the thin layers of narrow networks, a face detector's first
 // layers and heads), where half of the 14x32 tile would be masked off: a 16x16 tile, edge tiles of 8
@@ -245,9 +198,9 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
     int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
     std::size_t ldc, int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
   if (mr > 8)
-    detail::gemm_rows_x16<16>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
+    detail::gemm_rows<16, 1>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
   else
-    detail::gemm_rows_x16<8>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
+    detail::gemm_rows<8, 1>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
 }
 
 inline GemmKernel gemm_kernel() { return {14, 32, gemm_14x32, "avx512 14x32"}; }
