@@ -58,7 +58,6 @@ class EnsembleModel : public LandmarkModel {
     return mean;
   }
 
- public:
  private:
   std::size_t crop_floats() const { return static_cast<std::size_t>(input_size()) * input_size() * 3; }
 

@@ -62,7 +62,6 @@ class LinearReadout : public LandmarkModel {
     return y;
   }
 
- public:
  private:
   std::size_t columns() const { return 2 * static_cast<std::size_t>(inner_->landmark_count()) + 1; }
 

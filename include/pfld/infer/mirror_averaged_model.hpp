@@ -61,7 +61,6 @@ class MirrorAveragedModel : public LandmarkModel {
     return mean;
   }
 
- public:
  private:
   std::size_t crop_floats() const { return static_cast<std::size_t>(input_size()) * input_size() * 3; }
   std::size_t coords() const { return 2 * mirror_.size(); }

@@ -17,6 +17,8 @@
 
 namespace pfld::kernels {
 
+// One ISA's kernels. kernel_table(isa) returns a table built once (thread-safe static initialisation)
+// and never changed after: callers on any thread may hold the reference for the program's life.
 struct KernelTable {
   Isa isa = Isa::ref;
   GemmKernel gemm{};         // the micro-kernel for products wider than 16 columns
