@@ -221,22 +221,33 @@ double fma_peak_gflops(Isa isa) {
   return best;
 }
 
+// One timed run of `net` per benchmark iteration on `input`, which is copied into the arena before each
+// run, untimed (a GraphNet run consumes its input); the run times in seconds, sorted.
+std::vector<double> timed_runs(benchmark::State& state, const pfld::GraphNet& net, pfld::InferenceArena& arena,
+                               const std::vector<float>& input) {
+  std::copy(input.begin(), input.end(), net.input(arena));
+  net.run_graph(arena);  // warm-up
+  std::vector<double> seconds;
+  seconds.reserve(100000);
+  for (auto _ : state) {
+    std::copy(input.begin(), input.end(), net.input(arena));
+    const auto t0 = std::chrono::steady_clock::now();
+    net.run_graph(arena);
+    benchmark::ClobberMemory();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds;
+}
+
 void BM_infer_latency(benchmark::State& state, float width, Isa isa) {
   auto net = inference_network(width);
   const auto fused = pfld::build_inference_graph(*net, isa);
   pfld::InferenceArena arena = fused->make_arena();
   pfld::Rng rng(2);
-  float* input = fused->input(arena);
-  for (int i = 0; i < 112 * 112 * 3; ++i) input[i] = rng.uniform();
-  fused->run(arena);
-  std::vector<double> seconds;
-  seconds.reserve(100000);
-  for (auto _ : state) {
-    const auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(fused->run(arena));
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(seconds.begin(), seconds.end());
+  std::vector<float> crop(112 * 112 * 3);
+  for (float& v : crop) v = rng.uniform();
+  const std::vector<double> seconds = timed_runs(state, *fused, arena, crop);
   const double median = seconds[seconds.size() / 2], p90 = seconds[seconds.size() * 9 / 10];
   const double peak = fma_peak_gflops(isa);
   state.counters["median_ms"] = median * 1e3;
@@ -256,17 +267,7 @@ void BM_infer_onnx(benchmark::State& state, Isa isa) {
   pfld::Rng rng(2);
   std::vector<float> crop(static_cast<std::size_t>(net->input_size()) * net->input_size() * 3);
   for (float& v : crop) v = rng.uniform();
-  std::copy(crop.begin(), crop.end(), net->input(arena));
-  net->run(arena);
-  std::vector<double> seconds;
-  seconds.reserve(100000);
-  for (auto _ : state) {
-    std::copy(crop.begin(), crop.end(), net->input(arena));  // a run consumes its input (untimed)
-    const auto t0 = std::chrono::steady_clock::now();
-    benchmark::DoNotOptimize(net->run(arena));
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(seconds.begin(), seconds.end());
+  const std::vector<double> seconds = timed_runs(state, *net, arena, crop);
   const double median = seconds[seconds.size() / 2];
   state.counters["median_ms"] = median * 1e3;
   state.counters["p90_ms"] = seconds[seconds.size() * 9 / 10] * 1e3;
@@ -408,17 +409,7 @@ void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa)
     pfld::InferenceArena arena = net->make_arena();
     std::vector<float> photo(static_cast<std::size_t>(height) * width * 3);
     for (std::size_t i = 0; i < photo.size(); ++i) photo[i] = static_cast<float>(i * 7919 % 256);
-    std::copy(photo.begin(), photo.end(), net->input(arena));
-    net->run_graph(arena);
-    std::vector<double> seconds;
-    seconds.reserve(100000);
-    for (auto _ : state) {
-      std::copy(photo.begin(), photo.end(), net->input(arena));  // a run consumes its input (untimed)
-      const auto t0 = std::chrono::steady_clock::now();
-      net->run_graph(arena);
-      seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::sort(seconds.begin(), seconds.end());
+    const std::vector<double> seconds = timed_runs(state, *net, arena, photo);
     const double median = seconds[seconds.size() / 2];
     state.counters["median_ms"] = median * 1e3;
     state.counters["GFLOP/s"] = net->flops() / median / 1e9;
