@@ -38,6 +38,7 @@
 #include "infer/onnx_import.hpp"
 #include "infer/onnx_to_pfld.hpp"
 #include "infer/pfld_graph.hpp"
+#include "infer/weight_layout.hpp"
 
 #include "io/model_file.hpp"
 #include "io/onnx_model.hpp"

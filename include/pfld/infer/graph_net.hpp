@@ -235,9 +235,7 @@ class GraphNet : public LandmarkModel {
     if (g.is_depthwise() && g.kernel_h * g.kernel_w <= 64) {
       const int taps = g.kernel_h * g.kernel_w;
       auto wt = std::make_shared<Tensor>(Shape{taps, g.out_c});
-      for (int c = 0; c < g.out_c; ++c)
-        for (int t = 0; t < taps; ++t)
-          wt->data()[static_cast<std::size_t>(t) * g.out_c + c] = weights[static_cast<std::size_t>(c) * taps + t];
+      kernels::detail_dw::transpose(g.out_c, taps, weights.data(), wt->data());  // (C, taps) -> (taps, C)
       weights_.push_back(wt);
       add_step(
           detail::cat("depthwise ", shape, g.out_c, where), reads, {y},

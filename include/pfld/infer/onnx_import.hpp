@@ -24,6 +24,7 @@
 #include "fold.hpp"
 #include "graph_net.hpp"
 #include "onnx_schema.hpp"
+#include "weight_layout.hpp"
 
 namespace pfld {
 
@@ -170,6 +171,41 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
     return t;
   };
 
+  // A Conv node's geometry over an input of `x`'s size and channels, every attribute checked (kernel
+  // shape against the weights, no auto_pad or dilation, symmetric padding once a Pad folded into it
+  // adds its own); weights OIHW.
+  auto conv_geometry = [&](const io::OnnxNode& n, const GraphNet::Value& x) {
+    const std::vector<int> dims = weight_dims(initializer(m, n, 1, source), 4, n, source);
+    const int out_c = dims[0], in_per_group = dims[1], kh = dims[2], kw = dims[3];
+    const int groups = static_cast<int>(n.attr_int("group", 1));
+    const std::vector<std::int64_t> kernel = n.attr_ints("kernel_shape"), strides = n.attr_ints("strides"),
+                                    dilations = n.attr_ints("dilations");
+    detail::require(kernel.empty() || (kernel[0] == kh && kernel[1] == kw), source, ": ", n.describe(),
+                    ": kernel_shape differs from the weights' ", kh, "x", kw);
+    std::vector<std::int64_t> pads = n.attr_ints("pads");
+    if (pads.empty()) pads = {0, 0, 0, 0};
+    const io::OnnxAttribute* auto_pad = n.attribute("auto_pad");
+    detail::require(!auto_pad || auto_pad->s.empty() || auto_pad->s == "NOTSET", source, ": ", n.describe(),
+                    ": auto_pad ", auto_pad ? auto_pad->s : "", " is not supported");
+    for (std::int64_t d : dilations) detail::require(d == 1, source, ": ", n.describe(), ": dilation ", d, " is not supported");
+    std::array<int, 4> extra{0, 0, 0, 0};
+    if (const auto p = padded.find(n.inputs[0]); p != padded.end()) extra = p->second;
+    const int top = static_cast<int>(pads[0]) + extra[0], left = static_cast<int>(pads[1]) + extra[1];
+    const int bottom = static_cast<int>(pads[2]) + extra[2], right = static_cast<int>(pads[3]) + extra[3];
+    detail::require(top == bottom && left == right, source, ": ", n.describe(), ": asymmetric padding is not supported");
+    ConvGeometry g;
+    g.in_c = x.c;
+    g.out_c = out_c;
+    g.kernel_h = kh, g.kernel_w = kw;
+    g.stride_h = strides.empty() ? 1 : static_cast<int>(strides[0]);
+    g.stride_w = strides.empty() ? 1 : static_cast<int>(strides[1]);
+    g.pad_h = top, g.pad_w = left;
+    g.groups = groups;
+    detail::require(x.c % groups == 0 && x.c / groups == in_per_group && out_c % groups == 0, source, ": ",
+                    n.describe(), ": weights for ", in_per_group, " x ", groups, " input channels, the input has ", x.c);
+    return g;
+  };
+
   // Detector heads: several 1x1 convolutions of one tensor, each followed by a depthwise convolution
   // and nothing fused after it (YuNet's four heads at each scale: 1, 4, 1 and 10 channels). Each alone
   // fills a vector of output channels with a few, so they run as one 1x1 convolution and one depthwise
@@ -247,17 +283,9 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
       ConvGeometry pointwise;
       pointwise.in_c = x.c, pointwise.out_c = total;
       const GraphNet::Value mid = net->add_conv(x, pointwise, std::move(w1), std::move(b1), Clamp{}, nullptr);
-      ConvGeometry depthwise;
+      // The first head's depthwise geometry (the group's agree), widened to all the heads' channels.
+      ConvGeometry depthwise = conv_geometry(d, GraphNet::Value{mid.h, mid.w, channels[0], mid.id});
       depthwise.in_c = depthwise.out_c = depthwise.groups = total;
-      const std::vector<int> dims = weight_dims(initializer(m, d, 1, source), 4, d, source);
-      depthwise.kernel_h = dims[2], depthwise.kernel_w = dims[3];
-      const std::vector<std::int64_t> strides = d.attr_ints("strides"), pads = d.attr_ints("pads");
-      depthwise.stride_h = strides.empty() ? 1 : static_cast<int>(strides[0]);
-      depthwise.stride_w = strides.empty() ? 1 : static_cast<int>(strides[1]);
-      detail::require(pads.empty() || (pads[0] == pads[2] && pads[1] == pads[3]), source, ": ", d.describe(),
-                      ": asymmetric padding is not supported");
-      depthwise.pad_h = pads.empty() ? 0 : static_cast<int>(pads[0]);
-      depthwise.pad_w = pads.empty() ? 0 : static_cast<int>(pads[1]);
       const GraphNet::Value all = net->add_conv(mid, depthwise, std::move(w2), std::move(b2), Clamp{}, nullptr);
       int first = 0;
       for (std::size_t i = 0; i < channels.size(); ++i) {
@@ -275,46 +303,11 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
                         "' was transposed to channels-last, which only Sigmoid and Reshape take here");
     detail::require(!n.outputs.empty(), source, ": ", n.describe(), " has no output");
     if (op == "Conv") {
-      const io::OnnxTensor& w = initializer(m, n, 1, source);
-      const std::vector<int> dims = weight_dims(w, 4, n, source);
-      const int out_c = dims[0], in_per_group = dims[1], kh = dims[2], kw = dims[3];
-      const int groups = static_cast<int>(n.attr_int("group", 1));
-      const std::vector<std::int64_t> kernel = n.attr_ints("kernel_shape"), strides = n.attr_ints("strides"),
-                                      dilations = n.attr_ints("dilations");
-      detail::require(kernel.empty() || (kernel[0] == kh && kernel[1] == kw), source, ": ", n.describe(),
-                      ": kernel_shape differs from the weights' ", kh, "x", kw);
-      std::vector<std::int64_t> pads = n.attr_ints("pads");
-      if (pads.empty()) pads = {0, 0, 0, 0};
-      const io::OnnxAttribute* auto_pad = n.attribute("auto_pad");
-      detail::require(!auto_pad || auto_pad->s.empty() || auto_pad->s == "NOTSET", source, ": ", n.describe(),
-                      ": auto_pad ", auto_pad ? auto_pad->s : "", " is not supported");
-      for (std::int64_t d : dilations)
-        detail::require(d == 1, source, ": ", n.describe(), ": dilation ", d, " is not supported");
-      std::array<int, 4> extra{0, 0, 0, 0};
-      if (const auto p = padded.find(n.inputs[0]); p != padded.end()) extra = p->second;
-      const int top = static_cast<int>(pads[0]) + extra[0], left = static_cast<int>(pads[1]) + extra[1];
-      const int bottom = static_cast<int>(pads[2]) + extra[2], right = static_cast<int>(pads[3]) + extra[3];
-      detail::require(top == bottom && left == right, source, ": ", n.describe(), ": asymmetric padding is not supported");
       const GraphNet::Value& x = value(n, 0);
-      ConvGeometry g;
-      g.in_c = x.c;
-      g.out_c = out_c;
-      g.kernel_h = kh, g.kernel_w = kw;
-      g.stride_h = strides.empty() ? 1 : static_cast<int>(strides[0]);
-      g.stride_w = strides.empty() ? 1 : static_cast<int>(strides[1]);
-      g.pad_h = top, g.pad_w = left;
-      g.groups = groups;
-      detail::require(x.c % groups == 0 && x.c / groups == in_per_group && out_c % groups == 0, source, ": ",
-                      n.describe(), ": weights for ", in_per_group, " x ", groups, " input channels, the input has ",
-                      x.c);
-      // OIHW -> OHWI
-      std::vector<float> weights(w.floats.size());
-      for (int o = 0; o < out_c; ++o)
-        for (int i = 0; i < in_per_group; ++i)
-          for (int y = 0; y < kh; ++y)
-            for (int xx = 0; xx < kw; ++xx)
-              weights[((static_cast<std::size_t>(o) * kh + y) * kw + xx) * in_per_group + i] =
-                  w.floats[((static_cast<std::size_t>(o) * in_per_group + i) * kh + y) * kw + xx];
+      const ConvGeometry g = conv_geometry(n, x);
+      const io::OnnxTensor& w = initializer(m, n, 1, source);
+      const int out_c = g.out_c, in_per_group = g.in_c / g.groups, kh = g.kernel_h, kw = g.kernel_w;
+      std::vector<float> weights = ohwi_from_oihw(w.floats.data(), out_c, in_per_group, kh, kw);
       std::vector<float> bias(static_cast<std::size_t>(out_c), 0.0f);
       if (n.inputs.size() > 2 && !n.inputs[2].empty()) bias = float_initializer(m, n, 2, bias.size(), source);
       std::string out_name = n.outputs[0];

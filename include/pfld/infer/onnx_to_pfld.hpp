@@ -10,6 +10,7 @@
 #include "../io/model_file.hpp"
 #include "../model/architecture.hpp"
 #include "onnx_import.hpp"
+#include "weight_layout.hpp"
 
 namespace pfld {
 
@@ -101,12 +102,8 @@ inline io::ModelFile onnx_to_model_file(const io::OnnxModel& m, const std::strin
     const Conv& c = convs[i];
     const int k = u.kernel, in_pg = u.in / u.groups;
     Tensor w(Shape{u.out, k, k, in_pg});
-    for (int o = 0; o < u.out; ++o)
-      for (int ci = 0; ci < in_pg; ++ci)
-        for (int y = 0; y < k; ++y)
-          for (int x = 0; x < k; ++x)
-            w[((static_cast<std::size_t>(o) * k + y) * k + x) * in_pg + ci] =
-                c.weights[((static_cast<std::size_t>(o) * in_pg + ci) * k + y) * k + x];
+    const std::vector<float> ohwi = ohwi_from_oihw(c.weights.data(), u.out, in_pg, k, k);
+    std::copy(ohwi.begin(), ohwi.end(), w.data());
     Tensor gamma(Shape{u.out}), beta(Shape{u.out}), mean(Shape{u.out}), var(Shape{u.out});
     for (int o = 0; o < u.out; ++o) {
       gamma[static_cast<std::size_t>(o)] = 1.0f;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../infer/fold.hpp"
+#include "../infer/weight_layout.hpp"
 #include "../model/architecture.hpp"
 #include "model_file.hpp"
 #include "onnx_model.hpp"
@@ -52,13 +53,7 @@ class GraphBuilder {
     fold_batch_norm(folded, b, tensor(u.name + ".bn.weight").data(), tensor(u.name + ".bn.bias").data(),
                     tensor(u.name + ".bn.running_mean").data(), tensor(u.name + ".bn.running_var").data(),
                     model::ConvUnit::kBatchNormEps, u.name);
-    std::vector<float> w(folded.size());
-    for (int o = 0; o < out_c; ++o)
-      for (int i = 0; i < in_per_group; ++i)
-        for (int y = 0; y < k; ++y)
-          for (int xx = 0; xx < k; ++xx)  // OHWI -> OIHW
-            w[((static_cast<std::size_t>(o) * in_per_group + i) * k + y) * k + xx] =
-                folded[((static_cast<std::size_t>(o) * k + y) * k + xx) * in_per_group + i];
+    std::vector<float> w = oihw_from_ohwi(folded.data(), out_c, in_per_group, k, k);
     const std::string wn = constant(u.name + ".weight", {out_c, in_per_group, k, k}, std::move(w));
     const std::string bname = constant(u.name + ".bias", {out_c}, std::move(b));
     const int p = u.padding, s = u.stride;
