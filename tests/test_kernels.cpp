@@ -59,6 +59,8 @@ TEST_SUITE("kernels") {
       CHECK((t.gemm.run != nullptr && t.gemm_narrow.run != nullptr));
       for (const void* entry : {reinterpret_cast<const void*>(t.direct_conv_forward_rows),
                                 reinterpret_cast<const void*>(t.depthwise_forward_rows),
+                                reinterpret_cast<const void*>(t.add_clamped),
+                                reinterpret_cast<const void*>(t.max_pool_2x2_rows),
                                 reinterpret_cast<const void*>(t.depthwise_backward_input_rows),
                                 reinterpret_cast<const void*>(t.depthwise_backward_weights_block),
                                 reinterpret_cast<const void*>(t.batch_norm_block_stats),
@@ -115,8 +117,8 @@ TEST_SUITE("kernels") {
     };
     for (Isa isa : test::available_isas()) {
       CAPTURE(std::string(to_string(isa)));
-      for (int m : {1, 5, 12, 13, 25, 32})
-        for (int n : {7, 16, 33, 70})
+      for (int m : {1, 5, 12, 13, 25, 32, 45})  // (45: three 14-row tiles and an edge)
+        for (int n : {7, 16, 24, 33, 70})       // (one panel of either kernel, or several)
           for (int k : {3, 64, 300})  // 300: two k blocks, the epilogue only on the last
             for (const Bounds bounds : {Bounds{-inf, inf}, Bounds{0.0f, inf}, Bounds{-inf, 0.5f}, Bounds{0.0f, 0.5f}})
               for (bool residual : {false, true}) {
@@ -227,6 +229,47 @@ TEST_SUITE("kernels") {
         kernels::conv2d_backward_input(isa, g, dy.data(), w.data(), dx.data(), ws, nullptr);
         CHECK(test::relative_error(dx, dx_ref) < 1e-5);
       }
+    }
+  }
+
+  TEST_CASE("element-wise kernels (add with clamp, 2x2 max pooling) equal plain loops, every ISA") {
+    Rng rng(41);
+    for (Isa isa : test::available_isas()) {
+      CAPTURE(std::string(to_string(isa)));
+      const kernels::KernelTable& table = kernels::kernel_table(isa);
+      for (int count : {0, 1, 7, 16, 17, 40}) {
+        CAPTURE(count);
+        const Tensor a = test::random_tensor(Shape{count + 1}, rng), b = test::random_tensor(Shape{count + 1}, rng);
+        std::vector<float> out(static_cast<std::size_t>(count) + 1, -7.0f);
+        table.add_clamped(static_cast<std::size_t>(count), a.data(), b.data(), out.data(), -0.5f, 0.75f);
+        int wrong = 0;
+        for (int i = 0; i < count; ++i) wrong += out[static_cast<std::size_t>(i)] != std::min(std::max(a[i] + b[i], -0.5f), 0.75f);
+        CHECK(wrong == 0);
+        CHECK(out[static_cast<std::size_t>(count)] == -7.0f);  // nothing past the end
+      }
+      for (int c : {1, 3, 16, 20, 64})
+        for (int h : {2, 5})
+          for (int w : {2, 7}) {
+            CAPTURE(c);
+            CAPTURE(h);
+            CAPTURE(w);
+            const int oh = h / 2, ow = w / 2;
+            const Tensor x = test::random_tensor(Shape{h, w, c}, rng);
+            std::vector<float> y(static_cast<std::size_t>(oh) * ow * c + 1, -7.0f);
+            table.max_pool_2x2_rows(w, c, x.data(), y.data(), 0, 1);  // rows in two calls
+            table.max_pool_2x2_rows(w, c, x.data(), y.data(), 1, static_cast<std::size_t>(oh));
+            int wrong = 0;
+            for (int oy = 0; oy < oh; ++oy)
+              for (int ox = 0; ox < ow; ++ox)
+                for (int k = 0; k < c; ++k) {
+                  auto at = [&](int iy, int ix) { return x[(static_cast<std::size_t>(iy) * w + ix) * c + k]; };
+                  const float expected = std::max(std::max(at(2 * oy, 2 * ox), at(2 * oy, 2 * ox + 1)),
+                                                  std::max(at(2 * oy + 1, 2 * ox), at(2 * oy + 1, 2 * ox + 1)));
+                  wrong += y[(static_cast<std::size_t>(oy) * ow + ox) * c + k] != expected;
+                }
+            CHECK(wrong == 0);
+            CHECK(y.back() == -7.0f);
+          }
     }
   }
 

@@ -37,15 +37,6 @@
 
 namespace pfld {
 
-namespace detail_graph {
-
-// out = clamp(a + b), element-wise: a residual or an Add node with the activation that follows it.
-inline void add_clamped(std::size_t count, const float* a, const float* b, float* out, Clamp clamp) {
-  for (std::size_t i = 0; i < count; ++i) out[i] = std::min(std::max(a[i] + b[i], clamp.lo), clamp.hi);
-}
-
-}  // namespace detail_graph
-
 class GraphNet : public LandmarkModel {
  public:
   // A tensor of the graph: H x W x C (H = W = 1 for vectors); `id` names it in the Layout, which fixes
@@ -243,7 +234,7 @@ class GraphNet : public LandmarkModel {
             float* out = L.at(base, y);
             kernels::depthwise_forward_fused(isa, g, L.at(base, x), wt->data(), b->data(), has_res ? Clamp{} : clamp,
                                              out, L.pitch_of(x), L.pitch_of(y));
-            if (has_res) detail_graph::add_clamped(y.size(), out, L.at(base, res), out, clamp);
+            if (has_res) kernels::kernel_table(isa).add_clamped(y.size(), out, L.at(base, res), out, clamp.lo, clamp.hi);
           },
           /*pitched=*/!has_res,
           /*in_place_rows=*/!has_res && g.stride_h == 1 && g.stride_w == 1 ? g.pad_h + 1 : 0);
@@ -257,7 +248,7 @@ class GraphNet : public LandmarkModel {
                [=](float* base, const Layout& L) {
                  float* out = L.at(base, y);
                  kernels::direct_conv_forward(isa, g, L.at(base, x), *packed, has_res ? Clamp{} : clamp, out);
-                 if (has_res) detail_graph::add_clamped(y.size(), out, L.at(base, res), out, clamp);
+                 if (has_res) kernels::kernel_table(isa).add_clamped(y.size(), out, L.at(base, res), out, clamp.lo, clamp.hi);
                });
       return y;
     }
@@ -296,8 +287,9 @@ class GraphNet : public LandmarkModel {
   Value add_add(const Value& a, const Value& b, Clamp clamp) {
     detail::require(a.size() == b.size() && a.c == b.c, "GraphNet: Add of different shapes");
     const Value y = add_value(a.h, a.w, a.c);
+    const Isa isa = isa_;
     add_step(detail::cat("add ", y.c, ", ", y.h, "x", y.w), {a, b}, {y}, [=](float* base, const Layout& L) {
-      detail_graph::add_clamped(y.size(), L.at(base, a), L.at(base, b), L.at(base, y), clamp);
+      kernels::kernel_table(isa).add_clamped(y.size(), L.at(base, a), L.at(base, b), L.at(base, y), clamp.lo, clamp.hi);
     });
     return y;
   }
@@ -366,17 +358,10 @@ class GraphNet : public LandmarkModel {
     const int oh = (x.h + 2 * ph - kh) / sh + 1, ow = (x.w + 2 * pw - kw) / sw + 1;
     const Value y = add_value(oh, ow, x.c);
     if (max && kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
-      // A detector's downsampling between stages: four taps, no padding, so no bounds tests and no
-      // initial fill; each output pixel is the channel-wise maximum of four contiguous runs.
+      // A detector's downsampling between stages: the ISA's kernel (no padding, so no bounds tests).
+      const Isa isa = isa_;
       add_step(detail::cat("max pool 2x2/2 ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
-        const std::size_t c = static_cast<std::size_t>(x.c), row = static_cast<std::size_t>(x.w) * c;
-        for (int oy = 0; oy < oh; ++oy) {
-          const float* top = L.at(base, x) + static_cast<std::size_t>(2 * oy) * row;
-          const float* bottom = top + row;
-          float* out = L.at(base, y) + static_cast<std::size_t>(oy) * ow * c;
-          for (int ox = 0; ox < ow; ++ox, top += 2 * c, bottom += 2 * c, out += c)
-            for (std::size_t k = 0; k < c; ++k) out[k] = std::max(std::max(top[k], top[c + k]), std::max(bottom[k], bottom[c + k]));
-        }
+        kernels::kernel_table(isa).max_pool_2x2_rows(x.w, x.c, L.at(base, x), L.at(base, y), 0, static_cast<std::size_t>(oh));
       });
       return y;
     }

@@ -25,6 +25,8 @@ struct KernelTable {
   GemmKernel gemm_narrow{};  // for 16 columns or fewer (the same as gemm where the ISA has no narrow one)
   decltype(&ref::direct_conv_forward_rows) direct_conv_forward_rows = nullptr;
   decltype(&ref::depthwise_forward_rows) depthwise_forward_rows = nullptr;
+  decltype(&ref::add_clamped) add_clamped = nullptr;
+  decltype(&ref::max_pool_2x2_rows) max_pool_2x2_rows = nullptr;
   decltype(&ref::depthwise_backward_input_rows) depthwise_backward_input_rows = nullptr;
   decltype(&ref::depthwise_backward_weights_block) depthwise_backward_weights_block = nullptr;
   decltype(&ref::batch_norm_block_stats) batch_norm_block_stats = nullptr;
@@ -44,6 +46,8 @@ struct KernelTable {
     t.gemm_narrow = (narrow);                                                            \
     t.direct_conv_forward_rows = &ns::direct_conv_forward_rows;                          \
     t.depthwise_forward_rows = &ns::depthwise_forward_rows;                              \
+    t.add_clamped = &ns::add_clamped;                                                    \
+    t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                        \
     t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \
     t.depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;          \
     t.batch_norm_block_stats = &ns::batch_norm_block_stats;                              \

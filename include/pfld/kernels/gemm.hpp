@@ -228,7 +228,13 @@ inline void gemm_prepacked(int m, const float* a, std::size_t lda, const PackedM
         };
         // When all of this block of B fits in L1 with room to spare, a row of tiles runs across every
         // panel: its rows of A are read from L2 once instead of once per panel.
-        if (static_cast<std::size_t>(kc) * n_panels * nr * sizeof(float) <= detail_gemm::kPanelsInL1) {
+        if (n_panels == 1 && kernel.all_rows) {  // one call for the block (see GemmKernel::all_rows)
+          GemmEpilogue block_epilogue = epilogue;
+          if (epilogue.residual) block_epilogue.residual += static_cast<std::size_t>(i0) * epilogue.residual_stride;
+          kernel.all_rows(kc, a + static_cast<std::size_t>(i0) * lda + static_cast<std::size_t>(k0),
+                          static_cast<std::ptrdiff_t>(lda), 1, b.block(k0), c + static_cast<std::size_t>(i0) * ldc, ldc,
+                          rows, n, k0 > 0, last ? &block_epilogue : nullptr);
+        } else if (static_cast<std::size_t>(kc) * n_panels * nr * sizeof(float) <= detail_gemm::kPanelsInL1) {
           for (int r = 0; r < rows; r += mr)
             for (int p = 0; p < n_panels; ++p) tile(p, r);
         } else {

@@ -41,6 +41,9 @@ struct GemmKernel {
   int nr;  // columns of C per tile (a multiple of the vector width)
   MicroKernel run;
   const char* name;  // e.g. "avx2 6x16"
+  // The same product for any number of rows mr (tiles looped inside the kernel, the epilogue set up
+  // once), or null: the driver loops over tiles of run.
+  MicroKernel all_rows = nullptr;
 };
 
 }  // namespace pfld::kernels

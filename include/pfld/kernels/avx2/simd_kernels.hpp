@@ -1,5 +1,5 @@
 // AVX2 + FMA: the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc, warp_simd.inc) instantiated over 8-float ymm vectors.
+// direct_conv_simd.inc, elementwise_simd.inc, warp_simd.inc) instantiated over 8-float ymm vectors.
 #pragma once
 
 #include <algorithm>
@@ -19,6 +19,7 @@ namespace pfld::kernels::avx2 {
 #include "../batch_norm_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#include "../elementwise_simd.inc"
 #include "../warp_simd.inc"
 
 }  // namespace pfld::kernels::avx2

@@ -26,6 +26,13 @@ struct V {
   static type load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
   static void store_n(float* p, type v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
   static type set1(float v) { return _mm256_set1_ps(v); }
+  // The value as a register the compiler cannot see into: a load whose value feeds several FMAs is
+  // then made once, not folded into each FMA as a memory operand (a load per use).
+  static type in_register(type v) {
+    asm("" : "+x"(v));
+    return v;
+  }
+  static type max(type a, type b) { return _mm256_max_ps(a, b); }
   static type clamp(type v, type lo, type hi) { return _mm256_min_ps(_mm256_max_ps(v, lo), hi); }
   static type add(type a, type b) { return _mm256_add_ps(a, b); }
   static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }

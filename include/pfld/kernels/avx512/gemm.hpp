@@ -115,12 +115,11 @@ PFLD_AVX512_INLINE inline void accumulate_edge(int kc, const float* a, std::ptrd
 }
 
 // An MR x 16 NV tile in NV * MR accumulators: per k, NV vectors of B and MR broadcasts of A feed
-// NV * MR FMAs.
+// NV * MR FMAs. `e` is the tile's epilogue, set up by the caller.
 template <int MR, int NV>
-PFLD_AVX512_INLINE inline void gemm_rows(int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride,
-                                         const float* b, float* c, std::size_t ldc, int mr, int nr, bool accumulate,
-                                         const GemmEpilogue* epilogue) {
-  const TileEpilogue<NV> e(nr, epilogue);
+PFLD_AVX512_INLINE inline void gemm_tile(const TileEpilogue<NV>& e, int kc, const float* a, std::ptrdiff_t a_row_stride,
+                                         std::ptrdiff_t a_k_stride, const float* b, float* c, std::size_t ldc, int mr,
+                                         bool accumulate, const GemmEpilogue* epilogue) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -137,6 +136,34 @@ PFLD_AVX512_INLINE inline void gemm_rows(int kc, const float* a, std::ptrdiff_t 
     if (i < mr)
       e.store(acc[i], c + static_cast<std::size_t>(i) * ldc,
               residual ? residual + static_cast<std::size_t>(i) * residual_stride : nullptr, accumulate, epilogue);
+}
+
+template <int MR, int NV>
+PFLD_AVX512_INLINE inline void gemm_rows(int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride,
+                                         const float* b, float* c, std::size_t ldc, int mr, int nr, bool accumulate,
+                                         const GemmEpilogue* epilogue) {
+  gemm_tile<MR, NV>(TileEpilogue<NV>(nr, epilogue), kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, accumulate, epilogue);
+}
+
+// Any number of rows against one panel of B: the full MR-row tiles loop here with the epilogue (masks,
+// bias, bounds) set up once, the rest goes to `edge` (the kernel's own entry for a short tile). A tile
+// over a short k (16 x 16 x 16: 256 FMAs) is not much longer than a call and an epilogue set-up.
+template <int MR, int NV, class Edge>
+PFLD_AVX512_INLINE inline void gemm_all_rows(int kc, const float* a, std::ptrdiff_t a_row_stride,
+                                             std::ptrdiff_t a_k_stride, const float* b, float* c, std::size_t ldc,
+                                             int m, int nr, bool accumulate, const GemmEpilogue* epilogue, Edge edge) {
+  const TileEpilogue<NV> e(nr, epilogue);
+  GemmEpilogue shifted = epilogue ? *epilogue : GemmEpilogue{};
+  int i = 0;
+  for (; i + MR <= m; i += MR) {
+    if (epilogue && epilogue->residual) shifted.residual = epilogue->residual + static_cast<std::size_t>(i) * epilogue->residual_stride;
+    gemm_tile<MR, NV>(e, kc, a + i * a_row_stride, a_row_stride, a_k_stride, b, c + static_cast<std::size_t>(i) * ldc, ldc,
+                      MR, accumulate, epilogue ? &shifted : nullptr);
+  }
+  if (i == m) return;
+  if (epilogue && epilogue->residual) shifted.residual = epilogue->residual + static_cast<std::size_t>(i) * epilogue->residual_stride;
+  edge(kc, a + i * a_row_stride, a_row_stride, a_k_stride, b, c + static_cast<std::size_t>(i) * ldc, ldc, m - i, nr,
+       accumulate, epilogue ? &shifted : nullptr);
 }
 
 // One row of C: the matrix-vector products of a single face (conv8's 7x7 convolution to 1x1, the fc
@@ -203,8 +230,20 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
     detail::gemm_rows<8, 1>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
 }
 
-inline GemmKernel gemm_kernel() { return {14, 32, gemm_14x32, "avx512 14x32"}; }
-inline GemmKernel gemm_kernel_narrow() { return {16, 16, gemm_16x16, "avx512 16x16"}; }
+// The two kernels over any number of rows (GemmKernel::all_rows).
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_14x32_rows(
+    int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
+    std::size_t ldc, int m, int nr, bool accumulate, const GemmEpilogue* epilogue) {
+  detail::gemm_all_rows<14, 2>(kc, a, a_row_stride, a_k_stride, b, c, ldc, m, nr, accumulate, epilogue, gemm_14x32);
+}
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_16x16_rows(
+    int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
+    std::size_t ldc, int m, int nr, bool accumulate, const GemmEpilogue* epilogue) {
+  detail::gemm_all_rows<16, 1>(kc, a, a_row_stride, a_k_stride, b, c, ldc, m, nr, accumulate, epilogue, gemm_16x16);
+}
+
+inline GemmKernel gemm_kernel() { return {14, 32, gemm_14x32, "avx512 14x32", gemm_14x32_rows}; }
+inline GemmKernel gemm_kernel_narrow() { return {16, 16, gemm_16x16, "avx512 16x16", gemm_16x16_rows}; }
 
 #undef PFLD_AVX512_INLINE
 

@@ -1,5 +1,5 @@
 // AVX-512: the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc) instantiated over 16-float zmm vectors.
+// direct_conv_simd.inc, elementwise_simd.inc) instantiated over 16-float zmm vectors.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +18,7 @@ namespace pfld::kernels::avx512 {
 #include "../batch_norm_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#include "../elementwise_simd.inc"
 
 }  // namespace pfld::kernels::avx512
 

@@ -25,6 +25,13 @@ struct V {
   static void store_n(float* p, type v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static type set1(float v) { return _mm512_set1_ps(v); }
   // The maskz forms: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized.
+  // The value as a register the compiler cannot see into: a load whose value feeds several FMAs is
+  // then made once, not folded into each FMA as a memory operand (a load per use).
+  static type in_register(type v) {
+    asm("" : "+v"(v));
+    return v;
+  }
+  static type max(type a, type b) { return _mm512_maskz_max_ps(0xffff, a, b); }
   static type clamp(type v, type lo, type hi) {
     return _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, v, lo), hi);
   }

@@ -1,5 +1,5 @@
 // NEON (AArch64): the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc) instantiated over 4-float q vectors.
+// direct_conv_simd.inc, elementwise_simd.inc) instantiated over 4-float q vectors.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +16,7 @@ namespace pfld::kernels::neon {
 #include "../batch_norm_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#include "../elementwise_simd.inc"
 
 }  // namespace pfld::kernels::neon
 #endif

@@ -29,6 +29,12 @@ struct V {
     for (int i = 0; i < n; ++i) p[i] = lanes[i];
   }
   static type set1(float v) { return vdupq_n_f32(v); }
+  // The value as a register the compiler cannot see into (see avx512/vector.hpp).
+  static type in_register(type v) {
+    asm("" : "+w"(v));
+    return v;
+  }
+  static type max(type a, type b) { return vmaxq_f32(a, b); }
   static type clamp(type v, type lo, type hi) { return vminq_f32(vmaxq_f32(v, lo), hi); }
   static type add(type a, type b) { return vaddq_f32(a, b); }
   static type fma(type a, type b, type c) { return vfmaq_f32(c, a, b); }

@@ -1,6 +1,6 @@
-// The kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc, direct_conv_simd.inc) over
-// plain floats, a vector of width 1: the inference engine's path when the scalar reference ISA is
-// forced, and on CPUs without a SIMD path.
+// The kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc, direct_conv_simd.inc,
+// elementwise_simd.inc) over plain floats, a vector of width 1: the inference engine's path when the
+// scalar reference ISA is forced, and on CPUs without a SIMD path.
 #pragma once
 
 #include <algorithm>
@@ -16,5 +16,6 @@ namespace pfld::kernels::ref {
 #include "../batch_norm_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#include "../elementwise_simd.inc"
 
 }  // namespace pfld::kernels::ref

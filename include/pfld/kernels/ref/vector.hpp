@@ -16,6 +16,8 @@ struct V {
   static type load_n(const float* p, int) { return *p; }
   static void store_n(float* p, type v, int) { *p = v; }
   static type set1(float v) { return v; }
+  static type in_register(type v) { return v; }
+  static type max(type a, type b) { return std::max(a, b); }
   static type clamp(type v, type lo, type hi) { return std::min(std::max(v, lo), hi); }
   static type add(type a, type b) { return a + b; }
   static type fma(type a, type b, type c) { return a * b + c; }  // unfused, as the reference convolution
