@@ -59,6 +59,7 @@ TEST_SUITE("kernels") {
       CHECK((t.gemm.run != nullptr && t.gemm_narrow.run != nullptr));
       for (const void* entry : {reinterpret_cast<const void*>(t.direct_conv_forward_rows),
                                 reinterpret_cast<const void*>(t.depthwise_forward_rows),
+                                reinterpret_cast<const void*>(t.depthwise_max_pool_rows),
                                 reinterpret_cast<const void*>(t.add_clamped),
                                 reinterpret_cast<const void*>(t.max_pool_2x2_rows),
                                 reinterpret_cast<const void*>(t.depthwise_backward_input_rows),
@@ -271,6 +272,46 @@ TEST_SUITE("kernels") {
             CHECK(y.back() == -7.0f);
           }
     }
+  }
+
+  TEST_CASE("depthwise + 2x2 max pool in one pass equals the two apart, every ISA") {
+    Rng rng(43);
+    for (Isa isa : test::available_isas())
+      for (int c : {16, 48})
+        for (int h : {2, 6})
+          for (int w : {2, 14, 20}) {
+            CAPTURE(std::string(to_string(isa)));
+            CAPTURE(c);
+            CAPTURE(h);
+            CAPTURE(w);
+            const ConvGeometry g = depthwise_3x3(h, w, c, 1);
+            REQUIRE(kernels::depthwise_max_pool_suits(g));
+            const std::size_t cc = static_cast<std::size_t>(c), pixels = static_cast<std::size_t>(h) * w, x_pitch = cc + 16;
+            const Tensor x = test::random_tensor(Shape{static_cast<int>(pixels), c}, rng);
+            const Tensor wt = test::random_tensor(Shape{9, c}, rng), bias = test::random_tensor(Shape{c}, rng);
+            const Clamp clamp{-0.5f, 2.0f};
+            Tensor full(Shape{static_cast<int>(pixels), c});
+            kernels::depthwise_forward_fused(isa, g, x.data(), wt.data(), bias.data(), clamp, full.data());
+            std::vector<float> xp(pixels * x_pitch, 1e30f);  // (a read of the padding would show)
+            for (std::size_t p = 0; p < pixels; ++p) std::copy_n(x.data() + p * cc, cc, xp.data() + p * x_pitch);
+            const int oh = h / 2, ow = w / 2;
+            std::vector<float> y(static_cast<std::size_t>(oh) * ow * cc + 1, -7.0f), scratch(2 * static_cast<std::size_t>(w) * cc);
+            const kernels::KernelTable& table = kernels::kernel_table(isa);
+            table.depthwise_max_pool_rows(g, xp.data(), x_pitch, wt.data(), bias.data(), clamp, scratch.data(), y.data(), 0, 1);
+            table.depthwise_max_pool_rows(g, xp.data(), x_pitch, wt.data(), bias.data(), clamp, scratch.data(), y.data(), 1,
+                                          static_cast<std::size_t>(oh));
+            int wrong = 0;
+            for (int oy = 0; oy < oh; ++oy)
+              for (int ox = 0; ox < ow; ++ox)
+                for (std::size_t k = 0; k < cc; ++k) {
+                  auto at = [&](int iy, int ix) { return full[(static_cast<std::size_t>(iy) * w + ix) * cc + k]; };
+                  const float expected = std::max(std::max(at(2 * oy, 2 * ox), at(2 * oy, 2 * ox + 1)),
+                                                  std::max(at(2 * oy + 1, 2 * ox), at(2 * oy + 1, 2 * ox + 1)));
+                  wrong += y[(static_cast<std::size_t>(oy) * ow + ox) * cc + k] != expected;
+                }
+            CHECK(wrong == 0);
+            CHECK(y.back() == -7.0f);
+          }
   }
 
   TEST_CASE("depthwise with padded pixel pitches (the inference arena's) equals the dense result, every ISA") {

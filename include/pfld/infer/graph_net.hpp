@@ -283,6 +283,36 @@ class GraphNet : public LandmarkModel {
     return y;
   }
 
+  // A depthwise convolution (weights OHWI, bias, clamp) and the 2x2, stride-2 max pool after it as one
+  // step whose full-resolution output is never stored (kernels::depthwise_max_pool_rows); requires
+  // kernels::depthwise_max_pool_suits(g) for x's size.
+  Value add_depthwise_max_pool(const Value& x, ConvGeometry g, const std::vector<float>& weights,
+                               const std::vector<float>& bias, Clamp clamp) {
+    g.batch = 1;
+    g.in_h = x.h, g.in_w = x.w;
+    detail::require(g.in_c == x.c && kernels::depthwise_max_pool_suits(g) && weights.size() == g.weight_count() &&
+                        bias.size() == static_cast<std::size_t>(g.out_c),
+                    "GraphNet: depthwise + max pool needs a 3x3, stride-1, padding-1 layer of 16k channels, an even "
+                    "output size and its weights");
+    const Value y = add_value(g.out_h() / 2, g.out_w() / 2, g.out_c);
+    const Value scratch = add_value(2, g.out_w(), g.out_c);  // a pair of the layer's rows: this step's alone
+    flops_ += 2.0 * g.macs();
+    auto wt = std::make_shared<Tensor>(Shape{9, g.out_c});
+    kernels::detail_dw::transpose(g.out_c, 9, weights.data(), wt->data());  // (C, taps) -> (taps, C)
+    auto b = std::make_shared<Tensor>(Shape{g.out_c});
+    std::copy(bias.begin(), bias.end(), b->data());
+    weights_.push_back(wt);
+    weights_.push_back(b);
+    const Isa isa = isa_;
+    add_step(detail::cat("depthwise 3x3/1 ", g.out_c, " + max pool 2x2/2, ", y.h, "x", y.w), {x}, {y, scratch},
+             [=](float* base, const Layout& L) {
+               kernels::kernel_table(isa).depthwise_max_pool_rows(g, L.at(base, x), L.pitch_of(x), wt->data(), b->data(),
+                                                                  clamp, L.at(base, scratch), L.at(base, y), 0,
+                                                                  static_cast<std::size_t>(y.h));
+             });
+    return y;
+  }
+
   // y = clamp(a + b) element-wise.
   Value add_add(const Value& a, const Value& b, Clamp clamp) {
     detail::require(a.size() == b.size() && a.c == b.c, "GraphNet: Add of different shapes");

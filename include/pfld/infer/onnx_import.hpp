@@ -206,6 +206,17 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
     return g;
   };
 
+  // A MaxPool of 2x2 windows at stride 2 without padding whose indices output is unused.
+  auto is_max_pool_2x2 = [](const io::OnnxNode& n) {
+    const std::vector<std::int64_t> k = n.attr_ints("kernel_shape"), s = n.attr_ints("strides"), p = n.attr_ints("pads");
+    const io::OnnxAttribute* auto_pad = n.attribute("auto_pad");
+    return n.op_type == "MaxPool" && k == std::vector<std::int64_t>{2, 2} && s == std::vector<std::int64_t>{2, 2} &&
+           (p.empty() || p == std::vector<std::int64_t>{0, 0, 0, 0}) && n.attr_int("ceil_mode", 0) == 0 &&
+           n.attr_int("storage_order", 0) == 0 && n.attr_ints("dilations").empty() &&
+           (!auto_pad || auto_pad->s.empty() || auto_pad->s == "NOTSET") &&
+           (n.outputs.size() == 1 || (n.outputs.size() > 1 && n.outputs[1].empty()));
+  };
+
   // Detector heads: several 1x1 convolutions of one tensor, each followed by a depthwise convolution
   // and nothing fused after it (YuNet's four heads at each scale: 1, 4, 1 and 10 channels). Each alone
   // fills a vector of output channels with a few, so they run as one 1x1 convolution and one depthwise
@@ -331,6 +342,16 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
           fused.insert(act);
           out_name = act->outputs[0];
         }
+      }
+      // A depthwise layer whose only reader is a 2x2, stride-2 max pool: one step, the layer's output
+      // never stored.
+      ConvGeometry sized = g;
+      sized.in_h = x.h, sized.in_w = x.w;
+      if (const io::OnnxNode* pool = sole_reader(out_name);
+          pool && !residual && is_max_pool_2x2(*pool) && kernels::depthwise_max_pool_suits(sized)) {
+        fused.insert(pool);
+        values[pool->outputs[0]] = net->add_depthwise_max_pool(x, g, weights, bias, clamp);
+        continue;
       }
       values[out_name] = net->add_conv(x, g, std::move(weights), std::move(bias), clamp, residual);
     } else if (op == "Shape") {

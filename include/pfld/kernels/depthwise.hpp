@@ -20,6 +20,13 @@ inline bool depthwise_supported(Isa isa, const ConvGeometry& g) {
   return isa != Isa::ref && g.is_depthwise() && g.kernel_h * g.kernel_w <= 64;
 }
 
+// Whether depthwise_max_pool_rows takes this layer (followed by a 2x2, stride-2 max pool): 3x3, stride
+// 1, padding 1, one image, channels a multiple of every ISA's vector width, an even output size.
+inline bool depthwise_max_pool_suits(const ConvGeometry& g) {
+  return g.is_depthwise() && g.batch == 1 && g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 && g.stride_w == 1 &&
+         g.pad_h == 1 && g.pad_w == 1 && g.in_c % 16 == 0 && g.out_h() % 2 == 0 && g.out_w() % 2 == 0;
+}
+
 namespace detail_dw {
 
 // (C, KH * KW) -> (KH * KW, C), and back with the arguments swapped.

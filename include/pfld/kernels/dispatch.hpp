@@ -25,6 +25,7 @@ struct KernelTable {
   GemmKernel gemm_narrow{};  // for 16 columns or fewer (the same as gemm where the ISA has no narrow one)
   decltype(&ref::direct_conv_forward_rows) direct_conv_forward_rows = nullptr;
   decltype(&ref::depthwise_forward_rows) depthwise_forward_rows = nullptr;
+  decltype(&ref::depthwise_max_pool_rows) depthwise_max_pool_rows = nullptr;
   decltype(&ref::add_clamped) add_clamped = nullptr;
   decltype(&ref::max_pool_2x2_rows) max_pool_2x2_rows = nullptr;
   decltype(&ref::depthwise_backward_input_rows) depthwise_backward_input_rows = nullptr;
@@ -46,6 +47,7 @@ struct KernelTable {
     t.gemm_narrow = (narrow);                                                            \
     t.direct_conv_forward_rows = &ns::direct_conv_forward_rows;                          \
     t.depthwise_forward_rows = &ns::depthwise_forward_rows;                              \
+    t.depthwise_max_pool_rows = &ns::depthwise_max_pool_rows;                            \
     t.add_clamped = &ns::add_clamped;                                                    \
     t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                        \
     t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \

@@ -16,9 +16,9 @@
 namespace pfld::kernels::avx512 {
 
 #include "../batch_norm_simd.inc"
+#include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
-#include "../elementwise_simd.inc"
 
 }  // namespace pfld::kernels::avx512
 

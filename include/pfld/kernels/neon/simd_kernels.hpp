@@ -14,9 +14,9 @@
 namespace pfld::kernels::neon {
 
 #include "../batch_norm_simd.inc"
+#include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
-#include "../elementwise_simd.inc"
 
 }  // namespace pfld::kernels::neon
 #endif

@@ -14,8 +14,8 @@
 namespace pfld::kernels::ref {
 
 #include "../batch_norm_simd.inc"
+#include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
-#include "../elementwise_simd.inc"
 
 }  // namespace pfld::kernels::ref
