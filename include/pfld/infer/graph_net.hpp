@@ -449,9 +449,12 @@ class GraphNet : public LandmarkModel {
     const Value y = add_value(x.h, x.w, count);
     add_step(detail::cat("channels ", first, "+", count, " of ", x.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
       const std::size_t pixels = static_cast<std::size_t>(x.h) * x.w, c = static_cast<std::size_t>(count);
+      const std::size_t pitch = static_cast<std::size_t>(x.c);
       const float* in = L.at(base, x) + first;
       float* out = L.at(base, y);
-      for (std::size_t i = 0; i < pixels; ++i) std::copy_n(in + i * static_cast<std::size_t>(x.c), c, out + i * c);
+      // (a plain loop: a detector head's slices are 1 to 10 channels, shorter than a copy call's set-up)
+      for (std::size_t i = 0; i < pixels; ++i, in += pitch, out += c)
+        for (std::size_t k = 0; k < c; ++k) out[k] = in[k];
     });
     return y;
   }
