@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    pfld::Detector detector = pfld::Detector::load(argv[1]);  // built once: weights packed, memory reserved
+    // Built once: weights packed, memory reserved. (Detector::load also takes ONNX files; a host that ships
+    // .pfld weights leaves the ONNX importer out of its binary this way.)
+    pfld::Detector detector(pfld::load_inference_graph(argv[1]));
     const pfld::Image image = pfld::io::read_image(argv[2]);
     const pfld::Box face{number(argv, 3), number(argv, 4), number(argv, 5), number(argv, 6)};  // checked by detect
     for (const pfld::Point& p : detector.detect(image.view(), face)) std::printf("%.2f %.2f\n", p.x, p.y);
