@@ -19,6 +19,7 @@
 #include "landmarks.hpp"
 
 namespace pfld {
+inline namespace data {
 
 struct AttributeScheme {
   std::vector<std::string> names;
@@ -73,4 +74,5 @@ inline ClassStatistics class_statistics(const std::vector<std::vector<float>>& f
   return s;
 }
 
+}  // namespace data
 }  // namespace pfld

@@ -13,6 +13,7 @@
 #include "mirror.hpp"
 
 namespace pfld {
+inline namespace data {
 
 struct AugmentOptions {
   bool enabled = true;
@@ -113,4 +114,5 @@ inline CropLabels make_training_crop(const Face& face, const AugmentOptions& opt
   return geometry;
 }
 
+}  // namespace data
 }  // namespace pfld

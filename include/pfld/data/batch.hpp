@@ -4,6 +4,7 @@
 #include "../core/tensor.hpp"
 
 namespace pfld {
+inline namespace data {
 
 struct Batch {
   Tensor images;      // (M, 112, 112, 3), scaled as the network expects
@@ -12,4 +13,5 @@ struct Batch {
   Tensor attributes;  // (M, C) 0/1 class flags; may be empty when the loss ignores classes
 };
 
+}  // namespace data
 }  // namespace pfld

@@ -18,6 +18,7 @@
 #include "dataset.hpp"
 
 namespace pfld {
+inline namespace data {
 
 class BatchLoader {
  public:
@@ -147,4 +148,5 @@ class BatchLoader {
   bool stopping_ = false;
 };
 
+}  // namespace data
 }  // namespace pfld

@@ -15,6 +15,7 @@
 #include "landmarks.hpp"
 
 namespace pfld {
+inline namespace data {
 
 // Where a face's landmarks lie, as a face detector estimates it: the square around their bounding box
 // as seen in a frame turned by `angle` (the face's roll; CropTransform::square's convention), so that a
@@ -273,4 +274,5 @@ inline float upright_angle(const Landmarks& points) {
   return upright_angle(left, right);
 }
 
+}  // namespace data
 }  // namespace pfld

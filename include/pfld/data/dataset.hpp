@@ -18,6 +18,7 @@
 #include "wflw_list.hpp"
 
 namespace pfld {
+inline namespace data {
 
 // One annotated face before its image is decoded.
 struct FaceRecord {
@@ -197,4 +198,5 @@ inline FaceSet load_faces(const std::vector<FaceRecord>& records, const ImageDec
   return set;
 }
 
+}  // namespace data
 }  // namespace pfld

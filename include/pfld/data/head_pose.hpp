@@ -16,6 +16,7 @@
 #include "landmarks.hpp"
 
 namespace pfld {
+inline namespace data {
 
 struct HeadPose {
   float yaw = 0.0f;    // radians, about the vertical axis
@@ -204,4 +205,5 @@ inline HeadPose estimate_head_pose(const Landmarks& crop_points, int crop_size =
   return estimate_head_pose(chosen, crop_size);
 }
 
+}  // namespace data
 }  // namespace pfld

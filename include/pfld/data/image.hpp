@@ -9,6 +9,7 @@
 #include "../core/error.hpp"
 
 namespace pfld {
+inline namespace data {
 
 enum class PixelFormat { rgb, bgr, gray };
 
@@ -66,4 +67,5 @@ struct Image {
   std::uint8_t* at(int x, int y) { return pixels.data() + (static_cast<std::size_t>(y) * width + x) * channels_of(format); }
 };
 
+}  // namespace data
 }  // namespace pfld

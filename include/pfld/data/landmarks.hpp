@@ -15,6 +15,7 @@
 #include "../core/error.hpp"
 
 namespace pfld {
+inline namespace data {
 
 struct Point {
   float x = 0.0f;
@@ -79,4 +80,5 @@ inline bool eye_centres(const Landmarks& points, Point& left, Point& right) {
   return true;
 }
 
+}  // namespace data
 }  // namespace pfld

@@ -11,6 +11,7 @@
 #include "../core/parse.hpp"
 
 namespace pfld {
+inline namespace data {
 
 using MirrorMap = std::vector<int>;
 
@@ -82,4 +83,5 @@ inline MirrorMap read_mirror_map(const std::string& path, int landmarks) {
   return m;
 }
 
+}  // namespace data
 }  // namespace pfld

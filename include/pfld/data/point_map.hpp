@@ -7,6 +7,7 @@
 #include "../core/error.hpp"
 
 namespace pfld {
+inline namespace data {
 
 // For each of the 68 iBUG / 300-W points, its index among WFLW's 98: every other contour point, the
 // upper edge of each eyebrow, the nose, the four corners and two lids of each eye (WFLW has eight
@@ -36,4 +37,5 @@ inline std::vector<int> point_map(int from, int to) {
   return wflw98_to_ibug68();
 }
 
+}  // namespace data
 }  // namespace pfld

@@ -17,6 +17,7 @@
 #include "landmarks.hpp"
 
 namespace pfld {
+inline namespace data {
 
 struct PtsOptions {
   bool one_based = false;   // 300-W's original files count pixels from 1; the shared data is 0-based
@@ -99,4 +100,5 @@ inline Landmarks read_pts(const std::string& path, const PtsOptions& options = {
   return parse_pts(in, path, options);
 }
 
+}  // namespace data
 }  // namespace pfld

@@ -11,6 +11,7 @@
 #include "landmarks.hpp"
 
 namespace pfld {
+inline namespace data {
 
 struct TurnedFace {
   Image image;          // RGB
@@ -39,4 +40,5 @@ inline TurnedFace turn_face(const ImageView& image, const Landmarks& landmarks, 
   return out;
 }
 
+}  // namespace data
 }  // namespace pfld

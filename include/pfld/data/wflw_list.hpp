@@ -14,6 +14,7 @@
 #include "landmarks.hpp"
 
 namespace pfld {
+inline namespace data {
 
 struct WflwRecord {
   Landmarks landmarks;             // 98 points
@@ -71,4 +72,5 @@ inline std::vector<WflwRecord> read_wflw_list(const std::string& path) {
   return parse_wflw_list(in, path);
 }
 
+}  // namespace data
 }  // namespace pfld

@@ -28,6 +28,7 @@
 #include "xml.hpp"
 
 namespace pfld {
+inline namespace facedet {
 
 // One face found by the cascade: its box in image pixels and how many raw hits were grouped into it.
 struct FaceBox {
@@ -516,4 +517,5 @@ class CascadeClassifier {
   std::vector<Feature> features_;
 };
 
+}  // namespace facedet
 }  // namespace pfld

@@ -17,6 +17,7 @@
 #include "region_mapping.hpp"
 
 namespace pfld {
+inline namespace facedet {
 
 // OpenCV's Haar frontal-face model "alt2" (Debian package opencv-data), the best of OpenCV's frontal
 // cascades on 300-W.
@@ -63,4 +64,5 @@ class CascadeFaceDetector final : public FaceDetector {
   BoxMapping mapping_;
 };
 
+}  // namespace facedet
 }  // namespace pfld

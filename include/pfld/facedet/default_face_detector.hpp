@@ -10,6 +10,7 @@
 #include "yunet.hpp"
 
 namespace pfld {
+inline namespace facedet {
 
 // YuNet, as shipped in weights/ (OpenCV Zoo's face_detection_yunet_2023mar.onnx, MIT license).
 inline std::string default_face_detector_path() { return io::shipped_weights("face_detection_yunet_2023mar.onnx"); }
@@ -38,4 +39,5 @@ inline std::unique_ptr<FaceDetector> load_face_detector(const std::string& path,
 // The default detector.
 inline std::unique_ptr<FaceDetector> load_face_detector() { return load_face_detector(default_face_detector_path()); }
 
+}  // namespace facedet
 }  // namespace pfld

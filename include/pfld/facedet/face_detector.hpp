@@ -14,6 +14,7 @@
 #include "../data/landmarks.hpp"
 
 namespace pfld {
+inline namespace facedet {
 
 // One face a detector found, in image pixels.
 struct FaceDetection {
@@ -81,4 +82,5 @@ class FaceDetector {
   virtual std::vector<FaceDetection> find(const ImageView& image, ThreadPool* pool) = 0;
 };
 
+}  // namespace facedet
 }  // namespace pfld

@@ -20,6 +20,7 @@
 #include "face_detector.hpp"
 
 namespace pfld {
+inline namespace facedet {
 
 // region centre = box centre + (shift_x * width, shift_y * height); side = scale * width; unturned.
 struct BoxMapping {
@@ -154,4 +155,5 @@ struct KeypointMapping {
   };
 };
 
+}  // namespace facedet
 }  // namespace pfld

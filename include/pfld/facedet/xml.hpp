@@ -12,7 +12,9 @@
 #include "../core/error.hpp"
 #include "../io/file_bytes.hpp"
 
-namespace pfld::xml {
+namespace pfld {
+inline namespace facedet {
+namespace xml {
 
 struct Node {
   std::string name;
@@ -148,4 +150,6 @@ inline std::unique_ptr<Node> read_file(const std::string& path) {
   return parse(std::string(bytes.begin(), bytes.end()), path);
 }
 
-}  // namespace pfld::xml
+}  // namespace xml
+}  // namespace facedet
+}  // namespace pfld

@@ -28,6 +28,7 @@
 #include "region_mapping.hpp"
 
 namespace pfld {
+inline namespace facedet {
 
 // Calibrated on ../shared/data/300w/train (1062 faces, all found, and their mirror images) with
 //   build/release/examples/pfld_face_calibration --data ../shared/data/300w/train
@@ -184,4 +185,5 @@ class YuNet final : public FaceDetector {
   InferenceArena arena_;
 };
 
+}  // namespace facedet
 }  // namespace pfld

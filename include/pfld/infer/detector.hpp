@@ -29,6 +29,7 @@
 #include "pfld_graph.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 // A pfld weights or checkpoint file (see save_weights), or an ONNX model (a path ending in .onnx, imported
 // with default options: input RGB in [0, 1], landmarks in crop units).
@@ -315,4 +316,5 @@ class Detector {
   std::unique_ptr<FaceDetector> faces_;
 };
 
+}  // namespace infer
 }  // namespace pfld

@@ -13,6 +13,7 @@
 #include "landmark_model.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 class EnsembleModel : public LandmarkModel {
  public:
@@ -65,4 +66,5 @@ class EnsembleModel : public LandmarkModel {
   std::size_t crop_offset_ = 0, output_offset_ = 0, arena_floats_ = 0;
 };
 
+}  // namespace infer
 }  // namespace pfld

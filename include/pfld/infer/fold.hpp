@@ -11,6 +11,7 @@
 #include "../core/error.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 // weights: out x per_out floats, each output channel's weights contiguous (OHWI and OIHW alike), scaled
 // in place; bias: the out channels' conv bias (zeros for a conv without one), replaced by the folded
@@ -32,4 +33,5 @@ inline void fold_batch_norm(std::vector<float>& weights, std::vector<float>& bia
   }
 }
 
+}  // namespace infer
 }  // namespace pfld

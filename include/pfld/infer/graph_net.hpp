@@ -36,6 +36,7 @@
 #include "landmark_model.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 class GraphNet : public LandmarkModel {
  public:
@@ -726,4 +727,5 @@ class GraphNet : public LandmarkModel {
   double flops_ = 0.0, flops_in_steps_ = 0.0;
 };
 
+}  // namespace infer
 }  // namespace pfld

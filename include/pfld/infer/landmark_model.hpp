@@ -11,6 +11,7 @@
 #include "../core/tensor.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 // Every activation of one run, allocated once. Make it with the model's make_arena(). On huge pages
 // (rounded up to 2 MB: 0.25X 2 MB, 1X 4 MB), like the weights: the layers stream through megabytes of
@@ -65,4 +66,5 @@ class LandmarkModel {
   }
 };
 
+}  // namespace infer
 }  // namespace pfld

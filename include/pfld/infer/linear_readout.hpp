@@ -20,6 +20,7 @@
 #include "landmark_model.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 class LinearReadout : public LandmarkModel {
  public:
@@ -85,4 +86,5 @@ inline std::shared_ptr<const LandmarkModel> remap_landmarks(std::shared_ptr<cons
   return std::make_shared<const LinearReadout>(std::move(net), landmarks, std::move(weights));
 }
 
+}  // namespace infer
 }  // namespace pfld

@@ -13,6 +13,7 @@
 #include "landmark_model.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 class MirrorAveragedModel : public LandmarkModel {
  public:
@@ -70,4 +71,5 @@ class MirrorAveragedModel : public LandmarkModel {
   std::size_t crop_offset_ = 0, first_offset_ = 0, output_offset_ = 0;
 };
 
+}  // namespace infer
 }  // namespace pfld

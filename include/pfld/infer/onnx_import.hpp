@@ -27,6 +27,7 @@
 #include "weight_layout.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 struct OnnxImportOptions {
   Isa isa = active_isa();
@@ -582,4 +583,5 @@ inline std::shared_ptr<GraphNet> load_onnx(const std::string& path, const OnnxIm
   return import_onnx(io::read_onnx(path), options, path);
 }
 
+}  // namespace infer
 }  // namespace pfld

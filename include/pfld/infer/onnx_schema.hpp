@@ -14,6 +14,7 @@
 #include "../io/onnx_model.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 namespace detail_onnx_schema {
 
@@ -137,4 +138,5 @@ inline void validate_onnx_node(const io::OnnxNode& n, const std::string& source)
   }
 }
 
+}  // namespace infer
 }  // namespace pfld

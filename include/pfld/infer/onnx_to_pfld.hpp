@@ -13,6 +13,7 @@
 #include "weight_layout.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 // An ONNX graph with PFLD's own architecture (an export of pfld or of the same network from PyTorch)
 // back into a pfld weights file, to be saved or fine-tuned (train::load_network). The convolutions are
@@ -129,4 +130,5 @@ inline io::ModelFile onnx_to_model_file(const io::OnnxModel& m, const std::strin
   return file;
 }
 
+}  // namespace infer
 }  // namespace pfld

@@ -20,6 +20,7 @@
 #include "graph_net.hpp"
 
 namespace pfld {
+inline namespace infer {
 
 namespace detail_pfld_graph {
 
@@ -143,4 +144,5 @@ inline std::shared_ptr<GraphNet> load_inference_graph(const std::string& path, I
   return build_inference_graph(io::ModelFile::load(path), path, isa);
 }
 
+}  // namespace infer
 }  // namespace pfld

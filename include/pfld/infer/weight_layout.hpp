@@ -6,6 +6,7 @@
 #include <vector>
 
 namespace pfld {
+inline namespace infer {
 
 inline std::vector<float> ohwi_from_oihw(const float* oihw, int out, int in_per_group, int kh, int kw) {
   std::vector<float> ohwi(static_cast<std::size_t>(out) * in_per_group * kh * kw);
@@ -29,4 +30,5 @@ inline std::vector<float> oihw_from_ohwi(const float* ohwi, int out, int in_per_
   return oihw;
 }
 
+}  // namespace infer
 }  // namespace pfld
