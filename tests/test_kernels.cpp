@@ -61,6 +61,7 @@ TEST_SUITE("kernels") {
                                 reinterpret_cast<const void*>(t.depthwise_forward_rows),
                                 reinterpret_cast<const void*>(t.depthwise_max_pool_rows),
                                 reinterpret_cast<const void*>(t.add_clamped),
+                                reinterpret_cast<const void*>(t.add_upsampled),
                                 reinterpret_cast<const void*>(t.max_pool_2x2_rows),
                                 reinterpret_cast<const void*>(t.depthwise_backward_input_rows),
                                 reinterpret_cast<const void*>(t.depthwise_backward_weights_block),
@@ -233,7 +234,7 @@ TEST_SUITE("kernels") {
     }
   }
 
-  TEST_CASE("element-wise kernels (add with clamp, 2x2 max pooling) equal plain loops, every ISA") {
+  TEST_CASE("element-wise kernels (add with clamp, add of an upsampled tensor, 2x2 max pooling) equal plain loops, every ISA") {
     Rng rng(41);
     for (Isa isa : test::available_isas()) {
       CAPTURE(std::string(to_string(isa)));
@@ -248,6 +249,25 @@ TEST_SUITE("kernels") {
         CHECK(wrong == 0);
         CHECK(out[static_cast<std::size_t>(count)] == -7.0f);  // nothing past the end
       }
+      for (int c : {1, 3, 16, 20, 64})
+        for (int f : {1, 2, 3}) {
+          CAPTURE(c);
+          CAPTURE(f);
+          const int h = 2 * f, w = 3 * f;
+          const Tensor a = test::random_tensor(Shape{h, w, c}, rng), low = test::random_tensor(Shape{2, 3, c}, rng);
+          std::vector<float> out(static_cast<std::size_t>(h) * w * c + 1, -7.0f);
+          table.add_upsampled(h, w, c, f, f, a.data(), low.data(), out.data(), -0.25f, 1.0f);
+          int wrong = 0;
+          for (int r = 0; r < h; ++r)
+            for (int col = 0; col < w; ++col)
+              for (int k = 0; k < c; ++k) {
+                const std::size_t at = (static_cast<std::size_t>(r) * w + col) * c + k;
+                const float up = low[(static_cast<std::size_t>(r / f) * 3 + col / f) * c + k];
+                wrong += out[at] != std::min(std::max(a[at] + up, -0.25f), 1.0f);
+              }
+          CHECK(wrong == 0);
+          CHECK(out.back() == -7.0f);
+        }
       for (int c : {1, 3, 16, 20, 64})
         for (int h : {2, 5})
           for (int w : {2, 7}) {

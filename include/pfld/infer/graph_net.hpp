@@ -325,6 +325,21 @@ class GraphNet : public LandmarkModel {
     return y;
   }
 
+  // y = clamp(a + up(low)) element-wise, up: nearest-neighbour upsampling of low by whole factors (fh,
+  // fw) to a's size; the upsampled tensor never exists (an FPN's Resize then Add).
+  Value add_add_upsampled(const Value& a, const Value& low, int fh, int fw, Clamp clamp) {
+    detail::require(fh >= 1 && fw >= 1 && low.h * fh == a.h && low.w * fw == a.w && low.c == a.c,
+                    "GraphNet: Add of a ", a.h, "x", a.w, "x", a.c, " tensor and a ", low.h, "x", low.w, "x", low.c,
+                    " one upsampled by ", fh, "x", fw);
+    const Value y = add_value(a.h, a.w, a.c);
+    const Isa isa = isa_;
+    add_step(detail::cat("add upsampled x", fh, " ", y.c, ", ", y.h, "x", y.w), {a, low}, {y}, [=](float* base, const Layout& L) {
+      kernels::kernel_table(isa).add_upsampled(a.h, a.w, a.c, fh, fw, L.at(base, a), L.at(base, low), L.at(base, y), clamp.lo,
+                                               clamp.hi);
+    });
+    return y;
+  }
+
   Value add_clamp(const Value& x, Clamp clamp) {
     const Value y = add_value(x.h, x.w, x.c);
     add_step(detail::cat("clamp ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {

@@ -154,6 +154,12 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
   };
   std::map<std::string, std::array<int, 4>> padded;  // Pad outputs: (top, left, bottom, right) to add to a conv
   std::set<const io::OnnxNode*> fused;
+  // Resize outputs that only an Add reads: the Add upsamples them as it adds (add_add_upsampled).
+  struct Upsampled {
+    GraphNet::Value low;
+    int fh = 1, fw = 1;
+  };
+  std::map<std::string, Upsampled> upsampled;
   // Integer tensors computed from shapes (Shape, Gather, Unsqueeze, Concat of constants), known at
   // import: a graph exported with a dynamic input size computes its reshapes that way.
   std::map<std::string, io::OnnxTensor> folded;
@@ -406,7 +412,18 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
         fused.insert(act);
         out_name = act->outputs[0];
       }
-      values[out_name] = net->add_add(value(n, 0), value(n, 1), clamp);
+      // One side upsampled by a Resize that only this Add reads: one step, without the upsampled tensor.
+      const auto up = n.inputs.size() == 2 ? upsampled.find(n.inputs[1]) : upsampled.end();
+      const auto up0 = n.inputs.size() == 2 ? upsampled.find(n.inputs[0]) : upsampled.end();
+      if (up != upsampled.end() && up0 != upsampled.end())  // both: the first upsampled on its own
+        values[n.inputs[0]] = net->add_upsample_nearest(up0->second.low, up0->second.fh, up0->second.fw);
+      if (up != upsampled.end() || up0 != upsampled.end()) {
+        const bool second = up != upsampled.end();
+        const Upsampled& u = second ? up->second : up0->second;
+        values[out_name] = net->add_add_upsampled(value(n, second ? 0 : 1), u.low, u.fh, u.fw, clamp);
+      } else {
+        values[out_name] = net->add_add(value(n, 0), value(n, 1), clamp);
+      }
     } else if (op == "GlobalAveragePool") {
       values[n.outputs[0]] = net->add_global_average_pool(value(n, 0));
     } else if (op == "MaxPool" || op == "AveragePool") {
@@ -456,7 +473,11 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
       }
       detail::require(factor[0] >= 1 && factor[0] <= 16 && factor[1] >= 1 && factor[1] <= 16, source, ": ",
                       n.describe(), ": only upsampling by whole factors up to 16 is supported");
-      values[n.outputs[0]] = net->add_upsample_nearest(x, factor[0], factor[1]);
+      if (const io::OnnxNode* add = sole_reader(n.outputs[0]);
+          add && add->op_type == "Add" && add->inputs.size() == 2 && add->inputs[0] != add->inputs[1])
+        upsampled[n.outputs[0]] = {x, factor[0], factor[1]};  // computed by the Add (the Add handler)
+      else
+        values[n.outputs[0]] = net->add_upsample_nearest(x, factor[0], factor[1]);
     } else if (op == "Reshape" && channels_last.count(n.inputs[0])) {
       // The arena order is the ONNX order: any reshape that keeps the element count is a new name.
       const GraphNet::Value& x = value(n, 0);

@@ -27,6 +27,7 @@ struct KernelTable {
   decltype(&ref::depthwise_forward_rows) depthwise_forward_rows = nullptr;
   decltype(&ref::depthwise_max_pool_rows) depthwise_max_pool_rows = nullptr;
   decltype(&ref::add_clamped) add_clamped = nullptr;
+  decltype(&ref::add_upsampled) add_upsampled = nullptr;
   decltype(&ref::max_pool_2x2_rows) max_pool_2x2_rows = nullptr;
   decltype(&ref::depthwise_backward_input_rows) depthwise_backward_input_rows = nullptr;
   decltype(&ref::depthwise_backward_weights_block) depthwise_backward_weights_block = nullptr;
@@ -49,6 +50,7 @@ struct KernelTable {
     t.depthwise_forward_rows = &ns::depthwise_forward_rows;                              \
     t.depthwise_max_pool_rows = &ns::depthwise_max_pool_rows;                            \
     t.add_clamped = &ns::add_clamped;                                                    \
+    t.add_upsampled = &ns::add_upsampled;                                                \
     t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                        \
     t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \
     t.depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;          \
