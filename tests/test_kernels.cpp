@@ -40,6 +40,28 @@ ConvGeometry depthwise_3x3(int h, int w, int c, int stride) {
   return g;
 }
 
+// The 2x2, stride-2 max pool of an h x w x c image (odd last row or column dropped), by the definition.
+std::vector<float> max_pool_2x2(const float* x, int h, int w, int c) {
+  const int oh = h / 2, ow = w / 2;
+  const std::size_t cc = static_cast<std::size_t>(c);
+  std::vector<float> y(static_cast<std::size_t>(oh) * ow * cc);
+  for (int oy = 0; oy < oh; ++oy)
+    for (int ox = 0; ox < ow; ++ox)
+      for (std::size_t k = 0; k < cc; ++k) {
+        auto at = [&](int iy, int ix) { return x[(static_cast<std::size_t>(iy) * w + ix) * cc + k]; };
+        y[(static_cast<std::size_t>(oy) * ow + ox) * cc + k] = std::max(std::max(at(2 * oy, 2 * ox), at(2 * oy, 2 * ox + 1)),
+                                                                       std::max(at(2 * oy + 1, 2 * ox), at(2 * oy + 1, 2 * ox + 1)));
+      }
+  return y;
+}
+
+// Elements of `got` that differ from `expected` (over expected's size).
+int count_differing(const std::vector<float>& got, const std::vector<float>& expected) {
+  int wrong = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) wrong += got[i] != expected[i];
+  return wrong;
+}
+
 }  // namespace
 
 TEST_SUITE("kernels") {
@@ -279,16 +301,7 @@ TEST_SUITE("kernels") {
             std::vector<float> y(static_cast<std::size_t>(oh) * ow * c + 1, -7.0f);
             table.max_pool_2x2_rows(w, c, x.data(), y.data(), 0, 1);  // rows in two calls
             table.max_pool_2x2_rows(w, c, x.data(), y.data(), 1, static_cast<std::size_t>(oh));
-            int wrong = 0;
-            for (int oy = 0; oy < oh; ++oy)
-              for (int ox = 0; ox < ow; ++ox)
-                for (int k = 0; k < c; ++k) {
-                  auto at = [&](int iy, int ix) { return x[(static_cast<std::size_t>(iy) * w + ix) * c + k]; };
-                  const float expected = std::max(std::max(at(2 * oy, 2 * ox), at(2 * oy, 2 * ox + 1)),
-                                                  std::max(at(2 * oy + 1, 2 * ox), at(2 * oy + 1, 2 * ox + 1)));
-                  wrong += y[(static_cast<std::size_t>(oy) * ow + ox) * c + k] != expected;
-                }
-            CHECK(wrong == 0);
+            CHECK(count_differing(y, max_pool_2x2(x.data(), h, w, c)) == 0);
             CHECK(y.back() == -7.0f);
           }
     }
@@ -320,16 +333,7 @@ TEST_SUITE("kernels") {
             table.depthwise_max_pool_rows(g, xp.data(), x_pitch, wt.data(), bias.data(), clamp, scratch.data(), y.data(), 0, 1);
             table.depthwise_max_pool_rows(g, xp.data(), x_pitch, wt.data(), bias.data(), clamp, scratch.data(), y.data(), 1,
                                           static_cast<std::size_t>(oh));
-            int wrong = 0;
-            for (int oy = 0; oy < oh; ++oy)
-              for (int ox = 0; ox < ow; ++ox)
-                for (std::size_t k = 0; k < cc; ++k) {
-                  auto at = [&](int iy, int ix) { return full[(static_cast<std::size_t>(iy) * w + ix) * cc + k]; };
-                  const float expected = std::max(std::max(at(2 * oy, 2 * ox), at(2 * oy, 2 * ox + 1)),
-                                                  std::max(at(2 * oy + 1, 2 * ox), at(2 * oy + 1, 2 * ox + 1)));
-                  wrong += y[(static_cast<std::size_t>(oy) * ow + ox) * cc + k] != expected;
-                }
-            CHECK(wrong == 0);
+            CHECK(count_differing(y, max_pool_2x2(full.data(), h, w, c)) == 0);
             CHECK(y.back() == -7.0f);
           }
   }

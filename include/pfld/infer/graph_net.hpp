@@ -218,17 +218,12 @@ class GraphNet : public LandmarkModel {
     const bool has_res = residual != nullptr;
     std::vector<Value> reads{x};
     if (has_res) reads.push_back(res);
-    auto b = std::make_shared<Tensor>(Shape{g.out_c});
-    std::copy(bias.begin(), bias.end(), b->data());
-    weights_.push_back(b);
+    const auto b = keep(bias);
     const Isa isa = isa_;
     const std::string shape = detail::cat(g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ");
     const std::string where = detail::cat(has_res ? " +res" : "", ", ", y.h, "x", y.w);
     if (g.is_depthwise() && g.kernel_h * g.kernel_w <= 64) {
-      const int taps = g.kernel_h * g.kernel_w;
-      auto wt = std::make_shared<Tensor>(Shape{taps, g.out_c});
-      kernels::detail_dw::transpose(g.out_c, taps, weights.data(), wt->data());  // (C, taps) -> (taps, C)
-      weights_.push_back(wt);
+      const auto wt = keep_depthwise(g, weights);
       add_step(
           detail::cat("depthwise ", shape, g.out_c, where), reads, {y},
           [=](float* base, const Layout& L) {
@@ -298,12 +293,8 @@ class GraphNet : public LandmarkModel {
     const Value y = add_value(g.out_h() / 2, g.out_w() / 2, g.out_c);
     const Value scratch = add_value(2, g.out_w(), g.out_c);  // a pair of the layer's rows: this step's alone
     flops_ += 2.0 * g.macs();
-    auto wt = std::make_shared<Tensor>(Shape{9, g.out_c});
-    kernels::detail_dw::transpose(g.out_c, 9, weights.data(), wt->data());  // (C, taps) -> (taps, C)
-    auto b = std::make_shared<Tensor>(Shape{g.out_c});
-    std::copy(bias.begin(), bias.end(), b->data());
-    weights_.push_back(wt);
-    weights_.push_back(b);
+    const auto wt = keep_depthwise(g, weights);
+    const auto b = keep(bias);
     const Isa isa = isa_;
     add_step(detail::cat("depthwise 3x3/1 ", g.out_c, " + max pool 2x2/2, ", y.h, "x", y.w), {x}, {y, scratch},
              [=](float* base, const Layout& L) {
@@ -505,10 +496,8 @@ class GraphNet : public LandmarkModel {
     const Value y = add_value(1, 1, out);
     detail::require(bias.size() == static_cast<std::size_t>(out), "GraphNet: fully connected bias");
     auto packed = std::make_shared<kernels::PackedMatrix>(isa_, in, out, kernels::row_major(w_in_out.data(), out));
-    auto b = std::make_shared<Tensor>(Shape{out});
-    std::copy(bias.begin(), bias.end(), b->data());
     weights_.push_back(std::shared_ptr<Tensor>(packed, &packed->storage()));
-    weights_.push_back(b);
+    const auto b = keep(bias);
     flops_ += 2.0 * in * out;
     add_step(detail::cat("fully connected ", in, "->", out), {x}, {y}, [=](float* base, const Layout& L) {
       kernels::GemmEpilogue e;
@@ -585,6 +574,22 @@ class GraphNet : public LandmarkModel {
     int id = 0;              // the tensor whose memory this one lives in (itself unless merged in place)
     std::size_t offset = 0;  // floats from that memory's start
   };
+
+  // A copy of `values` the graph keeps for its steps (gathered onto huge pages by finish()).
+  std::shared_ptr<const Tensor> keep(const std::vector<float>& values) {
+    auto t = std::make_shared<Tensor>(Shape{static_cast<int>(values.size())});
+    std::copy(values.begin(), values.end(), t->data());
+    weights_.push_back(t);
+    return t;
+  }
+  // Depthwise weights OHWI, (C, taps), kept as the kernels read them: (taps, C).
+  std::shared_ptr<const Tensor> keep_depthwise(const ConvGeometry& g, const std::vector<float>& weights) {
+    const int taps = g.kernel_h * g.kernel_w;
+    auto t = std::make_shared<Tensor>(Shape{taps, g.out_c});
+    kernels::detail_dw::transpose(g.out_c, taps, weights.data(), t->data());
+    weights_.push_back(t);
+    return t;
+  }
 
   void add_step(std::string what, const std::vector<Value>& reads, const std::vector<Value>& writes,
                 std::function<void(float*, const Layout&)> run, bool pitched = false, int in_place_rows = 0) {
