@@ -413,7 +413,10 @@ TEST_SUITE("kernels") {
                            {1, 3, 3, 3, 3, 1, 0},  {1, 5, 40, 3, 3, 1, 1},  // (RGB, stride 1: whole tiles)
                            // rows as wide as the stem's (56 out: whole tiles of 7 and 14), and rows too
                            // wide for the zero-padded copy (3 x 702 x 3 floats), which take the border path
-                           {1, 5, 112, 3, 3, 2, 1},  {1, 4, 700, 3, 3, 2, 1}};
+                           {1, 5, 112, 3, 3, 2, 1},  {1, 4, 700, 3, 3, 2, 1},
+                           // row pairs (3x3 stride 2, one vector of channels): copied and in place, odd
+                           // heights, a split between the two calls inside a pair, pads 0 and 1
+                           {2, 11, 37, 3, 3, 2, 1},  {1, 12, 700, 3, 3, 2, 1}, {1, 13, 701, 2, 3, 2, 0}};
     Rng rng(36);
     for (Isa isa : test::available_isas())
       for (const Case& c : shapes)
