@@ -4,7 +4,9 @@
 #include <atomic>
 #include <cstdint>
 #include <set>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <stdexcept>
 #include <vector>
 
@@ -12,7 +14,29 @@
 
 using namespace pfld;
 
+namespace {
+struct Celsius {
+  double degrees;
+};
+std::ostream& operator<<(std::ostream& out, const Celsius& c) { return out << c.degrees << " C"; }
+}  // namespace
+
 TEST_SUITE("core") {
+  TEST_CASE("cat writes its parts as std::ostream would; fail throws them as an Error") {
+    const char* none = nullptr;
+    const std::string name = "conv1";
+    std::ostringstream expected;
+    expected << "layer " << name << ": " << 3 << 'x' << std::size_t{7} << ", " << -2L << ' ' << 0.1f << ' ' << 2.5e-7
+             << ' ' << 1e21 << ' ' << true << ' ' << std::string_view("sv");
+    CHECK(cat("layer ", name, ": ", 3, 'x', std::size_t{7}, ", ", -2L, ' ', 0.1f, ' ', 2.5e-7, ' ', 1e21, ' ', true, ' ',
+              std::string_view("sv")) == expected.str());
+    CHECK(cat("a", none, "b") == "a(null)b");
+    CHECK(cat("t = ", Celsius{21.5}) == "t = 21.5 C");  // a type of the caller's, through its operator<<
+    CHECK(cat() == "");
+    CHECK_THROWS_WITH_AS(fail("bad ", 4, " of ", 3.5), "bad 4 of 3.5", Error);
+    CHECK_NOTHROW(require(true, "never"));
+  }
+
   TEST_CASE("Shape: rank, numel, comparison, errors") {
     const Shape s{2, 7, 9, 3};
     CHECK(s.rank() == 4);

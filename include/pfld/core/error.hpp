@@ -1,9 +1,12 @@
 // pfld::Error and the small helpers every public entry point uses to validate input.
 #pragma once
 
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace pfld {
@@ -15,13 +18,43 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
+namespace detail {
+
+// One part of a cat message appended as text, as `std::ostream <<` would write it (numbers as %g with
+// six digits, bool as 0 or 1). Strings and numbers are appended directly: a string stream per message
+// made every distinct argument list a kilobyte of code, and a program checks hundreds of them.
+template <class T>
+void append_text(std::string& out, const T& part) {
+  if constexpr (std::is_same_v<T, const char*> || std::is_same_v<T, char*>)
+    out += part ? std::string_view(part) : std::string_view("(null)");
+  else if constexpr (std::is_convertible_v<const T&, std::string_view>)
+    out += std::string_view(part);
+  else if constexpr (std::is_same_v<T, char>)
+    out += part;
+  else if constexpr (std::is_same_v<T, bool>)
+    out += part ? '1' : '0';
+  else if constexpr (std::is_integral_v<T>)
+    out += std::to_string(part);
+  else if constexpr (std::is_floating_point_v<T>) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", static_cast<double>(part));
+    out += text;
+  } else {  // a caller's own type with an operator<<
+    std::ostringstream stream;
+    stream << part;
+    out += stream.str();
+  }
+}
+
+}  // namespace detail
+
 // The checks pfld's own entry points use, public for programs built on it that report errors the same
 // way: cat joins its arguments as text, fail throws an Error of them, require fails unless `condition`.
 template <class... Parts>
-std::string cat(Parts&&... parts) {
-  std::ostringstream out;
-  (out << ... << std::forward<Parts>(parts));
-  return out.str();
+std::string cat(const Parts&... parts) {
+  std::string out;
+  (detail::append_text(out, parts), ...);
+  return out;
 }
 
 template <class... Parts>
