@@ -84,6 +84,55 @@ void BM_fma_peak(benchmark::State& state) {
   state.SetLabel(pfld::to_string(isa));
 }
 
+// ---- int8 dot-product peak: independent vpdpbusd chains (64 multiply-adds each), like fma_peak; an
+// op is a multiply or an add, so one multiply-add counts 2 as an FMA lane does.
+#if defined(PFLD_ARCH_X86_64)
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) double vnni_loop_avx512(long iterations) {
+  __m512i a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_epi32(i);
+  const __m512i u = _mm512_set1_epi8(3), s = _mm512_set1_epi8(-2);
+  for (long it = 0; it < iterations; ++it)
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_dpbusd_epi32(a[i], u, s);
+  __m512i sum = a[0];
+  for (int i = 1; i < 12; ++i) sum = _mm512_add_epi32(sum, a[i]);
+  int out[16];
+  _mm512_storeu_si512(out, sum);
+  benchmark::DoNotOptimize(out[0]);
+  return 2.0 * 64 * 12 * static_cast<double>(iterations);
+}
+
+void BM_vnni_peak(benchmark::State& state) {
+  double ops = 0;
+  for (auto _ : state) ops += vnni_loop_avx512(1 << 20);
+  state.counters["GOP/s"] = benchmark::Counter(ops / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel("avx512 vnni");
+}
+#endif
+
+// ---- The int8 GEMM kernels on a 1x1 layer's product (rows = pixels, k = input channels, n = output
+// channels), each variant this CPU runs; forward/<same layer> times the float kernels on it.
+void BM_int8_gemm(benchmark::State& state, int m, int k, int n, pfld::kernels::Int8GemmFn run) {
+  pfld::Rng rng(5);
+  std::vector<std::uint8_t> a(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
+  for (auto& x : a) x = static_cast<std::uint8_t>(rng.below(256));
+  std::vector<std::int8_t> w(static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
+  for (auto& x : w) x = static_cast<std::int8_t>(static_cast<int>(rng.below(255)) - 127);
+  const pfld::kernels::Int8PackedMatrix b(n, k, w.data());
+  std::vector<std::int32_t> offset(static_cast<std::size_t>(n), -3);
+  std::vector<float> scale(static_cast<std::size_t>(n), 1e-3f), shift(static_cast<std::size_t>(n), 7.0f);
+  pfld::kernels::Int8Requantize e;
+  e.offset = offset.data();
+  e.scale = scale.data();
+  e.shift = shift.data();
+  std::vector<std::uint8_t> c(static_cast<std::size_t>(m) * static_cast<std::size_t>(n));
+  for (auto _ : state) {
+    run(m, k, n, a.data(), static_cast<std::size_t>(k), b.data(), e, c.data(), static_cast<std::size_t>(n));
+    benchmark::ClobberMemory();
+  }
+  state.counters["GOP/s"] = benchmark::Counter(2.0 * m * k * n * static_cast<double>(state.iterations()) / 1e9,
+                                               benchmark::Counter::kIsRate);
+}
+
 // ---- The convolution shapes of PFLD at a width, each once.
 struct Layer {
   std::string name;
@@ -502,6 +551,20 @@ int main(int argc, char** argv) {
   if (yunet_file.empty()) yunet_file = pfld::default_face_detector_path();
   if (!profile_size.empty()) return profile_face_detector(profile_size);
   benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
+#if defined(PFLD_ARCH_X86_64)
+  if (pfld::isa_supported(Isa::avx512) && pfld::cpu_features().avx512vnni)
+    benchmark::RegisterBenchmark("vnni_peak", BM_vnni_peak)->Unit(benchmark::kMillisecond);
+#endif
+  for (float width : {1.0f, 0.25f})
+    for (const Layer& layer : pfld_layers(width)) {
+      const ConvGeometry& g = layer.g;
+      if (g.kernel_h != 1 || g.kernel_w != 1 || g.groups != 1) continue;
+      for (const auto& variant : pfld::kernels::int8_gemm_variants())
+        if (variant.name != "ref")
+          benchmark::RegisterBenchmark(("int8_gemm/" + layer.name + "/" + variant.name).c_str(), BM_int8_gemm,
+                                       g.out_h() * g.out_w(), g.in_c, g.out_c, variant.run)
+              ->Unit(benchmark::kMicrosecond);
+    }
   const Isa isa = pfld::active_isa();
   for (float degrees : {0.0f, 20.0f})
     for (Isa warp_isa : {isa, Isa::ref})

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -538,5 +540,125 @@ TEST_SUITE("kernels") {
       }
     // Guard against a test that only ever compared the scalar path with itself.
     if (kernels::warp_supported(active_isa(), WarpGeometry{})) CHECK(vector_blocks > 0);
+  }
+
+  TEST_CASE("int8 GEMM: the reference equals the definition; every kernel this CPU runs equals the reference bit for bit") {
+    Rng rng(80);
+    const auto variants = kernels::int8_gemm_variants();
+    REQUIRE(variants.front().name == "ref");
+    MESSAGE("int8 kernels checked: " << [&] {
+      std::string names;
+      for (const auto& v : variants) names += v.name + "; ";
+      return names;
+    }());
+    std::size_t outputs = 0, clamped = 0;
+    for (int m : {1, 5, 12, 13, 37})
+      for (int k : {1, 3, 4, 7, 16, 33, 64})
+        for (int n : {1, 15, 16, 17, 32, 33, 48, 70})
+          for (bool residual : {false, true}) {
+            CAPTURE(m);
+            CAPTURE(k);
+            CAPTURE(n);
+            CAPTURE(residual);
+            const std::size_t lda = static_cast<std::size_t>(k + (m % 2) * 5);  // rows packed and padded
+            // exactly m rows of lda bytes (the last row's padding included): a kernel reading past k shows
+            // under the address sanitizer
+            std::vector<std::uint8_t> a(static_cast<std::size_t>(m) * lda);
+            for (auto& x : a) x = static_cast<std::uint8_t>(rng.below(256));
+            std::vector<std::int8_t> w(static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
+            for (auto& x : w) x = static_cast<std::int8_t>(static_cast<int>(rng.below(256)) - 128);
+            const kernels::Int8PackedMatrix b(n, k, w.data());
+            const int a_zero = static_cast<int>(rng.below(256));
+            std::vector<std::int32_t> offset(static_cast<std::size_t>(n));
+            std::vector<float> scale(static_cast<std::size_t>(n)), shift(static_cast<std::size_t>(n));
+            for (int j = 0; j < n; ++j) {
+              offset[static_cast<std::size_t>(j)] = -a_zero * b.column_sums()[static_cast<std::size_t>(j)];
+              // outputs spread over [0, 255] and past it, so the clamps bite
+              scale[static_cast<std::size_t>(j)] = rng.uniform(0.5f, 4.0f) / (128.0f * std::sqrt(static_cast<float>(k)));
+              shift[static_cast<std::size_t>(j)] = rng.uniform(-40.0f, 300.0f);
+            }
+            std::vector<std::uint8_t> r(static_cast<std::size_t>(m) * static_cast<std::size_t>(n) + 3);
+            for (auto& x : r) x = static_cast<std::uint8_t>(rng.below(256));
+            kernels::Int8Requantize e;
+            e.offset = offset.data();
+            e.scale = scale.data();
+            e.shift = shift.data();
+            e.lo = 3.0f;
+            e.hi = 250.0f;
+            if (residual) {
+              e.residual = r.data() + 3;
+              e.residual_stride = static_cast<std::size_t>(n);
+              e.residual_scale = 0.37f;
+            }
+            // The definition, from the unpacked weights.
+            std::vector<std::uint8_t> expected(static_cast<std::size_t>(m) * static_cast<std::size_t>(n));
+            for (int i = 0; i < m; ++i)
+              for (int j = 0; j < n; ++j) {
+                std::int64_t sum = 0;
+                for (int q = 0; q < k; ++q)
+                  sum += static_cast<std::int64_t>(a[static_cast<std::size_t>(i) * lda + static_cast<std::size_t>(q)]) *
+                         w[static_cast<std::size_t>(j) * static_cast<std::size_t>(k) + static_cast<std::size_t>(q)];
+                float y = std::fma(static_cast<float>(sum + offset[static_cast<std::size_t>(j)]),
+                                   scale[static_cast<std::size_t>(j)], shift[static_cast<std::size_t>(j)]);
+                if (residual)
+                  y = std::fma(static_cast<float>(e.residual[static_cast<std::size_t>(i * n + j)]), e.residual_scale, y);
+                clamped += y < e.lo || y > e.hi;
+                y = std::min(std::max(y, e.lo), e.hi);
+                expected[static_cast<std::size_t>(i * n + j)] = static_cast<std::uint8_t>(std::nearbyint(y));
+              }
+            outputs += expected.size();
+            for (const auto& v : variants) {
+              CAPTURE(v.name);
+              const std::size_t ldc = static_cast<std::size_t>(n + 2);
+              std::vector<std::uint8_t> c(static_cast<std::size_t>(m) * ldc, 0xa5);  // the gaps must stay untouched
+              v.run(m, k, n, a.data(), lda, b.data(), e, c.data(), ldc);
+              int differing = 0;
+              for (int i = 0; i < m; ++i) {
+                for (int j = 0; j < n; ++j)
+                  differing += c[static_cast<std::size_t>(i) * ldc + static_cast<std::size_t>(j)] !=
+                               expected[static_cast<std::size_t>(i * n + j)];
+                differing += c[static_cast<std::size_t>(i) * ldc + static_cast<std::size_t>(n)] != 0xa5;
+                differing += c[static_cast<std::size_t>(i) * ldc + static_cast<std::size_t>(n) + 1] != 0xa5;
+              }
+              CHECK(differing == 0);
+            }
+          }
+    // The clamps must have been exercised, and not on everything.
+    CHECK(clamped > outputs / 20);
+    CHECK(clamped < outputs / 2);
+  }
+
+  TEST_CASE("int8 GEMM: the table's kernel is the dot-product one where the CPU has it, and int8_gemm runs it") {
+    const CpuFeatures& f = cpu_features();
+    (void)f;
+#if defined(PFLD_ARCH_X86_64)
+    if (isa_supported(Isa::avx512)) {
+      const bool expected = kernels::kernel_table(Isa::avx512).int8_gemm ==
+                            (f.avx512vnni ? &kernels::avx512::int8_gemm_vnni : &kernels::avx512::int8_gemm_plain);
+      CHECK(expected);
+    }
+    if (isa_supported(Isa::avx2)) {
+      const bool expected =
+          kernels::kernel_table(Isa::avx2).int8_gemm == (f.avxvnni ? &kernels::avx2::int8_gemm_vnni : &kernels::avx2::int8_gemm_plain);
+      CHECK(expected);
+    }
+#endif
+    const bool reference = kernels::kernel_table(Isa::ref).int8_gemm == &kernels::ref::int8_gemm;
+    CHECK(reference);
+    const std::int8_t w[6] = {1, -2, 3, 4, 5, -6};  // 2 outputs x 3 inputs
+    const kernels::Int8PackedMatrix b(2, 3, w);
+    CHECK(b.column_sums() == std::vector<std::int32_t>{2, 3});
+    const std::uint8_t a[3] = {10, 20, 30};
+    const std::int32_t offset[2] = {0, 0};
+    const float scale[2] = {1.0f, 0.5f}, shift[2] = {100.0f, 100.0f};
+    kernels::Int8Requantize e;
+    e.offset = offset;
+    e.scale = scale;
+    e.shift = shift;
+    std::uint8_t c[2] = {0, 0};
+    kernels::int8_gemm(active_isa(), 1, a, 3, b, e, c, 2);
+    CHECK(int(c[0]) == 100 + 10 - 40 + 90);           // 160
+    CHECK(int(c[1]) == 100 + (40 + 100 - 180) / 2);   // 80
+    CHECK_THROWS_AS(kernels::Int8PackedMatrix(0, 3, w), Error);
   }
 }

@@ -19,6 +19,9 @@
 #endif
 #elif defined(__aarch64__) || defined(_M_ARM64)
 #define PFLD_ARCH_AARCH64 1
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
 #endif
 
 namespace pfld {
@@ -30,7 +33,12 @@ struct CpuFeatures {
   bool avx512bw = false;
   bool avx512dq = false;
   bool avx512vl = false;
+  // The 8-bit dot-product instructions the int8 kernels use where present (kernels/int8_gemm.hpp):
+  // vpdpbusd on zmm (AVX-512 VNNI) and on ymm (AVX-VNNI, AVX2 machines), sdot (ARMv8.2 dot product).
+  bool avx512vnni = false;
+  bool avxvnni = false;
   bool neon = false;
+  bool neon_dot = false;
 };
 
 // The kernel families; `ref` is the portable scalar reference that every other one is tested against.
@@ -90,8 +98,16 @@ inline CpuFeatures detect_cpu_features() {
   f.avx512dq = os_saves_zmm && ((ebx >> 17) & 1);
   f.avx512bw = os_saves_zmm && ((ebx >> 30) & 1);
   f.avx512vl = os_saves_zmm && ((ebx >> 31) & 1);
+  f.avx512vnni = os_saves_zmm && ((r[2] >> 11) & 1);
+  if (r[0] >= 1) {  // (leaf 7's highest subleaf)
+    cpuid(7, 1, r);
+    f.avxvnni = os_saves_ymm && ((r[0] >> 4) & 1);
+  }
 #elif defined(PFLD_ARCH_AARCH64)
   f.neon = true;
+#if defined(__linux__)
+  f.neon_dot = (getauxval(AT_HWCAP) & (1ul << 20)) != 0;  // HWCAP_ASIMDDP
+#endif
 #endif
   return f;
 }

@@ -6,13 +6,17 @@
 
 #include "../core/cpu.hpp"
 #include "avx2/gemm_6x16.hpp"
+#include "avx2/int8_gemm.hpp"
 #include "avx2/simd_kernels.hpp"
 #include "avx512/gemm.hpp"
+#include "avx512/int8_gemm.hpp"
 #include "avx512/simd_kernels.hpp"
 #include "gemm_kernel.hpp"
+#include "int8_gemm_kernel.hpp"
 #include "neon/gemm_8x8.hpp"
 #include "neon/simd_kernels.hpp"
 #include "ref/gemm_4x8.hpp"
+#include "ref/int8_gemm.hpp"
 #include "ref/simd_kernels.hpp"
 
 namespace pfld::kernels {
@@ -35,12 +39,14 @@ struct KernelTable {
   decltype(&ref::batch_norm_normalize_rows) batch_norm_normalize_rows = nullptr;
   decltype(&ref::batch_norm_backward_sums<false>) batch_norm_backward_sums[2] = {nullptr, nullptr};  // [masked]
   decltype(&ref::batch_norm_backward_dx<false>) batch_norm_backward_dx[2] = {nullptr, nullptr};      // [masked]
+  // The int8 GEMM (int8_gemm.hpp): with the CPU's 8-bit dot products where it has them.
+  Int8GemmFn int8_gemm = nullptr;
   bool warp_gathers = false;  // the crop warp's vector path (kernels/warp.hpp) runs on this ISA
 };
 
 // The table of the kernels in namespace `ns` (every ISA's namespace has the *_simd.inc kernels), with
 // its GEMM micro-kernels and whether the warp gathers.
-#define PFLD_KERNEL_TABLE(ns, which, wide, narrow, gathers)                              \
+#define PFLD_KERNEL_TABLE(ns, which, wide, narrow, int8, gathers)                        \
   [] {                                                                                   \
     KernelTable t;                                                                       \
     t.isa = (which);                                                                     \
@@ -60,6 +66,7 @@ struct KernelTable {
     t.batch_norm_backward_sums[1] = &ns::batch_norm_backward_sums<true>;                 \
     t.batch_norm_backward_dx[0] = &ns::batch_norm_backward_dx<false>;                    \
     t.batch_norm_backward_dx[1] = &ns::batch_norm_backward_dx<true>;                     \
+    t.int8_gemm = (int8);                                                                \
     t.warp_gathers = (gathers);                                                          \
     return t;                                                                            \
   }()
@@ -67,15 +74,21 @@ struct KernelTable {
 // The kernels of `isa`: the reference's for Isa::ref and for an ISA this build has no code for. AVX2
 // gathers the crop warp's pixels on AVX-512 CPUs too: 16-lane gathers measured no faster.
 inline const KernelTable& kernel_table(Isa isa) {
-  static const KernelTable reference = PFLD_KERNEL_TABLE(ref, Isa::ref, ref::gemm_kernel(), ref::gemm_kernel(), false);
+  static const KernelTable reference =
+      PFLD_KERNEL_TABLE(ref, Isa::ref, ref::gemm_kernel(), ref::gemm_kernel(), &ref::int8_gemm, false);
 #if defined(PFLD_ARCH_X86_64)
-  static const KernelTable avx2 = PFLD_KERNEL_TABLE(avx2, Isa::avx2, avx2::gemm_kernel(), avx2::gemm_kernel(), true);
+  static const KernelTable avx2 =
+      PFLD_KERNEL_TABLE(avx2, Isa::avx2, avx2::gemm_kernel(), avx2::gemm_kernel(),
+                        cpu_features().avxvnni ? &avx2::int8_gemm_vnni : &avx2::int8_gemm_plain, true);
   static const KernelTable avx512 =
-      PFLD_KERNEL_TABLE(avx512, Isa::avx512, avx512::gemm_kernel(), avx512::gemm_kernel_narrow(), true);
+      PFLD_KERNEL_TABLE(avx512, Isa::avx512, avx512::gemm_kernel(), avx512::gemm_kernel_narrow(),
+                        cpu_features().avx512vnni ? &avx512::int8_gemm_vnni : &avx512::int8_gemm_plain, true);
   if (isa == Isa::avx512) return avx512;
   if (isa == Isa::avx2) return avx2;
 #elif defined(PFLD_ARCH_AARCH64)
-  static const KernelTable neon = PFLD_KERNEL_TABLE(neon, Isa::neon, neon::gemm_kernel(), neon::gemm_kernel(), false);
+  // (NEON int8 kernels with and without sdot: not written yet; the reference runs)
+  static const KernelTable neon =
+      PFLD_KERNEL_TABLE(neon, Isa::neon, neon::gemm_kernel(), neon::gemm_kernel(), &ref::int8_gemm, false);
   if (isa == Isa::neon) return neon;
 #endif
   return reference;
