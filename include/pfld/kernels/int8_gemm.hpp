@@ -51,7 +51,8 @@ class Int8PackedMatrix {
 };
 
 // C (m x b.cols() bytes, row stride ldc) = requantize(A (m x b.rows() bytes, row stride lda) * B) with the
-// kernel of `isa`. Requires e's offset, scale and shift to hold b.cols() entries. Allocates nothing.
+// kernel of `isa`. Requires e's offset, scale and shift to hold b.cols() entries, and kInt8ReadPast
+// readable bytes after A's last row (their values do not matter). Allocates nothing.
 inline void int8_gemm(Isa isa, int m, const std::uint8_t* a, std::size_t lda, const Int8PackedMatrix& b,
                       const Int8Requantize& e, std::uint8_t* c, std::size_t ldc) {
   if (m <= 0) return;

@@ -35,8 +35,13 @@ struct Int8Requantize {
   float hi = 255.0f;
 };
 
+// Bytes a kernel may read past k in a row of A (rounding k up to whole groups; they meet zero weights,
+// so their values do not matter): the caller keeps this many readable after A's last row, as XNNPACK
+// asks XNN_EXTRA_BYTES of its inputs.
+constexpr int kInt8ReadPast = kInt8DotDepth - 1;
+
 // C (m x n bytes, row stride ldc) = requantize(A (m x k bytes, row stride lda) * B (packed, k x n)).
-// A's rows are read for exactly k bytes. Allocates nothing; any m, k, n >= 1.
+// Reads A's rows up to kInt8ReadPast bytes past k. Allocates nothing; any m, k, n >= 1.
 using Int8GemmFn = void (*)(int m, int k, int n, const std::uint8_t* a, std::size_t lda, const std::int8_t* packed_b,
                             const Int8Requantize& e, std::uint8_t* c, std::size_t ldc);
 
