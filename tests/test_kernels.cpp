@@ -643,6 +643,10 @@ TEST_SUITE("kernels") {
           kernels::kernel_table(Isa::avx2).int8_gemm == (f.avxvnni ? &kernels::avx2::int8_gemm_vnni : &kernels::avx2::int8_gemm_plain);
       CHECK(expected);
     }
+#elif defined(PFLD_ARCH_AARCH64)
+    const bool expected =
+        kernels::kernel_table(Isa::neon).int8_gemm == (f.neon_dot ? &kernels::neon::int8_gemm_dot : &kernels::neon::int8_gemm_plain);
+    CHECK(expected);
 #endif
     const bool reference = kernels::kernel_table(Isa::ref).int8_gemm == &kernels::ref::int8_gemm;
     CHECK(reference);

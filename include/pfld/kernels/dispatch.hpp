@@ -14,6 +14,7 @@
 #include "gemm_kernel.hpp"
 #include "int8_gemm_kernel.hpp"
 #include "neon/gemm_8x8.hpp"
+#include "neon/int8_gemm.hpp"
 #include "neon/simd_kernels.hpp"
 #include "ref/gemm_4x8.hpp"
 #include "ref/int8_gemm.hpp"
@@ -39,7 +40,7 @@ struct KernelTable {
   decltype(&ref::batch_norm_normalize_rows) batch_norm_normalize_rows = nullptr;
   decltype(&ref::batch_norm_backward_sums<false>) batch_norm_backward_sums[2] = {nullptr, nullptr};  // [masked]
   decltype(&ref::batch_norm_backward_dx<false>) batch_norm_backward_dx[2] = {nullptr, nullptr};      // [masked]
-  // The int8 GEMM (int8_gemm.hpp): with the CPU's 8-bit dot products where it has them.
+  // The int8 GEMM (int8_gemm.hpp): with the CPU's 8-bit dot products where it has them (vpdpbusd, sdot).
   Int8GemmFn int8_gemm = nullptr;
   bool warp_gathers = false;  // the crop warp's vector path (kernels/warp.hpp) runs on this ISA
 };
@@ -86,9 +87,9 @@ inline const KernelTable& kernel_table(Isa isa) {
   if (isa == Isa::avx512) return avx512;
   if (isa == Isa::avx2) return avx2;
 #elif defined(PFLD_ARCH_AARCH64)
-  // (NEON int8 kernels with and without sdot: not written yet; the reference runs)
   static const KernelTable neon =
-      PFLD_KERNEL_TABLE(neon, Isa::neon, neon::gemm_kernel(), neon::gemm_kernel(), &ref::int8_gemm, false);
+      PFLD_KERNEL_TABLE(neon, Isa::neon, neon::gemm_kernel(), neon::gemm_kernel(),
+                        cpu_features().neon_dot ? &neon::int8_gemm_dot : &neon::int8_gemm_plain, false);
   if (isa == Isa::neon) return neon;
 #endif
   return reference;

@@ -1,11 +1,12 @@
 // The int8 GEMM: unsigned 8-bit activations times signed 8-bit weights, requantized to unsigned 8-bit
 // outputs (contract in int8_gemm_kernel.hpp). Weights are packed once (Int8PackedMatrix); the kernel is
 // chosen by kernel_table(isa).int8_gemm, which takes the CPU's 8-bit dot-product instructions where it
-// has them (AVX-512 VNNI, AVX-VNNI).
+// has them (AVX-512 VNNI, AVX-VNNI, the ARMv8.2 dot product).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -29,13 +30,15 @@ class Int8PackedMatrix {
     packed_.assign(panel * panels, 0);
     column_sums_.assign(static_cast<std::size_t>(n), 0);
     for (int j = 0; j < n; ++j) {
-      std::int8_t* column = packed_.data() + static_cast<std::size_t>(j / kInt8PanelColumns) * panel +
-                            static_cast<std::size_t>(j % kInt8PanelColumns) * kInt8DotDepth;
+      std::int8_t* panel_start = packed_.data() + static_cast<std::size_t>(j / kInt8PanelColumns) * panel;
+      std::int8_t* column = panel_start + static_cast<std::size_t>(j % kInt8PanelColumns) * kInt8DotDepth;
       for (int q = 0; q < k; ++q) {
         const std::int8_t w = weights[static_cast<std::size_t>(j) * static_cast<std::size_t>(k) + static_cast<std::size_t>(q)];
         column[static_cast<std::size_t>(q / kInt8DotDepth) * kInt8DotDepth * kInt8PanelColumns + q % kInt8DotDepth] = w;
         column_sums_[static_cast<std::size_t>(j)] += w;
       }
+      std::memcpy(panel_start + int8_panel_weight_bytes(k) + static_cast<std::size_t>(j % kInt8PanelColumns) * sizeof(std::int32_t),
+                  &column_sums_[static_cast<std::size_t>(j)], sizeof(std::int32_t));
     }
   }
 
@@ -78,6 +81,9 @@ inline std::vector<Int8GemmVariant> int8_gemm_variants() {
     variants.push_back({"avx512", &avx512::int8_gemm_plain});
     if (f.avx512vnni) variants.push_back({"avx512 vnni", &avx512::int8_gemm_vnni});
   }
+#elif defined(PFLD_ARCH_AARCH64)
+  variants.push_back({"neon", &neon::int8_gemm_plain});
+  if (cpu_features().neon_dot) variants.push_back({"neon sdot", &neon::int8_gemm_dot});
 #endif
   return variants;
 }

@@ -12,8 +12,9 @@ namespace pfld::kernels {
 
 // B's packed layout, the same for every ISA: panels of kInt8PanelColumns columns; in a panel, for each
 // group of kInt8DotDepth consecutive k, the columns one after the other with their kInt8DotDepth
-// weights adjacent (one 32-bit lane of a dot-product instruction: vpdpbusd, sdot). k rounds up to a
-// multiple of kInt8DotDepth and n to a multiple of kInt8PanelColumns, with zeros.
+// weights adjacent (one 32-bit lane of a dot-product instruction: vpdpbusd, sdot), then the panel's
+// column sums as int32 (the NEON kernels multiply signed bytes, A - 128, and add 128 x the sum back).
+// k rounds up to a multiple of kInt8DotDepth and n to a multiple of kInt8PanelColumns, with zeros.
 constexpr int kInt8PanelColumns = 16;
 constexpr int kInt8DotDepth = 4;
 
@@ -55,9 +56,14 @@ inline std::uint8_t int8_requantize(const Int8Requantize& e, int i, int n, std::
   return static_cast<std::uint8_t>(std::nearbyint(y));
 }
 
-// Bytes of one packed panel for a depth of k.
-inline std::size_t int8_panel_bytes(int k) {
+// Bytes of a packed panel's weights for a depth of k; its column sums follow them.
+inline std::size_t int8_panel_weight_bytes(int k) {
   return static_cast<std::size_t>((k + kInt8DotDepth - 1) / kInt8DotDepth) * kInt8DotDepth * kInt8PanelColumns;
+}
+
+// Bytes of one packed panel: weights, then kInt8PanelColumns int32 column sums.
+inline std::size_t int8_panel_bytes(int k) {
+  return int8_panel_weight_bytes(k) + kInt8PanelColumns * sizeof(std::int32_t);
 }
 
 }  // namespace pfld::kernels

@@ -22,7 +22,7 @@ struct Int8Ymm {
   static constexpr int lanes = 8;
   static ivec zero() { return _mm256_setzero_si256(); }
 
-  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out) {
+  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out, const std::int8_t*) {
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     const __m256i offset = _mm256_maskload_epi32(e.offset + n, mask);
     __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sums, offset)), _mm256_maskload_ps(e.scale + n, mask),

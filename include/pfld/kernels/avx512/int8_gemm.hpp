@@ -30,7 +30,7 @@ struct Int8Zmm {
   static ivec zero() { return _mm512_setzero_si512(); }
 
   // (maskz forms throughout: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized)
-  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out) {
+  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out, const std::int8_t*) {
     const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1);
     const __m512i offset = _mm512_maskz_loadu_epi32(mask, e.offset + n);
     __m512 y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, _mm512_add_epi32(sums, offset)), _mm512_maskz_loadu_ps(mask, e.scale + n),

@@ -1,0 +1,125 @@
+// NEON int8 GEMM kernels (int8_gemm_simd.inc over q vectors of 4 int32 lanes). NEON multiplies signed
+// bytes with signed bytes, so A's unsigned bytes enter as A - 128 (one XOR) and the store adds 128 x the
+// column sum back: the same exact sums as the reference. With the ARMv8.2 dot product, one sdot per 16
+// multiply-adds; without, widening multiplies (smull) and pairwise accumulation (sadalp).
+#pragma once
+
+#include "../../core/cpu.hpp"
+#include "../int8_gemm_kernel.hpp"
+
+#if defined(PFLD_ARCH_AARCH64)
+#include <arm_neon.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace pfld::kernels::neon {
+
+// The requantizing store shared by both variants. `exact` holds the true sums (the 128 x column sum
+// already added back).
+inline void int8_store(int32x4_t exact, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out) {
+  std::int32_t offset[4] = {0, 0, 0, 0};
+  float scale[4] = {0, 0, 0, 0}, shift[4] = {0, 0, 0, 0};
+  const std::size_t bytes = static_cast<std::size_t>(count);
+  std::memcpy(offset, e.offset + n, bytes * sizeof(std::int32_t));
+  std::memcpy(scale, e.scale + n, bytes * sizeof(float));
+  std::memcpy(shift, e.shift + n, bytes * sizeof(float));
+  float32x4_t y = vfmaq_f32(vld1q_f32(shift), vcvtq_f32_s32(vaddq_s32(exact, vld1q_s32(offset))), vld1q_f32(scale));
+  if (e.residual) {
+    std::uint8_t r[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::memcpy(r, e.residual + static_cast<std::size_t>(i) * e.residual_stride + static_cast<std::size_t>(n), bytes);
+    const uint32x4_t wide = vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(r))));
+    y = vfmaq_f32(y, vcvtq_f32_u32(wide), vdupq_n_f32(e.residual_scale));
+  }
+  y = vminq_f32(vmaxq_f32(y, vdupq_n_f32(e.lo)), vdupq_n_f32(e.hi));
+  const uint16x4_t words = vqmovun_s32(vcvtnq_s32_f32(y));  // rounds to nearest even
+  const uint8x8_t q = vqmovn_u16(vcombine_u16(words, words));
+  std::uint8_t stored[8];
+  vst1_u8(stored, q);
+  std::memcpy(out, stored, bytes);
+}
+
+inline int32x4_t int8_column_sums_x128(const std::int8_t* column_sums) {
+  int32x4_t sums;
+  std::memcpy(&sums, column_sums, sizeof sums);
+  return vshlq_n_s32(sums, 7);
+}
+
+// Without the dot product: the products widened to 16 bits (smull), added in pairs into 32 bits
+// (sadalp). A sum is kept as two vectors of pair sums, merged by the store.
+struct Int8QPlain {
+  struct ivec {
+    int32x4_t lo, hi;  // lanes: (column, k 0+1), (column, k 2+3) of columns 0-1 and 2-3
+  };
+  static constexpr int lanes = 4;
+  using BForm = int8x16_t;
+  using AForm = int8x16_t;
+  static ivec zero() { return {vdupq_n_s32(0), vdupq_n_s32(0)}; }
+  static BForm b_form(const void* p) { return vld1q_s8(static_cast<const std::int8_t*>(p)); }
+  static AForm a_form(std::uint32_t four) { return vreinterpretq_s8_u32(vdupq_n_u32(four ^ 0x80808080u)); }
+  static ivec dot(ivec acc, AForm a, BForm b) {
+    return {vpadalq_s16(acc.lo, vmull_s8(vget_low_s8(a), vget_low_s8(b))), vpadalq_s16(acc.hi, vmull_high_s8(a, b))};
+  }
+  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out,
+                    const std::int8_t* column_sums) {
+    int8_store(vaddq_s32(vpaddq_s32(sums.lo, sums.hi), int8_column_sums_x128(column_sums)), e, i, n, count, out);
+  }
+};
+
+namespace int8_plain {
+using I = Int8QPlain;
+#include "../int8_gemm_simd.inc"
+}  // namespace int8_plain
+
+// 2 rows x 1 panel: 16 registers of pair sums, 4 of B.
+inline void int8_gemm_plain(int m, int k, int n, const std::uint8_t* a, std::size_t lda, const std::int8_t* packed_b,
+                            const Int8Requantize& e, std::uint8_t* c, std::size_t ldc) {
+  int8_plain::int8_gemm_rows<2, 1>(m, k, n, a, lda, packed_b, e, c, ldc);
+}
+
+}  // namespace pfld::kernels::neon
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("dotprod"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("arch=armv8.2-a+dotprod")  // (as arm_neon.h declares vdotq_s32)
+#endif
+
+namespace pfld::kernels::neon {
+
+struct Int8QDot {
+  using ivec = int32x4_t;
+  static constexpr int lanes = 4;
+  using BForm = int8x16_t;
+  using AForm = int8x16_t;
+  static ivec zero() { return vdupq_n_s32(0); }
+  static BForm b_form(const void* p) { return vld1q_s8(static_cast<const std::int8_t*>(p)); }
+  static AForm a_form(std::uint32_t four) { return vreinterpretq_s8_u32(vdupq_n_u32(four ^ 0x80808080u)); }
+  static ivec dot(ivec acc, AForm a, BForm b) { return vdotq_s32(acc, a, b); }
+  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out,
+                    const std::int8_t* column_sums) {
+    int8_store(vaddq_s32(sums, int8_column_sums_x128(column_sums)), e, i, n, count, out);
+  }
+};
+
+namespace int8_dot {
+using I = Int8QDot;
+#include "../int8_gemm_simd.inc"
+}  // namespace int8_dot
+
+// 6 rows x 1 panel (four vectors): 24 sums, 4 B vectors, one broadcast of A.
+inline void int8_gemm_dot(int m, int k, int n, const std::uint8_t* a, std::size_t lda, const std::int8_t* packed_b,
+                          const Int8Requantize& e, std::uint8_t* c, std::size_t ldc) {
+  int8_dot::int8_gemm_rows<6, 1>(m, k, n, a, lda, packed_b, e, c, ldc);
+}
+
+}  // namespace pfld::kernels::neon
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+#endif
