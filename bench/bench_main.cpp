@@ -472,26 +472,33 @@ void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa)
 
 // --profile=WxH: the face detector network's time step by step (median of 200 runs, one thread), then
 // exit: where the time of face_detect_net goes.
+// --profile=1X or 0.25X: the same for the landmark network (the shipped weights, or --weights-*).
 int profile_face_detector(const std::string& size) {
   int width = 0, height = 0;
   char x = 0;
   std::istringstream in(size);
-  if (!(in >> width >> x >> height) || x != 'x' || width <= 0 || height <= 0 || width > 4096 || height > 4096 ||
-      width % 32 != 0 || height % 32 != 0) {
-    std::fprintf(stderr, "pfld_bench: --profile=%s: expected WIDTHxHEIGHT, multiples of 32 (the sizes YuNet pads to)\n",
+  const bool landmarks = size == "1X" || size == "0.25X";
+  if (!landmarks && (!(in >> width >> x >> height) || x != 'x' || width <= 0 || height <= 0 || width > 4096 ||
+                     height > 4096 || width % 32 != 0 || height % 32 != 0)) {
+    std::fprintf(stderr,
+                 "pfld_bench: --profile=%s: expected 1X, 0.25X or WIDTHxHEIGHT, multiples of 32 (the sizes YuNet pads to)\n",
                  size.c_str());
     return 1;
   }
   try {
-    const auto net = pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), pfld::OnnxImportOptions{}, yunet_file, height, width);
+    const auto net = landmarks ? pfld::build_inference_graph(*inference_network(size == "1X" ? 1.0f : 0.25f), pfld::active_isa())
+                               : pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), pfld::OnnxImportOptions{},
+                                                         yunet_file, height, width);
     pfld::InferenceArena arena = net->make_arena();
     float* input = net->input(arena);
-    for (std::size_t i = 0; i < static_cast<std::size_t>(height) * width * 3; ++i) input[i] = static_cast<float>(i * 7919 % 256);
+    const std::size_t input_floats = landmarks ? std::size_t{112} * 112 * 3 : static_cast<std::size_t>(height) * width * 3;
+    for (std::size_t i = 0; i < input_floats; ++i) input[i] = static_cast<float>(i * 7919 % 256) / (landmarks ? 255.0f : 1.0f);
     const auto steps = net->profile(arena, 200);
     double total = 0;
     for (const auto& s : steps) total += s.seconds;
     const double peak = fma_peak_gflops(pfld::active_isa());
-    std::printf("%s at %dx%d, %s: %.3f ms in %zu steps (FMA peak %.0f GFLOP/s)\n", yunet_file.c_str(), width, height,
+    std::printf("%s at %s, %s: %.3f ms in %zu steps (FMA peak %.0f GFLOP/s)\n",
+                landmarks ? ("PFLD " + size).c_str() : yunet_file.c_str(), landmarks ? "112x112" : size.c_str(),
                 pfld::to_string(net->isa()), total * 1e3, steps.size(), peak);
     std::printf("%9s %6s %9s  %s\n", "us", "share", "GFLOP/s", "step");
     for (const auto& s : steps)
