@@ -133,6 +133,28 @@ void BM_int8_gemm(benchmark::State& state, int m, int k, int n, pfld::kernels::I
                                                benchmark::Counter::kIsRate);
 }
 
+// ---- The int8 depthwise kernel on a depthwise layer; forward/<same layer> times the float one.
+void BM_int8_depthwise(benchmark::State& state, ConvGeometry g, Isa isa) {
+  g.batch = 1;
+  pfld::Rng rng(6);
+  std::vector<std::uint8_t> x(static_cast<std::size_t>(g.in_h) * g.in_w * g.in_c), y(static_cast<std::size_t>(g.out_h()) * g.out_w() * g.out_c);
+  for (auto& v : x) v = static_cast<std::uint8_t>(rng.below(256));
+  std::vector<std::int8_t> w(static_cast<std::size_t>(g.out_c) * 9);
+  for (auto& v : w) v = static_cast<std::int8_t>(static_cast<int>(rng.below(255)) - 127);
+  const pfld::kernels::Int8DepthwiseWeights packed(g, w.data());
+  std::vector<float> scale(static_cast<std::size_t>(g.out_c), 1e-3f), shift(static_cast<std::size_t>(g.out_c), 7.0f);
+  pfld::kernels::Int8Requantize e;
+  e.scale = scale.data();
+  e.shift = shift.data();
+  for (auto _ : state) {
+    pfld::kernels::int8_depthwise_forward(isa, g, x.data(), 128, packed, e, y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GOP/s"] = benchmark::Counter(2.0 * g.macs() * static_cast<double>(state.iterations()) / 1e9,
+                                               benchmark::Counter::kIsRate);
+  state.SetLabel(pfld::to_string(isa));
+}
+
 // ---- The convolution shapes of PFLD at a width, each once.
 struct Layer {
   std::string name;
@@ -565,6 +587,9 @@ int main(int argc, char** argv) {
   for (float width : {1.0f, 0.25f})
     for (const Layer& layer : pfld_layers(width)) {
       const ConvGeometry& g = layer.g;
+      if (g.groups == g.in_c && g.groups > 1)
+        benchmark::RegisterBenchmark(("int8_depthwise/" + layer.name).c_str(), BM_int8_depthwise, g, pfld::active_isa())
+            ->Unit(benchmark::kMicrosecond);
       if (g.kernel_h != 1 || g.kernel_w != 1 || g.groups != 1) continue;
       for (const auto& variant : pfld::kernels::int8_gemm_variants())
         if (variant.name != "ref")

@@ -666,4 +666,86 @@ TEST_SUITE("kernels") {
     CHECK(int(c[1]) == 100 + (40 + 100 - 180) / 2);   // 80
     CHECK_THROWS_AS(kernels::Int8PackedMatrix(0, 3, w), Error);
   }
+
+  TEST_CASE("int8 depthwise 3x3 against its definition, every ISA, rows in two calls") {
+    struct Case {
+      int n, h, w, c, stride;
+    };
+    const Case cases[] = {{1, 1, 1, 1, 1},  {1, 5, 7, 3, 1},  {2, 6, 5, 16, 2}, {1, 9, 8, 17, 1},
+                          {1, 7, 7, 33, 2}, {1, 4, 13, 64, 1}, {1, 8, 6, 70, 2}};
+    Rng rng(81);
+    std::size_t outputs = 0, clamped = 0;
+    for (Isa isa : test::available_isas())
+      for (const Case& t : cases)
+        for (bool residual : {false, true}) {
+          CAPTURE(std::string(to_string(isa)));
+          CAPTURE(t.h);
+          CAPTURE(t.w);
+          CAPTURE(t.c);
+          CAPTURE(t.stride);
+          CAPTURE(residual);
+          ConvGeometry g = depthwise_3x3(t.h, t.w, t.c, t.stride);
+          g.batch = t.n;
+          const std::size_t in_bytes = static_cast<std::size_t>(t.n) * t.h * t.w * t.c;
+          const std::size_t out_pixels = static_cast<std::size_t>(t.n) * g.out_h() * g.out_w();
+          std::vector<std::uint8_t> x(in_bytes);
+          for (auto& v : x) v = static_cast<std::uint8_t>(rng.below(256));
+          std::vector<std::int8_t> w(static_cast<std::size_t>(t.c) * 9);
+          for (auto& v : w) v = static_cast<std::int8_t>(static_cast<int>(rng.below(256)) - 128);
+          const int zero = static_cast<int>(rng.below(256));
+          std::vector<float> scale(static_cast<std::size_t>(t.c)), shift(static_cast<std::size_t>(t.c));
+          for (int c = 0; c < t.c; ++c) {
+            scale[static_cast<std::size_t>(c)] = rng.uniform(0.5f, 4.0f) / (128.0f * 3.0f);
+            shift[static_cast<std::size_t>(c)] = rng.uniform(-40.0f, 300.0f);
+          }
+          std::vector<std::uint8_t> r(out_pixels * static_cast<std::size_t>(t.c));
+          for (auto& v : r) v = static_cast<std::uint8_t>(rng.below(256));
+          kernels::Int8Requantize e;
+          e.scale = scale.data();
+          e.shift = shift.data();
+          e.lo = 2.0f;
+          e.hi = 251.0f;
+          if (residual) {
+            e.residual = r.data();
+            e.residual_stride = static_cast<std::size_t>(t.c);
+            e.residual_scale = 0.61f;
+          }
+          std::vector<std::uint8_t> expected(out_pixels * static_cast<std::size_t>(t.c));
+          for (int b = 0; b < t.n; ++b)
+            for (int oy = 0; oy < g.out_h(); ++oy)
+              for (int ox = 0; ox < g.out_w(); ++ox)
+                for (int c = 0; c < t.c; ++c) {
+                  std::int64_t sum = 0;
+                  for (int ky = 0; ky < 3; ++ky)
+                    for (int kx = 0; kx < 3; ++kx) {
+                      const int iy = oy * t.stride - 1 + ky, ix = ox * t.stride - 1 + kx;
+                      const int v = iy < 0 || iy >= t.h || ix < 0 || ix >= t.w
+                                        ? zero
+                                        : x[((static_cast<std::size_t>(b) * t.h + iy) * t.w + ix) * t.c + c];
+                      sum += static_cast<std::int64_t>(v - zero) * w[static_cast<std::size_t>(c) * 9 + ky * 3 + kx];
+                    }
+                  const std::size_t pixel = (static_cast<std::size_t>(b) * g.out_h() + oy) * g.out_w() + ox;
+                  float yv = std::fma(static_cast<float>(sum), scale[static_cast<std::size_t>(c)], shift[static_cast<std::size_t>(c)]);
+                  if (residual) yv = std::fma(static_cast<float>(r[pixel * t.c + c]), e.residual_scale, yv);
+                  clamped += yv < e.lo || yv > e.hi;
+                  yv = std::min(std::max(yv, e.lo), e.hi);
+                  expected[pixel * t.c + c] = static_cast<std::uint8_t>(std::nearbyint(yv));
+                }
+          outputs += expected.size();
+          const kernels::Int8DepthwiseWeights packed(g, w.data());
+          std::vector<std::uint8_t> y(expected.size(), 0xa5);
+          const std::size_t rows = static_cast<std::size_t>(t.n) * g.out_h(), half = rows / 2;
+          kernels::int8_depthwise_forward(isa, g, x.data(), zero, packed, e, y.data(), 0, half);
+          kernels::int8_depthwise_forward(isa, g, x.data(), zero, packed, e, y.data(), half, rows);
+          std::size_t differing = 0;
+          for (std::size_t i = 0; i < y.size(); ++i) differing += y[i] != expected[i];
+          CHECK(differing == 0);
+        }
+    CHECK(clamped > outputs / 20);
+    CHECK(clamped < outputs / 2);
+    ConvGeometry dense = depthwise_3x3(4, 4, 8, 1);
+    dense.groups = 1;
+    const std::int8_t none[72] = {};
+    CHECK_THROWS_AS(kernels::Int8DepthwiseWeights(dense, none), Error);
+  }
 }

@@ -29,6 +29,7 @@
 
 #include "kernels/activation.hpp"
 #include "kernels/conv_geometry.hpp"
+#include "kernels/int8_depthwise.hpp"
 #include "kernels/int8_gemm.hpp"
 
 #include "nn/activation.hpp"

@@ -34,6 +34,7 @@ struct KernelTable {
   decltype(&ref::add_clamped) add_clamped = nullptr;
   decltype(&ref::add_upsampled) add_upsampled = nullptr;
   decltype(&ref::max_pool_2x2_rows) max_pool_2x2_rows = nullptr;
+  decltype(&ref::int8_depthwise_rows) int8_depthwise_rows = nullptr;
   decltype(&ref::depthwise_backward_input_rows) depthwise_backward_input_rows = nullptr;
   decltype(&ref::depthwise_backward_weights_block) depthwise_backward_weights_block = nullptr;
   decltype(&ref::batch_norm_block_stats) batch_norm_block_stats = nullptr;
@@ -59,6 +60,7 @@ struct KernelTable {
     t.add_clamped = &ns::add_clamped;                                                    \
     t.add_upsampled = &ns::add_upsampled;                                                \
     t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                        \
+    t.int8_depthwise_rows = &ns::int8_depthwise_rows;                                    \
     t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \
     t.depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;          \
     t.batch_norm_block_stats = &ns::batch_norm_block_stats;                              \

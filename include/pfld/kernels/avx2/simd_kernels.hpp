@@ -1,5 +1,6 @@
 // AVX2 + FMA: the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc, elementwise_simd.inc, warp_simd.inc) instantiated over 8-float ymm vectors.
+// direct_conv_simd.inc, int8_depthwise_simd.inc, elementwise_simd.inc, warp_simd.inc) instantiated
+// over 8-float ymm vectors.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "../activation.hpp"
 #include "../conv_geometry.hpp"
+#include "../int8_gemm_kernel.hpp"
 #include "../warp_geometry.hpp"
 #include "vector.hpp"
 
@@ -20,6 +22,7 @@ namespace pfld::kernels::avx2 {
 #include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#include "../int8_depthwise_simd.inc"
 #include "../warp_simd.inc"
 
 }  // namespace pfld::kernels::avx2

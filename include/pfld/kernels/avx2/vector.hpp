@@ -7,7 +7,9 @@
 #if defined(PFLD_ARCH_X86_64)
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "target_begin.inc"
 
@@ -36,6 +38,24 @@ struct V {
   static type clamp(type v, type lo, type hi) { return _mm256_min_ps(_mm256_max_ps(v, lo), hi); }
   static type add(type a, type b) { return _mm256_add_ps(a, b); }
   static type fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
+  static type fused_fma(type a, type b, type c) { return _mm256_fmadd_ps(a, b, c); }
+  // Bytes as floats and back (see avx512/vector.hpp).
+  static type load_u8(const std::uint8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
+  static type load_u8_n(const std::uint8_t* p, int n) {
+    alignas(16) std::uint8_t bytes[16] = {};
+    std::memcpy(bytes, p, static_cast<std::size_t>(n));
+    return load_u8(bytes);
+  }
+  static void store_u8_n(std::uint8_t* p, type v, int n) {
+    const __m256i q = _mm256_cvtps_epi32(v);
+    const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    alignas(16) std::uint8_t bytes[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(bytes), _mm_packus_epi16(words, words));
+    std::memcpy(p, bytes, static_cast<std::size_t>(n));
+  }
+  static void store_u8(std::uint8_t* p, type v) { store_u8_n(p, v, width); }
   static type sub(type a, type b) { return _mm256_sub_ps(a, b); }
   static type mul(type a, type b) { return _mm256_mul_ps(a, b); }
   // v where lo < y < hi, else 0.

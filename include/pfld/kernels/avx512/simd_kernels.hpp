@@ -1,5 +1,6 @@
 // AVX-512: the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc, elementwise_simd.inc) instantiated over 16-float zmm vectors.
+// direct_conv_simd.inc, int8_depthwise_simd.inc, elementwise_simd.inc) instantiated over 16-float zmm
+// vectors.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "../activation.hpp"
 #include "../conv_geometry.hpp"
+#include "../int8_gemm_kernel.hpp"
 #include "vector.hpp"
 
 #if defined(PFLD_ARCH_X86_64)
@@ -19,6 +21,7 @@ namespace pfld::kernels::avx512 {
 #include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#include "../int8_depthwise_simd.inc"
 
 }  // namespace pfld::kernels::avx512
 

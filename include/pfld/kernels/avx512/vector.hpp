@@ -7,6 +7,10 @@
 #if defined(PFLD_ARCH_X86_64)
 #include <immintrin.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
 #include "target_begin.inc"
 
 namespace pfld::kernels::avx512 {
@@ -37,6 +41,23 @@ struct V {
   }
   static type add(type a, type b) { return _mm512_add_ps(a, b); }
   static type fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
+  static type fused_fma(type a, type b, type c) { return _mm512_fmadd_ps(a, b, c); }
+  // Bytes as floats (width of them; the _n forms the first n) and floats, whole numbers in [0, 255],
+  // back to bytes, rounded to nearest even: the int8 kernels' loads and stores.
+  static type load_u8(const std::uint8_t* p) {
+    return _mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+  static type load_u8_n(const std::uint8_t* p, int n) {
+    alignas(16) std::uint8_t bytes[16] = {};
+    std::memcpy(bytes, p, static_cast<std::size_t>(n));
+    return load_u8(bytes);
+  }
+  static void store_u8_n(std::uint8_t* p, type v, int n) {
+    alignas(16) std::uint8_t bytes[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(bytes), _mm512_maskz_cvtepi32_epi8(0xffff, _mm512_maskz_cvtps_epi32(0xffff, v)));
+    std::memcpy(p, bytes, static_cast<std::size_t>(n));
+  }
+  static void store_u8(std::uint8_t* p, type v) { store_u8_n(p, v, width); }
   static type sub(type a, type b) { return _mm512_sub_ps(a, b); }
   static type mul(type a, type b) { return _mm512_mul_ps(a, b); }
   // v where lo < y < hi, else 0.

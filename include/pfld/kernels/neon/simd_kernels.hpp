@@ -1,5 +1,5 @@
 // NEON (AArch64): the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc, elementwise_simd.inc) instantiated over 4-float q vectors.
+// direct_conv_simd.inc, int8_depthwise_simd.inc, elementwise_simd.inc) instantiated over 4-float q vectors.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 
 #include "../activation.hpp"
 #include "../conv_geometry.hpp"
+#include "../int8_gemm_kernel.hpp"
 #include "vector.hpp"
 
 #if defined(PFLD_ARCH_AARCH64)
@@ -17,6 +18,7 @@ namespace pfld::kernels::neon {
 #include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#include "../int8_depthwise_simd.inc"
 
 }  // namespace pfld::kernels::neon
 #endif

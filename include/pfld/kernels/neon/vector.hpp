@@ -7,6 +7,10 @@
 #if defined(PFLD_ARCH_AARCH64)
 #include <arm_neon.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
 namespace pfld::kernels::neon {
 
 struct V {
@@ -38,6 +42,21 @@ struct V {
   static type clamp(type v, type lo, type hi) { return vminq_f32(vmaxq_f32(v, lo), hi); }
   static type add(type a, type b) { return vaddq_f32(a, b); }
   static type fma(type a, type b, type c) { return vfmaq_f32(c, a, b); }
+  static type fused_fma(type a, type b, type c) { return vfmaq_f32(c, a, b); }
+  // Bytes as floats and back (see avx512/vector.hpp).
+  static type load_u8_n(const std::uint8_t* p, int n) {
+    std::uint8_t bytes[8] = {};
+    std::memcpy(bytes, p, static_cast<std::size_t>(n));
+    return vcvtq_f32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(bytes)))));
+  }
+  static type load_u8(const std::uint8_t* p) { return load_u8_n(p, width); }
+  static void store_u8_n(std::uint8_t* p, type v, int n) {
+    const uint16x4_t words = vqmovun_s32(vcvtnq_s32_f32(v));
+    std::uint8_t bytes[8];
+    vst1_u8(bytes, vqmovn_u16(vcombine_u16(words, words)));
+    std::memcpy(p, bytes, static_cast<std::size_t>(n));
+  }
+  static void store_u8(std::uint8_t* p, type v) { store_u8_n(p, v, width); }
   static type sub(type a, type b) { return vsubq_f32(a, b); }
   static type mul(type a, type b) { return vmulq_f32(a, b); }
   // v where lo < y < hi, else 0.

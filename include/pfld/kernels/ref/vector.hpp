@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 namespace pfld::kernels::ref {
 
@@ -21,6 +23,12 @@ struct V {
   static type clamp(type v, type lo, type hi) { return std::min(std::max(v, lo), hi); }
   static type add(type a, type b) { return a + b; }
   static type fma(type a, type b, type c) { return a * b + c; }  // unfused, as the reference convolution
+  static type fused_fma(type a, type b, type c) { return std::fma(a, b, c); }  // (the int8 requantization's)
+  // Bytes as floats and back (see avx512/vector.hpp).
+  static type load_u8(const std::uint8_t* p) { return static_cast<float>(*p); }
+  static type load_u8_n(const std::uint8_t* p, int) { return static_cast<float>(*p); }
+  static void store_u8(std::uint8_t* p, type v) { *p = static_cast<std::uint8_t>(std::nearbyint(v)); }
+  static void store_u8_n(std::uint8_t* p, type v, int) { store_u8(p, v); }
   static type sub(type a, type b) { return a - b; }
   static type mul(type a, type b) { return a * b; }
   // v where lo < y < hi, else 0.
