@@ -672,7 +672,9 @@ TEST_SUITE("kernels") {
       int n, h, w, c, stride;
     };
     const Case cases[] = {{1, 1, 1, 1, 1},  {1, 5, 7, 3, 1},  {2, 6, 5, 16, 2}, {1, 9, 8, 17, 1},
-                          {1, 7, 7, 33, 2}, {1, 4, 13, 64, 1}, {1, 8, 6, 70, 2}};
+                          {1, 7, 7, 33, 2}, {1, 4, 13, 64, 1}, {1, 8, 6, 70, 2},
+                          // rows wide enough for whole tiles of pixels at both strides
+                          {1, 5, 40, 16, 2}, {2, 4, 30, 32, 1}};
     Rng rng(81);
     std::size_t outputs = 0, clamped = 0;
     for (Isa isa : test::available_isas())
