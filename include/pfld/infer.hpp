@@ -31,6 +31,7 @@
 #include "infer/detector.hpp"
 #include "infer/ensemble_model.hpp"
 #include "infer/fold.hpp"
+#include "infer/int8_quantization.hpp"
 #include "infer/graph_net.hpp"
 #include "infer/landmark_model.hpp"
 #include "infer/linear_readout.hpp"
