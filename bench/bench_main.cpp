@@ -113,7 +113,7 @@ void BM_vnni_peak(benchmark::State& state) {
 // channels), each variant this CPU runs; forward/<same layer> times the float kernels on it.
 void BM_int8_gemm(benchmark::State& state, int m, int k, int n, pfld::kernels::Int8GemmFn run) {
   pfld::Rng rng(5);
-  std::vector<std::uint8_t> a(static_cast<std::size_t>(m) * static_cast<std::size_t>(k));
+  std::vector<std::uint8_t> a(static_cast<std::size_t>(m) * static_cast<std::size_t>(k) + pfld::kernels::kInt8ReadPast);
   for (auto& x : a) x = static_cast<std::uint8_t>(rng.below(256));
   std::vector<std::int8_t> w(static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
   for (auto& x : w) x = static_cast<std::int8_t>(static_cast<int>(rng.below(255)) - 127);

@@ -653,7 +653,7 @@ TEST_SUITE("kernels") {
     const std::int8_t w[6] = {1, -2, 3, 4, 5, -6};  // 2 outputs x 3 inputs
     const kernels::Int8PackedMatrix b(2, 3, w);
     CHECK(b.column_sums() == std::vector<std::int32_t>{2, 3});
-    const std::uint8_t a[3] = {10, 20, 30};
+    const std::uint8_t a[3 + kernels::kInt8ReadPast] = {10, 20, 30};  // (the bytes a kernel may read past k)
     const std::int32_t offset[2] = {0, 0};
     const float scale[2] = {1.0f, 0.5f}, shift[2] = {100.0f, 100.0f};
     kernels::Int8Requantize e;
