@@ -20,9 +20,10 @@ class Error : public std::runtime_error {
 
 namespace detail {
 
-// One part of a cat message appended as text, as `std::ostream <<` would write it (numbers as %g with
-// six digits, bool as 0 or 1). Strings and numbers are appended directly: a string stream per message
-// made every distinct argument list a kilobyte of code, and a program checks hundreds of them.
+// One part of a cat message appended as text, as `std::ostream <<` would write it (floating point as %g
+// with six digits, bool as 0 or 1), except that signed and unsigned chars print as numbers. Strings and
+// numbers are appended directly: a string stream per message made every distinct argument list a
+// kilobyte of code, and a program checks hundreds of them.
 template <class T>
 void append_text(std::string& out, const T& part) {
   if constexpr (std::is_same_v<T, const char*> || std::is_same_v<T, char*>)
