@@ -318,6 +318,101 @@ TEST_SUITE("infer") {
     CHECK_THROWS_WITH_AS(EnsembleModel({a, five}), doctest::Contains("5 landmarks"), Error);
     CHECK_THROWS_AS(EnsembleModel({}), Error);
   }
+  TEST_CASE("int8 layers: a quantized 1x1 convolution (ReLU6, residual) and depthwise layer stay within the error their quantization allows") {
+    Rng rng(90);
+    const int m = 60, k = 40, n = 24;
+    std::vector<float> x(static_cast<std::size_t>(m) * k), w(static_cast<std::size_t>(n) * k), b(static_cast<std::size_t>(n)),
+        r(static_cast<std::size_t>(m) * n);
+    for (auto& v : x) v = rng.uniform(-1.0f, 3.0f);
+    for (auto& v : w) v = rng.normal(0.0f, 0.2f);
+    for (auto& v : b) v = rng.uniform(-0.5f, 0.5f);
+    for (auto& v : r) v = rng.uniform(-0.5f, 1.0f);
+    const Clamp relu6{0.0f, 6.0f};
+    std::vector<float> y(static_cast<std::size_t>(m) * n);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) {
+        double s = b[static_cast<std::size_t>(j)] + r[static_cast<std::size_t>(i * n + j)];
+        for (int q = 0; q < k; ++q) s += static_cast<double>(x[static_cast<std::size_t>(i * k + q)]) * w[static_cast<std::size_t>(j * k + q)];
+        y[static_cast<std::size_t>(i * n + j)] = static_cast<float>(std::min(std::max(s, 0.0), 6.0));
+      }
+    const QuantParams in = QuantParams::from_range(-1.0f, 3.0f), out = QuantParams::from_range(0.0f, 6.0f),
+                      res = QuantParams::from_range(-0.5f, 1.0f);
+    CHECK(in.zero == 64);  // 1 / (4 / 255) = 63.75
+    CHECK(out.zero == 0);
+    const Int8Weights w8 = quantize_weights(w.data(), n, k);
+    const kernels::Int8PackedMatrix packed(n, k, w8.values.data());
+    const Int8LayerRequant requant = make_int8_requant(in, w8, packed.column_sums().data(), b.data(), out, relu6, &res);
+    std::vector<std::uint8_t> qx(x.size() + kernels::kInt8ReadPast), qr(r.size()), qy(y.size());
+    for (std::size_t i = 0; i < x.size(); ++i) qx[i] = in.quantize(x[i]);
+    for (std::size_t i = 0; i < r.size(); ++i) qr[i] = res.quantize(r[i]);
+    kernels::int8_gemm(active_isa(), m, qx.data(), static_cast<std::size_t>(k), packed, requant.view(qr.data(), static_cast<std::size_t>(n)),
+                       qy.data(), static_cast<std::size_t>(n));
+    // Each output's bound: the inputs' rounding (half a step each) through |w|, the weights' (half their
+    // step) through |x|, the residual's and the output's half steps.
+    double worst = 0.0, mean = 0.0;
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) {
+        double bound = res.scale / 2.0 + out.scale / 2.0 + 1e-5;
+        for (int q = 0; q < k; ++q)
+          bound += in.scale / 2.0 * std::fabs(w[static_cast<std::size_t>(j * k + q)]) +
+                   w8.scales[static_cast<std::size_t>(j)] / 2.0 * (std::fabs(x[static_cast<std::size_t>(i * k + q)]) + in.scale / 2.0);
+        const double error = std::fabs(out.dequantize(qy[static_cast<std::size_t>(i * n + j)]) - y[static_cast<std::size_t>(i * n + j)]);
+        CHECK(error <= bound);
+        worst = std::max(worst, error / bound);
+        mean += error;
+      }
+    mean /= m * n;
+    MESSAGE("1x1 int8 against float: mean |error| " << mean << " (output step " << out.scale << "), worst " << worst << " of its bound");
+    CHECK(mean < 0.5 * out.scale);
+
+    // Depthwise: 3x3, stride 1, 8 channels, no residual, no clamp.
+    ConvGeometry g;
+    g.in_h = g.in_w = 6;
+    g.in_c = g.out_c = g.groups = 8;
+    g.kernel_h = g.kernel_w = 3;
+    g.stride_h = g.stride_w = 1;
+    g.pad_h = g.pad_w = 1;
+    std::vector<float> dx(6 * 6 * 8), dw(8 * 9), db(8), dy(6 * 6 * 8);
+    for (auto& v : dx) v = rng.uniform(0.0f, 2.0f);
+    for (auto& v : dw) v = rng.normal(0.0f, 0.5f);
+    for (auto& v : db) v = rng.uniform(-1.0f, 1.0f);
+    float lo = 0.0f, hi = 0.0f;
+    for (int oy = 0; oy < 6; ++oy)
+      for (int ox = 0; ox < 6; ++ox)
+        for (int c = 0; c < 8; ++c) {
+          double s = db[static_cast<std::size_t>(c)];
+          for (int ky = 0; ky < 3; ++ky)
+            for (int kx = 0; kx < 3; ++kx) {
+              const int iy = oy - 1 + ky, ix = ox - 1 + kx;
+              if (iy >= 0 && iy < 6 && ix >= 0 && ix < 6)
+                s += static_cast<double>(dx[static_cast<std::size_t>((iy * 6 + ix) * 8 + c)]) * dw[static_cast<std::size_t>(c * 9 + ky * 3 + kx)];
+            }
+          dy[static_cast<std::size_t>((oy * 6 + ox) * 8 + c)] = static_cast<float>(s);
+          lo = std::min(lo, static_cast<float>(s));
+          hi = std::max(hi, static_cast<float>(s));
+        }
+    const QuantParams din = QuantParams::from_range(0.0f, 2.0f), dout = QuantParams::from_range(lo, hi);
+    const Int8Weights dw8 = quantize_weights(dw.data(), 8, 9);
+    const Int8LayerRequant drequant = make_int8_requant(din, dw8, nullptr, db.data(), dout, Clamp{});
+    CHECK(drequant.offset.empty());
+    std::vector<std::uint8_t> dqx(dx.size()), dqy(dy.size());
+    for (std::size_t i = 0; i < dx.size(); ++i) dqx[i] = din.quantize(dx[i]);
+    kernels::int8_depthwise_forward(active_isa(), g, dqx.data(), din.zero, kernels::Int8DepthwiseWeights(g, dw8.values.data()),
+                                    drequant.view(), dqy.data());
+    double dworst = 0.0;
+    for (std::size_t i = 0; i < dy.size(); ++i) {
+      const int c = static_cast<int>(i % 8);
+      double bound = dout.scale / 2.0 + 1e-5;
+      for (int t = 0; t < 9; ++t) bound += din.scale / 2.0 * std::fabs(dw[static_cast<std::size_t>(c * 9 + t)]) + dw8.scales[static_cast<std::size_t>(c)] / 2.0 * 2.0;
+      const double error = std::fabs(dout.dequantize(dqy[i]) - dy[i]);
+      CHECK(error <= bound);
+      dworst = std::max(dworst, error / bound);
+    }
+    MESSAGE("depthwise int8 against float: worst " << dworst << " of its bound");
+    CHECK_THROWS_AS(QuantParams::from_range(1.0f, 0.0f), Error);
+    const float bad[2] = {1.0f, std::numeric_limits<float>::quiet_NaN()};
+    CHECK_THROWS_AS(quantize_weights(bad, 1, 2), Error);
+  }
 }
 
 // The Detector above the network: boxes, crops, refine passes, mirror averaging, errors. Its logic does not
@@ -585,101 +680,5 @@ TEST_SUITE("detector") {
     const Landmarks a = from_file.detect(image.view(), Box{20, 20, 80, 80});
     const Landmarks b = in_memory.detect(image.view(), Box{20, 20, 80, 80});
     for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].x == b[i].x);
-  }
-
-  TEST_CASE("int8 layers: a quantized 1x1 convolution (ReLU6, residual) and depthwise layer stay within the error their quantization allows") {
-    Rng rng(90);
-    const int m = 60, k = 40, n = 24;
-    std::vector<float> x(static_cast<std::size_t>(m) * k), w(static_cast<std::size_t>(n) * k), b(static_cast<std::size_t>(n)),
-        r(static_cast<std::size_t>(m) * n);
-    for (auto& v : x) v = rng.uniform(-1.0f, 3.0f);
-    for (auto& v : w) v = rng.normal(0.0f, 0.2f);
-    for (auto& v : b) v = rng.uniform(-0.5f, 0.5f);
-    for (auto& v : r) v = rng.uniform(-0.5f, 1.0f);
-    const Clamp relu6{0.0f, 6.0f};
-    std::vector<float> y(static_cast<std::size_t>(m) * n);
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j < n; ++j) {
-        double s = b[static_cast<std::size_t>(j)] + r[static_cast<std::size_t>(i * n + j)];
-        for (int q = 0; q < k; ++q) s += static_cast<double>(x[static_cast<std::size_t>(i * k + q)]) * w[static_cast<std::size_t>(j * k + q)];
-        y[static_cast<std::size_t>(i * n + j)] = static_cast<float>(std::min(std::max(s, 0.0), 6.0));
-      }
-    const QuantParams in = QuantParams::from_range(-1.0f, 3.0f), out = QuantParams::from_range(0.0f, 6.0f),
-                      res = QuantParams::from_range(-0.5f, 1.0f);
-    CHECK(in.zero == 64);  // 1 / (4 / 255) = 63.75
-    CHECK(out.zero == 0);
-    const Int8Weights w8 = quantize_weights(w.data(), n, k);
-    const kernels::Int8PackedMatrix packed(n, k, w8.values.data());
-    const Int8LayerRequant requant = make_int8_requant(in, w8, packed.column_sums().data(), b.data(), out, relu6, &res);
-    std::vector<std::uint8_t> qx(x.size() + kernels::kInt8ReadPast), qr(r.size()), qy(y.size());
-    for (std::size_t i = 0; i < x.size(); ++i) qx[i] = in.quantize(x[i]);
-    for (std::size_t i = 0; i < r.size(); ++i) qr[i] = res.quantize(r[i]);
-    kernels::int8_gemm(active_isa(), m, qx.data(), static_cast<std::size_t>(k), packed, requant.view(qr.data(), static_cast<std::size_t>(n)),
-                       qy.data(), static_cast<std::size_t>(n));
-    // Each output's bound: the inputs' rounding (half a step each) through |w|, the weights' (half their
-    // step) through |x|, the residual's and the output's half steps.
-    double worst = 0.0, mean = 0.0;
-    for (int i = 0; i < m; ++i)
-      for (int j = 0; j < n; ++j) {
-        double bound = res.scale / 2.0 + out.scale / 2.0 + 1e-5;
-        for (int q = 0; q < k; ++q)
-          bound += in.scale / 2.0 * std::fabs(w[static_cast<std::size_t>(j * k + q)]) +
-                   w8.scales[static_cast<std::size_t>(j)] / 2.0 * (std::fabs(x[static_cast<std::size_t>(i * k + q)]) + in.scale / 2.0);
-        const double error = std::fabs(out.dequantize(qy[static_cast<std::size_t>(i * n + j)]) - y[static_cast<std::size_t>(i * n + j)]);
-        CHECK(error <= bound);
-        worst = std::max(worst, error / bound);
-        mean += error;
-      }
-    mean /= m * n;
-    MESSAGE("1x1 int8 against float: mean |error| " << mean << " (output step " << out.scale << "), worst " << worst << " of its bound");
-    CHECK(mean < 0.5 * out.scale);
-
-    // Depthwise: 3x3, stride 1, 8 channels, no residual, no clamp.
-    ConvGeometry g;
-    g.in_h = g.in_w = 6;
-    g.in_c = g.out_c = g.groups = 8;
-    g.kernel_h = g.kernel_w = 3;
-    g.stride_h = g.stride_w = 1;
-    g.pad_h = g.pad_w = 1;
-    std::vector<float> dx(6 * 6 * 8), dw(8 * 9), db(8), dy(6 * 6 * 8);
-    for (auto& v : dx) v = rng.uniform(0.0f, 2.0f);
-    for (auto& v : dw) v = rng.normal(0.0f, 0.5f);
-    for (auto& v : db) v = rng.uniform(-1.0f, 1.0f);
-    float lo = 0.0f, hi = 0.0f;
-    for (int oy = 0; oy < 6; ++oy)
-      for (int ox = 0; ox < 6; ++ox)
-        for (int c = 0; c < 8; ++c) {
-          double s = db[static_cast<std::size_t>(c)];
-          for (int ky = 0; ky < 3; ++ky)
-            for (int kx = 0; kx < 3; ++kx) {
-              const int iy = oy - 1 + ky, ix = ox - 1 + kx;
-              if (iy >= 0 && iy < 6 && ix >= 0 && ix < 6)
-                s += static_cast<double>(dx[static_cast<std::size_t>((iy * 6 + ix) * 8 + c)]) * dw[static_cast<std::size_t>(c * 9 + ky * 3 + kx)];
-            }
-          dy[static_cast<std::size_t>((oy * 6 + ox) * 8 + c)] = static_cast<float>(s);
-          lo = std::min(lo, static_cast<float>(s));
-          hi = std::max(hi, static_cast<float>(s));
-        }
-    const QuantParams din = QuantParams::from_range(0.0f, 2.0f), dout = QuantParams::from_range(lo, hi);
-    const Int8Weights dw8 = quantize_weights(dw.data(), 8, 9);
-    const Int8LayerRequant drequant = make_int8_requant(din, dw8, nullptr, db.data(), dout, Clamp{});
-    CHECK(drequant.offset.empty());
-    std::vector<std::uint8_t> dqx(dx.size()), dqy(dy.size());
-    for (std::size_t i = 0; i < dx.size(); ++i) dqx[i] = din.quantize(dx[i]);
-    kernels::int8_depthwise_forward(active_isa(), g, dqx.data(), din.zero, kernels::Int8DepthwiseWeights(g, dw8.values.data()),
-                                    drequant.view(), dqy.data());
-    double dworst = 0.0;
-    for (std::size_t i = 0; i < dy.size(); ++i) {
-      const int c = static_cast<int>(i % 8);
-      double bound = dout.scale / 2.0 + 1e-5;
-      for (int t = 0; t < 9; ++t) bound += din.scale / 2.0 * std::fabs(dw[static_cast<std::size_t>(c * 9 + t)]) + dw8.scales[static_cast<std::size_t>(c)] / 2.0 * 2.0;
-      const double error = std::fabs(dout.dequantize(dqy[i]) - dy[i]);
-      CHECK(error <= bound);
-      dworst = std::max(dworst, error / bound);
-    }
-    MESSAGE("depthwise int8 against float: worst " << dworst << " of its bound");
-    CHECK_THROWS_AS(QuantParams::from_range(1.0f, 0.0f), Error);
-    const float bad[2] = {1.0f, std::numeric_limits<float>::quiet_NaN()};
-    CHECK_THROWS_AS(quantize_weights(bad, 1, 2), Error);
   }
 }

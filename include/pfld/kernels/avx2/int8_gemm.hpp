@@ -22,23 +22,36 @@ struct Int8Ymm {
   static constexpr int lanes = 8;
   static ivec zero() { return _mm256_setzero_si256(); }
 
-  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out, const std::int8_t*) {
+  struct Columns {
+    __m256i offset;
+    __m256 scale, shift;
+  };
+  struct Bounds {
+    __m256 lo, hi, residual_scale;
+  };
+  static Columns columns(const Int8Requantize& e, int n, int count, const std::int8_t*) {
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const __m256i offset = _mm256_maskload_epi32(e.offset + n, mask);
-    __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sums, offset)), _mm256_maskload_ps(e.scale + n, mask),
-                               _mm256_maskload_ps(e.shift + n, mask));
-    if (e.residual) {
+    return {_mm256_maskload_epi32(e.offset + n, mask), _mm256_maskload_ps(e.scale + n, mask), _mm256_maskload_ps(e.shift + n, mask)};
+  }
+  static Bounds bounds(const Int8Requantize& e) {
+    return {_mm256_set1_ps(e.lo), _mm256_set1_ps(e.hi), _mm256_set1_ps(e.residual_scale)};
+  }
+  static void store(ivec sums, const Columns& k, const Bounds& b, const std::uint8_t* residual, int count, std::uint8_t* out) {
+    __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sums, k.offset)), k.scale, k.shift);
+    if (residual) {
       std::uint64_t bytes = 0;
-      std::memcpy(&bytes, e.residual + static_cast<std::size_t>(i) * e.residual_stride + static_cast<std::size_t>(n),
-                  static_cast<std::size_t>(count));
+      std::memcpy(&bytes, residual, static_cast<std::size_t>(count));
       const __m256i r = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
-      y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(r), _mm256_set1_ps(e.residual_scale), y);
+      y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(r), b.residual_scale, y);
     }
-    y = _mm256_min_ps(_mm256_max_ps(y, _mm256_set1_ps(e.lo)), _mm256_set1_ps(e.hi));
+    y = _mm256_min_ps(_mm256_max_ps(y, b.lo), b.hi);
     const __m256i q = _mm256_cvtps_epi32(y);  // rounds to nearest even
     const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-    const std::uint64_t bytes = static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_packus_epi16(words, words)));
-    std::memcpy(out, &bytes, static_cast<std::size_t>(count));
+    const std::uint64_t packed = static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_packus_epi16(words, words)));
+    if (count == 8)  // (a constant size: one 8-byte store)
+      std::memcpy(out, &packed, 8);
+    else
+      std::memcpy(out, &packed, static_cast<std::size_t>(count));
   }
 };
 

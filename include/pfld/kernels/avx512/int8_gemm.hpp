@@ -30,18 +30,30 @@ struct Int8Zmm {
   static ivec zero() { return _mm512_setzero_si512(); }
 
   // (maskz forms throughout: GCC 12 flags the plain ones' undefined pass-through as maybe-uninitialized)
-  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out, const std::int8_t*) {
+  struct Columns {
+    __mmask16 mask;
+    __m512i offset;
+    __m512 scale, shift;
+  };
+  struct Bounds {
+    __m512 lo, hi, residual_scale;
+  };
+  static Columns columns(const Int8Requantize& e, int n, int count, const std::int8_t*) {
     const __mmask16 mask = static_cast<__mmask16>(count >= 16 ? 0xffff : (1u << count) - 1);
-    const __m512i offset = _mm512_maskz_loadu_epi32(mask, e.offset + n);
-    __m512 y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, _mm512_add_epi32(sums, offset)), _mm512_maskz_loadu_ps(mask, e.scale + n),
-                               _mm512_maskz_loadu_ps(mask, e.shift + n));
-    if (e.residual) {
-      const __m128i r = _mm_maskz_loadu_epi8(mask, e.residual + static_cast<std::size_t>(i) * e.residual_stride +
-                                                       static_cast<std::size_t>(n));
-      y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, r)), _mm512_set1_ps(e.residual_scale), y);
+    return {mask, _mm512_maskz_loadu_epi32(mask, e.offset + n), _mm512_maskz_loadu_ps(mask, e.scale + n),
+            _mm512_maskz_loadu_ps(mask, e.shift + n)};
+  }
+  static Bounds bounds(const Int8Requantize& e) {
+    return {_mm512_set1_ps(e.lo), _mm512_set1_ps(e.hi), _mm512_set1_ps(e.residual_scale)};
+  }
+  static void store(ivec sums, const Columns& k, const Bounds& b, const std::uint8_t* residual, int, std::uint8_t* out) {
+    __m512 y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, _mm512_add_epi32(sums, k.offset)), k.scale, k.shift);
+    if (residual) {
+      const __m128i r = _mm_maskz_loadu_epi8(k.mask, residual);
+      y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, r)), b.residual_scale, y);
     }
-    y = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, y, _mm512_set1_ps(e.lo)), _mm512_set1_ps(e.hi));
-    _mm_mask_storeu_epi8(out, mask, _mm512_maskz_cvtepi32_epi8(0xffff, _mm512_maskz_cvtps_epi32(0xffff, y)));  // rounds to nearest even
+    y = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, y, b.lo), b.hi);
+    _mm_mask_storeu_epi8(out, k.mask, _mm512_maskz_cvtepi32_epi8(0xffff, _mm512_maskz_cvtps_epi32(0xffff, y)));  // nearest even
   }
 };
 

@@ -16,34 +16,45 @@
 
 namespace pfld::kernels::neon {
 
-// The requantizing store shared by both variants. `exact` holds the true sums (the 128 x column sum
-// already added back).
-inline void int8_store(int32x4_t exact, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out) {
-  std::int32_t offset[4] = {0, 0, 0, 0};
+// The requantization shared by both variants: per-column vectors (the offset includes 128 x the column
+// sum, which the signed products lack), bounds, and the store of one row's true sums.
+struct Int8QColumns {
+  int32x4_t offset;
+  float32x4_t scale, shift;
+};
+struct Int8QBounds {
+  float32x4_t lo, hi, residual_scale;
+};
+
+inline Int8QColumns int8_columns(const Int8Requantize& e, int n, int count, const std::int8_t* column_sums) {
+  std::int32_t offset[4] = {0, 0, 0, 0}, sums[4] = {0, 0, 0, 0};
   float scale[4] = {0, 0, 0, 0}, shift[4] = {0, 0, 0, 0};
-  const std::size_t bytes = static_cast<std::size_t>(count);
-  std::memcpy(offset, e.offset + n, bytes * sizeof(std::int32_t));
-  std::memcpy(scale, e.scale + n, bytes * sizeof(float));
-  std::memcpy(shift, e.shift + n, bytes * sizeof(float));
-  float32x4_t y = vfmaq_f32(vld1q_f32(shift), vcvtq_f32_s32(vaddq_s32(exact, vld1q_s32(offset))), vld1q_f32(scale));
-  if (e.residual) {
-    std::uint8_t r[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    std::memcpy(r, e.residual + static_cast<std::size_t>(i) * e.residual_stride + static_cast<std::size_t>(n), bytes);
-    const uint32x4_t wide = vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(r))));
-    y = vfmaq_f32(y, vcvtq_f32_u32(wide), vdupq_n_f32(e.residual_scale));
-  }
-  y = vminq_f32(vmaxq_f32(y, vdupq_n_f32(e.lo)), vdupq_n_f32(e.hi));
-  const uint16x4_t words = vqmovun_s32(vcvtnq_s32_f32(y));  // rounds to nearest even
-  const uint8x8_t q = vqmovn_u16(vcombine_u16(words, words));
-  std::uint8_t stored[8];
-  vst1_u8(stored, q);
-  std::memcpy(out, stored, bytes);
+  const std::size_t lanes = static_cast<std::size_t>(count);
+  std::memcpy(offset, e.offset + n, lanes * sizeof(std::int32_t));
+  std::memcpy(sums, column_sums, lanes * sizeof(std::int32_t));
+  std::memcpy(scale, e.scale + n, lanes * sizeof(float));
+  std::memcpy(shift, e.shift + n, lanes * sizeof(float));
+  return {vaddq_s32(vld1q_s32(offset), vshlq_n_s32(vld1q_s32(sums), 7)), vld1q_f32(scale), vld1q_f32(shift)};
 }
 
-inline int32x4_t int8_column_sums_x128(const std::int8_t* column_sums) {
-  int32x4_t sums;
-  std::memcpy(&sums, column_sums, sizeof sums);
-  return vshlq_n_s32(sums, 7);
+inline Int8QBounds int8_bounds(const Int8Requantize& e) {
+  return {vdupq_n_f32(e.lo), vdupq_n_f32(e.hi), vdupq_n_f32(e.residual_scale)};
+}
+
+inline void int8_store(int32x4_t sums, const Int8QColumns& k, const Int8QBounds& b, const std::uint8_t* residual, int count,
+                       std::uint8_t* out) {
+  float32x4_t y = vfmaq_f32(k.shift, vcvtq_f32_s32(vaddq_s32(sums, k.offset)), k.scale);
+  if (residual) {
+    std::uint8_t r[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::memcpy(r, residual, static_cast<std::size_t>(count));
+    const uint32x4_t wide = vmovl_u16(vget_low_u16(vmovl_u8(vld1_u8(r))));
+    y = vfmaq_f32(y, vcvtq_f32_u32(wide), b.residual_scale);
+  }
+  y = vminq_f32(vmaxq_f32(y, b.lo), b.hi);
+  const uint16x4_t words = vqmovun_s32(vcvtnq_s32_f32(y));  // rounds to nearest even
+  std::uint8_t stored[8];
+  vst1_u8(stored, vqmovn_u16(vcombine_u16(words, words)));
+  std::memcpy(out, stored, static_cast<std::size_t>(count));
 }
 
 // Without the dot product: the products widened to 16 bits (smull), added in pairs into 32 bits
@@ -61,9 +72,14 @@ struct Int8QPlain {
   static ivec dot(ivec acc, AForm a, BForm b) {
     return {vpadalq_s16(acc.lo, vmull_s8(vget_low_s8(a), vget_low_s8(b))), vpadalq_s16(acc.hi, vmull_high_s8(a, b))};
   }
-  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out,
-                    const std::int8_t* column_sums) {
-    int8_store(vaddq_s32(vpaddq_s32(sums.lo, sums.hi), int8_column_sums_x128(column_sums)), e, i, n, count, out);
+  using Columns = Int8QColumns;
+  using Bounds = Int8QBounds;
+  static Columns columns(const Int8Requantize& e, int n, int count, const std::int8_t* column_sums) {
+    return int8_columns(e, n, count, column_sums);
+  }
+  static Bounds bounds(const Int8Requantize& e) { return int8_bounds(e); }
+  static void store(ivec sums, const Columns& k, const Bounds& b, const std::uint8_t* residual, int count, std::uint8_t* out) {
+    int8_store(vpaddq_s32(sums.lo, sums.hi), k, b, residual, count, out);
   }
 };
 
@@ -98,9 +114,14 @@ struct Int8QDot {
   static BForm b_form(const void* p) { return vld1q_s8(static_cast<const std::int8_t*>(p)); }
   static AForm a_form(std::uint32_t four) { return vreinterpretq_s8_u32(vdupq_n_u32(four ^ 0x80808080u)); }
   static ivec dot(ivec acc, AForm a, BForm b) { return vdotq_s32(acc, a, b); }
-  static void store(ivec sums, const Int8Requantize& e, int i, int n, int count, std::uint8_t* out,
-                    const std::int8_t* column_sums) {
-    int8_store(vaddq_s32(sums, int8_column_sums_x128(column_sums)), e, i, n, count, out);
+  using Columns = Int8QColumns;
+  using Bounds = Int8QBounds;
+  static Columns columns(const Int8Requantize& e, int n, int count, const std::int8_t* column_sums) {
+    return int8_columns(e, n, count, column_sums);
+  }
+  static Bounds bounds(const Int8Requantize& e) { return int8_bounds(e); }
+  static void store(ivec sums, const Columns& k, const Bounds& b, const std::uint8_t* residual, int count, std::uint8_t* out) {
+    int8_store(sums, k, b, residual, count, out);
   }
 };
 
