@@ -59,7 +59,17 @@ inline void int8_store(int32x4_t sums, const Int8QColumns& k, const Int8QBounds&
 
 // Without the dot product: the products widened to 16 bits (smull), added in pairs into 32 bits
 // (sadalp). A sum is kept as two vectors of pair sums, merged by the store.
-struct Int8QPlain {
+// What both variants share: the requantization's per-column vectors and bounds.
+struct Int8QRequant {
+  using Columns = Int8QColumns;
+  using Bounds = Int8QBounds;
+  static Columns columns(const Int8Requantize& e, int n, int count, const std::int8_t* column_sums) {
+    return int8_columns(e, n, count, column_sums);
+  }
+  static Bounds bounds(const Int8Requantize& e) { return int8_bounds(e); }
+};
+
+struct Int8QPlain : Int8QRequant {
   struct ivec {
     int32x4_t lo, hi;  // lanes: (column, k 0+1), (column, k 2+3) of columns 0-1 and 2-3
   };
@@ -72,12 +82,6 @@ struct Int8QPlain {
   static ivec dot(ivec acc, AForm a, BForm b) {
     return {vpadalq_s16(acc.lo, vmull_s8(vget_low_s8(a), vget_low_s8(b))), vpadalq_s16(acc.hi, vmull_high_s8(a, b))};
   }
-  using Columns = Int8QColumns;
-  using Bounds = Int8QBounds;
-  static Columns columns(const Int8Requantize& e, int n, int count, const std::int8_t* column_sums) {
-    return int8_columns(e, n, count, column_sums);
-  }
-  static Bounds bounds(const Int8Requantize& e) { return int8_bounds(e); }
   static void store(ivec sums, const Columns& k, const Bounds& b, const std::uint8_t* residual, int count, std::uint8_t* out) {
     int8_store(vpaddq_s32(sums.lo, sums.hi), k, b, residual, count, out);
   }
@@ -105,7 +109,7 @@ inline void int8_gemm_plain(int m, int k, int n, const std::uint8_t* a, std::siz
 
 namespace pfld::kernels::neon {
 
-struct Int8QDot {
+struct Int8QDot : Int8QRequant {
   using ivec = int32x4_t;
   static constexpr int lanes = 4;
   using BForm = int8x16_t;
@@ -114,12 +118,6 @@ struct Int8QDot {
   static BForm b_form(const void* p) { return vld1q_s8(static_cast<const std::int8_t*>(p)); }
   static AForm a_form(std::uint32_t four) { return vreinterpretq_s8_u32(vdupq_n_u32(four ^ 0x80808080u)); }
   static ivec dot(ivec acc, AForm a, BForm b) { return vdotq_s32(acc, a, b); }
-  using Columns = Int8QColumns;
-  using Bounds = Int8QBounds;
-  static Columns columns(const Int8Requantize& e, int n, int count, const std::int8_t* column_sums) {
-    return int8_columns(e, n, count, column_sums);
-  }
-  static Bounds bounds(const Int8Requantize& e) { return int8_bounds(e); }
   static void store(ivec sums, const Columns& k, const Bounds& b, const std::uint8_t* residual, int count, std::uint8_t* out) {
     int8_store(sums, k, b, residual, count, out);
   }
