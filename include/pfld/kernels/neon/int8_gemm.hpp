@@ -1,7 +1,7 @@
 // NEON int8 GEMM kernels (int8_gemm_simd.inc over q vectors of 4 int32 lanes). NEON multiplies signed
-// bytes with signed bytes, so A's unsigned bytes enter as A - 128 (one XOR) and the store adds 128 x the
-// column sum back: the same exact sums as the reference. With the ARMv8.2 dot product, one sdot per 16
-// multiply-adds; without, widening multiplies (smull) and pairwise accumulation (sadalp).
+// bytes with signed bytes, so A's unsigned bytes enter as A - 128 (one XOR) and the requantization adds
+// 128 x the column sum back: the same exact sums as the reference. With the ARMv8.2 dot product, one
+// sdot per 16 multiply-adds; without, widening multiplies (smull) and pairwise accumulation (sadalp).
 #pragma once
 
 #include "../../core/cpu.hpp"
