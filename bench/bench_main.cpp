@@ -267,7 +267,7 @@ void BM_train_step(benchmark::State& state, float width, int threads) {
 std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised network)
 std::string onnx_file;         // --onnx=FILE: also time this model imported into pfld
 std::string yunet_file;        // --yunet=FILE: the YuNet face detector (default: the shipped one)
-std::string profile_size;      // --profile=WxH: print the face detector's time per step instead
+std::string profile_size;      // --profile=WxH, 1X or 0.25X: print a network's time per step instead
 
 std::unique_ptr<pfld::model::PfldNet> inference_network(float width) {
   const std::string& file = weights_files[width == 1.0f ? 1 : 0];
@@ -495,7 +495,7 @@ void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa)
 // --profile=WxH: the face detector network's time step by step (median of 200 runs, one thread), then
 // exit: where the time of face_detect_net goes.
 // --profile=1X or 0.25X: the same for the landmark network (the shipped weights, or --weights-*).
-int profile_face_detector(const std::string& size) {
+int profile_network(const std::string& size) {
   int width = 0, height = 0;
   char x = 0;
   std::istringstream in(size);
@@ -578,7 +578,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   if (yunet_file.empty()) yunet_file = pfld::default_face_detector_path();
-  if (!profile_size.empty()) return profile_face_detector(profile_size);
+  if (!profile_size.empty()) return profile_network(profile_size);
   benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
 #if defined(PFLD_ARCH_X86_64)
   if (pfld::isa_supported(Isa::avx512) && pfld::cpu_features().avx512vnni)

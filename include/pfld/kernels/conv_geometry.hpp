@@ -1,7 +1,9 @@
 // The shape of a 2-D convolution over NHWC input, shared by every ISA's kernels.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <utility>
 
 #include "../core/error.hpp"
 
@@ -26,6 +28,14 @@ struct ConvGeometry {
   // 1x1, stride 1, no padding, dense: the NHWC input is already a GEMM's A (pixels x channels).
   bool is_pointwise() const {
     return groups == 1 && kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0;
+  }
+  // Output columns [first, last) whose kernel lies wholly inside the input, reading no padding (first ==
+  // last: none): the columns kernels compute in tiles without bounds checks, the rest one by one.
+  std::pair<int, int> interior_columns() const {
+    const int ow = out_w();
+    const int first = std::min(ow, (pad_w + stride_w - 1) / stride_w);
+    const int last = std::max(first, std::min(ow, (in_w - kernel_w + pad_w) / stride_w + 1));
+    return {first, last};
   }
   // Multiply-adds of one forward pass; a forward costs 2 * macs() FLOPs.
   double macs() const {
