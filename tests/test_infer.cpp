@@ -417,6 +417,197 @@ TEST_SUITE("infer") {
 
 // The Detector above the network: boxes, crops, refine passes, mirror averaging, errors. Its logic does not
 // depend on the ISA, so emulated CI runs leave it out (tests/run_all.sh).
+TEST_SUITE("int8") {
+  TEST_CASE("int8 PFLD graph: calibrated on crops, every ISA, its landmarks stay near the float graph's") {
+    auto net = random_network(0.25f, 68, 21);
+    const Tensor crops = random_crops(12, 8);
+    const auto float_graph = build_inference_graph(*net);
+    const ActivationRanges ranges = calibrate_activations(*float_graph, crops.data(), 8);
+    // Every conv unit's output is measured (the names build_inference_graph gives them).
+    const model::PfldArchitecture arch(net->config());
+    CHECK(ranges.ranges.count(arch.conv1.name) == 1);
+    for (const auto& b : arch.blocks)
+      for (const model::ConvUnit* u : {&b.expand, &b.depthwise, &b.project}) CHECK(ranges.ranges.count(u->name) == 1);
+    CHECK(ranges.ranges.at(arch.conv1.name).first == 0.0f);  // (a ReLU's output)
+    InferenceArena float_arena = float_graph->make_arena();
+    for (Isa isa : test::available_isas()) {
+      CAPTURE(std::string(to_string(isa)));
+      const auto int8_graph = build_inference_graph(net->config(), model::tensors_of(*net), isa, &ranges);
+      InferenceArena arena = int8_graph->make_arena();
+      // The int8 outputs' mean distance from the float ones, against the float outputs' mean distance
+      // from one crop to the next: quantization moves the outputs far less than the input does.
+      double error = 0.0, spread = 0.0;
+      std::vector<float> previous;
+      for (int i = 8; i < 12; ++i) {
+        const float* expected = float_graph->run(crops.batch(i, 1).data(), float_arena);
+        const std::vector<float> want(expected, expected + 136);
+        const float* got = int8_graph->run(crops.batch(i, 1).data(), arena);
+        for (std::size_t j = 0; j < want.size(); ++j) {
+          error += std::fabs(got[j] - want[j]);
+          if (!previous.empty()) spread += std::fabs(want[j] - previous[j]);
+        }
+        previous = want;
+      }
+      error /= 4 * 136, spread /= 3 * 136;
+      MESSAGE("int8 against float on 4 crops the calibration did not see: mean |error| " << error
+                                                                                  << ", float's mean change between crops " << spread);
+      // (A random network amplifies its rounding more than trained weights do: the shipped weights'
+      // tests below bound it closely. A wrong zero point or scale moves the outputs as far as a new crop.)
+      CHECK(error < 0.5 * spread);
+      CHECK(error > 0.0);  // (it is int8: not the float graph by another name)
+      const float* crop = crops.batch(9, 1).data();
+      CHECK(allocations_during([&] { int8_graph->run(crop, arena); }) == 0);
+    }
+  }
+
+  TEST_CASE("calibration: min_max keeps every value, percentile drops the tails, mse the range of least error") {
+    // A graph whose named tensor is its input itself (a 1x1 identity convolution): 4096 x 3 values of
+    // a normal distribution.
+    GraphNet g;
+    const float one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+    const GraphNet::Value x = g.set_input(64, 64, one, zero);
+    ConvGeometry pointwise;
+    pointwise.in_c = pointwise.out_c = 3;
+    std::vector<float> identity(9, 0.0f);
+    for (int c = 0; c < 3; ++c) identity[static_cast<std::size_t>(c * 4)] = 1;
+    const GraphNet::Value y = g.add_conv(x, pointwise, identity, {0, 0, 0}, Clamp{}, nullptr);
+    g.set_name(y, "y");
+    g.add_output("y", y);
+    g.finish();
+    std::vector<float> values(64 * 64 * 3);
+    Rng rng(5);
+    for (float& v : values) v = rng.normal(0.0f, 1.0f);
+    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+    CalibrationOptions o;
+    o.method = RangeMethod::min_max;
+    const auto all = calibrate_activations(g, values.data(), 1, o).ranges.at("y");
+    CHECK(all.first == *lo);
+    CHECK(all.second == *hi);
+    o.method = RangeMethod::percentile;
+    o.percentile = 99.0;  // 0.5 % each side: about +-2.58
+    const auto p99 = calibrate_activations(g, values.data(), 1, o).ranges.at("y");
+    CHECK(p99.first == doctest::Approx(-2.58).epsilon(0.05));
+    CHECK(p99.second == doctest::Approx(2.58).epsilon(0.05));
+    o.method = RangeMethod::mse;
+    const auto mse = calibrate_activations(g, values.data(), 1, o).ranges.at("y");
+    MESSAGE("normal(0, 1): min_max [" << all.first << ", " << all.second << "], 99 % [" << p99.first << ", " << p99.second
+                                     << "], mse [" << mse.first << ", " << mse.second << "]");
+    CHECK(mse.second < all.second);  // a normal's far tail costs more steps than it saves
+    CHECK(mse.second > 2.0f);
+    // Bad input: no inputs; a tensor that is not finite.
+    CHECK_THROWS_WITH_AS(calibrate_activations(g, values.data(), 0), doctest::Contains("no inputs"), Error);
+    values[7] = std::nanf("");
+    CHECK_THROWS_WITH_AS(calibrate_activations(g, values.data(), 1), doctest::Contains("'y' has a value that is not finite"), Error);
+    CHECK_THROWS_WITH_AS(ActivationRanges{}.quant_params("conv1"), doctest::Contains("no calibrated range for 'conv1'"), Error);
+  }
+
+  TEST_CASE("GraphNet byte tensors: only the int8 steps take them; unsupported int8 layers are refused") {
+    GraphNet g;
+    const float one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
+    const GraphNet::Value x = g.set_input(8, 8, one, zero);
+    const GraphNet::Value q = g.add_quantize(x, QuantParams::from_range(0.0f, 1.0f));
+    CHECK(g.quantization(q) != nullptr);
+    CHECK(g.quantization(x) == nullptr);
+    CHECK_THROWS_WITH_AS(g.add_add(q, q, Clamp{}), doctest::Contains("Add of a byte tensor"), Error);
+    CHECK_THROWS_WITH_AS(g.add_output("q", q), doctest::Contains("an output of a byte tensor"), Error);
+    CHECK_THROWS_WITH_AS(g.add_dequantize(x), doctest::Contains("dequantize of a float tensor"), Error);
+    ConvGeometry g5;
+    g5.in_c = g5.out_c = 3;
+    g5.kernel_h = g5.kernel_w = 5;
+    g5.pad_h = g5.pad_w = 2;
+    CHECK_THROWS_WITH_AS(g.add_int8_conv(q, g5, quantize_weights(std::vector<float>(225, 0.1f).data(), 3, 75), {0, 0, 0}, Clamp{}, QuantParams{}, nullptr),
+                         doctest::Contains("only pointwise and 3x3 depthwise"), Error);
+    ConvGeometry pw;
+    pw.in_c = pw.out_c = 3;
+    CHECK_THROWS_WITH_AS(g.add_int8_conv(x, pw, quantize_weights(std::vector<float>(9, 0.1f).data(), 3, 3), {0, 0, 0}, Clamp{}, QuantParams{}, nullptr),
+                         doctest::Contains("an int8 convolution of a float tensor"), Error);
+    // quantize -> int8 1x1 (identity) -> dequantize: the input to within half a step.
+    std::vector<float> identity(9, 0.0f);
+    for (int c = 0; c < 3; ++c) identity[static_cast<std::size_t>(c * 4)] = 1;
+    const QuantParams out = QuantParams::from_range(0.0f, 1.0f);
+    const GraphNet::Value y = g.add_dequantize(g.add_int8_conv(q, pw, quantize_weights(identity.data(), 3, 3), {0, 0, 0}, Clamp{}, out, nullptr));
+    g.add_output("y", y);
+    g.finish();
+    InferenceArena arena = g.make_arena();
+    for (int i = 0; i < 8 * 8 * 3; ++i) g.input(arena)[i] = static_cast<float>(i % 97) / 96.0f;
+    std::vector<float> input(g.input(arena), g.input(arena) + 8 * 8 * 3);
+    g.run_graph(arena);
+    const float* got = g.output(arena, "y");
+    for (int i = 0; i < 8 * 8 * 3; ++i) CHECK(std::fabs(got[i] - input[static_cast<std::size_t>(i)]) <= out.scale * 0.5f + 1e-6f);
+  }
+
+  TEST_CASE("int8 shipped 0.25X and 1X on a photo's face: landmarks within a pixel of float32's") {
+    const std::string photo = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
+    const std::string dir = std::string(PFLD_TEST_FIXTURES_DIR) + "/../../weights/";
+    if (!std::filesystem::exists(photo)) {
+      MESSAGE("skipped: ", photo, " is absent (Debian's python-matplotlib-data)");
+      return;
+    }
+    const Image image = io::read_image(photo);
+    Detector finder = Detector::load(dir + "pfld-0.25x-68.pfld");
+    const std::vector<DetectedFace> faces = finder.detect_all(image.view());
+    REQUIRE(faces.size() == 1);
+    // 40 crops of the face, shifted, scaled and turned: 30 to calibrate on, 10 to compare.
+    const Box box = bounding_box(faces[0].landmarks);
+    Tensor crops(Shape{40, 112, 112, 3});
+    Rng rng(3);
+    for (int i = 0; i < 40; ++i) {
+      const float side = std::max(box.width, box.height) * rng.uniform(1.1f, 1.4f);
+      const CropTransform t = CropTransform::square(box.center_x() + rng.uniform(-0.1f, 0.1f) * side,
+                                                    box.center_y() + rng.uniform(-0.1f, 0.1f) * side, side, 112,
+                                                    rng.uniform(-0.3f, 0.3f));
+      t.warp(image.view(), crops.data() + static_cast<std::size_t>(i) * 112 * 112 * 3);
+    }
+    for (const std::string name : {"pfld-0.25x-68.pfld", "pfld-1x-68.pfld"}) {
+      CAPTURE(name);
+      const io::ModelFile file = io::ModelFile::load(dir + name);
+      const model::PfldTensorLookup tensors = [&](const std::string& n) -> const Tensor& { return *file.find(n); };
+      const auto float_graph = build_inference_graph(file.config, tensors);
+      const ActivationRanges ranges = calibrate_activations(*float_graph, crops.data(), 30);
+      const auto int8_graph = build_inference_graph(file.config, tensors, active_isa(), &ranges);
+      InferenceArena fa = float_graph->make_arena(), qa = int8_graph->make_arena();
+      double mean = 0.0, worst = 0.0;
+      for (int i = 30; i < 40; ++i) {
+        const float* crop = crops.data() + static_cast<std::size_t>(i) * 112 * 112 * 3;
+        const float* f = float_graph->run(crop, fa);
+        const std::vector<float> want(f, f + 136);
+        const float* q = int8_graph->run(crop, qa);
+        for (int p = 0; p < 68; ++p) {
+          const double d = 112.0 * std::hypot(q[2 * p] - want[static_cast<std::size_t>(2 * p)],
+                                              q[2 * p + 1] - want[static_cast<std::size_t>(2 * p + 1)]);
+          mean += d / (10 * 68), worst = std::max(worst, d);
+        }
+      }
+      MESSAGE(name, ": int8 against float32 on 10 crops, in crop pixels (of 112): mean ", mean, ", worst ", worst);
+      CHECK(mean < 0.4);  // (measured 0.15 and 0.11)
+      CHECK(worst < 2.0);
+    }
+  }
+
+  TEST_CASE("int8 shipped 0.25X on real faces: NME within 0.1 point of float32") {
+    const std::string weights = std::string(PFLD_TEST_FIXTURES_DIR) + "/../../weights/pfld-0.25x-68.pfld";
+    const std::string data = std::string(PFLD_TEST_DATA_DIR) + "/300w";
+    if (!std::filesystem::exists(weights) || !std::filesystem::exists(data + "/val")) {
+      MESSAGE("skipped: ", weights, " or ", data, " is absent");
+      return;
+    }
+    std::vector<FaceRecord> train = list_pts_folder(data + "/train"), val = list_pts_folder(data + "/val");
+    train.resize(100);
+    val.resize(60);
+    const FaceSet calibration = load_faces(train, io::ImageReader{}), test = load_faces(val, io::ImageReader{});
+    const eval::EvalCrops calibration_crops = eval::make_eval_crops(calibration), crops = eval::make_eval_crops(test);
+    const io::ModelFile file = io::ModelFile::load(weights);
+    const model::PfldTensorLookup tensors = [&](const std::string& name) -> const Tensor& { return *file.find(name); };
+    const auto float_graph = build_inference_graph(file.config, tensors);
+    const ActivationRanges ranges = calibrate_activations(*float_graph, calibration_crops.images.data(), 100);
+    const auto int8_graph = build_inference_graph(file.config, tensors, active_isa(), &ranges);
+    const double nme_float = eval::evaluate(eval::predict(*float_graph, crops), test).summary.mean_nme;
+    const double nme_int8 = eval::evaluate(eval::predict(*int8_graph, crops), test).summary.mean_nme;
+    MESSAGE("60 val faces: float32 ", 100 * nme_float, " %, int8 ", 100 * nme_int8, " %");
+    CHECK(std::fabs(nme_int8 - nme_float) < 0.001);
+  }
+}
+
 TEST_SUITE("detector") {
   TEST_CASE("Detector: box in image pixels, the standard crop, landmarks back in image pixels") {
     auto net = random_network(0.25f, 68, 6);

@@ -309,6 +309,36 @@ TEST_SUITE("kernels") {
     }
   }
 
+  TEST_CASE("quantize_u8 / dequantize_u8: round(x / s + z) clamped to bytes, and back; every ISA equals the definition") {
+    Rng rng(43);
+    const float scale = 0.05f, zero = 37.0f;
+    for (Isa isa : test::available_isas()) {
+      CAPTURE(std::string(to_string(isa)));
+      const kernels::KernelTable& table = kernels::kernel_table(isa);
+      for (int count : {0, 1, 7, 16, 17, 40, 67}) {
+        CAPTURE(count);
+        std::vector<float> x(static_cast<std::size_t>(count));
+        for (float& v : x) v = rng.uniform(-3.0f, 12.0f);  // beyond both ends of [-1.85, 10.9]
+        if (count > 2) x[1] = (3.5f - zero) * scale, x[2] = (4.5f - zero) * scale;  // near ties
+        std::vector<std::uint8_t> q(static_cast<std::size_t>(count) + 1, 201);
+        table.quantize_u8(x.size(), x.data(), 1.0f / scale, zero, q.data());
+        int wrong = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) {
+          const float v = std::min(std::max(std::fma(x[i], 1.0f / scale, zero), 0.0f), 255.0f);
+          wrong += q[i] != static_cast<std::uint8_t>(std::nearbyint(v));
+        }
+        CHECK(wrong == 0);
+        CHECK(q.back() == 201);  // nothing past the end
+        std::vector<float> back(static_cast<std::size_t>(count) + 1, -7.0f);
+        table.dequantize_u8(x.size(), q.data(), scale, zero, back.data());
+        wrong = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) wrong += back[i] != (static_cast<float>(q[i]) - zero) * scale;
+        CHECK(wrong == 0);
+        CHECK(back.back() == -7.0f);
+      }
+    }
+  }
+
   TEST_CASE("depthwise + 2x2 max pool in one pass equals the two apart, every ISA") {
     Rng rng(43);
     for (Isa isa : test::available_isas())

@@ -12,6 +12,8 @@
 //    when nothing else reads that input (in_place_pass);
 //  - one arena: tensors whose lifetimes do not overlap share memory (plan_arena).
 // Channel views let steps write slices of a tensor (concatenation without a copy, channel groups).
+// Tensors are floats, or bytes for int8 layers (add_byte_value: a QuantParams maps them to reals), which
+// only the int8 steps read and write (add_quantize, add_int8_conv, add_dequantize).
 // Immutable after finish() and safe to share between threads, each with its own arena.
 #pragma once
 
@@ -33,6 +35,9 @@
 #include "../kernels/depthwise.hpp"
 #include "../kernels/direct_conv.hpp"
 #include "../kernels/gemm.hpp"
+#include "../kernels/int8_depthwise.hpp"
+#include "../kernels/int8_gemm.hpp"
+#include "int8_quantization.hpp"
 #include "landmark_model.hpp"
 
 namespace pfld {
@@ -56,6 +61,8 @@ class GraphNet : public LandmarkModel {
   struct Layout {
     std::vector<std::size_t> offset, pitch;
     float* at(float* base, const Value& v) const { return base + offset[static_cast<std::size_t>(v.id)]; }
+    // A byte tensor's memory (add_byte_value): at the same place, `pitch` bytes from pixel to pixel.
+    std::uint8_t* bytes(float* base, const Value& v) const { return reinterpret_cast<std::uint8_t*>(at(base, v)); }
     std::size_t pitch_of(const Value& v) const { return pitch[static_cast<std::size_t>(v.id)]; }
   };
 
@@ -80,7 +87,7 @@ class GraphNet : public LandmarkModel {
   std::size_t tensor_floats() const {
     std::size_t sum = 0;
     for (const TensorInfo& t : tensors_)
-      if (t.parent < 0) sum += aligned(t.value.size());
+      if (t.parent < 0) sum += aligned(t.bytes ? (t.value.size() + 3) / 4 : t.value.size());
     return sum;
   }
   // What the passes did: tensors given a padded pitch, depthwise steps run in place.
@@ -163,8 +170,47 @@ class GraphNet : public LandmarkModel {
                         aligned(v.size()) <= max_arena_floats_,
                     "GraphNet: a ", h, "x", w, "x", c, " tensor takes the activations past the arena budget of ",
                     max_arena_floats_ * sizeof(float), " bytes");
-    tensors_.push_back({v, -1, 0});
+    tensors_.push_back({v, -1, 0, false, {}, {}});
     return v;
+  }
+
+  // A new tensor of bytes q, the real values scale (q - zero) of `quant`: an int8 layer's input or
+  // output. Only the int8 steps (add_quantize, add_int8_conv, add_dequantize) read or write one.
+  Value add_byte_value(int h, int w, int c, const QuantParams& quant) {
+    const Value v = add_value(h, w, c);
+    tensors_.back().bytes = true;
+    tensors_.back().quant = quant;
+    return v;
+  }
+  // The byte map of a byte tensor; null for a float one.
+  const QuantParams* quantization(const Value& v) const {
+    const TensorInfo& t = tensors_[static_cast<std::size_t>(v.id)];
+    return t.bytes ? &t.quant : nullptr;
+  }
+
+  // Names a tensor for observe() (a layer's output by the name calibration records its range under);
+  // several tensors may share a name (the parts of a layer split into channel groups).
+  void set_name(const Value& v, std::string name) {
+    require_building();
+    tensors_[static_cast<std::size_t>(root(v.id))].name = std::move(name);
+  }
+
+  // Runs the graph on the input in input(arena), like run_graph, calling seen(name, data, value, pitch)
+  // for each named float tensor once the last step that writes it has run (its floats are then
+  // complete, `pitch` floats from pixel to pixel). For calibration: it observes the tensors a plain run
+  // does not keep.
+  void observe(InferenceArena& arena,
+               const std::function<void(const std::string&, const float*, const Value&, std::size_t)>& seen) const {
+    require_finished();
+    check_arena(arena, "GraphNet");
+    float* base = arena.data();
+    for (std::size_t s = 0; s < steps_.size(); ++s) {
+      steps_[s].run(base, layout_);
+      for (int id : last_writes_[s]) {
+        const TensorInfo& t = tensors_[static_cast<std::size_t>(id)];
+        seen(t.name, layout_.at(base, t.value), t.value, layout_.pitch[static_cast<std::size_t>(id)]);
+      }
+    }
   }
 
   // Channels [first, first + count) of x, in x's memory: a step that writes the view writes that slice of
@@ -175,8 +221,9 @@ class GraphNet : public LandmarkModel {
     detail::require(first >= 0 && count > 0 && first <= x.c - count, "GraphNet: channels ", first, " to ",
                     first + count, " of a tensor of ", x.c);
     const TensorInfo& parent = tensors_[static_cast<std::size_t>(x.id)];
+    detail::require(!parent.bytes, "GraphNet: a channel view of a byte tensor");
     const Value v{x.h, x.w, count, static_cast<int>(tensors_.size())};
-    tensors_.push_back({v, parent.parent < 0 ? x.id : parent.parent, parent.channel + first});
+    tensors_.push_back({v, parent.parent < 0 ? x.id : parent.parent, parent.channel + first, false, {}, {}});
     return v;
   }
 
@@ -202,6 +249,8 @@ class GraphNet : public LandmarkModel {
   // of the output's shape to write instead of a new tensor.
   Value add_conv(const Value& x, ConvGeometry g, std::vector<float> weights, std::vector<float> bias, Clamp clamp,
                  const Value* residual, const Value* into = nullptr) {
+    require_floats(x, "a convolution");
+    if (residual) require_floats(*residual, "a convolution's residual");
     g.batch = 1;
     g.in_h = x.h, g.in_w = x.w;
     detail::require(g.in_c == x.c, "GraphNet: conv expects ", g.in_c, " channels, its input has ", x.c);
@@ -284,6 +333,7 @@ class GraphNet : public LandmarkModel {
   // kernels::depthwise_max_pool_suits(g) for x's size.
   Value add_depthwise_max_pool(const Value& x, ConvGeometry g, const std::vector<float>& weights,
                                const std::vector<float>& bias, Clamp clamp) {
+    require_floats(x, "a depthwise convolution");
     g.batch = 1;
     g.in_h = x.h, g.in_w = x.w;
     detail::require(g.in_c == x.c && kernels::depthwise_max_pool_suits(g) && weights.size() == g.weight_count() &&
@@ -305,8 +355,92 @@ class GraphNet : public LandmarkModel {
     return y;
   }
 
+  // ---- int8 (infer/int8_quantization.hpp: the maps and the requantization) ----
+
+  // The bytes of float x under `quant` (round to nearest even, clamped to [0, 255]).
+  Value add_quantize(const Value& x, const QuantParams& quant) {
+    require_floats(x, "quantize");
+    const Value y = add_byte_value(x.h, x.w, x.c, quant);
+    const Isa isa = isa_;
+    const float inv_scale = static_cast<float>(1.0 / quant.scale), zero = static_cast<float>(quant.zero);
+    add_step(detail::cat("quantize ", x.c, ", ", x.h, "x", x.w), {x}, {y}, [=](float* base, const Layout& L) {
+      kernels::kernel_table(isa).quantize_u8(x.size(), L.at(base, x), inv_scale, zero, L.bytes(base, y));
+    });
+    return y;
+  }
+
+  // The floats of byte tensor x: scale (q - zero).
+  Value add_dequantize(const Value& x) {
+    const QuantParams q = require_bytes(x, "dequantize");
+    const Value y = add_value(x.h, x.w, x.c);
+    const Isa isa = isa_;
+    add_step(detail::cat("dequantize ", x.c, ", ", x.h, "x", x.w), {x}, {y}, [=](float* base, const Layout& L) {
+      kernels::kernel_table(isa).dequantize_u8(x.size(), L.bytes(base, x), q.scale, static_cast<float>(q.zero),
+                                               L.at(base, y));
+    });
+    return y;
+  }
+
+  // The int8 form of add_conv: byte tensor x, int8 weights OHWI (quantize_weights: per output channel)
+  // and a float bias, the output's map `out`, the clamp in real units; `residual` (may be null) a byte
+  // tensor of the output's shape added before the clamp. Pointwise (the int8 GEMM) and 3x3 depthwise
+  // layers of stride 1 or 2 (the int8 depthwise kernel).
+  Value add_int8_conv(const Value& x, ConvGeometry g, const Int8Weights& w8, const std::vector<float>& bias,
+                      Clamp clamp, const QuantParams& out, const Value* residual) {
+    const QuantParams in = require_bytes(x, "an int8 convolution");
+    g.batch = 1;
+    g.in_h = x.h, g.in_w = x.w;
+    detail::require(g.in_c == x.c, "GraphNet: int8 conv expects ", g.in_c, " channels, its input has ", x.c);
+    g.validate();
+    detail::require(w8.n == g.out_c && static_cast<std::size_t>(w8.n) * static_cast<std::size_t>(w8.k) == g.weight_count() &&
+                        w8.values.size() == g.weight_count() && w8.scales.size() == static_cast<std::size_t>(g.out_c) &&
+                        bias.size() == static_cast<std::size_t>(g.out_c),
+                    "GraphNet: int8 conv weights or bias of the wrong size");
+    const bool pointwise = g.is_pointwise();
+    const bool depthwise = g.is_depthwise() && g.kernel_h == 3 && g.kernel_w == 3;
+    detail::require(pointwise || depthwise, "GraphNet: an int8 ", g.kernel_h, "x", g.kernel_w,
+                    " convolution (only pointwise and 3x3 depthwise layers run in int8)");
+    const Value y = add_byte_value(g.out_h(), g.out_w(), g.out_c, out);
+    QuantParams res_quant;
+    if (residual) {
+      res_quant = require_bytes(*residual, "an int8 residual");
+      detail::require(residual->h == y.h && residual->w == y.w && residual->c == y.c, "GraphNet: residual shape differs");
+    }
+    flops_ += 2.0 * g.macs();
+    const Value res = residual ? *residual : Value{};
+    const bool has_res = residual != nullptr;
+    std::vector<Value> reads{x};
+    if (has_res) reads.push_back(res);
+    const std::string where = detail::cat(has_res ? " +res" : "", ", ", y.h, "x", y.w);
+    const Isa isa = isa_;
+    if (pointwise) {
+      auto packed = std::make_shared<const kernels::Int8PackedMatrix>(g.out_c, g.in_c, w8.values.data());
+      auto requant = std::make_shared<const Int8LayerRequant>(make_int8_requant(
+          in, w8, packed->column_sums().data(), bias.data(), out, clamp, has_res ? &res_quant : nullptr));
+      add_step(detail::cat("int8 conv gemm 1x1/1 ", g.in_c, "->", g.out_c, where), reads, {y},
+               [=](float* base, const Layout& L) {
+                 const kernels::Int8Requantize e =
+                     requant->view(has_res ? L.bytes(base, res) : nullptr, has_res ? L.pitch_of(res) : 0);
+                 kernels::int8_gemm(isa, y.h * y.w, L.bytes(base, x), L.pitch_of(x), *packed, e, L.bytes(base, y),
+                                    L.pitch_of(y));
+               });
+      return y;
+    }
+    auto packed = std::make_shared<const kernels::Int8DepthwiseWeights>(g, w8.values.data());
+    auto requant = std::make_shared<const Int8LayerRequant>(
+        make_int8_requant(in, w8, nullptr, bias.data(), out, clamp, has_res ? &res_quant : nullptr));
+    add_step(detail::cat("int8 depthwise 3x3/", g.stride_h, " ", g.out_c, where), reads, {y},
+             [=](float* base, const Layout& L) {
+               const kernels::Int8Requantize e =
+                   requant->view(has_res ? L.bytes(base, res) : nullptr, has_res ? static_cast<std::size_t>(y.c) : 0);
+               kernels::int8_depthwise_forward(isa, g, L.bytes(base, x), in.zero, *packed, e, L.bytes(base, y));
+             });
+    return y;
+  }
+
   // y = clamp(a + b) element-wise.
   Value add_add(const Value& a, const Value& b, Clamp clamp) {
+    require_floats(a, "Add"), require_floats(b, "Add");
     detail::require(a.size() == b.size() && a.c == b.c, "GraphNet: Add of different shapes");
     const Value y = add_value(a.h, a.w, a.c);
     const Isa isa = isa_;
@@ -319,6 +453,7 @@ class GraphNet : public LandmarkModel {
   // y = clamp(a + up(low)) element-wise, up: nearest-neighbour upsampling of low by whole factors (fh,
   // fw) to a's size; the upsampled tensor never exists (an FPN's Resize then Add).
   Value add_add_upsampled(const Value& a, const Value& low, int fh, int fw, Clamp clamp) {
+    require_floats(a, "Add"), require_floats(low, "Add");
     detail::require(fh >= 1 && fw >= 1 && low.h * fh == a.h && low.w * fw == a.w && low.c == a.c,
                     "GraphNet: Add of a ", a.h, "x", a.w, "x", a.c, " tensor and a ", low.h, "x", low.w, "x", low.c,
                     " one upsampled by ", fh, "x", fw);
@@ -332,6 +467,7 @@ class GraphNet : public LandmarkModel {
   }
 
   Value add_clamp(const Value& x, Clamp clamp) {
+    require_floats(x, "a clamp");
     const Value y = add_value(x.h, x.w, x.c);
     add_step(detail::cat("clamp ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
       const float* p = L.at(base, x);
@@ -344,6 +480,7 @@ class GraphNet : public LandmarkModel {
   // The mean over pixels of each channel; `into` (may be null): a 1 x 1 x C tensor or channel view to
   // write instead of a new tensor.
   Value add_global_average_pool(const Value& x, const Value* into = nullptr) {
+    require_floats(x, "a global average pool");
     const Value y = into ? *into : add_value(1, 1, x.c);
     detail::require(y.h == 1 && y.w == 1 && y.c == x.c, "GraphNet: global average pool of ", x.c,
                     " channels into a ", y.h, "x", y.w, "x", y.c, " tensor");
@@ -360,6 +497,7 @@ class GraphNet : public LandmarkModel {
   }
   // y = 1 / (1 + exp(-x)) element-wise.
   Value add_sigmoid(const Value& x) {
+    require_floats(x, "a sigmoid");
     const Value y = add_value(x.h, x.w, x.c);
     add_step(detail::cat("sigmoid ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
       const float* p = L.at(base, x);
@@ -372,6 +510,7 @@ class GraphNet : public LandmarkModel {
   // Nearest-neighbour upsampling by whole factors: y(r, c) = x(r / fh, c / fw), ONNX Resize with
   // mode nearest, asymmetric coordinates and floor rounding at integer scales.
   Value add_upsample_nearest(const Value& x, int fh, int fw) {
+    require_floats(x, "upsampling");
     detail::require(fh >= 1 && fw >= 1 && fh <= 16 && fw <= 16, "GraphNet: upsampling by ", fh, "x", fw);
     const Value y = add_value(x.h * fh, x.w * fw, x.c);
     add_step(detail::cat("upsample x", fh, " ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
@@ -388,6 +527,7 @@ class GraphNet : public LandmarkModel {
   // Max or average pooling with a kernel, stride and zero padding (average counts the padding when
   // count_pad, as ONNX's count_include_pad).
   Value add_pool(const Value& x, bool max, int kh, int kw, int sh, int sw, int ph, int pw, bool count_pad) {
+    require_floats(x, "pooling");
     detail::require(kh >= 1 && kw >= 1 && sh >= 1 && sw >= 1 && ph >= 0 && pw >= 0 && ph < kh && pw < kw &&
                         x.h + 2 * ph >= kh && x.w + 2 * pw >= kw,
                     "GraphNet: pooling ", kh, "x", kw, " stride ", sh, "x", sw, " pad ", ph, "x", pw, " over ", x.h,
@@ -435,6 +575,7 @@ class GraphNet : public LandmarkModel {
 
   // The tensor flattened the way ONNX flattens NCHW (channel-major), as a vector.
   Value add_flatten(const Value& x) {
+    require_floats(x, "Flatten");
     if (x.h == 1 && x.w == 1) return Value{1, 1, x.c, x.id};  // same order: an alias
     detail::require(x.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()), "GraphNet: Flatten of ",
                     x.h, "x", x.w, "x", x.c);
@@ -451,6 +592,7 @@ class GraphNet : public LandmarkModel {
 
   // Channels [first, first + count) of x.
   Value add_channel_slice(const Value& x, int first, int count) {
+    require_floats(x, "a channel slice");
     detail::require(first >= 0 && count > 0 && first <= x.c - count, "GraphNet: channels ", first, " to ",
                     first + count, " of a tensor of ", x.c);
     const Value y = add_value(x.h, x.w, count);
@@ -469,6 +611,7 @@ class GraphNet : public LandmarkModel {
   // Concatenation along channels.
   Value add_concat(const std::vector<Value>& parts) {
     detail::require(!parts.empty(), "GraphNet: Concat of nothing");
+    for (const Value& p : parts) require_floats(p, "Concat");
     int c = 0;
     for (const Value& p : parts) {
       detail::require(p.h == parts[0].h && p.w == parts[0].w, "GraphNet: Concat of different spatial sizes");
@@ -491,6 +634,7 @@ class GraphNet : public LandmarkModel {
 
   // y = x W + b for a vector x; W given row-major (in x out).
   Value add_fully_connected(const Value& x, int out, const std::vector<float>& w_in_out, std::vector<float> bias) {
+    require_floats(x, "a fully connected layer");
     const int in = static_cast<int>(x.size());
     detail::require(w_in_out.size() == static_cast<std::size_t>(in) * out, "GraphNet: fully connected weights");
     const Value y = add_value(1, 1, out);
@@ -511,6 +655,7 @@ class GraphNet : public LandmarkModel {
   // The landmark output (2N values, x/y pairs in crop units after `scale`).
   void set_landmarks(const Value& v, float scale) {
     require_building();
+    require_floats(v, "the landmark output");
     detail::require(v.size() % 2 == 0, "GraphNet: the landmark output has an odd size ", v.size());
     landmarks_ = static_cast<int>(v.size() / 2);
     landmarks_value_ = v;
@@ -525,6 +670,7 @@ class GraphNet : public LandmarkModel {
 
   void add_output(const std::string& name, const Value& v) {
     require_building();
+    require_floats(v, "an output");
     outputs_.emplace_back(name, v);
   }
   // The named outputs, in the graph's order.
@@ -550,6 +696,14 @@ class GraphNet : public LandmarkModel {
     pitch_pass();
     in_place_pass();
     plan_arena();
+    // The named float tensors each step completes (for observe).
+    last_writes_.assign(steps_.size(), {});
+    std::vector<int> last_writer(n, -1);
+    for (std::size_t s = 0; s < steps_.size(); ++s)
+      for (int id : steps_[s].writes) last_writer[static_cast<std::size_t>(root(id))] = static_cast<int>(s);
+    for (std::size_t i = 0; i < n; ++i)
+      if (last_writer[i] >= 0 && !tensors_[i].name.empty() && !tensors_[i].bytes)
+        last_writes_[static_cast<std::size_t>(last_writer[i])].push_back(static_cast<int>(i));
     std::vector<Tensor*> weights;
     for (const auto& w : weights_) weights.push_back(w.get());
     gather_onto_huge_pages(weights);
@@ -569,6 +723,9 @@ class GraphNet : public LandmarkModel {
     Value value;
     int parent = -1;  // >= 0: a channel view of that tensor, from channel `channel`
     int channel = 0;
+    bool bytes = false;  // a byte tensor (add_byte_value), its map `quant`
+    QuantParams quant;
+    std::string name;    // for observe(); empty: none
   };
   struct Storage {
     int id = 0;              // the tensor whose memory this one lives in (itself unless merged in place)
@@ -635,7 +792,8 @@ class GraphNet : public LandmarkModel {
     for (std::size_t i = 0; i < tensors_.size(); ++i) {
       const Value& v = tensors_[i].value;
       layout_.pitch[i] = static_cast<std::size_t>(v.c);
-      if (tensors_[i].parent < 0 && !dense[i] && v.pixels() > 1 && v.c % 128 == 0 && !is_io(static_cast<int>(i))) {
+      if (tensors_[i].parent < 0 && !tensors_[i].bytes && !dense[i] && v.pixels() > 1 && v.c % 128 == 0 &&
+          !is_io(static_cast<int>(i))) {
         layout_.pitch[i] += 16;
         ++padded_;
       }
@@ -670,7 +828,12 @@ class GraphNet : public LandmarkModel {
     }
   }
 
-  std::size_t floats_of(std::size_t i) const { return tensors_[i].value.pixels() * layout_.pitch[i]; }
+  // A tensor's floats in the arena; a byte tensor's bytes (and the kInt8ReadPast the int8 GEMM may read
+  // past its last row) rounded up to floats.
+  std::size_t floats_of(std::size_t i) const {
+    const std::size_t elements = tensors_[i].value.pixels() * layout_.pitch[i];
+    return tensors_[i].bytes ? (elements + kernels::kInt8ReadPast + sizeof(float) - 1) / sizeof(float) : elements;
+  }
 
   // Tensors whose lifetimes do not overlap share memory: a tensor lives from the step that first writes
   // it to the last step that reads it (the input from the start, the outputs to the end). Placement is
@@ -728,6 +891,15 @@ class GraphNet : public LandmarkModel {
     }
   }
 
+  void require_floats(const Value& v, const char* what) const {
+    detail::require(!tensors_[static_cast<std::size_t>(v.id)].bytes, "GraphNet: ", what, " of a byte tensor");
+  }
+  QuantParams require_bytes(const Value& v, const char* what) const {
+    const TensorInfo& t = tensors_[static_cast<std::size_t>(v.id)];
+    detail::require(t.bytes, "GraphNet: ", what, " of a float tensor");
+    return t.quant;
+  }
+
   void require_building() const { detail::require(!finished_, "GraphNet: the graph is finished; it cannot grow"); }
   void require_finished() const { detail::require(finished_, "GraphNet: finish() the graph before it runs"); }
 
@@ -739,6 +911,7 @@ class GraphNet : public LandmarkModel {
   std::vector<std::pair<std::string, Value>> outputs_;
   std::vector<TensorInfo> tensors_;                // per tensor id
   std::vector<Storage> storage_;                   // per tensor id, set by in_place_pass
+  std::vector<std::vector<int>> last_writes_;      // per step: the named float tensors it completes
   std::vector<std::shared_ptr<Tensor>> weights_;   // every weight and bias tensor the steps read
   Layout layout_;                                  // set by finish()
   std::size_t arena_floats_ = 0;

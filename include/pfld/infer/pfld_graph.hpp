@@ -18,6 +18,7 @@
 #include "../model/architecture.hpp"
 #include "fold.hpp"
 #include "graph_net.hpp"
+#include "int8_calibration.hpp"
 
 namespace pfld {
 inline namespace infer {
@@ -54,25 +55,51 @@ inline ConvGeometry geometry_of(const model::ConvUnit& u, const GraphNet::Value&
   return g;
 }
 
-// Output channels [c0, c1) of a conv + batch norm + activation unit (all when c1 < 0; a depthwise unit
-// keeps the same input channels) as a GraphNet convolution of x, written into `into` when not null.
+// A conv + batch norm unit folded into one convolution: output channels [c0, c1) (a depthwise unit keeps
+// the same input channels), its geometry over x.
+struct FoldedUnit {
+  ConvGeometry geometry;
+  std::vector<float> weights, bias;
+};
+inline FoldedUnit fold_unit(const model::ConvUnit& u, const model::PfldTensorLookup& tensor, const GraphNet::Value& x,
+                            int c0, int c1) {
+  FoldedUnit f;
+  f.geometry = geometry_of(u, x);
+  const bool depthwise = f.geometry.is_depthwise();
+  if (c1 < 0) c1 = u.out;
+  detail::require(0 <= c0 && c0 < c1 && c1 <= u.out, "pfld graph: channels [", c0, ", ", c1, ") of ", u.out);
+  const std::size_t per_out = f.geometry.weight_count() / static_cast<std::size_t>(u.out);
+  const float* w = tensor(u.name + ".conv.weight").data();
+  f.weights.assign(w + static_cast<std::size_t>(c0) * per_out, w + static_cast<std::size_t>(c1) * per_out);
+  f.bias.assign(static_cast<std::size_t>(c1 - c0), 0.0f);  // (PFLD's convolutions have none)
+  fold_batch_norm(f.weights, f.bias, tensor(u.name + ".bn.weight").data() + c0, tensor(u.name + ".bn.bias").data() + c0,
+                  tensor(u.name + ".bn.running_mean").data() + c0, tensor(u.name + ".bn.running_var").data() + c0,
+                  model::ConvUnit::kBatchNormEps, u.name);
+  f.geometry.out_c = c1 - c0;
+  if (depthwise) f.geometry.in_c = f.geometry.groups = c1 - c0;
+  return f;
+}
+
+// Output channels [c0, c1) of a conv + batch norm + activation unit (all when c1 < 0) as a GraphNet
+// convolution of x, written into `into` when not null. The output is named after the unit (for
+// calibration: GraphNet::observe).
 inline GraphNet::Value add_unit(GraphNet& g, const model::ConvUnit& u, const model::PfldTensorLookup& tensor,
                                 const GraphNet::Value& x, const GraphNet::Value* residual = nullptr,
                                 const GraphNet::Value* into = nullptr, int c0 = 0, int c1 = -1) {
-  ConvGeometry geometry = geometry_of(u, x);
-  const bool depthwise = geometry.is_depthwise();
-  if (c1 < 0) c1 = u.out;
-  detail::require(0 <= c0 && c0 < c1 && c1 <= u.out, "pfld graph: channels [", c0, ", ", c1, ") of ", u.out);
-  const std::size_t per_out = geometry.weight_count() / static_cast<std::size_t>(u.out);
-  const float* w = tensor(u.name + ".conv.weight").data();
-  std::vector<float> weights(w + static_cast<std::size_t>(c0) * per_out, w + static_cast<std::size_t>(c1) * per_out);
-  std::vector<float> bias(static_cast<std::size_t>(c1 - c0), 0.0f);  // (PFLD's convolutions have none)
-  fold_batch_norm(weights, bias, tensor(u.name + ".bn.weight").data() + c0, tensor(u.name + ".bn.bias").data() + c0,
-                  tensor(u.name + ".bn.running_mean").data() + c0, tensor(u.name + ".bn.running_var").data() + c0,
-                  model::ConvUnit::kBatchNormEps, u.name);
-  geometry.out_c = c1 - c0;
-  if (depthwise) geometry.in_c = geometry.groups = c1 - c0;
-  return g.add_conv(x, geometry, std::move(weights), std::move(bias), clamp_of(u.activation), residual, into);
+  FoldedUnit f = fold_unit(u, tensor, x, c0, c1);
+  const GraphNet::Value y =
+      g.add_conv(x, f.geometry, std::move(f.weights), std::move(f.bias), clamp_of(u.activation), residual, into);
+  g.set_name(y, u.name);
+  return y;
+}
+
+// The same unit in int8 on byte tensor x (and residual), its output's map from its range in `ranges`.
+inline GraphNet::Value add_int8_unit(GraphNet& g, const model::ConvUnit& u, const model::PfldTensorLookup& tensor,
+                                     const ActivationRanges& ranges, const GraphNet::Value& x,
+                                     const GraphNet::Value* residual = nullptr) {
+  const FoldedUnit f = fold_unit(u, tensor, x, 0, -1);
+  const Int8Weights w8 = quantize_weights(f.weights.data(), u.out, static_cast<int>(f.weights.size() / static_cast<std::size_t>(u.out)));
+  return g.add_int8_conv(x, f.geometry, w8, f.bias, clamp_of(u.activation), ranges.quant_params(u.name), residual);
 }
 
 }  // namespace detail_pfld_graph
@@ -80,8 +107,14 @@ inline GraphNet::Value add_unit(GraphNet& g, const model::ConvUnit& u, const mod
 // The inference graph of the PFLD network `config` describes, its tensors from `tensor` (the batch norms'
 // running statistics: the eval-mode network), for `isa`. The graph copies what it needs: the tensors
 // may change or go once this returns.
+//
+// With `int8` (the ranges calibration measured, calibrate_activations), conv2 and the bottleneck blocks
+// run in int8 (int8 weights per output channel, byte activations); conv1, whose 3 input channels
+// leave its GEMM nothing to gain, and the multi-scale head (pooling and a fully connected layer on a
+// 7x7 or 14x14 map) stay in float.
 inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config, const model::PfldTensorLookup& tensor,
-                                                       Isa isa = active_isa()) {
+                                                       Isa isa = active_isa(), const ActivationRanges* int8 = nullptr) {
+  using detail_pfld_graph::add_int8_unit;
   using detail_pfld_graph::add_unit;
   const model::PfldArchitecture arch(config);
   auto g = std::make_shared<GraphNet>(isa);
@@ -89,25 +122,36 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
   const float one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
   GraphNet::Value x = g->set_input(s, s, one, zero);
   x = add_unit(*g, arch.conv1, tensor, x);
-  x = add_unit(*g, arch.conv2, tensor, x);
-  for (const model::BottleneckUnit& b : arch.blocks) {
-    const int expanded = b.expand.out;
-    const bool pointwise = detail_pfld_graph::geometry_of(b.expand, x).is_pointwise();
-    const int groups = pointwise ? detail_pfld_graph::channel_groups(x.pixels(), expanded) : 0;
-    GraphNet::Value filtered;
-    if (groups == 0) {
-      filtered = add_unit(*g, b.depthwise, tensor, add_unit(*g, b.expand, tensor, x));
-    } else {
-      const ConvGeometry dw = detail_pfld_graph::geometry_of(b.depthwise, x);
-      filtered = g->add_value(dw.out_h(), dw.out_w(), expanded);
-      const int width = expanded / groups;
-      for (int c0 = 0; c0 < expanded; c0 += width) {
-        const GraphNet::Value part = add_unit(*g, b.expand, tensor, x, nullptr, nullptr, c0, c0 + width);
-        const GraphNet::Value slice = g->add_channel_view(filtered, c0, width);
-        add_unit(*g, b.depthwise, tensor, part, nullptr, &slice, c0, c0 + width);
-      }
+  if (int8) {
+    x = g->add_quantize(x, int8->quant_params(arch.conv1.name));
+    x = add_int8_unit(*g, arch.conv2, tensor, *int8, x);
+    for (const model::BottleneckUnit& b : arch.blocks) {
+      const GraphNet::Value expanded = add_int8_unit(*g, b.expand, tensor, *int8, x);
+      const GraphNet::Value filtered = add_int8_unit(*g, b.depthwise, tensor, *int8, expanded);
+      x = add_int8_unit(*g, b.project, tensor, *int8, filtered, b.residual ? &x : nullptr);
     }
-    x = add_unit(*g, b.project, tensor, filtered, b.residual ? &x : nullptr);
+    x = g->add_dequantize(x);
+  } else {
+    x = add_unit(*g, arch.conv2, tensor, x);
+    for (const model::BottleneckUnit& b : arch.blocks) {
+      const int expanded = b.expand.out;
+      const bool pointwise = detail_pfld_graph::geometry_of(b.expand, x).is_pointwise();
+      const int groups = pointwise ? detail_pfld_graph::channel_groups(x.pixels(), expanded) : 0;
+      GraphNet::Value filtered;
+      if (groups == 0) {
+        filtered = add_unit(*g, b.depthwise, tensor, add_unit(*g, b.expand, tensor, x));
+      } else {
+        const ConvGeometry dw = detail_pfld_graph::geometry_of(b.depthwise, x);
+        filtered = g->add_value(dw.out_h(), dw.out_w(), expanded);
+        const int width = expanded / groups;
+        for (int c0 = 0; c0 < expanded; c0 += width) {
+          const GraphNet::Value part = add_unit(*g, b.expand, tensor, x, nullptr, nullptr, c0, c0 + width);
+          const GraphNet::Value slice = g->add_channel_view(filtered, c0, width);
+          add_unit(*g, b.depthwise, tensor, part, nullptr, &slice, c0, c0 + width);
+        }
+      }
+      x = add_unit(*g, b.project, tensor, filtered, b.residual ? &x : nullptr);
+    }
   }
   // The multi-scale head: S1 (pooled block output), S2 (pooled conv7), S3 (conv8, 1x1) side by side.
   const int s1 = x.c, s2 = arch.conv7.out, s3 = arch.conv8.out;

@@ -34,6 +34,8 @@ struct KernelTable {
   decltype(&ref::add_clamped) add_clamped = nullptr;
   decltype(&ref::add_upsampled) add_upsampled = nullptr;
   decltype(&ref::max_pool_2x2_rows) max_pool_2x2_rows = nullptr;
+  decltype(&ref::quantize_u8) quantize_u8 = nullptr;
+  decltype(&ref::dequantize_u8) dequantize_u8 = nullptr;
   decltype(&ref::int8_depthwise_rows) int8_depthwise_rows = nullptr;
   decltype(&ref::depthwise_backward_input_rows) depthwise_backward_input_rows = nullptr;
   decltype(&ref::depthwise_backward_weights_block) depthwise_backward_weights_block = nullptr;
@@ -60,6 +62,8 @@ struct KernelTable {
     t.add_clamped = &ns::add_clamped;                                                    \
     t.add_upsampled = &ns::add_upsampled;                                                \
     t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                        \
+    t.quantize_u8 = &ns::quantize_u8;                                                    \
+    t.dequantize_u8 = &ns::dequantize_u8;                                                \
     t.int8_depthwise_rows = &ns::int8_depthwise_rows;                                    \
     t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \
     t.depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;          \
