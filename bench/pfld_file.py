@@ -38,10 +38,12 @@ def read(path):
     tensors = {}
     for _ in range(u32()):
         name = text()
+        element = u32() if version == 2 else 0  # 0: f32, 1: s8 (an int8 model's weights)
         dims = [u32() for _ in range(u32())]
         count = int(np.prod(dims)) if dims else 1
-        tensors[name] = np.frombuffer(data, "<f4", count, at).reshape(dims).copy()
-        at += 4 * count
+        dtype, size = ("<f4", 4) if element == 0 else ("i1", 1)
+        tensors[name] = np.frombuffer(data, dtype, count, at).reshape(dims).astype(np.float32)
+        at += size * count
     config = {"width": width, "landmarks": landmarks, "input_size": size, "activation": ACTIVATIONS[act]}
     return {"version": version, "kind": kind, "config": config, "metadata": metadata, "tensors": tensors}
 

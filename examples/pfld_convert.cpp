@@ -5,6 +5,10 @@
 //   pfld_convert IN.onnx OUT.pfld     import an ONNX graph of PFLD's own architecture as a pfld weights
 //                                     file (other PFLD variants run directly: Detector::load("x.onnx"))
 //   pfld_convert --info IN.onnx       the graph's inputs, outputs and op counts, and whether pfld runs it
+//   pfld_convert --quantize --data DIR [--faces N] [--range min_max|percentile|mse] IN.pfld OUT.pfld
+//                                     an int8 model: its activation ranges calibrated on the standard
+//                                     crops of the first N annotated faces of DIR (default 300)
+#include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
 #include <cstdio>
@@ -22,7 +26,60 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-const char* kUsage = "usage: pfld_convert IN.pfld OUT.onnx | pfld_convert IN.onnx OUT.pfld | pfld_convert --info IN.onnx\n";
+const char* kUsage =
+    "usage: pfld_convert IN.pfld OUT.onnx | pfld_convert IN.onnx OUT.pfld | pfld_convert --info IN.onnx\n"
+    "       pfld_convert --quantize --data DIR [--faces N] [--range min_max|percentile|mse] IN.pfld OUT.pfld\n"
+    "  --quantize   write an int8 model (Detector::load runs it like any weights file), its activation\n"
+    "               ranges calibrated on the standard crops of the first N annotated faces of DIR (.pts\n"
+    "               beside each image; default 300); --range picks how a range is drawn from them\n";
+
+// pfld_convert --quantize ...: float weights -> int8 model file.
+int quantize(int argc, char** argv) {
+  std::string data, in, out;
+  int faces = 300;
+  pfld::CalibrationOptions calibration;
+  cli::ArgReader args(argc, argv);
+  args.next();  // --quantize
+  while (args.next()) {
+    const std::string& arg = args.arg();
+    if (arg == "--data") data = args.value();
+    else if (arg == "--faces") faces = args.integer(1, 100000);
+    else if (arg == "--range") {
+      const std::string range = args.value();
+      if (range == "min_max") calibration.method = pfld::RangeMethod::min_max;
+      else if (range == "percentile") calibration.method = pfld::RangeMethod::percentile;
+      else if (range == "mse") calibration.method = pfld::RangeMethod::mse;
+      else throw cli::UsageError("--range takes min_max, percentile or mse, not '" + range + "'");
+    } else if (args.is_option()) throw cli::UsageError("unknown option '" + arg + "'");
+    else if (in.empty()) in = arg;
+    else if (out.empty()) out = arg;
+    else throw cli::UsageError("one IN.pfld and one OUT.pfld, not '" + arg + "' too");
+  }
+  if (data.empty()) throw cli::UsageError("--quantize needs --data DIR (calibration faces)");
+  if (out.empty() || !ends_with(in, ".pfld") || !ends_with(out, ".pfld")) throw cli::UsageError("--quantize takes IN.pfld OUT.pfld");
+  const pfld::io::ModelFile file = pfld::io::ModelFile::load(in);
+  pfld::io::require_pfld_tensors(file, in);
+  if (pfld::io::is_int8_model(file)) throw pfld::Error(in + ": the model is int8 already");
+  std::vector<pfld::FaceRecord> records = pfld::list_pts_folder(data);
+  if (records.empty()) throw pfld::Error("no annotated faces in " + data);
+  if (records.size() > static_cast<std::size_t>(faces)) records.resize(static_cast<std::size_t>(faces));
+  pfld::ThreadPool pool;
+  const pfld::FaceSet set = pfld::load_faces(records, pfld::io::read_image, {}, &pool);
+  const pfld::eval::EvalCrops crops = pfld::eval::make_eval_crops(set, file.config.input_size, 1.2f, &pool);
+  const pfld::model::PfldTensorLookup tensors = [&](const std::string& name) -> const pfld::Tensor& { return *file.find(name); };
+  const auto graph = pfld::build_inference_graph(file.config, tensors);
+  const pfld::ActivationRanges ranges = pfld::calibrate_activations(*graph, crops.images.data(), crops.images.dim(0), calibration);
+  const pfld::io::ModelFile int8 = pfld::make_int8_model_file(
+      file, pfld::quantize_network(file.config, tensors, ranges),
+      {{"quantized_from", in},
+       {"quantization.calibration", std::to_string(set.size()) + " faces of " + data},
+       {"quantization.ranges", pfld::to_string(calibration.method)}});
+  int8.save(out);
+  std::printf("wrote %s: PFLD %s in int8, %zu calibration faces, %s ranges, %zu KB (float %zu KB)\n", out.c_str(),
+              file.config.str().c_str(), set.size(), pfld::to_string(calibration.method), int8.serialize().size() / 1024,
+              file.serialize().size() / 1024);
+  return 0;
+}
 
 std::string shape(const std::vector<std::int64_t>& dims) {
   std::string s = "[";
@@ -38,6 +95,7 @@ int run(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
+    if (argc >= 2 && std::string(argv[1]) == "--quantize") return quantize(argc, argv);
     if (argc != 3) throw cli::UsageError("expected two arguments, IN and OUT (or --info IN.onnx)");
     const std::string a = argv[1], b = argv[2];
     if (a == "--info") {

@@ -432,7 +432,8 @@ TEST_SUITE("int8") {
     InferenceArena float_arena = float_graph->make_arena();
     for (Isa isa : test::available_isas()) {
       CAPTURE(std::string(to_string(isa)));
-      const auto int8_graph = build_inference_graph(net->config(), model::tensors_of(*net), isa, &ranges);
+      const Int8Network q = quantize_network(net->config(), model::tensors_of(*net), ranges);
+      const auto int8_graph = build_inference_graph(net->config(), model::tensors_of(*net), isa, &q);
       InferenceArena arena = int8_graph->make_arena();
       // The int8 outputs' mean distance from the float ones, against the float outputs' mean distance
       // from one crop to the next: quantization moves the outputs far less than the input does.
@@ -458,6 +459,69 @@ TEST_SUITE("int8") {
       const float* crop = crops.batch(9, 1).data();
       CHECK(allocations_during([&] { int8_graph->run(crop, arena); }) == 0);
     }
+  }
+
+  TEST_CASE("int8 model file: round trip to the same graph, a quarter of the size; hostile and misused files are Errors") {
+    auto net = random_network(0.25f, 68, 23);
+    const Tensor crops = random_crops(5, 9);
+    const auto float_graph = build_inference_graph(*net);
+    const model::PfldTensorLookup tensors = model::tensors_of(*net);
+    const Int8Network q = quantize_network(net->config(), tensors, calibrate_activations(*float_graph, crops.data(), 4));
+    const std::string float_path = std::string(PFLD_TEST_TEMP_DIR) + "/int8_source.pfld";
+    const std::string path = std::string(PFLD_TEST_TEMP_DIR) + "/int8.pfld";
+    train::save_weights(float_path, *net);
+    const io::ModelFile float_file = io::ModelFile::load(float_path);
+    make_int8_model_file(float_file, q, {{"calibration", "4 random crops"}}).save(path);
+    const auto float_bytes = std::filesystem::file_size(float_path), int8_bytes = std::filesystem::file_size(path);
+    MESSAGE("0.25X weights: float " << float_bytes << " bytes, int8 " << int8_bytes);
+    CHECK(int8_bytes * 5 < float_bytes * 2);  // (the fully connected layer, conv1 and conv7 stay float)
+
+    const io::ModelFile loaded = io::ModelFile::load(path);
+    CHECK(io::is_int8_model(loaded));
+    CHECK(loaded.metadata.at("calibration") == "4 random crops");
+    const auto from_memory = build_inference_graph(net->config(), tensors, active_isa(), &q);
+    const auto from_file = load_inference_graph(path);
+    InferenceArena a = from_memory->make_arena(), b = from_file->make_arena();
+    const float* want = from_memory->run(crops.batch(4, 1).data(), a);
+    const std::vector<float> expected(want, want + 136);
+    const float* got = from_file->run(crops.batch(4, 1).data(), b);
+    int differing = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) differing += got[i] != expected[i];
+    CHECK(differing == 0);
+    // Detector::load runs whatever the file holds.
+    CHECK(Detector::load(path).landmark_count() == 68);
+
+    // Misuse and damage.
+    CHECK_THROWS_WITH_AS(train::load_network(path), doctest::Contains("int8 model runs for inference only"), Error);
+    CHECK_THROWS_WITH_AS(make_int8_model_file(loaded, q), doctest::Contains("int8 already"), Error);
+    const std::string bad = std::string(PFLD_TEST_TEMP_DIR) + "/int8_bad.pfld";
+    auto expect_error = [&](io::ModelFile f, const char* message) {
+      f.save(bad);
+      CHECK_THROWS_WITH_AS(load_inference_graph(bad), doctest::Contains(message), Error);
+    };
+    io::ModelFile claims = float_file;
+    claims.metadata["quantization"] = "int8";
+    expect_error(claims, "missing tensor 'conv1.range' of an int8 PFLD network");
+    claims.metadata["quantization"] = "int4";
+    expect_error(claims, "unknown quantization 'int4'");
+    io::ModelFile unsigned_bytes = loaded;
+    unsigned_bytes.byte_tensors.erase("conv2.int8.weight");
+    expect_error(unsigned_bytes, "tensor 'conv2.int8.weight' should be stored as bytes");
+    io::ModelFile asymmetric = loaded;
+    for (auto& [name, t] : asymmetric.tensors)
+      if (name == "stage3.0.expand.int8.weight") t[3] = -128.0f;
+    expect_error(asymmetric, "stage3.0.expand.int8.weight holds -128");
+    io::ModelFile inverted = loaded;
+    for (auto& [name, t] : inverted.tensors)
+      if (name == "conv2.range") t[0] = 5.0f, t[1] = 1.0f;
+    expect_error(inverted, "conv2.range [5, 1] is not a range");
+    io::ModelFile fraction = loaded;
+    for (auto& [name, t] : fraction.tensors)
+      if (name == "conv2.int8.weight") t[0] = 0.5f;
+    CHECK_THROWS_WITH_AS(fraction.serialize(), doctest::Contains("conv2.int8.weight is stored as bytes, but holds 0.5"), Error);
+    std::remove(float_path.c_str());
+    std::remove(path.c_str());
+    std::remove(bad.c_str());
   }
 
   TEST_CASE("calibration: min_max keeps every value, percentile drops the tails, mse the range of least error") {
@@ -516,7 +580,7 @@ TEST_SUITE("int8") {
     g5.kernel_h = g5.kernel_w = 5;
     g5.pad_h = g5.pad_w = 2;
     CHECK_THROWS_WITH_AS(g.add_int8_conv(q, g5, quantize_weights(std::vector<float>(225, 0.1f).data(), 3, 75), {0, 0, 0}, Clamp{}, QuantParams{}, nullptr),
-                         doctest::Contains("only pointwise and 3x3 depthwise"), Error);
+                         doctest::Contains("only pointwise, whole-input and 3x3 depthwise"), Error);
     ConvGeometry pw;
     pw.in_c = pw.out_c = 3;
     CHECK_THROWS_WITH_AS(g.add_int8_conv(x, pw, quantize_weights(std::vector<float>(9, 0.1f).data(), 3, 3), {0, 0, 0}, Clamp{}, QuantParams{}, nullptr),
@@ -563,8 +627,8 @@ TEST_SUITE("int8") {
       const io::ModelFile file = io::ModelFile::load(dir + name);
       const model::PfldTensorLookup tensors = [&](const std::string& n) -> const Tensor& { return *file.find(n); };
       const auto float_graph = build_inference_graph(file.config, tensors);
-      const ActivationRanges ranges = calibrate_activations(*float_graph, crops.data(), 30);
-      const auto int8_graph = build_inference_graph(file.config, tensors, active_isa(), &ranges);
+      const Int8Network quantized = quantize_network(file.config, tensors, calibrate_activations(*float_graph, crops.data(), 30));
+      const auto int8_graph = build_inference_graph(file.config, tensors, active_isa(), &quantized);
       InferenceArena fa = float_graph->make_arena(), qa = int8_graph->make_arena();
       double mean = 0.0, worst = 0.0;
       for (int i = 30; i < 40; ++i) {
@@ -599,8 +663,9 @@ TEST_SUITE("int8") {
     const io::ModelFile file = io::ModelFile::load(weights);
     const model::PfldTensorLookup tensors = [&](const std::string& name) -> const Tensor& { return *file.find(name); };
     const auto float_graph = build_inference_graph(file.config, tensors);
-    const ActivationRanges ranges = calibrate_activations(*float_graph, calibration_crops.images.data(), 100);
-    const auto int8_graph = build_inference_graph(file.config, tensors, active_isa(), &ranges);
+    const Int8Network q =
+        quantize_network(file.config, tensors, calibrate_activations(*float_graph, calibration_crops.images.data(), 100));
+    const auto int8_graph = build_inference_graph(file.config, tensors, active_isa(), &q);
     const double nme_float = eval::evaluate(eval::predict(*float_graph, crops), test).summary.mean_nme;
     const double nme_int8 = eval::evaluate(eval::predict(*int8_graph, crops), test).summary.mean_nme;
     MESSAGE("60 val faces: float32 ", 100 * nme_float, " %, int8 ", 100 * nme_int8, " %");

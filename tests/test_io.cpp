@@ -74,8 +74,8 @@ TEST_SUITE("io") {
     magic[0] = 'X';
     expect_error(magic, "bad magic");
     std::vector<char> version = good;
-    version[8] = 2;
-    expect_error(version, "format version 2");
+    version[8] = 3;
+    expect_error(version, "format version 3");
     CHECK_THROWS_WITH_AS(train::load_network(temp_path("does-not-exist.pfld")), doctest::Contains("cannot open"), Error);
 
     model::PfldNet other(small_config(98));

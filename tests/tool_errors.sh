@@ -116,6 +116,14 @@ expect 2 "expected two arguments" pfld_convert a b c
 expect 2 "by file extension" pfld_convert "$tmp/a.txt" "$tmp/b.txt"
 expect 1 "truncated" pfld_convert "$tmp/truncated.onnx" "$tmp/out.pfld"
 expect 1 "corrupt or truncated" pfld_convert "$tmp/truncated.pfld" "$tmp/out.onnx"
+expect 2 "--quantize needs --data DIR" pfld_convert --quantize "$weights" "$tmp/q.pfld"
+expect 2 "--range takes min_max, percentile or mse, not 'best'" pfld_convert --quantize --data "$tmp/five" --range best "$weights" "$tmp/q.pfld"
+expect 2 "--quantize takes IN.pfld OUT.pfld" pfld_convert --quantize --data "$tmp/five" "$weights"
+expect 1 "not a finite number" pfld_convert --quantize --data "$tmp/nan" "$weights" "$tmp/q.pfld"
+mkdir -p "$tmp/good" && cp "$tmp/face.bmp" "$tmp/good/a.bmp" && pts 68 > "$tmp/good/a.pts"
+"$bin/pfld_convert" --quantize --data "$tmp/good" "$weights" "$tmp/int8.pfld" > /dev/null
+expect 1 "int8 already" pfld_convert --quantize --data "$tmp/good" "$tmp/int8.pfld" "$tmp/q.pfld"
+expect 1 "int8 models have no ONNX export yet" pfld_convert "$tmp/int8.pfld" "$tmp/int8.onnx"
 
 expect 2 "--width takes a number" pfld_info --width abc
 expect 2 "--landmarks takes a whole number" pfld_info --landmarks 1.5

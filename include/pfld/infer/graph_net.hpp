@@ -188,16 +188,16 @@ class GraphNet : public LandmarkModel {
     return t.bytes ? &t.quant : nullptr;
   }
 
-  // Names a tensor for observe() (a layer's output by the name calibration records its range under);
-  // several tensors may share a name (the parts of a layer split into channel groups).
+  // Names a tensor or channel view for observe() (a layer's output by the name calibration records its
+  // range under); several may share a name (the parts of a layer split into channel groups).
   void set_name(const Value& v, std::string name) {
     require_building();
-    tensors_[static_cast<std::size_t>(root(v.id))].name = std::move(name);
+    tensors_[static_cast<std::size_t>(v.id)].name = std::move(name);
   }
 
   // Runs the graph on the input in input(arena), like run_graph, calling seen(name, data, value, pitch)
-  // for each named float tensor once the last step that writes it has run (its floats are then
-  // complete, `pitch` floats from pixel to pixel). For calibration: it observes the tensors a plain run
+  // for each named float tensor or view once the last step that writes it (or a view of it) has run
+  // (its floats are then complete, `pitch` floats from pixel to pixel). For calibration: it observes the tensors a plain run
   // does not keep.
   void observe(InferenceArena& arena,
                const std::function<void(const std::string&, const float*, const Value&, std::size_t)>& seen) const {
@@ -369,10 +369,14 @@ class GraphNet : public LandmarkModel {
     return y;
   }
 
-  // The floats of byte tensor x: scale (q - zero).
-  Value add_dequantize(const Value& x) {
+  // The floats of byte tensor x: scale (q - zero). `into` (may be null): a float tensor or a view of one
+  // pixel (an input of a fully connected layer) of x's shape to write instead of a new tensor.
+  Value add_dequantize(const Value& x, const Value* into = nullptr) {
     const QuantParams q = require_bytes(x, "dequantize");
-    const Value y = add_value(x.h, x.w, x.c);
+    const Value y = into ? *into : add_value(x.h, x.w, x.c);
+    require_floats(y, "dequantize into");
+    detail::require(y.h == x.h && y.w == x.w && y.c == x.c, "GraphNet: dequantize of a ", x.h, "x", x.w, "x", x.c,
+                    " tensor into a ", y.h, "x", y.w, "x", y.c, " one");
     const Isa isa = isa_;
     add_step(detail::cat("dequantize ", x.c, ", ", x.h, "x", x.w), {x}, {y}, [=](float* base, const Layout& L) {
       kernels::kernel_table(isa).dequantize_u8(x.size(), L.bytes(base, x), q.scale, static_cast<float>(q.zero),
@@ -383,8 +387,9 @@ class GraphNet : public LandmarkModel {
 
   // The int8 form of add_conv: byte tensor x, int8 weights OHWI (quantize_weights: per output channel)
   // and a float bias, the output's map `out`, the clamp in real units; `residual` (may be null) a byte
-  // tensor of the output's shape added before the clamp. Pointwise (the int8 GEMM) and 3x3 depthwise
-  // layers of stride 1 or 2 (the int8 depthwise kernel).
+  // tensor of the output's shape added before the clamp. Pointwise layers and those whose kernel covers
+  // the whole unpadded input (a fully connected layer over a map: PFLD's conv8) run on the int8 GEMM;
+  // 3x3 depthwise layers of stride 1 or 2 on the int8 depthwise kernel.
   Value add_int8_conv(const Value& x, ConvGeometry g, const Int8Weights& w8, const std::vector<float>& bias,
                       Clamp clamp, const QuantParams& out, const Value* residual) {
     const QuantParams in = require_bytes(x, "an int8 convolution");
@@ -396,10 +401,11 @@ class GraphNet : public LandmarkModel {
                         w8.values.size() == g.weight_count() && w8.scales.size() == static_cast<std::size_t>(g.out_c) &&
                         bias.size() == static_cast<std::size_t>(g.out_c),
                     "GraphNet: int8 conv weights or bias of the wrong size");
-    const bool pointwise = g.is_pointwise();
+    const bool whole = g.groups == 1 && g.kernel_h == x.h && g.kernel_w == x.w && g.pad_h == 0 && g.pad_w == 0;
+    const bool pointwise = g.is_pointwise() || whole;
     const bool depthwise = g.is_depthwise() && g.kernel_h == 3 && g.kernel_w == 3;
     detail::require(pointwise || depthwise, "GraphNet: an int8 ", g.kernel_h, "x", g.kernel_w,
-                    " convolution (only pointwise and 3x3 depthwise layers run in int8)");
+                    " convolution (only pointwise, whole-input and 3x3 depthwise layers run in int8)");
     const Value y = add_byte_value(g.out_h(), g.out_w(), g.out_c, out);
     QuantParams res_quant;
     if (residual) {
@@ -414,15 +420,17 @@ class GraphNet : public LandmarkModel {
     const std::string where = detail::cat(has_res ? " +res" : "", ", ", y.h, "x", y.w);
     const Isa isa = isa_;
     if (pointwise) {
-      auto packed = std::make_shared<const kernels::Int8PackedMatrix>(g.out_c, g.in_c, w8.values.data());
+      // A whole-input layer is one row of the GEMM: x's pixels in order are its OHWI weights' order.
+      const int k = w8.k, m = whole ? 1 : y.h * y.w;
+      auto packed = std::make_shared<const kernels::Int8PackedMatrix>(g.out_c, k, w8.values.data());
       auto requant = std::make_shared<const Int8LayerRequant>(make_int8_requant(
           in, w8, packed->column_sums().data(), bias.data(), out, clamp, has_res ? &res_quant : nullptr));
-      add_step(detail::cat("int8 conv gemm 1x1/1 ", g.in_c, "->", g.out_c, where), reads, {y},
-               [=](float* base, const Layout& L) {
+      add_step(detail::cat("int8 conv gemm ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.in_c, "->", g.out_c, where),
+               reads, {y}, [=](float* base, const Layout& L) {
                  const kernels::Int8Requantize e =
                      requant->view(has_res ? L.bytes(base, res) : nullptr, has_res ? L.pitch_of(res) : 0);
-                 kernels::int8_gemm(isa, y.h * y.w, L.bytes(base, x), L.pitch_of(x), *packed, e, L.bytes(base, y),
-                                    L.pitch_of(y));
+                 kernels::int8_gemm(isa, m, L.bytes(base, x), whole ? static_cast<std::size_t>(k) : L.pitch_of(x), *packed,
+                                    e, L.bytes(base, y), L.pitch_of(y));
                });
       return y;
     }
@@ -700,7 +708,8 @@ class GraphNet : public LandmarkModel {
     last_writes_.assign(steps_.size(), {});
     std::vector<int> last_writer(n, -1);
     for (std::size_t s = 0; s < steps_.size(); ++s)
-      for (int id : steps_[s].writes) last_writer[static_cast<std::size_t>(root(id))] = static_cast<int>(s);
+      for (int id : steps_[s].writes)
+        last_writer[static_cast<std::size_t>(id)] = last_writer[static_cast<std::size_t>(root(id))] = static_cast<int>(s);
     for (std::size_t i = 0; i < n; ++i)
       if (last_writer[i] >= 0 && !tensors_[i].name.empty() && !tensors_[i].bytes)
         last_writes_[static_cast<std::size_t>(last_writer[i])].push_back(static_cast<int>(i));

@@ -18,7 +18,7 @@
 #include "../model/architecture.hpp"
 #include "fold.hpp"
 #include "graph_net.hpp"
-#include "int8_calibration.hpp"
+#include "pfld_int8.hpp"
 
 namespace pfld {
 inline namespace infer {
@@ -55,51 +55,29 @@ inline ConvGeometry geometry_of(const model::ConvUnit& u, const GraphNet::Value&
   return g;
 }
 
-// A conv + batch norm unit folded into one convolution: output channels [c0, c1) (a depthwise unit keeps
-// the same input channels), its geometry over x.
-struct FoldedUnit {
-  ConvGeometry geometry;
-  std::vector<float> weights, bias;
-};
-inline FoldedUnit fold_unit(const model::ConvUnit& u, const model::PfldTensorLookup& tensor, const GraphNet::Value& x,
-                            int c0, int c1) {
-  FoldedUnit f;
-  f.geometry = geometry_of(u, x);
-  const bool depthwise = f.geometry.is_depthwise();
-  if (c1 < 0) c1 = u.out;
-  detail::require(0 <= c0 && c0 < c1 && c1 <= u.out, "pfld graph: channels [", c0, ", ", c1, ") of ", u.out);
-  const std::size_t per_out = f.geometry.weight_count() / static_cast<std::size_t>(u.out);
-  const float* w = tensor(u.name + ".conv.weight").data();
-  f.weights.assign(w + static_cast<std::size_t>(c0) * per_out, w + static_cast<std::size_t>(c1) * per_out);
-  f.bias.assign(static_cast<std::size_t>(c1 - c0), 0.0f);  // (PFLD's convolutions have none)
-  fold_batch_norm(f.weights, f.bias, tensor(u.name + ".bn.weight").data() + c0, tensor(u.name + ".bn.bias").data() + c0,
-                  tensor(u.name + ".bn.running_mean").data() + c0, tensor(u.name + ".bn.running_var").data() + c0,
-                  model::ConvUnit::kBatchNormEps, u.name);
-  f.geometry.out_c = c1 - c0;
-  if (depthwise) f.geometry.in_c = f.geometry.groups = c1 - c0;
-  return f;
-}
-
-// Output channels [c0, c1) of a conv + batch norm + activation unit (all when c1 < 0) as a GraphNet
-// convolution of x, written into `into` when not null. The output is named after the unit (for
-// calibration: GraphNet::observe).
+// Output channels [c0, c1) of a conv + batch norm + activation unit (all when c1 < 0; a depthwise unit
+// keeps the same input channels) as a GraphNet convolution of x, written into `into` when not null.
+// The output is named after the unit (for calibration: GraphNet::observe).
 inline GraphNet::Value add_unit(GraphNet& g, const model::ConvUnit& u, const model::PfldTensorLookup& tensor,
                                 const GraphNet::Value& x, const GraphNet::Value* residual = nullptr,
                                 const GraphNet::Value* into = nullptr, int c0 = 0, int c1 = -1) {
-  FoldedUnit f = fold_unit(u, tensor, x, c0, c1);
+  ConvGeometry geometry = geometry_of(u, x);
+  const bool depthwise = geometry.is_depthwise();
+  FoldedUnit f = fold_conv_unit(u, tensor, c0, c1);
+  geometry.out_c = static_cast<int>(f.bias.size());
+  if (depthwise) geometry.in_c = geometry.groups = geometry.out_c;
   const GraphNet::Value y =
-      g.add_conv(x, f.geometry, std::move(f.weights), std::move(f.bias), clamp_of(u.activation), residual, into);
+      g.add_conv(x, geometry, std::move(f.weights), std::move(f.bias), clamp_of(u.activation), residual, into);
   g.set_name(y, u.name);
   return y;
 }
 
-// The same unit in int8 on byte tensor x (and residual), its output's map from its range in `ranges`.
-inline GraphNet::Value add_int8_unit(GraphNet& g, const model::ConvUnit& u, const model::PfldTensorLookup& tensor,
-                                     const ActivationRanges& ranges, const GraphNet::Value& x,
-                                     const GraphNet::Value* residual = nullptr) {
-  const FoldedUnit f = fold_unit(u, tensor, x, 0, -1);
-  const Int8Weights w8 = quantize_weights(f.weights.data(), u.out, static_cast<int>(f.weights.size() / static_cast<std::size_t>(u.out)));
-  return g.add_int8_conv(x, f.geometry, w8, f.bias, clamp_of(u.activation), ranges.quant_params(u.name), residual);
+// The same unit in int8 on byte tensor x (and residual), its output's map from its calibrated range.
+inline GraphNet::Value add_int8_unit(GraphNet& g, const model::ConvUnit& u, const Int8Network& q,
+                                     const GraphNet::Value& x, const GraphNet::Value* residual = nullptr) {
+  const Int8Unit& unit = q.unit(u.name);
+  return g.add_int8_conv(x, geometry_of(u, x), unit.weights, unit.bias, clamp_of(u.activation),
+                         q.ranges.quant_params(u.name), residual);
 }
 
 }  // namespace detail_pfld_graph
@@ -108,12 +86,10 @@ inline GraphNet::Value add_int8_unit(GraphNet& g, const model::ConvUnit& u, cons
 // running statistics: the eval-mode network), for `isa`. The graph copies what it needs: the tensors
 // may change or go once this returns.
 //
-// With `int8` (the ranges calibration measured, calibrate_activations), conv2 and the bottleneck blocks
-// run in int8 (int8 weights per output channel, byte activations); conv1, whose 3 input channels
-// leave its GEMM nothing to gain, and the multi-scale head (pooling and a fully connected layer on a
-// 7x7 or 14x14 map) stay in float.
+// With `int8` (infer/pfld_int8.hpp), its units (PfldArchitecture::int8_units) run in int8 on byte
+// activations; `tensor` then needs only the float units' tensors.
 inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config, const model::PfldTensorLookup& tensor,
-                                                       Isa isa = active_isa(), const ActivationRanges* int8 = nullptr) {
+                                                       Isa isa = active_isa(), const Int8Network* int8 = nullptr) {
   using detail_pfld_graph::add_int8_unit;
   using detail_pfld_graph::add_unit;
   const model::PfldArchitecture arch(config);
@@ -123,12 +99,13 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
   GraphNet::Value x = g->set_input(s, s, one, zero);
   x = add_unit(*g, arch.conv1, tensor, x);
   if (int8) {
-    x = g->add_quantize(x, int8->quant_params(arch.conv1.name));
-    x = add_int8_unit(*g, arch.conv2, tensor, *int8, x);
+    detail::require(arch.int8_fed_units().front() == &arch.conv1, "pfld graph: int8 expects conv1 to feed conv2");
+    x = g->add_quantize(x, int8->ranges.quant_params(arch.conv1.name));
+    x = add_int8_unit(*g, arch.conv2, *int8, x);
     for (const model::BottleneckUnit& b : arch.blocks) {
-      const GraphNet::Value expanded = add_int8_unit(*g, b.expand, tensor, *int8, x);
-      const GraphNet::Value filtered = add_int8_unit(*g, b.depthwise, tensor, *int8, expanded);
-      x = add_int8_unit(*g, b.project, tensor, *int8, filtered, b.residual ? &x : nullptr);
+      const GraphNet::Value expanded = add_int8_unit(*g, b.expand, *int8, x);
+      const GraphNet::Value filtered = add_int8_unit(*g, b.depthwise, *int8, expanded);
+      x = add_int8_unit(*g, b.project, *int8, filtered, b.residual ? &x : nullptr);
     }
     x = g->add_dequantize(x);
   } else {
@@ -162,7 +139,12 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
   g->add_global_average_pool(x, &first);
   const GraphNet::Value conv7 = add_unit(*g, arch.conv7, tensor, x);
   g->add_global_average_pool(conv7, &second);
-  add_unit(*g, arch.conv8, tensor, conv7, nullptr, &third);
+  if (int8) {
+    const GraphNet::Value conv8 = add_int8_unit(*g, arch.conv8, *int8, g->add_quantize(conv7, int8->ranges.quant_params(arch.conv7.name)));
+    g->add_dequantize(conv8, &third);
+  } else {
+    add_unit(*g, arch.conv8, tensor, conv7, nullptr, &third);
+  }
   const float* fc = tensor("fc.weight").data();  // (2N, 176)
   std::vector<float> w_in_out(static_cast<std::size_t>(arch.fc_in) * arch.fc_out);
   for (int o = 0; o < arch.fc_out; ++o)
@@ -176,12 +158,20 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
   return g;
 }
 
-// The inference graph of a weights or checkpoint file (save_weights, save_checkpoint), checked against
-// the architecture its config describes first (io::require_pfld_tensors). `source` names it in errors.
+// The inference graph of a weights or checkpoint file (save_weights, save_checkpoint) or an int8 model
+// file (make_int8_model_file), checked against the architecture its config describes first
+// (io::require_pfld_tensors). `source` names it in errors.
 inline std::shared_ptr<GraphNet> build_inference_graph(const io::ModelFile& file, const std::string& source,
                                                        Isa isa = active_isa()) {
   io::require_pfld_tensors(file, source);
-  return build_inference_graph(file.config, [&](const std::string& name) -> const Tensor& { return *file.find(name); }, isa);
+  const model::PfldTensorLookup tensors = [&](const std::string& name) -> const Tensor& { return *file.find(name); };
+  if (!io::is_int8_model(file)) return build_inference_graph(file.config, tensors, isa);
+  try {
+    const Int8Network q = int8_network_of(file);
+    return build_inference_graph(file.config, tensors, isa, &q);
+  } catch (const Error& e) {
+    detail::fail(source, ": ", e.what());
+  }
 }
 
 inline std::shared_ptr<GraphNet> load_inference_graph(const std::string& path, Isa isa = active_isa()) {

@@ -2,16 +2,19 @@
 //
 // Layout (little-endian):
 //   "PFLDMODL"                     8-byte magic
-//   u32 format version (1)         other versions are rejected, not guessed at
+//   u32 format version (1 or 2)    other versions are rejected, not guessed at
 //   u32 kind                       1 = weights, 2 = checkpoint (weights + optimiser state + progress)
 //   f32 width, i32 landmarks, i32 input size, u32 activation     the ModelConfig
 //   u32 n, n x (str key, str value)                               metadata (epoch, optimiser, ...)
-//   u32 n, n x (str name, u32 rank, rank x i32 dims, f32 data)    named tensors
+//   u32 n, n x (str name, [u32 element,] u32 rank, rank x i32 dims, data)    named tensors
+// Version 1: every tensor f32 (no element field). Version 2, written when a tensor is stored as bytes
+// (an int8 model's weights): element 0 = f32 data, 1 = s8 data (one signed byte per value).
 //   u32 CRC-32 of every byte before it
 // where str = u32 length + UTF-8 bytes. Readers check every length against the bytes that remain, so
 // a truncated or corrupt file is an Error that names the file and what is wrong, never a crash.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -31,12 +34,15 @@ namespace pfld::io {
 
 struct ModelFile {
   enum class Kind : std::uint32_t { weights = 1, checkpoint = 2 };
-  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::uint32_t kVersion = 2;  // the newest this build reads (and writes when it must)
 
   Kind kind = Kind::weights;
   ModelConfig config;
   std::map<std::string, std::string> metadata;
   std::vector<std::pair<std::string, Tensor>> tensors;
+  // The tensors stored as signed bytes: their values must be whole numbers in [-128, 127] (an int8
+  // model's weights); in memory they are floats like the others.
+  std::set<std::string> byte_tensors;
 
   const Tensor* find(const std::string& name) const {
     for (const auto& [n, t] : tensors)
@@ -47,7 +53,8 @@ struct ModelFile {
   std::vector<unsigned char> serialize() const {
     Writer w;
     w.bytes("PFLDMODL", 8);
-    w.u32(kVersion);
+    const std::uint32_t version = byte_tensors.empty() ? 1 : 2;  // (files without bytes stay readable by older builds)
+    w.u32(version);
     w.u32(static_cast<std::uint32_t>(kind));
     w.f32(config.width);
     w.u32(static_cast<std::uint32_t>(config.landmarks));
@@ -61,10 +68,22 @@ struct ModelFile {
     w.u32(static_cast<std::uint32_t>(tensors.size()));
     for (const auto& [name, t] : tensors) {
       w.str(name);
+      const bool bytes = byte_tensors.count(name) > 0;
+      if (version == 2) w.u32(bytes ? 1 : 0);
       w.u32(static_cast<std::uint32_t>(t.rank()));
       for (int a = 0; a < t.rank(); ++a) w.u32(static_cast<std::uint32_t>(t.dim(a)));
-      for (float v : t) w.f32(v);
+      if (!bytes) {
+        for (float v : t) w.f32(v);
+        continue;
+      }
+      for (float v : t) {
+        detail::require(v >= -128.0f && v <= 127.0f && v == std::floor(v), "model file: tensor ", name,
+                        " is stored as bytes, but holds ", v);
+        w.out.push_back(static_cast<unsigned char>(static_cast<std::int8_t>(v)));
+      }
     }
+    for (const std::string& name : byte_tensors)
+      detail::require(find(name) != nullptr, "model file: byte tensor ", name, " is not among the tensors");
     w.u32(crc32(w.out.data(), w.out.size()));
     return std::move(w.out);
   }
@@ -75,8 +94,8 @@ struct ModelFile {
     detail::require(std::memcmp(bytes.data(), "PFLDMODL", 8) == 0, source, ": not a pfld model file (bad magic)");
     in.pos = 8;
     const std::uint32_t version = in.u32("version");
-    detail::require(version == kVersion, source, ": format version ", version, ", this build reads version ",
-                    kVersion);
+    detail::require(version >= 1 && version <= kVersion, source, ": format version ", version,
+                    ", this build reads versions 1 to ", kVersion);
     // The checksum covers everything before its own 4 bytes; the reader stops there.
     in.end = bytes.size() - 4;
     Reader crc_field{bytes.data(), in.end, bytes.size(), source};
@@ -108,6 +127,8 @@ struct ModelFile {
     for (std::uint32_t i = 0; i < count; ++i) {
       const std::string name = in.str("tensor name");
       detail::require(names.insert(name).second, source, ": tensor ", name, " appears twice");
+      const std::uint32_t element = version == 2 ? in.u32("element type of " + name) : 0;
+      detail::require(element <= 1, source, ": tensor ", name, " has unknown element type ", element);
       const std::uint32_t rank = in.u32("rank of " + name);
       detail::require(rank >= 1 && rank <= 4, source, ": tensor ", name, " has rank ", rank);
       int dims[4] = {1, 1, 1, 1};
@@ -126,9 +147,14 @@ struct ModelFile {
         detail::fail(source, ": tensor ", name, ": ", e.what());
       }
       // The data must be in the file before anything is allocated for it.
-      in.need(static_cast<std::uint64_t>(shape.numel()) * 4, "data of " + name);
+      in.need(static_cast<std::uint64_t>(shape.numel()) * (element == 1 ? 1 : 4), "data of " + name);
       Tensor t(shape);
-      in.f32_array(t.data(), t.numel());
+      if (element == 1) {
+        in.s8_array(t.data(), t.numel());
+        f.byte_tensors.insert(name);
+      } else {
+        in.f32_array(t.data(), t.numel());
+      }
       f.tensors.emplace_back(name, std::move(t));
     }
     detail::require(in.pos == in.end, source, ": ", in.end - in.pos, " unexpected bytes after the tensors");
@@ -193,6 +219,10 @@ struct ModelFile {
     // n floats; the caller has checked need(4 * n).
     void f32_array(float* out, std::size_t n) {
       for (std::size_t i = 0; i < n; ++i) out[i] = as_float(take_u32());
+    }
+    // n signed bytes as floats; the caller has checked need(n).
+    void s8_array(float* out, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<std::int8_t>(data[pos++]));
     }
     std::string str(const std::string& what) {
       const std::uint32_t n = u32(what);

@@ -131,6 +131,8 @@ inline OnnxModel export_onnx(const ModelConfig& config, const model::PfldTensorL
 // A weights or checkpoint file as an ONNX model, checked first (require_pfld_tensors).
 inline OnnxModel export_onnx(const ModelFile& file, const std::string& source) {
   require_pfld_tensors(file, source);
+  detail::require(!is_int8_model(file), source,
+                  ": an int8 model; export the float weights it was made from (int8 models have no ONNX export yet)");
   return export_onnx(file.config, [&](const std::string& name) -> const Tensor& { return *file.find(name); });
 }
 

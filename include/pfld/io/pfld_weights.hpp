@@ -13,10 +13,26 @@
 
 namespace pfld::io {
 
+// Whether the file holds an int8 model (metadata quantization = int8; infer/pfld_int8.hpp).
+inline bool is_int8_model(const ModelFile& file) {
+  const auto it = file.metadata.find("quantization");
+  return it != file.metadata.end() && it->second == "int8";
+}
+
+// Also checks an int8 model's tensors (PfldArchitecture::int8_tensors): its int8 weights stored as bytes.
 inline void require_pfld_tensors(const ModelFile& file, const std::string& source) {
-  for (const auto& [name, shape] : model::PfldArchitecture(file.config).tensors()) {
+  const auto q = file.metadata.find("quantization");
+  detail::require(q == file.metadata.end() || q->second == "int8", source, ": unknown quantization '",
+                  q == file.metadata.end() ? "" : q->second, "'");
+  const model::PfldArchitecture arch(file.config);
+  const bool int8 = is_int8_model(file);
+  for (const auto& [name, shape] : int8 ? arch.int8_tensors() : arch.tensors()) {
     const Tensor* t = file.find(name);
-    detail::require(t != nullptr, source, ": missing tensor '", name, "' of a PFLD network with ", file.config.str());
+    detail::require(t != nullptr, source, ": missing tensor '", name, "' of a", int8 ? "n int8" : "", " PFLD network with ",
+                    file.config.str());
+    const bool bytes = name.size() > 12 && name.compare(name.size() - 12, 12, ".int8.weight") == 0;
+    detail::require(bytes == (file.byte_tensors.count(name) > 0), source, ": tensor '", name, "' should ",
+                    bytes ? "" : "not ", "be stored as bytes");
     detail::require(t->shape() == shape, source, ": tensor '", name, "' has shape ", t->shape().str(), ", PFLD with ",
                     file.config.str(), " needs ", shape.str());
     for (float v : *t) detail::require(std::isfinite(v), source, ": tensor '", name, "' holds a non-finite value");

@@ -48,6 +48,8 @@ inline void write_tensors(io::ModelFile& file, const NamedTensors& tensors) {
 // file that nobody wants are an error unless their name starts with one of `ignorable_prefixes`.
 inline void read_tensors(const io::ModelFile& file, const NamedTensors& wanted, const std::string& source,
                          const std::vector<std::string>& ignorable_prefixes) {
+  detail::require(!io::is_int8_model(file), source,
+                  ": an int8 model runs for inference only; train from the float weights it was made from");
   std::map<std::string, Tensor*> by_name(wanted.begin(), wanted.end());
   for (const auto& [name, t] : file.tensors) {
     if (by_name.count(name)) continue;
