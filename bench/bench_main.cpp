@@ -268,6 +268,7 @@ std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised networ
 std::string onnx_file;         // --onnx=FILE: also time this model imported into pfld
 std::string yunet_file;        // --yunet=FILE: the YuNet face detector (default: the shipped one)
 std::string profile_size;      // --profile=WxH, 1X or 0.25X: print a network's time per step instead
+bool int8_profile = false;     // --profile=1X-int8 or 0.25X-int8: the int8 network's
 
 std::unique_ptr<pfld::model::PfldNet> inference_network(float width) {
   const std::string& file = weights_files[width == 1.0f ? 1 : 0];
@@ -311,9 +312,39 @@ std::vector<double> timed_runs(benchmark::State& state, const pfld::GraphNet& ne
   return seconds;
 }
 
-void BM_infer_latency(benchmark::State& state, float width, Isa isa) {
+// The int8 graph of the network (pfld_convert --quantize's), calibrated on 8 random crops: the ranges
+// change no step's work, only its numbers.
+std::shared_ptr<pfld::GraphNet> int8_graph(const pfld::model::PfldNet& net, Isa isa) {
+  const pfld::model::PfldTensorLookup tensors = pfld::model::tensors_of(const_cast<pfld::model::PfldNet&>(net));
+  const auto float_graph = pfld::build_inference_graph(net.config(), tensors, isa);
+  pfld::Rng rng(3);
+  std::vector<float> crops(8 * 112 * 112 * 3);
+  for (float& v : crops) v = rng.uniform();
+  const pfld::Int8Network q = pfld::quantize_network(net.config(), tensors, pfld::calibrate_activations(*float_graph, crops.data(), 8));
+  return pfld::build_inference_graph(net.config(), tensors, isa, &q);
+}
+
+// The int8 dot-product peak in GOP/s (0 where the CPU has no AVX-512 VNNI), like fma_peak_gflops.
+double vnni_peak_gops() {
+#if defined(PFLD_ARCH_X86_64)
+  if (!pfld::isa_supported(Isa::avx512) || !pfld::cpu_features().avx512vnni) return 0.0;
+  vnni_loop_avx512(1 << 18);
+  double best = 0.0;
+  for (int r = 0; r < 5; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double ops = vnni_loop_avx512(1 << 20);
+    best = std::max(best, ops / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 1e9);
+  }
+  return best;
+#else
+  return 0.0;
+#endif
+}
+
+// int8: the network as pfld_convert --quantize makes it (conv1, conv7 and fc in float).
+void BM_infer_latency(benchmark::State& state, float width, Isa isa, bool int8) {
   auto net = inference_network(width);
-  const auto fused = pfld::build_inference_graph(*net, isa);
+  const auto fused = int8 ? int8_graph(*net, isa) : pfld::build_inference_graph(*net, isa);
   pfld::InferenceArena arena = fused->make_arena();
   pfld::Rng rng(2);
   std::vector<float> crop(112 * 112 * 3);
@@ -326,6 +357,10 @@ void BM_infer_latency(benchmark::State& state, float width, Isa isa) {
   state.counters["GFLOP/s"] = fused->flops() / median / 1e9;
   state.counters["peak_GFLOP/s"] = peak;
   state.counters["%peak"] = 100.0 * fused->flops() / median / 1e9 / peak;
+  if (int8) {
+    const double vnni = vnni_peak_gops();
+    if (vnni > 0.0) state.counters["%vnni_peak"] = 100.0 * fused->flops() / median / 1e9 / vnni;
+  }
   state.SetLabel(pfld::to_string(isa));
 }
 
@@ -494,7 +529,8 @@ void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa)
 
 // --profile=WxH: the face detector network's time step by step (median of 200 runs, one thread), then
 // exit: where the time of face_detect_net goes.
-// --profile=1X or 0.25X: the same for the landmark network (the shipped weights, or --weights-*).
+// --profile=1X or 0.25X: the same for the landmark network (the shipped weights, or --weights-*);
+// 1X-int8 or 0.25X-int8: for its int8 form.
 int profile_network(const std::string& size) {
   int width = 0, height = 0;
   char x = 0;
@@ -508,7 +544,9 @@ int profile_network(const std::string& size) {
     return 1;
   }
   try {
-    const auto net = landmarks ? pfld::build_inference_graph(*inference_network(size == "1X" ? 1.0f : 0.25f), pfld::active_isa())
+    const bool int8 = landmarks && int8_profile;
+    const auto net = int8 ? int8_graph(*inference_network(size == "1X" ? 1.0f : 0.25f), pfld::active_isa())
+                     : landmarks ? pfld::build_inference_graph(*inference_network(size == "1X" ? 1.0f : 0.25f), pfld::active_isa())
                                : pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), pfld::OnnxImportOptions{},
                                                          yunet_file, height, width);
     pfld::InferenceArena arena = net->make_arena();
@@ -520,7 +558,7 @@ int profile_network(const std::string& size) {
     for (const auto& s : steps) total += s.seconds;
     const double peak = fma_peak_gflops(pfld::active_isa());
     std::printf("%s at %s, %s: %.3f ms in %zu steps (FMA peak %.0f GFLOP/s)\n",
-                landmarks ? ("PFLD " + size).c_str() : yunet_file.c_str(), landmarks ? "112x112" : size.c_str(),
+                landmarks ? ("PFLD " + size + (int8 ? " int8" : "")).c_str() : yunet_file.c_str(), landmarks ? "112x112" : size.c_str(),
                 pfld::to_string(net->isa()), total * 1e3, steps.size(), peak);
     std::printf("%9s %6s %9s  %s\n", "us", "share", "GFLOP/s", "step");
     for (const auto& s : steps)
@@ -566,8 +604,13 @@ int main(int argc, char** argv) {
       onnx_file = argv[i] + 7;
     else if (std::strncmp(argv[i], "--yunet=", 8) == 0)
       yunet_file = argv[i] + 8;
-    else if (std::strncmp(argv[i], "--profile=", 10) == 0)
+    else if (std::strncmp(argv[i], "--profile=", 10) == 0) {
       profile_size = argv[i] + 10;
+      if (profile_size == "1X-int8" || profile_size == "0.25X-int8") {
+        int8_profile = true;
+        profile_size.resize(profile_size.size() - 5);
+      }
+    }
     else
       argv[kept++] = argv[i];
   }
@@ -629,9 +672,11 @@ int main(int argc, char** argv) {
     const std::string w = width == 1.0f ? "1X" : "0.25X";
     for (Isa i : {Isa::avx512, Isa::avx2, Isa::neon, Isa::ref})
       if (pfld::isa_supported(i))
-        benchmark::RegisterBenchmark(("infer/" + w + "/" + pfld::to_string(i)).c_str(), BM_infer_latency, width, i)
-            ->Unit(benchmark::kMicrosecond)
-            ->MinTime(i == Isa::ref ? 0.5 : 1.0);
+        for (bool int8 : {false, true})
+          benchmark::RegisterBenchmark(("infer" + std::string(int8 ? "_int8/" : "/") + w + "/" + pfld::to_string(i)).c_str(),
+                                       BM_infer_latency, width, i, int8)
+              ->Unit(benchmark::kMicrosecond)
+              ->MinTime(i == Isa::ref ? 0.5 : 1.0);
     benchmark::RegisterBenchmark(("infer_batch/" + w + "/threads:2").c_str(), BM_infer_batch, width, 2)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("detect/" + w).c_str(), BM_detect, width, pfld::DetectorOptions{})->Unit(benchmark::kMicrosecond);
