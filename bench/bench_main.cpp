@@ -2,8 +2,8 @@
 // whole-network training throughput (images/s), and inference: single-face latency of the fused graph
 // per ISA (median and p90, GFLOP/s, % of the FMA peak) and batch throughput.
 //
-//   pfld_bench [--weights-0.25x=FILE] [--weights-1x=FILE] [--onnx=FILE] [--benchmark_filter=REGEX]
-//              [Google Benchmark flags]
+//   pfld_bench [--weights-0.25x=FILE] [--weights-1x=FILE] [--int8-0.25x=FILE] [--int8-1x=FILE]
+//              [--onnx=FILE] [--benchmark_filter=REGEX] [Google Benchmark flags]
 // The active ISA is the best the CPU has, or PFLD_ISA=ref|avx2|avx512|neon. Inference runs on the given
 // weights files (bench/compare_inference.py passes the ones it exports to ONNX), else on freshly
 // initialised networks (the same work), except detect/..., which needs a trained network's points and
@@ -265,6 +265,7 @@ void BM_train_step(benchmark::State& state, float width, int threads) {
 
 // ---- Inference: the fused graph, one face at a time on one thread, and batches over the pool.
 std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised network)
+std::string int8_files[2];     // 0.25X, 1X int8 models (pfld_convert --quantize; empty: made from the above)
 std::string onnx_file;         // --onnx=FILE: also time this model imported into pfld
 std::string yunet_file;        // --yunet=FILE: the YuNet face detector (default: the shipped one)
 std::string profile_size;      // --profile=WxH, 1X or 0.25X: print a network's time per step instead
@@ -344,7 +345,9 @@ double vnni_peak_gops() {
 // int8: the network as pfld_convert --quantize makes it (conv1, conv7 and fc in float).
 void BM_infer_latency(benchmark::State& state, float width, Isa isa, bool int8) {
   auto net = inference_network(width);
-  const auto fused = int8 ? int8_graph(*net, isa) : pfld::build_inference_graph(*net, isa);
+  const std::string& int8_file = int8_files[width == 1.0f ? 1 : 0];
+  const auto fused = !int8 ? pfld::build_inference_graph(*net, isa)
+                     : int8_file.empty() ? int8_graph(*net, isa) : pfld::load_inference_graph(int8_file, isa);
   pfld::InferenceArena arena = fused->make_arena();
   pfld::Rng rng(2);
   std::vector<float> crop(112 * 112 * 3);
@@ -598,6 +601,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--weights-0.25x=", 16) == 0)
       weights_files[0] = argv[i] + 16;
+    else if (std::strncmp(argv[i], "--int8-0.25x=", 13) == 0)
+      int8_files[0] = argv[i] + 13;
+    else if (std::strncmp(argv[i], "--int8-1x=", 10) == 0)
+      int8_files[1] = argv[i] + 10;
     else if (std::strncmp(argv[i], "--weights-1x=", 13) == 0)
       weights_files[1] = argv[i] + 13;
     else if (std::strncmp(argv[i], "--onnx=", 7) == 0)
@@ -615,7 +622,7 @@ int main(int argc, char** argv) {
       argv[kept++] = argv[i];
   }
   argc = kept;
-  for (const std::string& file : {weights_files[0], weights_files[1], onnx_file, yunet_file})
+  for (const std::string& file : {weights_files[0], weights_files[1], int8_files[0], int8_files[1], onnx_file, yunet_file})
     if (!file.empty() && !std::ifstream(file)) {  // one line now, not an exception in a benchmark later
       std::fprintf(stderr, "pfld_bench: %s: cannot open (missing or unreadable)\n", file.c_str());
       return 1;

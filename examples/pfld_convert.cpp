@@ -1,7 +1,8 @@
 // pfld_convert: pfld weights <-> ONNX.
 //
 //   pfld_convert IN.pfld OUT.onnx     export (opset 11; batch norm folded; input "image" [1,3,S,S] RGB in
-//                                     [0, 1]; output "landmarks" [1, 2N] in crop units)
+//                                     [0, 1]; output "landmarks" [1, 2N] in crop units); an int8 model
+//                                     in QDQ form (opset 13)
 //   pfld_convert IN.onnx OUT.pfld     import an ONNX graph of PFLD's own architecture as a pfld weights
 //                                     file (other PFLD variants run directly: Detector::load("x.onnx"))
 //   pfld_convert --info IN.onnx       the graph's inputs, outputs and op counts, and whether pfld runs it
@@ -118,8 +119,10 @@ int run(int argc, char** argv) {
       std::printf("wrote %s: PFLD %s\n", b.c_str(), file.config.str().c_str());
     } else if (ends_with(a, ".pfld") && ends_with(b, ".onnx")) {
       const pfld::io::ModelFile file = pfld::io::ModelFile::load(a);
-      pfld::io::write_onnx(b, pfld::io::export_onnx(file, a));
-      std::printf("wrote %s: PFLD %s, opset 11\n", b.c_str(), file.config.str().c_str());
+      const pfld::io::OnnxModel m = pfld::io::export_onnx(file, a);
+      pfld::io::write_onnx(b, m);
+      std::printf("wrote %s: PFLD %s%s, opset %lld\n", b.c_str(), file.config.str().c_str(),
+                  pfld::io::is_int8_model(file) ? " in int8 (QDQ)" : "", static_cast<long long>(m.opset));
     } else {
       throw cli::UsageError("convert .pfld -> .onnx or .onnx -> .pfld (by file extension)");
     }

@@ -272,6 +272,51 @@ TEST_SUITE("onnx") {
     CHECK(max_abs_diff(theirs.data(), ours.data(), ours.size()) < 1e-4);
   }
 
+  TEST_CASE("int8 models export in QDQ form; onnxruntime runs the quantized network near pfld's int8") {
+    const std::string weights = std::string(PFLD_TEST_FIXTURES_DIR) + "/../../weights/pfld-0.25x-68.pfld";
+    const io::ModelFile float_file = io::ModelFile::load(weights);
+    const model::PfldTensorLookup tensors = [&](const std::string& n) -> const Tensor& { return *float_file.find(n); };
+    const auto crops = random_crops(6);
+    std::vector<float> calibration;
+    for (int i = 0; i < 4; ++i) calibration.insert(calibration.end(), crops[static_cast<std::size_t>(i)].begin(), crops[static_cast<std::size_t>(i)].end());
+    const auto float_graph = build_inference_graph(float_file.config, tensors);
+    const io::ModelFile int8_file =
+        make_int8_model_file(float_file, quantize_network(float_file.config, tensors, calibrate_activations(*float_graph, calibration.data(), 4)));
+    const io::OnnxModel m = io::export_onnx(int8_file, "int8");
+    CHECK(m.opset == 13);
+    std::map<std::string, int> ops;
+    for (const auto& n : m.nodes) ++ops[n.op_type];
+    const model::PfldArchitecture arch(float_file.config);
+    CHECK(ops["Conv"] == static_cast<int>(arch.conv_units().size()));
+    CHECK(ops["QuantizeLinear"] > static_cast<int>(arch.int8_units().size()));
+    const std::string path = temp("export_int8.onnx");
+    io::write_onnx(path, m);
+    if (ort_module().empty()) {
+      MESSAGE("skipped onnxruntime: set PFLD_ORT_DIR to a folder with node_modules/onnxruntime-node");
+      return;
+    }
+    const std::vector<std::vector<float>> test{crops[4], crops[5]};
+    const std::vector<float> theirs = run_onnxruntime(path, test, "landmarks");
+    REQUIRE(theirs.size() == 2 * 136);
+    int8_file.save(temp("export_int8.pfld"));
+    const auto int8_graph = load_inference_graph(temp("export_int8.pfld"));
+    InferenceArena qa = int8_graph->make_arena(), fa = float_graph->make_arena();
+    double ort_vs_ours = 0.0, int8_vs_float = 0.0;
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      const float* f = float_graph->run(test[i].data(), fa);
+      const std::vector<float> want(f, f + 136);
+      const float* q = int8_graph->run(test[i].data(), qa);
+      for (std::size_t j = 0; j < 136; ++j) {
+        ort_vs_ours += std::fabs(theirs[i * 136 + j] - q[j]) / 272;
+        int8_vs_float += std::fabs(q[j] - want[j]) / 272;
+      }
+    }
+    MESSAGE("0.25X int8, mean |difference| in crop units: onnxruntime's QDQ run against pfld's int8 " << ort_vs_ours
+                                                                                                       << ", pfld's int8 against float " << int8_vs_float);
+    CHECK(ort_vs_ours < 2.0 * int8_vs_float + 1e-3);
+    CHECK(ort_vs_ours < 0.01);  // about a pixel of the 112-pixel crop
+  }
+
   TEST_CASE("the third-party PFLD model: pfld matches onnxruntime on real faces, landmarks and pose features") {
     if (!std::filesystem::exists(kThirdParty)) {
       MESSAGE("skipped: ", kThirdParty, " is absent");

@@ -123,7 +123,6 @@ expect 1 "not a finite number" pfld_convert --quantize --data "$tmp/nan" "$weigh
 mkdir -p "$tmp/good" && cp "$tmp/face.bmp" "$tmp/good/a.bmp" && pts 68 > "$tmp/good/a.pts"
 "$bin/pfld_convert" --quantize --data "$tmp/good" "$weights" "$tmp/int8.pfld" > /dev/null
 expect 1 "int8 already" pfld_convert --quantize --data "$tmp/good" "$tmp/int8.pfld" "$tmp/q.pfld"
-expect 1 "int8 models have no ONNX export yet" pfld_convert "$tmp/int8.pfld" "$tmp/int8.onnx"
 
 expect 2 "--width takes a number" pfld_info --width abc
 expect 2 "--landmarks takes a whole number" pfld_info --landmarks 1.5

@@ -1,5 +1,6 @@
 // pfld models as ONNX (opset 11) for other runtimes: batch norm folded into the convolutions, ReLU as
-// Relu and ReLU6 as Clip, the multi-scale head as GlobalAveragePool + Flatten + Concat + Gemm.
+// Relu and ReLU6 as Clip, the multi-scale head as GlobalAveragePool + Flatten + Concat + Gemm; int8
+// models in QDQ form (opset 13: export_int8_onnx).
 // Input "image" [1, 3, S, S] (RGB in [0, 1], NCHW); output "landmarks" [1, 2N] (x, y pairs, crop units).
 #pragma once
 
@@ -60,6 +61,66 @@ class GraphBuilder {
     std::string y = node("Conv", u.name, {x, wn, bname},
                          {ints("kernel_shape", {k, k}), ints("strides", {s, s}), ints("pads", {p, p, p, p}),
                           integer("group", u.groups), ints("dilations", {1, 1})});
+    return activation(u, y);
+  }
+
+  // An integer initializer of onnx.proto data type `type` (detail_onnx::kInt8, kUint8, kInt32).
+  std::string integers(const std::string& name, std::vector<std::int64_t> dims, std::vector<std::int64_t> values, int type) {
+    OnnxTensor t;
+    t.dims = std::move(dims);
+    t.ints = std::move(values);
+    t.is_float = false;
+    t.int_type = type;
+    m_.initializers[name] = std::move(t);
+    return name;
+  }
+
+  // x through QuantizeLinear and DequantizeLinear with the byte map of the real range (lo, hi), as
+  // pfld's QuantParams::from_range draws it: the activation an int8 layer writes, in QDQ form.
+  std::string fake_quantize(const std::string& x, const std::string& name, float lo, float hi) {
+    lo = std::min(lo, 0.0f), hi = std::max(hi, 0.0f);
+    const float scale = hi > lo ? static_cast<float>((static_cast<double>(hi) - lo) / 255.0) : 1.0f;
+    const std::int64_t zero = hi > lo ? std::clamp<std::int64_t>(std::llround(-static_cast<double>(lo) / scale), 0, 255) : 0;
+    const std::string s = constant(name + ".q_scale", {}, {scale});
+    const std::string z = integers(name + ".q_zero", {}, {zero}, detail_onnx::kUint8);
+    return node("DequantizeLinear", name + ".dq", {node("QuantizeLinear", name + ".q", {x, s, z}), s, z});
+  }
+
+  // An int8 unit of an int8 model file in QDQ form: its int8 weights (per output channel, axis 0) and
+  // its bias (int32 in units of input scale x weight scale, as QLinearConv takes it) dequantized into
+  // a float Conv, then the activation. x: the dequantized input, of scale `in_scale`.
+  std::string int8_conv_act(const model::ConvUnit& u, const ModelFile& file, const std::string& x, float in_scale) {
+    const int out_c = u.out, k = u.kernel, in_per_group = u.in / u.groups;
+    const Tensor& w8 = *file.find(u.name + ".int8.weight");
+    const Tensor& scale = *file.find(u.name + ".int8.scale");
+    const Tensor& bias = *file.find(u.name + ".int8.bias");
+    const std::vector<float> w = oihw_from_ohwi(w8.data(), out_c, in_per_group, k, k);
+    const std::string wq = integers(u.name + ".weight_q", {out_c, in_per_group, k, k}, std::vector<std::int64_t>(w.begin(), w.end()),
+                                    detail_onnx::kInt8);
+    const std::string ws = constant(u.name + ".weight_scale", {out_c}, std::vector<float>(scale.begin(), scale.end()));
+    const std::string wz = integers(u.name + ".weight_zero", {out_c}, std::vector<std::int64_t>(static_cast<std::size_t>(out_c), 0),
+                                    detail_onnx::kInt8);
+    std::vector<std::int64_t> bq(static_cast<std::size_t>(out_c));
+    std::vector<float> bs(static_cast<std::size_t>(out_c));
+    for (std::size_t c = 0; c < bq.size(); ++c) {
+      bs[c] = in_scale * scale[c];
+      bq[c] = std::llround(static_cast<double>(bias[c]) / bs[c]);
+    }
+    const std::string bqn = integers(u.name + ".bias_q", {out_c}, std::move(bq), detail_onnx::kInt32);
+    const std::string bsn = constant(u.name + ".bias_scale", {out_c}, std::move(bs));
+    const std::string bz = integers(u.name + ".bias_zero", {out_c}, std::vector<std::int64_t>(static_cast<std::size_t>(out_c), 0),
+                                    detail_onnx::kInt32);
+    const OnnxAttribute axis = integer("axis", 0);
+    const std::string wf = node("DequantizeLinear", u.name + ".weight_dq", {wq, ws, wz}, {axis});
+    const std::string bf = node("DequantizeLinear", u.name + ".bias_dq", {bqn, bsn, bz}, {axis});
+    const int p = u.padding, st = u.stride;
+    const std::string y = node("Conv", u.name, {x, wf, bf},
+                               {ints("kernel_shape", {k, k}), ints("strides", {st, st}), ints("pads", {p, p, p, p}),
+                                integer("group", u.groups), ints("dilations", {1, 1})});
+    return activation(u, y);
+  }
+
+  std::string activation(const model::ConvUnit& u, const std::string& y) {
     switch (u.activation) {
       case Activation::relu: return node("Relu", u.name + ".relu", {y});
       case Activation::relu6:  // opset 11's Clip, bounds as inputs (OpenCV 4.6's dnn rejects this form)
@@ -128,11 +189,72 @@ inline OnnxModel export_onnx(const ModelConfig& config, const model::PfldTensorL
   return m;
 }
 
-// A weights or checkpoint file as an ONNX model, checked first (require_pfld_tensors).
+// An int8 model file (infer/pfld_int8.hpp) in QDQ form (opset 13), so that a runtime with int8
+// kernels (onnxruntime fuses each DequantizeLinear -> Conv -> QuantizeLinear into a QLinearConv) runs
+// the same quantized network: every tensor an int8 unit reads or writes through QuantizeLinear +
+// DequantizeLinear with its calibrated map, int8 weights per output channel, int32 biases. pfld adds a
+// block's residual inside its project layer; here the project layer's output is quantized with the
+// sum's map, then added to the dequantized residual and quantized again.
+inline OnnxModel export_int8_onnx(const ModelFile& file) {
+  const model::PfldArchitecture arch(file.config);
+  const model::PfldTensorLookup tensor = [&](const std::string& name) -> const Tensor& { return *file.find(name); };
+  OnnxModel m;
+  m.ir_version = 7;
+  m.opset = 13;
+  m.producer = "pfld";
+  m.graph_name = "pfld_int8_" + file.config.str();
+  detail_export::GraphBuilder g(m);
+  const int s = file.config.input_size;
+  m.inputs.push_back({"image", {1, 3, s, s}});
+  auto range = [&](const model::ConvUnit& u) { return std::pair<float, float>{(*file.find(u.name + ".range"))[0], (*file.find(u.name + ".range"))[1]}; };
+  auto scale_of = [](std::pair<float, float> r) {
+    const float lo = std::min(r.first, 0.0f), hi = std::max(r.second, 0.0f);
+    return hi > lo ? static_cast<float>((static_cast<double>(hi) - lo) / 255.0) : 1.0f;
+  };
+  auto fake_quantize = [&](const std::string& x, const model::ConvUnit& u) {
+    const auto r = range(u);
+    return g.fake_quantize(x, u.name, r.first, r.second);
+  };
+  std::string x = fake_quantize(g.conv_bn_act(arch.conv1, tensor, "image"), arch.conv1);
+  float x_scale = scale_of(range(arch.conv1));
+  auto int8_unit = [&](const model::ConvUnit& u, const std::string& in, float in_scale) {
+    return fake_quantize(g.int8_conv_act(u, file, in, in_scale), u);
+  };
+  x = int8_unit(arch.conv2, x, x_scale);
+  x_scale = scale_of(range(arch.conv2));
+  for (const model::BottleneckUnit& b : arch.blocks) {
+    std::string y = int8_unit(b.expand, x, x_scale);
+    y = int8_unit(b.depthwise, y, scale_of(range(b.expand)));
+    y = int8_unit(b.project, y, scale_of(range(b.depthwise)));
+    if (b.residual) {
+      const auto r = range(b.project);
+      y = g.fake_quantize(g.node("Add", b.name + ".add", {x, y}), b.name + ".add", r.first, r.second);
+    }
+    x = y;
+    x_scale = scale_of(range(b.project));
+  }
+  const std::string s1 = g.node("Flatten", "s1.flatten", {g.node("GlobalAveragePool", "s1.pool", {x})},
+                                {detail_export::GraphBuilder::integer("axis", 1)});
+  const std::string c7 = g.conv_bn_act(arch.conv7, tensor, x);
+  const std::string s2 = g.node("Flatten", "s2.flatten", {g.node("GlobalAveragePool", "s2.pool", {c7})},
+                                {detail_export::GraphBuilder::integer("axis", 1)});
+  const std::string c8 = int8_unit(arch.conv8, fake_quantize(c7, arch.conv7), scale_of(range(arch.conv7)));
+  const std::string s3 = g.node("Flatten", "s3.flatten", {c8}, {detail_export::GraphBuilder::integer("axis", 1)});
+  const std::string features = g.node("Concat", "concat", {s1, s2, s3}, {detail_export::GraphBuilder::integer("axis", 1)});
+  const Tensor& fc_w = tensor("fc.weight");
+  const Tensor& fc_b = tensor("fc.bias");
+  const std::string w = g.constant("fc.weight", {arch.fc_out, arch.fc_in}, std::vector<float>(fc_w.begin(), fc_w.end()));
+  const std::string b = g.constant("fc.bias", {arch.fc_out}, std::vector<float>(fc_b.begin(), fc_b.end()));
+  g.node("Gemm", "fc", {features, w, b}, {detail_export::GraphBuilder::integer("transB", 1)}, "landmarks");
+  m.outputs.push_back({"landmarks", {1, arch.fc_out}});
+  return m;
+}
+
+// A weights or checkpoint file as an ONNX model (an int8 model file in QDQ form), checked first
+// (require_pfld_tensors).
 inline OnnxModel export_onnx(const ModelFile& file, const std::string& source) {
   require_pfld_tensors(file, source);
-  detail::require(!is_int8_model(file), source,
-                  ": an int8 model; export the float weights it was made from (int8 models have no ONNX export yet)");
+  if (is_int8_model(file)) return export_int8_onnx(file);
   return export_onnx(file.config, [&](const std::string& name) -> const Tensor& { return *file.find(name); });
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -22,6 +23,9 @@ struct OnnxTensor {
   std::vector<float> floats;       // FLOAT tensors
   std::vector<std::int64_t> ints;  // INT64 / INT32 tensors (shapes for Reshape)
   bool is_float = true;
+  // The onnx.proto data type an integer tensor is written as: INT64 (7), INT32 (6), INT8 (3) or UINT8
+  // (2, quantized models' weights and zero points). Parsed tensors keep INT64.
+  int int_type = 7;
   std::size_t count() const {
     std::size_t n = 1;
     for (std::int64_t d : dims) n *= static_cast<std::size_t>(d);
@@ -85,7 +89,7 @@ struct OnnxModel {
 namespace detail_onnx {
 
 // onnx.proto TensorProto.DataType
-constexpr int kFloat = 1, kInt32 = 6, kInt64 = 7;
+constexpr int kFloat = 1, kUint8 = 2, kInt8 = 3, kInt32 = 6, kInt64 = 7;
 
 inline OnnxTensor parse_tensor(pb::Reader r, const std::string& source, std::string* name) {
   OnnxTensor t;
@@ -291,12 +295,26 @@ namespace detail_onnx {
 inline pb::Writer tensor_message(const std::string& name, const OnnxTensor& t) {
   pb::Writer w;
   w.packed_ints(1, t.dims);
-  w.varint_field(2, static_cast<std::uint64_t>(t.is_float ? kFloat : kInt64));
+  w.varint_field(2, static_cast<std::uint64_t>(t.is_float ? kFloat : t.int_type));
   w.string_field(8, name);
-  if (t.is_float)
+  if (t.is_float) {
     w.bytes_field(9, t.floats.data(), t.floats.size() * 4);
-  else
+  } else if (t.int_type == kInt64) {
     w.bytes_field(9, t.ints.data(), t.ints.size() * 8);
+  } else {
+    // Little-endian values of the type's width, each range-checked (a value that does not fit is a bug).
+    const std::size_t width = t.int_type == kInt32 ? 4 : 1;
+    const std::int64_t lo = t.int_type == kInt32 ? std::numeric_limits<std::int32_t>::min() : t.int_type == kInt8 ? -128 : 0;
+    const std::int64_t hi = t.int_type == kInt32 ? std::numeric_limits<std::int32_t>::max() : t.int_type == kInt8 ? 127 : 255;
+    detail::require(t.int_type == kInt32 || t.int_type == kInt8 || t.int_type == kUint8, "onnx writer: integer type ",
+                    t.int_type);
+    std::vector<unsigned char> raw;
+    for (std::int64_t v : t.ints) {
+      detail::require(v >= lo && v <= hi, "onnx writer: ", name, " holds ", v, ", outside its type");
+      for (std::size_t b = 0; b < width; ++b) raw.push_back(static_cast<unsigned char>(static_cast<std::uint64_t>(v) >> (8 * b)));
+    }
+    w.bytes_field(9, raw.data(), raw.size());
+  }
   return w;
 }
 
