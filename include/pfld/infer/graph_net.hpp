@@ -260,13 +260,9 @@ class GraphNet : public LandmarkModel {
     const Value y = into ? *into : add_value(g.out_h(), g.out_w(), g.out_c);
     detail::require(y.h == g.out_h() && y.w == g.out_w() && y.c == g.out_c, "GraphNet: conv output ", g.out_h(), "x",
                     g.out_w(), "x", g.out_c, " written into a ", y.h, "x", y.w, "x", y.c, " tensor");
-    if (residual)
-      detail::require(residual->h == y.h && residual->w == y.w && residual->c == y.c, "GraphNet: residual shape differs");
-    flops_ += 2.0 * g.macs();
+    const std::vector<Value> reads = conv_reads(g, x, y, residual);
     const Value res = residual ? *residual : Value{};
     const bool has_res = residual != nullptr;
-    std::vector<Value> reads{x};
-    if (has_res) reads.push_back(res);
     const auto b = keep(bias);
     const Isa isa = isa_;
     const std::string shape = detail::cat(g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ");
@@ -407,16 +403,10 @@ class GraphNet : public LandmarkModel {
     detail::require(pointwise || depthwise, "GraphNet: an int8 ", g.kernel_h, "x", g.kernel_w,
                     " convolution (only pointwise, whole-input and 3x3 depthwise layers run in int8)");
     const Value y = add_byte_value(g.out_h(), g.out_w(), g.out_c, out);
-    QuantParams res_quant;
-    if (residual) {
-      res_quant = require_bytes(*residual, "an int8 residual");
-      detail::require(residual->h == y.h && residual->w == y.w && residual->c == y.c, "GraphNet: residual shape differs");
-    }
-    flops_ += 2.0 * g.macs();
+    const QuantParams res_quant = residual ? require_bytes(*residual, "an int8 residual") : QuantParams{};
+    const std::vector<Value> reads = conv_reads(g, x, y, residual);
     const Value res = residual ? *residual : Value{};
     const bool has_res = residual != nullptr;
-    std::vector<Value> reads{x};
-    if (has_res) reads.push_back(res);
     const std::string where = detail::cat(has_res ? " +res" : "", ", ", y.h, "x", y.w);
     const Isa isa = isa_;
     if (pointwise) {
@@ -898,6 +888,18 @@ class GraphNet : public LandmarkModel {
       const std::size_t r = static_cast<std::size_t>(root(static_cast<int>(i)));
       layout_.offset[i] = at[block(static_cast<int>(i))] + storage_[r].offset + static_cast<std::size_t>(tensors_[i].channel);
     }
+  }
+
+  // A convolution step's reads (x, and the residual, of the output's shape, when there is one); counts
+  // its flops.
+  std::vector<Value> conv_reads(const ConvGeometry& g, const Value& x, const Value& y, const Value* residual) {
+    std::vector<Value> reads{x};
+    if (residual) {
+      detail::require(residual->h == y.h && residual->w == y.w && residual->c == y.c, "GraphNet: residual shape differs");
+      reads.push_back(*residual);
+    }
+    flops_ += 2.0 * g.macs();
+    return reads;
   }
 
   void require_floats(const Value& v, const char* what) const {

@@ -151,42 +151,76 @@ class GraphBuilder {
 
 }  // namespace detail_export
 
-// The PFLD network `config` describes, its tensors from `tensor` (running statistics: the eval-mode
-// network), as an ONNX model. Walks the description (model/architecture.hpp) as the inference builder
-// does.
-inline OnnxModel export_onnx(const ModelConfig& config, const model::PfldTensorLookup& tensor) {
+namespace detail_export {
+
+// The walk of the description both exports share: float units as Conv (+ activation); with `int8` (an
+// int8 model file), its int8 units and the tensors they read and write in QDQ form.
+inline OnnxModel export_pfld(const ModelConfig& config, const model::PfldTensorLookup& tensor, const ModelFile* int8) {
   const model::PfldArchitecture arch(config);
   OnnxModel m;
-  m.ir_version = 6;
-  m.opset = 11;
+  m.ir_version = int8 ? 7 : 6;
+  m.opset = int8 ? 13 : 11;  // (13: DequantizeLinear per channel)
   m.producer = "pfld";
-  m.graph_name = "pfld_" + config.str();
-  detail_export::GraphBuilder g(m);
+  m.graph_name = (int8 ? "pfld_int8_" : "pfld_") + config.str();
+  GraphBuilder g(m);
   const int s = config.input_size;
   m.inputs.push_back({"image", {1, 3, s, s}});
+  // An int8 unit's output map, from its calibrated range as QuantParams::from_range draws it.
+  auto range = [&](const model::ConvUnit& u) {
+    const Tensor& r = *int8->find(u.name + ".range");
+    return std::pair<float, float>{std::min(r[0], 0.0f), std::max(r[1], 0.0f)};
+  };
+  auto scale_of = [&](const model::ConvUnit& u) {
+    const auto [lo, hi] = range(u);
+    return hi > lo ? static_cast<float>((static_cast<double>(hi) - lo) / 255.0) : 1.0f;
+  };
+  auto quantized = [&](const std::string& x, const model::ConvUnit& u, const std::string& name) {
+    const auto [lo, hi] = range(u);
+    return g.fake_quantize(x, name, lo, hi);
+  };
+  // Unit u on x; in int8, x is the dequantized output of unit `from`.
+  auto unit = [&](const model::ConvUnit& u, const std::string& x, const model::ConvUnit& from) {
+    if (!int8) return g.conv_bn_act(u, tensor, x);
+    return quantized(g.int8_conv_act(u, *int8, x, scale_of(from)), u, u.name);
+  };
   std::string x = g.conv_bn_act(arch.conv1, tensor, "image");
-  x = g.conv_bn_act(arch.conv2, tensor, x);
+  if (int8) x = quantized(x, arch.conv1, arch.conv1.name);
+  x = unit(arch.conv2, x, arch.conv1);
+  const model::ConvUnit* last = &arch.conv2;
   for (const model::BottleneckUnit& b : arch.blocks) {
-    std::string y = g.conv_bn_act(b.expand, tensor, x);
-    y = g.conv_bn_act(b.depthwise, tensor, y);
-    y = g.conv_bn_act(b.project, tensor, y);
-    x = b.residual ? g.node("Add", b.name + ".add", {x, y}) : y;
+    std::string y = unit(b.expand, x, *last);
+    y = unit(b.depthwise, y, b.expand);
+    y = unit(b.project, y, b.depthwise);
+    // (pfld adds the residual inside the project layer; here the layer's output takes the sum's map)
+    if (b.residual) y = g.node("Add", b.name + ".add", {x, y});
+    if (b.residual && int8) y = quantized(y, b.project, b.name + ".add");
+    x = y;
+    last = &b.project;
   }
   const std::string s1 = g.node("Flatten", "s1.flatten", {g.node("GlobalAveragePool", "s1.pool", {x})},
-                                {detail_export::GraphBuilder::integer("axis", 1)});
+                                {GraphBuilder::integer("axis", 1)});
   const std::string c7 = g.conv_bn_act(arch.conv7, tensor, x);
   const std::string s2 = g.node("Flatten", "s2.flatten", {g.node("GlobalAveragePool", "s2.pool", {c7})},
-                                {detail_export::GraphBuilder::integer("axis", 1)});
-  const std::string s3 = g.node("Flatten", "s3.flatten", {g.conv_bn_act(arch.conv8, tensor, c7)},
-                                {detail_export::GraphBuilder::integer("axis", 1)});
-  const std::string features = g.node("Concat", "concat", {s1, s2, s3}, {detail_export::GraphBuilder::integer("axis", 1)});
+                                {GraphBuilder::integer("axis", 1)});
+  const std::string c8 = unit(arch.conv8, int8 ? quantized(c7, arch.conv7, arch.conv7.name) : c7, arch.conv7);
+  const std::string s3 = g.node("Flatten", "s3.flatten", {c8}, {GraphBuilder::integer("axis", 1)});
+  const std::string features = g.node("Concat", "concat", {s1, s2, s3}, {GraphBuilder::integer("axis", 1)});
   const Tensor& fc_w = tensor("fc.weight");
   const Tensor& fc_b = tensor("fc.bias");
   const std::string w = g.constant("fc.weight", {arch.fc_out, arch.fc_in}, std::vector<float>(fc_w.begin(), fc_w.end()));
   const std::string b = g.constant("fc.bias", {arch.fc_out}, std::vector<float>(fc_b.begin(), fc_b.end()));
-  g.node("Gemm", "fc", {features, w, b}, {detail_export::GraphBuilder::integer("transB", 1)}, "landmarks");
+  g.node("Gemm", "fc", {features, w, b}, {GraphBuilder::integer("transB", 1)}, "landmarks");
   m.outputs.push_back({"landmarks", {1, arch.fc_out}});
   return m;
+}
+
+}  // namespace detail_export
+
+// The PFLD network `config` describes, its tensors from `tensor` (running statistics: the eval-mode
+// network), as an ONNX model. Walks the description (model/architecture.hpp) as the inference builder
+// does.
+inline OnnxModel export_onnx(const ModelConfig& config, const model::PfldTensorLookup& tensor) {
+  return detail_export::export_pfld(config, tensor, nullptr);
 }
 
 // An int8 model file (infer/pfld_int8.hpp) in QDQ form (opset 13), so that a runtime with int8
@@ -194,60 +228,11 @@ inline OnnxModel export_onnx(const ModelConfig& config, const model::PfldTensorL
 // the same quantized network: every tensor an int8 unit reads or writes through QuantizeLinear +
 // DequantizeLinear with its calibrated map, int8 weights per output channel, int32 biases. pfld adds a
 // block's residual inside its project layer; here the project layer's output is quantized with the
-// sum's map, then added to the dequantized residual and quantized again.
+// sum's map, then added to the dequantized residual and quantized again. Requires an int8 model file
+// that io::require_pfld_tensors has passed.
 inline OnnxModel export_int8_onnx(const ModelFile& file) {
-  const model::PfldArchitecture arch(file.config);
-  const model::PfldTensorLookup tensor = [&](const std::string& name) -> const Tensor& { return *file.find(name); };
-  OnnxModel m;
-  m.ir_version = 7;
-  m.opset = 13;
-  m.producer = "pfld";
-  m.graph_name = "pfld_int8_" + file.config.str();
-  detail_export::GraphBuilder g(m);
-  const int s = file.config.input_size;
-  m.inputs.push_back({"image", {1, 3, s, s}});
-  auto range = [&](const model::ConvUnit& u) { return std::pair<float, float>{(*file.find(u.name + ".range"))[0], (*file.find(u.name + ".range"))[1]}; };
-  auto scale_of = [](std::pair<float, float> r) {
-    const float lo = std::min(r.first, 0.0f), hi = std::max(r.second, 0.0f);
-    return hi > lo ? static_cast<float>((static_cast<double>(hi) - lo) / 255.0) : 1.0f;
-  };
-  auto fake_quantize = [&](const std::string& x, const model::ConvUnit& u) {
-    const auto r = range(u);
-    return g.fake_quantize(x, u.name, r.first, r.second);
-  };
-  std::string x = fake_quantize(g.conv_bn_act(arch.conv1, tensor, "image"), arch.conv1);
-  float x_scale = scale_of(range(arch.conv1));
-  auto int8_unit = [&](const model::ConvUnit& u, const std::string& in, float in_scale) {
-    return fake_quantize(g.int8_conv_act(u, file, in, in_scale), u);
-  };
-  x = int8_unit(arch.conv2, x, x_scale);
-  x_scale = scale_of(range(arch.conv2));
-  for (const model::BottleneckUnit& b : arch.blocks) {
-    std::string y = int8_unit(b.expand, x, x_scale);
-    y = int8_unit(b.depthwise, y, scale_of(range(b.expand)));
-    y = int8_unit(b.project, y, scale_of(range(b.depthwise)));
-    if (b.residual) {
-      const auto r = range(b.project);
-      y = g.fake_quantize(g.node("Add", b.name + ".add", {x, y}), b.name + ".add", r.first, r.second);
-    }
-    x = y;
-    x_scale = scale_of(range(b.project));
-  }
-  const std::string s1 = g.node("Flatten", "s1.flatten", {g.node("GlobalAveragePool", "s1.pool", {x})},
-                                {detail_export::GraphBuilder::integer("axis", 1)});
-  const std::string c7 = g.conv_bn_act(arch.conv7, tensor, x);
-  const std::string s2 = g.node("Flatten", "s2.flatten", {g.node("GlobalAveragePool", "s2.pool", {c7})},
-                                {detail_export::GraphBuilder::integer("axis", 1)});
-  const std::string c8 = int8_unit(arch.conv8, fake_quantize(c7, arch.conv7), scale_of(range(arch.conv7)));
-  const std::string s3 = g.node("Flatten", "s3.flatten", {c8}, {detail_export::GraphBuilder::integer("axis", 1)});
-  const std::string features = g.node("Concat", "concat", {s1, s2, s3}, {detail_export::GraphBuilder::integer("axis", 1)});
-  const Tensor& fc_w = tensor("fc.weight");
-  const Tensor& fc_b = tensor("fc.bias");
-  const std::string w = g.constant("fc.weight", {arch.fc_out, arch.fc_in}, std::vector<float>(fc_w.begin(), fc_w.end()));
-  const std::string b = g.constant("fc.bias", {arch.fc_out}, std::vector<float>(fc_b.begin(), fc_b.end()));
-  g.node("Gemm", "fc", {features, w, b}, {detail_export::GraphBuilder::integer("transB", 1)}, "landmarks");
-  m.outputs.push_back({"landmarks", {1, arch.fc_out}});
-  return m;
+  return detail_export::export_pfld(file.config, [&](const std::string& name) -> const Tensor& { return *file.find(name); },
+                                    &file);
 }
 
 // A weights or checkpoint file as an ONNX model (an int8 model file in QDQ form), checked first
