@@ -4,7 +4,8 @@
 // convolution with its activation and residual add in the epilogue; the three scales written straight
 // into the fc layer's input (the global poolings and conv8 into channel views of it: no concatenation
 // copy); the stem (3 input channels) convolved directly. The graph's passes then pad pitches and run
-// the depthwise layers in place (graph_net.hpp).
+// the depthwise layers in place (graph_net.hpp). An int8 network (infer/pfld_int8.hpp) runs its units
+// on byte activations, quantized after conv1 and conv7 and dequantized for the head.
 #pragma once
 
 #include <functional>
@@ -99,7 +100,6 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
   GraphNet::Value x = g->set_input(s, s, one, zero);
   x = add_unit(*g, arch.conv1, tensor, x);
   if (int8) {
-    detail::require(arch.int8_fed_units().front() == &arch.conv1, "pfld graph: int8 expects conv1 to feed conv2");
     x = g->add_quantize(x, int8->ranges.quant_params(arch.conv1.name));
     x = add_int8_unit(*g, arch.conv2, *int8, x);
     for (const model::BottleneckUnit& b : arch.blocks) {
@@ -140,8 +140,8 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
   const GraphNet::Value conv7 = add_unit(*g, arch.conv7, tensor, x);
   g->add_global_average_pool(conv7, &second);
   if (int8) {
-    const GraphNet::Value conv8 = add_int8_unit(*g, arch.conv8, *int8, g->add_quantize(conv7, int8->ranges.quant_params(arch.conv7.name)));
-    g->add_dequantize(conv8, &third);
+    const GraphNet::Value conv7_bytes = g->add_quantize(conv7, int8->ranges.quant_params(arch.conv7.name));
+    g->add_dequantize(add_int8_unit(*g, arch.conv8, *int8, conv7_bytes), &third);
   } else {
     add_unit(*g, arch.conv8, tensor, conv7, nullptr, &third);
   }
