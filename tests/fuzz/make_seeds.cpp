@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include <pfld/infer/pfld_graph.hpp>
 #include <pfld/io/onnx_export.hpp>
 #include <pfld/train/checkpoint.hpp>
 #include <pfld/train/trainer.hpp>
@@ -263,11 +264,26 @@ int main(int argc, char** argv) {
   pfld::train::save_weights(weights, net);
   std::printf("%s written\n", weights.c_str());
 
+  // The same network in int8 (format version 2, weights stored as bytes), calibrated on two grey crops.
+  {
+    const pfld::model::PfldTensorLookup tensors = pfld::model::tensors_of(net);
+    const auto graph = pfld::build_inference_graph(net.config(), tensors);
+    std::vector<float> crops(2 * 112 * 112 * 3, 0.5f);
+    std::fill(crops.begin() + 112 * 112 * 3, crops.end(), 0.25f);
+    const pfld::Int8Network q = pfld::quantize_network(net.config(), tensors, pfld::calibrate_activations(*graph, crops.data(), 2));
+    write(dir + "/model_file/narrow_int8.pfld", pfld::make_int8_model_file(pfld::io::ModelFile::load(weights), q).serialize());
+  }
+
   pfld::io::ModelFile header_only;  // a well-formed file with a few small tensors: the parser's own paths
   header_only.metadata["note"] = "seed";
   header_only.tensors.emplace_back("fc.bias", pfld::Tensor(pfld::Shape{2}));
   header_only.tensors.emplace_back("conv1.conv.weight", pfld::Tensor(pfld::Shape{1, 3, 3, 3}));
   write(dir + "/model_file/small.pfld", header_only.serialize());
+  pfld::io::ModelFile with_bytes = header_only;  // version 2: a tensor stored as signed bytes
+  with_bytes.metadata["quantization"] = "int8";
+  with_bytes.tensors.emplace_back("conv2.int8.weight", pfld::Tensor(pfld::Shape{4}));
+  with_bytes.byte_tensors.insert("conv2.int8.weight");
+  write(dir + "/model_file/small_int8.pfld", with_bytes.serialize());
   header_only.kind = pfld::io::ModelFile::Kind::checkpoint;
   write(dir + "/checkpoint/small.ckpt", header_only.serialize());
 
