@@ -136,13 +136,11 @@ inline ActivationRanges calibrate_activations(const GraphNet& graph, const float
       std::copy_n(inputs + static_cast<std::size_t>(i) * floats, floats, graph.input(arena));
       graph.observe(arena, [&](const std::string& name, const float* data, const GraphNet::Value& v, std::size_t pitch) {
         if (pass == 0) {
-          auto [it, fresh] = histograms.try_emplace(name);
-          Histogram& h = it->second;
+          Histogram& h = histograms[name];
           each_value(data, v, pitch, [&](float x) {
             detail::require(std::isfinite(x), "calibrate_activations: '", name, "' has a value that is not finite");
             h.lo = std::min(h.lo, x), h.hi = std::max(h.hi, x);
           });
-          (void)fresh;
         } else {
           Histogram& h = histograms.at(name);
           if (h.hi > h.lo) each_value(data, v, pitch, [&](float x) { h.add(x); });
