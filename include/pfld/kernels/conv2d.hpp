@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 
 #include "../core/tensor.hpp"
 #include "depthwise.hpp"
@@ -31,46 +32,73 @@ inline std::size_t output_pixels(const ConvGeometry& g) {
 }
 inline int patch_size(const ConvGeometry& g) { return g.kernel_h * g.kernel_w * g.in_c; }
 
-// columns (output pixels x KH*KW*C): row p is the receptive field of output pixel p, zeros in padding.
-inline void im2col(const ConvGeometry& g, const float* x, float* columns, ThreadPool* pool) {
+namespace detail_im2col {
+
+// The rows [lo, hi) of im2col; N: the span of a kernel row (kernel_w x in_c) when it is known at compile
+// time (the tap copies then compile to a few vector moves), 0 when not.
+template <int N, class T>
+inline void rows(const ConvGeometry& g, const T* x, T* columns, T pad, std::size_t lo, std::size_t hi) {
   const int oh = g.out_h(), ow = g.out_w(), C = g.in_c, patch = patch_size(g);
-  auto body = [&](std::size_t lo, std::size_t hi) {
-    // (n, oy, ox) of pixel lo, then stepped: no divisions per pixel
-    int n = static_cast<int>(lo / (static_cast<std::size_t>(oh) * ow));
-    int oy = static_cast<int>(lo / static_cast<std::size_t>(ow) % static_cast<std::size_t>(oh));
-    int ox = static_cast<int>(lo % static_cast<std::size_t>(ow)) - 1;
-    for (std::size_t p = lo; p < hi; ++p) {
-      if (++ox == ow) {
-        ox = 0;
-        if (++oy == oh) oy = 0, ++n;
-      }
-      float* row = columns + p * patch;
-      const int ix0 = ox * g.stride_w - g.pad_w, span = g.kernel_w * C;
-      // (plain loops: a memset/memmove call per tap costs more than the few channels of a stem)
-      for (int ky = 0; ky < g.kernel_h; ++ky, row += span) {
-        const int iy = oy * g.stride_h - g.pad_h + ky;
-        if (iy < 0 || iy >= g.in_h) {
-          for (int i = 0; i < span; ++i) row[i] = 0.0f;
-          continue;
+  const int span = N > 0 ? N : g.kernel_w * C;
+  const std::size_t in_row_size = static_cast<std::size_t>(g.in_w) * C;
+  // (the copies of short spans may run past them, never past x nor past these rows' columns)
+  const T* const x_end = x + static_cast<std::size_t>(g.batch) * g.in_h * in_row_size;
+  const T* const columns_end = columns + hi * patch;
+  // Pixel by pixel along each output row from lo to hi; its kernel rows inside the image, [ky_lo, ky_hi),
+  // and its pixels whose taps lie inside, [interior_lo, interior_hi), set once per output row.
+  const int interior_lo = std::min(ow, (g.pad_w + g.stride_w - 1) / g.stride_w);
+  const int last_start = g.in_w + g.pad_w - g.kernel_w;  // (of the last pixel's taps, plus the padding)
+  const int interior_hi = last_start < 0 ? interior_lo : std::max(interior_lo, std::min(ow, last_start / g.stride_w + 1));
+  for (std::size_t p = lo; p < hi;) {
+    const int n = static_cast<int>(p / (static_cast<std::size_t>(oh) * ow));
+    const int oy = static_cast<int>(p / static_cast<std::size_t>(ow) % static_cast<std::size_t>(oh));
+    const int ox0 = static_cast<int>(p % static_cast<std::size_t>(ow));
+    const int ox1 = static_cast<int>(std::min<std::size_t>(hi - p, static_cast<std::size_t>(ow - ox0))) + ox0;
+    const int iy0 = oy * g.stride_h - g.pad_h;
+    const int ky_lo = std::max(0, -iy0), ky_hi = std::max(ky_lo, std::min(g.kernel_h, g.in_h - iy0));
+    const T* const image_rows = x + (static_cast<std::size_t>(n) * g.in_h + static_cast<std::size_t>(iy0 + ky_lo)) * in_row_size;
+    for (int ox = ox0; ox < ox1; ++ox, ++p) {
+      T* row = columns + p * patch;
+      const int ix0 = ox * g.stride_w - g.pad_w;
+      for (int ky = 0; ky < ky_lo; ++ky, row += span)
+        for (int i = 0; i < span; ++i) row[i] = pad;
+      if (ox >= interior_lo && ox < interior_hi) {  // the taps of each kernel row are contiguous
+        const T* from = image_rows + static_cast<std::size_t>(ix0) * C;
+        for (int ky = ky_lo; ky < ky_hi; ++ky, row += span, from += in_row_size) {
+          if (N > 0 && N * sizeof(T) < 16 && from + 16 / sizeof(T) <= x_end && row + 16 / sizeof(T) <= columns_end)
+            std::memcpy(row, from, 16);  // one vector move; what it writes past the span is written later
+          else if (N > 0)
+            std::memcpy(row, from, static_cast<std::size_t>(N) * sizeof(T));  // (a constant size: a few moves)
+          else
+            for (int i = 0; i < span; ++i) row[i] = from[i];
         }
-        const float* in_row = x + (static_cast<std::size_t>(n) * g.in_h + iy) * g.in_w * C;
-        if (ix0 >= 0 && ix0 + g.kernel_w <= g.in_w) {  // the taps of this kernel row are contiguous
-          const float* from = in_row + static_cast<std::size_t>(ix0) * C;
-          for (int i = 0; i < span; ++i) row[i] = from[i];
-          continue;
-        }
-        for (int kx = 0; kx < g.kernel_w; ++kx) {
-          const int ix = ix0 + kx;
-          float* to = row + kx * C;
-          if (ix < 0 || ix >= g.in_w) {
-            for (int c = 0; c < C; ++c) to[c] = 0.0f;
-          } else {
-            const float* from = in_row + static_cast<std::size_t>(ix) * C;
-            for (int c = 0; c < C; ++c) to[c] = from[c];
+      } else {
+        const T* in_row = image_rows;
+        for (int ky = ky_lo; ky < ky_hi; ++ky, row += span, in_row += in_row_size)
+          for (int kx = 0; kx < g.kernel_w; ++kx) {
+            const int ix = ix0 + kx;
+            for (int c = 0; c < C; ++c)
+              row[kx * C + c] = ix < 0 || ix >= g.in_w ? pad : in_row[static_cast<std::size_t>(ix) * C + static_cast<std::size_t>(c)];
           }
-        }
       }
+      for (int ky = ky_hi; ky < g.kernel_h; ++ky, row += span)
+        for (int i = 0; i < span; ++i) row[i] = pad;
     }
+  }
+}
+
+}  // namespace detail_im2col
+
+// columns (output pixels x KH*KW*C): row p is the receptive field of output pixel p, `pad` in padding
+// (0 for floats; an int8 layer's input zero point for bytes). T: float or std::uint8_t.
+template <class T>
+inline void im2col(const ConvGeometry& g, const T* x, T* columns, ThreadPool* pool, T pad = T(0)) {
+  const bool rgb_3x3 = g.kernel_w == 3 && g.in_c == 3;  // a stem's: the common case, its span known
+  auto body = [&](std::size_t lo, std::size_t hi) {
+    if (rgb_3x3)
+      detail_im2col::rows<9>(g, x, columns, pad, lo, hi);
+    else
+      detail_im2col::rows<0>(g, x, columns, pad, lo, hi);
   };
   if (pool)
     pool->parallel_for(0, output_pixels(g), body, 64);
