@@ -584,7 +584,7 @@ TEST_SUITE("kernels") {
     std::size_t outputs = 0, clamped = 0;
     for (int m : {1, 5, 12, 13, 37})
       for (int k : {1, 3, 4, 7, 16, 33, 64})
-        for (int n : {1, 15, 16, 17, 32, 33, 48, 70})
+        for (int n : {1, 15, 16, 17, 32, 33, 48, 64, 70, 128})
           for (bool residual : {false, true}) {
             CAPTURE(m);
             CAPTURE(k);

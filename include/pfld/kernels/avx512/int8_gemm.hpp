@@ -46,14 +46,19 @@ struct Int8Zmm {
   static Bounds bounds(const Int8Requantize& e) {
     return {_mm512_set1_ps(e.lo), _mm512_set1_ps(e.hi), _mm512_set1_ps(e.residual_scale)};
   }
-  static void store(ivec sums, const Columns& k, const Bounds& b, const std::uint8_t* residual, int, std::uint8_t* out) {
+  // (count == lanes, a constant in whole tiles: unmasked loads and stores)
+  static void store(ivec sums, const Columns& k, const Bounds& b, const std::uint8_t* residual, int count, std::uint8_t* out) {
     __m512 y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, _mm512_add_epi32(sums, k.offset)), k.scale, k.shift);
     if (residual) {
-      const __m128i r = _mm_maskz_loadu_epi8(k.mask, residual);
+      const __m128i r = count == lanes ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(residual)) : _mm_maskz_loadu_epi8(k.mask, residual);
       y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, _mm512_maskz_cvtepu8_epi32(0xffff, r)), b.residual_scale, y);
     }
     y = _mm512_maskz_min_ps(0xffff, _mm512_maskz_max_ps(0xffff, y, b.lo), b.hi);
-    _mm_mask_storeu_epi8(out, k.mask, _mm512_maskz_cvtepi32_epi8(0xffff, _mm512_maskz_cvtps_epi32(0xffff, y)));  // nearest even
+    const __m128i q = _mm512_maskz_cvtepi32_epi8(0xffff, _mm512_maskz_cvtps_epi32(0xffff, y));  // nearest even
+    if (count == lanes)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out), q);
+    else
+      _mm_mask_storeu_epi8(out, k.mask, q);
   }
 };
 
