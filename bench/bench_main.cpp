@@ -342,7 +342,7 @@ double vnni_peak_gops() {
 #endif
 }
 
-// int8: the network as pfld_convert --quantize makes it (conv1, conv7 and fc in float).
+// int8: the network as pfld_convert --quantize makes it (conv7 and fc in float).
 void BM_infer_latency(benchmark::State& state, float width, Isa isa, bool int8) {
   auto net = inference_network(width);
   const std::string& int8_file = int8_files[width == 1.0f ? 1 : 0];
@@ -640,11 +640,12 @@ int main(int argc, char** argv) {
       if (g.groups == g.in_c && g.groups > 1)
         benchmark::RegisterBenchmark(("int8_depthwise/" + layer.name).c_str(), BM_int8_depthwise, g, pfld::active_isa())
             ->Unit(benchmark::kMicrosecond);
-      if (g.kernel_h != 1 || g.kernel_w != 1 || g.groups != 1) continue;
+      if (g.groups != 1) continue;
+      // (a dense layer wider than 1x1 runs on its im2col: k = the patch, its m x k bytes as A here)
       for (const auto& variant : pfld::kernels::int8_gemm_variants())
         if (variant.name != "ref")
           benchmark::RegisterBenchmark(("int8_gemm/" + layer.name + "/" + variant.name).c_str(), BM_int8_gemm,
-                                       g.out_h() * g.out_w(), g.in_c, g.out_c, variant.run)
+                                       g.out_h() * g.out_w(), g.kernel_h * g.kernel_w * g.in_c, g.out_c, variant.run)
               ->Unit(benchmark::kMicrosecond);
     }
   const Isa isa = pfld::active_isa();

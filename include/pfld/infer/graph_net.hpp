@@ -383,9 +383,10 @@ class GraphNet : public LandmarkModel {
 
   // The int8 form of add_conv: byte tensor x, int8 weights OHWI (quantize_weights: per output channel)
   // and a float bias, the output's map `out`, the clamp in real units; `residual` (may be null) a byte
-  // tensor of the output's shape added before the clamp. Pointwise layers and those whose kernel covers
-  // the whole unpadded input (a fully connected layer over a map: PFLD's conv8) run on the int8 GEMM;
-  // 3x3 depthwise layers of stride 1 or 2 on the int8 depthwise kernel.
+  // tensor of the output's shape added before the clamp. Dense layers run on the int8 GEMM (pointwise
+  // ones on x itself, a layer whose kernel covers the whole unpadded input as one row of it: PFLD's
+  // conv8, others on x's im2col: a stem); 3x3 depthwise layers of stride 1 or 2 on the int8 depthwise
+  // kernel.
   Value add_int8_conv(const Value& x, ConvGeometry g, const Int8Weights& w8, const std::vector<float>& bias,
                       Clamp clamp, const QuantParams& out, const Value* residual) {
     const QuantParams in = require_bytes(x, "an int8 convolution");
@@ -398,10 +399,9 @@ class GraphNet : public LandmarkModel {
                         bias.size() == static_cast<std::size_t>(g.out_c),
                     "GraphNet: int8 conv weights or bias of the wrong size");
     const bool whole = g.groups == 1 && g.kernel_h == x.h && g.kernel_w == x.w && g.pad_h == 0 && g.pad_w == 0;
-    const bool pointwise = g.is_pointwise() || whole;
     const bool depthwise = g.is_depthwise() && g.kernel_h == 3 && g.kernel_w == 3;
-    detail::require(pointwise || depthwise, "GraphNet: an int8 ", g.kernel_h, "x", g.kernel_w,
-                    " convolution (only pointwise, whole-input and 3x3 depthwise layers run in int8)");
+    detail::require(g.groups == 1 || depthwise, "GraphNet: an int8 ", g.kernel_h, "x", g.kernel_w, " convolution of ",
+                    g.groups, " groups (only dense and 3x3 depthwise layers run in int8)");
     const Value y = add_byte_value(g.out_h(), g.out_w(), g.out_c, out);
     const QuantParams res_quant = residual ? require_bytes(*residual, "an int8 residual") : QuantParams{};
     const std::vector<Value> reads = conv_reads(g, x, y, residual);
@@ -409,18 +409,30 @@ class GraphNet : public LandmarkModel {
     const bool has_res = residual != nullptr;
     const std::string where = detail::cat(has_res ? " +res" : "", ", ", y.h, "x", y.w);
     const Isa isa = isa_;
-    if (pointwise) {
-      // A whole-input layer is one row of the GEMM: x's pixels in order are its OHWI weights' order.
+    if (!depthwise) {
+      // A whole-input layer is one row of the GEMM: x's pixels in order are its OHWI weights' order, as
+      // they are in a row of the im2col.
+      const bool pointwise = g.is_pointwise();
       const int k = w8.k, m = whole ? 1 : y.h * y.w;
       auto packed = std::make_shared<const kernels::Int8PackedMatrix>(g.out_c, k, w8.values.data());
       auto requant = std::make_shared<const Int8LayerRequant>(make_int8_requant(
           in, w8, packed->column_sums().data(), bias.data(), out, clamp, has_res ? &res_quant : nullptr));
+      std::vector<Value> writes{y};
+      Value columns;  // the im2col patches: scratch of this step alone
+      if (!pointwise && !whole) writes.push_back(columns = add_byte_value(m, k, 1, in));
+      const std::uint8_t pad = static_cast<std::uint8_t>(in.zero);
       add_step(detail::cat("int8 conv gemm ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.in_c, "->", g.out_c, where),
-               reads, {y}, [=](float* base, const Layout& L) {
+               reads, writes, [=](float* base, const Layout& L) {
+                 const std::uint8_t* a = L.bytes(base, x);
+                 std::size_t lda = whole ? static_cast<std::size_t>(k) : L.pitch_of(x);
+                 if (!pointwise && !whole) {
+                   kernels::im2col(g, a, L.bytes(base, columns), nullptr, pad);
+                   a = L.bytes(base, columns);
+                   lda = static_cast<std::size_t>(k);
+                 }
                  const kernels::Int8Requantize e =
                      requant->view(has_res ? L.bytes(base, res) : nullptr, has_res ? L.pitch_of(res) : 0);
-                 kernels::int8_gemm(isa, m, L.bytes(base, x), whole ? static_cast<std::size_t>(k) : L.pitch_of(x), *packed,
-                                    e, L.bytes(base, y), L.pitch_of(y));
+                 kernels::int8_gemm(isa, m, a, lda, *packed, e, L.bytes(base, y), L.pitch_of(y));
                });
       return y;
     }

@@ -5,7 +5,8 @@
 // into the fc layer's input (the global poolings and conv8 into channel views of it: no concatenation
 // copy); the stem (3 input channels) convolved directly. The graph's passes then pad pitches and run
 // the depthwise layers in place (graph_net.hpp). An int8 network (infer/pfld_int8.hpp) runs its units
-// on byte activations, quantized after conv1 and conv7 and dequantized for the head.
+// on byte activations: the crop quantized for conv1, conv7's output quantized for conv8, the blocks'
+// output and conv8's dequantized for the head.
 #pragma once
 
 #include <functional>
@@ -98,10 +99,9 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
   const int s = config.input_size;
   const float one[3] = {1, 1, 1}, zero[3] = {0, 0, 0};
   GraphNet::Value x = g->set_input(s, s, one, zero);
-  x = add_unit(*g, arch.conv1, tensor, x);
   if (int8) {
-    x = g->add_quantize(x, int8->ranges.quant_params(arch.conv1.name));
-    x = add_int8_unit(*g, arch.conv2, *int8, x);
+    x = g->add_quantize(x, QuantParams::from_range(arch.kInputLo, arch.kInputHi));
+    x = add_int8_unit(*g, arch.conv2, *int8, add_int8_unit(*g, arch.conv1, *int8, x));
     for (const model::BottleneckUnit& b : arch.blocks) {
       const GraphNet::Value expanded = add_int8_unit(*g, b.expand, *int8, x);
       const GraphNet::Value filtered = add_int8_unit(*g, b.depthwise, *int8, expanded);
@@ -109,7 +109,7 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
     }
     x = g->add_dequantize(x);
   } else {
-    x = add_unit(*g, arch.conv2, tensor, x);
+    x = add_unit(*g, arch.conv2, tensor, add_unit(*g, arch.conv1, tensor, x));
     for (const model::BottleneckUnit& b : arch.blocks) {
       const int expanded = b.expand.out;
       const bool pointwise = detail_pfld_graph::geometry_of(b.expand, x).is_pointwise();

@@ -171,6 +171,7 @@ inline OnnxModel export_pfld(const ModelConfig& config, const model::PfldTensorL
     return std::pair<float, float>{std::min(r[0], 0.0f), std::max(r[1], 0.0f)};
   };
   auto scale_of = [&](const model::ConvUnit& u) {
+    if (!int8) return 0.0f;  // (unused by a float unit)
     const auto [lo, hi] = range(u);
     return hi > lo ? static_cast<float>((static_cast<double>(hi) - lo) / 255.0) : 1.0f;
   };
@@ -178,19 +179,20 @@ inline OnnxModel export_pfld(const ModelConfig& config, const model::PfldTensorL
     const auto [lo, hi] = range(u);
     return g.fake_quantize(x, name, lo, hi);
   };
-  // Unit u on x; in int8, x is the dequantized output of unit `from`.
-  auto unit = [&](const model::ConvUnit& u, const std::string& x, const model::ConvUnit& from) {
+  // Unit u on x; in int8, x is dequantized bytes of scale in_scale.
+  auto unit = [&](const model::ConvUnit& u, const std::string& x, float in_scale) {
     if (!int8) return g.conv_bn_act(u, tensor, x);
-    return quantized(g.int8_conv_act(u, *int8, x, scale_of(from)), u, u.name);
+    return quantized(g.int8_conv_act(u, *int8, x, in_scale), u, u.name);
   };
-  std::string x = g.conv_bn_act(arch.conv1, tensor, "image");
-  if (int8) x = quantized(x, arch.conv1, arch.conv1.name);
-  x = unit(arch.conv2, x, arch.conv1);
+  // In int8 the image goes in as bytes: the input map of the architecture (its range [0, 1]: scale 1/255).
+  const std::string image = int8 ? g.fake_quantize("image", "image", arch.kInputLo, arch.kInputHi) : "image";
+  std::string x = unit(arch.conv1, image, (arch.kInputHi - arch.kInputLo) / 255.0f);
+  x = unit(arch.conv2, x, scale_of(arch.conv1));
   const model::ConvUnit* last = &arch.conv2;
   for (const model::BottleneckUnit& b : arch.blocks) {
-    std::string y = unit(b.expand, x, *last);
-    y = unit(b.depthwise, y, b.expand);
-    y = unit(b.project, y, b.depthwise);
+    std::string y = unit(b.expand, x, scale_of(*last));
+    y = unit(b.depthwise, y, scale_of(b.expand));
+    y = unit(b.project, y, scale_of(b.depthwise));
     // (pfld adds the residual inside the project layer; here the layer's output takes the sum's map)
     if (b.residual) y = g.node("Add", b.name + ".add", {x, y});
     if (b.residual && int8) y = quantized(y, b.project, b.name + ".add");
@@ -202,7 +204,7 @@ inline OnnxModel export_pfld(const ModelConfig& config, const model::PfldTensorL
   const std::string c7 = g.conv_bn_act(arch.conv7, tensor, x);
   const std::string s2 = g.node("Flatten", "s2.flatten", {g.node("GlobalAveragePool", "s2.pool", {c7})},
                                 {GraphBuilder::integer("axis", 1)});
-  const std::string c8 = unit(arch.conv8, int8 ? quantized(c7, arch.conv7, arch.conv7.name) : c7, arch.conv7);
+  const std::string c8 = unit(arch.conv8, int8 ? quantized(c7, arch.conv7, arch.conv7.name) : c7, scale_of(arch.conv7));
   const std::string s3 = g.node("Flatten", "s3.flatten", {c8}, {GraphBuilder::integer("axis", 1)});
   const std::string features = g.node("Concat", "concat", {s1, s2, s3}, {GraphBuilder::integer("axis", 1)});
   const Tensor& fc_w = tensor("fc.weight");

@@ -91,19 +91,22 @@ struct PfldArchitecture {
     return units;
   }
 
-  // The units an int8 model runs in int8 (infer/pfld_int8.hpp): conv2, every bottleneck block's, and
-  // conv8 (7x7 over the 7x7 map: half the 0.25X's weights). conv1 (3 input channels: its products are
-  // too short for the int8 kernels to gain), conv7 (3x3 / 2 dense on a 14x14 map) and the fully
+  // The units an int8 model runs in int8 (infer/pfld_int8.hpp): conv1 (on the crop's bytes, im2col +
+  // the int8 GEMM), conv2, every bottleneck block's, and conv8 (7x7 over the 7x7 map: half the 0.25X's
+  // weights). conv7 (3x3 / 2 dense on a 14x14 map, its output pooled in float for S2) and the fully
   // connected layer stay float.
   std::vector<const ConvUnit*> int8_units() const {
-    std::vector<const ConvUnit*> units{&conv2};
+    std::vector<const ConvUnit*> units{&conv1, &conv2};
     for (const BottleneckUnit& b : blocks)
       for (const ConvUnit* u : {&b.expand, &b.depthwise, &b.project}) units.push_back(u);
     units.push_back(&conv8);
     return units;
   }
   // The float units whose outputs int8 units read: their outputs are quantized, so calibrated too.
-  std::vector<const ConvUnit*> int8_fed_units() const { return {&conv1, &conv7}; }
+  std::vector<const ConvUnit*> int8_fed_units() const { return {&conv7}; }
+  // The range of the network's input, the crop's pixels (data/crop.hpp: bytes / 255): the int8 stem's
+  // input map, fixed rather than calibrated.
+  static constexpr float kInputLo = 0.0f, kInputHi = 1.0f;
 
   // The tensors of an int8 weights file: the float units' as tensors() lists them; for each int8 unit
   // <name>.int8.weight (stored as bytes: the folded weights' int8 values, OHWI), <name>.int8.scale (per
