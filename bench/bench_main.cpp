@@ -342,7 +342,7 @@ double vnni_peak_gops() {
 #endif
 }
 
-// int8: the network as pfld_convert --quantize makes it (conv7 and fc in float).
+// int8: the network as pfld_convert --quantize makes it (fc in float).
 void BM_infer_latency(benchmark::State& state, float width, Isa isa, bool int8) {
   auto net = inference_network(width);
   const std::string& int8_file = int8_files[width == 1.0f ? 1 : 0];

@@ -474,7 +474,7 @@ TEST_SUITE("int8") {
     make_int8_model_file(float_file, q, {{"calibration", "4 random crops"}}).save(path);
     const auto float_bytes = std::filesystem::file_size(float_path), int8_bytes = std::filesystem::file_size(path);
     MESSAGE("0.25X weights: float " << float_bytes << " bytes, int8 " << int8_bytes);
-    CHECK(int8_bytes * 5 < float_bytes * 2);  // (the fully connected layer and conv7 stay float)
+    CHECK(int8_bytes * 5 < float_bytes * 2);  // (the fully connected layer stays float)
 
     const io::ModelFile loaded = io::ModelFile::load(path);
     CHECK(io::is_int8_model(loaded));
@@ -501,7 +501,7 @@ TEST_SUITE("int8") {
     };
     io::ModelFile claims = float_file;
     claims.metadata["quantization"] = "int8";
-    expect_error(claims, "missing tensor 'conv7.range' of an int8 PFLD network");
+    expect_error(claims, "missing tensor 'conv1.int8.weight' of an int8 PFLD network");
     claims.metadata["quantization"] = "int4";
     expect_error(claims, "unknown quantization 'int4'");
     io::ModelFile unsigned_bytes = loaded;

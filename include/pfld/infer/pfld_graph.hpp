@@ -5,8 +5,8 @@
 // into the fc layer's input (the global poolings and conv8 into channel views of it: no concatenation
 // copy); the stem (3 input channels) convolved directly. The graph's passes then pad pitches and run
 // the depthwise layers in place (graph_net.hpp). An int8 network (infer/pfld_int8.hpp) runs its units
-// on byte activations: the crop quantized for conv1, conv7's output quantized for conv8, the blocks'
-// output and conv8's dequantized for the head.
+// on byte activations: the crop quantized for conv1, the outputs the head reads (the blocks', conv7's,
+// conv8's) dequantized into it.
 #pragma once
 
 #include <functional>
@@ -107,7 +107,6 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
       const GraphNet::Value filtered = add_int8_unit(*g, b.depthwise, *int8, expanded);
       x = add_int8_unit(*g, b.project, *int8, filtered, b.residual ? &x : nullptr);
     }
-    x = g->add_dequantize(x);
   } else {
     x = add_unit(*g, arch.conv2, tensor, add_unit(*g, arch.conv1, tensor, x));
     for (const model::BottleneckUnit& b : arch.blocks) {
@@ -136,13 +135,15 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const ModelConfig& config
   const GraphNet::Value scales = g->add_value(1, 1, s1 + s2 + s3);
   const GraphNet::Value first = g->add_channel_view(scales, 0, s1), second = g->add_channel_view(scales, s1, s2),
                         third = g->add_channel_view(scales, s1 + s2, s3);
-  g->add_global_average_pool(x, &first);
-  const GraphNet::Value conv7 = add_unit(*g, arch.conv7, tensor, x);
-  g->add_global_average_pool(conv7, &second);
   if (int8) {
-    const GraphNet::Value conv7_bytes = g->add_quantize(conv7, int8->ranges.quant_params(arch.conv7.name));
-    g->add_dequantize(add_int8_unit(*g, arch.conv8, *int8, conv7_bytes), &third);
+    g->add_global_average_pool(g->add_dequantize(x), &first);
+    const GraphNet::Value conv7 = add_int8_unit(*g, arch.conv7, *int8, x);
+    g->add_global_average_pool(g->add_dequantize(conv7), &second);
+    g->add_dequantize(add_int8_unit(*g, arch.conv8, *int8, conv7), &third);
   } else {
+    g->add_global_average_pool(x, &first);
+    const GraphNet::Value conv7 = add_unit(*g, arch.conv7, tensor, x);
+    g->add_global_average_pool(conv7, &second);
     add_unit(*g, arch.conv8, tensor, conv7, nullptr, &third);
   }
   const float* fc = tensor("fc.weight").data();  // (2N, 176)

@@ -45,8 +45,8 @@ struct Int8Unit {
   std::vector<float> bias;
 };
 
-// The int8 parts of a PFLD network: every int8 unit by name, and the ranges of the outputs of each int8
-// unit and of each unit feeding one (PfldArchitecture::int8_fed_units). Copyable value type.
+// The int8 parts of a PFLD network: every int8 unit by name (PfldArchitecture::int8_units), and the
+// ranges of their outputs. Copyable value type.
 struct Int8Network {
   std::map<std::string, Int8Unit> units;
   ActivationRanges ranges;
@@ -59,8 +59,7 @@ struct Int8Network {
 };
 
 // The int8 network of float weights `tensor` with calibrated `ranges` (calibrate_activations on the
-// float graph, whose tensors are named after the units). Requires a range for every int8 unit and every
-// unit feeding one.
+// float graph, whose tensors are named after the units). Requires a range for every int8 unit.
 inline Int8Network quantize_network(const ModelConfig& config, const model::PfldTensorLookup& tensor,
                                     const ActivationRanges& ranges) {
   const model::PfldArchitecture arch(config);
@@ -69,7 +68,6 @@ inline Int8Network quantize_network(const ModelConfig& config, const model::Pfld
     ranges.quant_params(name);  // (an Error when it was not calibrated)
     return ranges.ranges.at(name);
   };
-  for (const model::ConvUnit* u : arch.int8_fed_units()) q.ranges.ranges[u->name] = range(u->name);
   for (const model::ConvUnit* u : arch.int8_units()) {
     q.ranges.ranges[u->name] = range(u->name);
     const FoldedUnit f = fold_conv_unit(*u, tensor);
@@ -90,7 +88,6 @@ inline Int8Network int8_network_of(const io::ModelFile& file) {
     return std::pair<float, float>{t[0], t[1]};
   };
   Int8Network q;
-  for (const model::ConvUnit* u : arch.int8_fed_units()) q.ranges.ranges[u->name] = range(u->name);
   for (const model::ConvUnit* u : arch.int8_units()) {
     q.ranges.ranges[u->name] = range(u->name);
     const Tensor& w = *file.find(u->name + ".int8.weight");

@@ -201,10 +201,10 @@ inline OnnxModel export_pfld(const ModelConfig& config, const model::PfldTensorL
   }
   const std::string s1 = g.node("Flatten", "s1.flatten", {g.node("GlobalAveragePool", "s1.pool", {x})},
                                 {GraphBuilder::integer("axis", 1)});
-  const std::string c7 = g.conv_bn_act(arch.conv7, tensor, x);
+  const std::string c7 = unit(arch.conv7, x, scale_of(*last));
   const std::string s2 = g.node("Flatten", "s2.flatten", {g.node("GlobalAveragePool", "s2.pool", {c7})},
                                 {GraphBuilder::integer("axis", 1)});
-  const std::string c8 = unit(arch.conv8, int8 ? quantized(c7, arch.conv7, arch.conv7.name) : c7, scale_of(arch.conv7));
+  const std::string c8 = unit(arch.conv8, c7, scale_of(arch.conv7));
   const std::string s3 = g.node("Flatten", "s3.flatten", {c8}, {GraphBuilder::integer("axis", 1)});
   const std::string features = g.node("Concat", "concat", {s1, s2, s3}, {GraphBuilder::integer("axis", 1)});
   const Tensor& fc_w = tensor("fc.weight");

@@ -91,27 +91,17 @@ struct PfldArchitecture {
     return units;
   }
 
-  // The units an int8 model runs in int8 (infer/pfld_int8.hpp): conv1 (on the crop's bytes, im2col +
-  // the int8 GEMM), conv2, every bottleneck block's, and conv8 (7x7 over the 7x7 map: half the 0.25X's
-  // weights). conv7 (3x3 / 2 dense on a 14x14 map, its output pooled in float for S2) and the fully
-  // connected layer stay float.
-  std::vector<const ConvUnit*> int8_units() const {
-    std::vector<const ConvUnit*> units{&conv1, &conv2};
-    for (const BottleneckUnit& b : blocks)
-      for (const ConvUnit* u : {&b.expand, &b.depthwise, &b.project}) units.push_back(u);
-    units.push_back(&conv8);
-    return units;
-  }
-  // The float units whose outputs int8 units read: their outputs are quantized, so calibrated too.
-  std::vector<const ConvUnit*> int8_fed_units() const { return {&conv7}; }
+  // The units an int8 model runs in int8 (infer/pfld_int8.hpp): every convolution unit (conv1 on the
+  // crop's bytes, conv7 and conv8 as well as the blocks); only the fully connected layer stays float.
+  std::vector<const ConvUnit*> int8_units() const { return conv_units(); }
   // The range of the network's input, the crop's pixels (data/crop.hpp: bytes / 255): the int8 stem's
   // input map, fixed rather than calibrated.
   static constexpr float kInputLo = 0.0f, kInputHi = 1.0f;
 
-  // The tensors of an int8 weights file: the float units' as tensors() lists them; for each int8 unit
+  // The tensors of an int8 weights file: the float layers' as tensors() lists them; for each int8 unit
   // <name>.int8.weight (stored as bytes: the folded weights' int8 values, OHWI), <name>.int8.scale (per
-  // output channel) and <name>.int8.bias (the folded bias); and <name>.range, the calibrated range
-  // (lo, hi) of the output of each int8 unit and of each unit that feeds one.
+  // output channel), <name>.int8.bias (the folded bias) and <name>.range, the calibrated range (lo, hi)
+  // of its output.
   std::vector<std::pair<std::string, Shape>> int8_tensors() const {
     const std::vector<const ConvUnit*> quantized = int8_units();
     std::vector<std::pair<std::string, Shape>> out;
@@ -120,7 +110,6 @@ struct PfldArchitecture {
       for (const ConvUnit* u : quantized) of_quantized = of_quantized || name.rfind(u->name + ".", 0) == 0;
       if (!of_quantized) out.emplace_back(name, shape);
     }
-    for (const ConvUnit* u : int8_fed_units()) out.emplace_back(u->name + ".range", Shape{2});
     for (const ConvUnit* u : quantized) {
       out.emplace_back(u->name + ".int8.weight", Shape{u->out, u->kernel, u->kernel, u->in / u->groups});
       out.emplace_back(u->name + ".int8.scale", Shape{u->out});
