@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../infer/fold.hpp"
+#include "../infer/int8_quantization.hpp"
 #include "../infer/weight_layout.hpp"
 #include "../model/architecture.hpp"
 #include "model_file.hpp"
@@ -78,11 +79,9 @@ class GraphBuilder {
   // x through QuantizeLinear and DequantizeLinear with the byte map of the real range (lo, hi), as
   // pfld's QuantParams::from_range draws it: the activation an int8 layer writes, in QDQ form.
   std::string fake_quantize(const std::string& x, const std::string& name, float lo, float hi) {
-    lo = std::min(lo, 0.0f), hi = std::max(hi, 0.0f);
-    const float scale = hi > lo ? static_cast<float>((static_cast<double>(hi) - lo) / 255.0) : 1.0f;
-    const std::int64_t zero = hi > lo ? std::clamp<std::int64_t>(std::llround(-static_cast<double>(lo) / scale), 0, 255) : 0;
-    const std::string s = constant(name + ".q_scale", {}, {scale});
-    const std::string z = integers(name + ".q_zero", {}, {zero}, detail_onnx::kUint8);
+    const QuantParams q = QuantParams::from_range(lo, hi);
+    const std::string s = constant(name + ".q_scale", {}, {q.scale});
+    const std::string z = integers(name + ".q_zero", {}, {q.zero}, detail_onnx::kUint8);
     return node("DequantizeLinear", name + ".dq", {node("QuantizeLinear", name + ".q", {x, s, z}), s, z});
   }
 
@@ -91,9 +90,10 @@ class GraphBuilder {
   // a float Conv, then the activation. x: the dequantized input, of scale `in_scale`.
   std::string int8_conv_act(const model::ConvUnit& u, const ModelFile& file, const std::string& x, float in_scale) {
     const int out_c = u.out, k = u.kernel, in_per_group = u.in / u.groups;
-    const Tensor& w8 = *file.find(u.name + ".int8.weight");
-    const Tensor& scale = *file.find(u.name + ".int8.scale");
-    const Tensor& bias = *file.find(u.name + ".int8.bias");
+    const model::Int8TensorNames names = model::int8_tensor_names(u);
+    const Tensor& w8 = *file.find(names.weight);
+    const Tensor& scale = *file.find(names.scale);
+    const Tensor& bias = *file.find(names.bias);
     const std::vector<float> w = oihw_from_ohwi(w8.data(), out_c, in_per_group, k, k);
     const std::string wq = integers(u.name + ".weight_q", {out_c, in_per_group, k, k}, std::vector<std::int64_t>(w.begin(), w.end()),
                                     detail_onnx::kInt8);
@@ -165,15 +165,15 @@ inline OnnxModel export_pfld(const ModelConfig& config, const model::PfldTensorL
   GraphBuilder g(m);
   const int s = config.input_size;
   m.inputs.push_back({"image", {1, 3, s, s}});
-  // An int8 unit's output map, from its calibrated range as QuantParams::from_range draws it.
+  // An int8 unit's calibrated output range.
   auto range = [&](const model::ConvUnit& u) {
-    const Tensor& r = *int8->find(u.name + ".range");
-    return std::pair<float, float>{std::min(r[0], 0.0f), std::max(r[1], 0.0f)};
+    const Tensor& r = *int8->find(model::int8_tensor_names(u).range);
+    return std::pair<float, float>{r[0], r[1]};
   };
   auto scale_of = [&](const model::ConvUnit& u) {
     if (!int8) return 0.0f;  // (unused by a float unit)
     const auto [lo, hi] = range(u);
-    return hi > lo ? static_cast<float>((static_cast<double>(hi) - lo) / 255.0) : 1.0f;
+    return QuantParams::from_range(lo, hi).scale;
   };
   auto quantized = [&](const std::string& x, const model::ConvUnit& u, const std::string& name) {
     const auto [lo, hi] = range(u);
@@ -186,7 +186,7 @@ inline OnnxModel export_pfld(const ModelConfig& config, const model::PfldTensorL
   };
   // In int8 the image goes in as bytes: the input map of the architecture (its range [0, 1]: scale 1/255).
   const std::string image = int8 ? g.fake_quantize("image", "image", arch.kInputLo, arch.kInputHi) : "image";
-  std::string x = unit(arch.conv1, image, (arch.kInputHi - arch.kInputLo) / 255.0f);
+  std::string x = unit(arch.conv1, image, QuantParams::from_range(arch.kInputLo, arch.kInputHi).scale);
   x = unit(arch.conv2, x, scale_of(arch.conv1));
   const model::ConvUnit* last = &arch.conv2;
   for (const model::BottleneckUnit& b : arch.blocks) {
