@@ -82,25 +82,23 @@ inline Int8Network quantize_network(const ModelConfig& config, const model::Pfld
 // The int8 network an int8 model file holds; requires io::require_pfld_tensors to have passed.
 inline Int8Network int8_network_of(const io::ModelFile& file) {
   const model::PfldArchitecture arch(file.config);
-  auto range = [&](const std::string& name) {
-    const Tensor& t = *file.find(name + ".range");
-    detail::require(t[0] <= t[1], "int8 model: ", name, ".range [", t[0], ", ", t[1], "] is not a range");
-    return std::pair<float, float>{t[0], t[1]};
-  };
   Int8Network q;
   for (const model::ConvUnit* u : arch.int8_units()) {
-    q.ranges.ranges[u->name] = range(u->name);
-    const Tensor& w = *file.find(u->name + ".int8.weight");
-    const Tensor& scale = *file.find(u->name + ".int8.scale");
-    const Tensor& bias = *file.find(u->name + ".int8.bias");
+    const model::Int8TensorNames names = model::int8_tensor_names(*u);
+    const Tensor& range = *file.find(names.range);
+    detail::require(range[0] <= range[1], "int8 model: ", names.range, " [", range[0], ", ", range[1], "] is not a range");
+    q.ranges.ranges[u->name] = {range[0], range[1]};
+    const Tensor& w = *file.find(names.weight);
+    const Tensor& scale = *file.find(names.scale);
+    const Tensor& bias = *file.find(names.bias);
     Int8Unit unit;
     unit.weights.n = u->out;
     unit.weights.k = static_cast<int>(w.numel() / static_cast<std::size_t>(u->out));
     for (float v : w) {
-      detail::require(v >= -127.0f, "int8 model: ", u->name, ".int8.weight holds ", v, " (int8 weights are symmetric: -127 to 127)");
+      detail::require(v >= -127.0f, "int8 model: ", names.weight, " holds ", v, " (int8 weights are symmetric: -127 to 127)");
       unit.weights.values.push_back(static_cast<std::int8_t>(v));
     }
-    for (float s : scale) detail::require(s > 0.0f, "int8 model: ", u->name, ".int8.scale holds ", s, " (scales are positive)");
+    for (float s : scale) detail::require(s > 0.0f, "int8 model: ", names.scale, " holds ", s, " (scales are positive)");
     unit.weights.scales.assign(scale.begin(), scale.end());
     unit.bias.assign(bias.begin(), bias.end());
     q.units.emplace(u->name, std::move(unit));
@@ -126,29 +124,37 @@ inline io::ModelFile make_int8_model_file(const io::ModelFile& float_file, const
     return t;
   };
   const model::PfldArchitecture arch(float_file.config);
+  std::map<std::string, const model::ConvUnit*> unit_of;  // the int8 units' tensors by name
+  for (const model::ConvUnit* u : arch.int8_units()) {
+    const model::Int8TensorNames names = model::int8_tensor_names(*u);
+    for (const std::string* name : {&names.weight, &names.scale, &names.bias, &names.range}) unit_of[*name] = u;
+  }
   for (const auto& [name, shape] : arch.int8_tensors()) {
-    const std::size_t dot = name.find(".int8.") != std::string::npos ? name.find(".int8.") : name.rfind(".range");
-    const std::string unit = name.substr(0, dot);
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".range") == 0) {
-      detail::require(q.ranges.ranges.count(unit) > 0, "make_int8_model_file: no range for '", unit, "'");
-      const std::pair<float, float> r = q.ranges.ranges.at(unit);
-      out.tensors.emplace_back(name, vector({r.first, r.second}));
-    } else if (name.find(".int8.") != std::string::npos) {
-      const Int8Unit& u = q.unit(unit);
-      if (name.compare(name.size() - 7, 7, ".weight") == 0) {
-        Tensor t(shape);
-        detail::require(t.numel() == u.weights.values.size(), "make_int8_model_file: ", name, " has ",
-                        u.weights.values.size(), " values, ", shape.str(), " expected");
-        for (std::size_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(u.weights.values[i]);
-        out.tensors.emplace_back(name, std::move(t));
-        out.byte_tensors.insert(name);
-      } else {
-        out.tensors.emplace_back(name, vector(name.compare(name.size() - 6, 6, ".scale") == 0 ? u.weights.scales : u.bias));
-      }
-    } else {
+    const auto it = unit_of.find(name);
+    if (it == unit_of.end()) {  // a float layer's, as it was
       const Tensor* t = float_file.find(name);
       detail::require(t != nullptr, "make_int8_model_file: the float model has no tensor '", name, "'");
       out.tensors.emplace_back(name, t->clone());
+      continue;
+    }
+    const model::ConvUnit& unit = *it->second;
+    const model::Int8TensorNames names = model::int8_tensor_names(unit);
+    if (name == names.range) {
+      detail::require(q.ranges.ranges.count(unit.name) > 0, "make_int8_model_file: no range for '", unit.name, "'");
+      const std::pair<float, float> r = q.ranges.ranges.at(unit.name);
+      out.tensors.emplace_back(name, vector({r.first, r.second}));
+      continue;
+    }
+    const Int8Unit& u = q.unit(unit.name);
+    if (name == names.weight) {
+      Tensor t(shape);
+      detail::require(t.numel() == u.weights.values.size(), "make_int8_model_file: ", name, " has ",
+                      u.weights.values.size(), " values, ", shape.str(), " expected");
+      for (std::size_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(u.weights.values[i]);
+      out.tensors.emplace_back(name, std::move(t));
+      out.byte_tensors.insert(name);
+    } else {
+      out.tensors.emplace_back(name, vector(name == names.scale ? u.weights.scales : u.bias));
     }
   }
   return out;

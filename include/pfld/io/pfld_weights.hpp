@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <set>
 #include <string>
 
 #include "../core/error.hpp"
@@ -26,11 +27,14 @@ inline void require_pfld_tensors(const ModelFile& file, const std::string& sourc
                   q == file.metadata.end() ? "" : q->second, "'");
   const model::PfldArchitecture arch(file.config);
   const bool int8 = is_int8_model(file);
+  std::set<std::string> byte_tensors;  // the int8 weights
+  if (int8)
+    for (const model::ConvUnit* u : arch.int8_units()) byte_tensors.insert(model::int8_tensor_names(*u).weight);
   for (const auto& [name, shape] : int8 ? arch.int8_tensors() : arch.tensors()) {
     const Tensor* t = file.find(name);
     detail::require(t != nullptr, source, ": missing tensor '", name, "' of a", int8 ? "n int8" : "", " PFLD network with ",
                     file.config.str());
-    const bool bytes = name.size() > 12 && name.compare(name.size() - 12, 12, ".int8.weight") == 0;
+    const bool bytes = byte_tensors.count(name) > 0;
     detail::require(bytes == (file.byte_tensors.count(name) > 0), source, ": tensor '", name, "' should ",
                     bytes ? "" : "not ", "be stored as bytes");
     detail::require(t->shape() == shape, source, ": tensor '", name, "' has shape ", t->shape().str(), ", PFLD with ",

@@ -34,6 +34,16 @@ struct ConvUnit {
   Activation activation = Activation::relu;
 };
 
+// The tensors of a unit in an int8 model file (PfldArchitecture::int8_tensors): its weights as int8
+// values (stored as bytes, OHWI), their scale per output channel, its folded bias, its output's
+// calibrated range (lo, hi).
+struct Int8TensorNames {
+  std::string weight, scale, bias, range;
+};
+inline Int8TensorNames int8_tensor_names(const ConvUnit& u) {
+  return {u.name + ".int8.weight", u.name + ".int8.scale", u.name + ".int8.bias", u.name + ".range"};
+}
+
 // MobileNetV2's inverted residual: 1x1 expand, 3x3 depthwise (carries the stride), 1x1 linear project,
 // plus the input when `residual`.
 struct BottleneckUnit {
@@ -98,10 +108,8 @@ struct PfldArchitecture {
   // input map, fixed rather than calibrated.
   static constexpr float kInputLo = 0.0f, kInputHi = 1.0f;
 
-  // The tensors of an int8 weights file: the float layers' as tensors() lists them; for each int8 unit
-  // <name>.int8.weight (stored as bytes: the folded weights' int8 values, OHWI), <name>.int8.scale (per
-  // output channel), <name>.int8.bias (the folded bias) and <name>.range, the calibrated range (lo, hi)
-  // of its output.
+  // The tensors of an int8 weights file: the float layers' as tensors() lists them, then each int8
+  // unit's (int8_tensor_names).
   std::vector<std::pair<std::string, Shape>> int8_tensors() const {
     const std::vector<const ConvUnit*> quantized = int8_units();
     std::vector<std::pair<std::string, Shape>> out;
@@ -111,10 +119,11 @@ struct PfldArchitecture {
       if (!of_quantized) out.emplace_back(name, shape);
     }
     for (const ConvUnit* u : quantized) {
-      out.emplace_back(u->name + ".int8.weight", Shape{u->out, u->kernel, u->kernel, u->in / u->groups});
-      out.emplace_back(u->name + ".int8.scale", Shape{u->out});
-      out.emplace_back(u->name + ".int8.bias", Shape{u->out});
-      out.emplace_back(u->name + ".range", Shape{2});
+      const Int8TensorNames names = int8_tensor_names(*u);
+      out.emplace_back(names.weight, Shape{u->out, u->kernel, u->kernel, u->in / u->groups});
+      out.emplace_back(names.scale, Shape{u->out});
+      out.emplace_back(names.bias, Shape{u->out});
+      out.emplace_back(names.range, Shape{2});
     }
     return out;
   }
