@@ -87,7 +87,7 @@ class GraphNet : public LandmarkModel {
   std::size_t tensor_floats() const {
     std::size_t sum = 0;
     for (const TensorInfo& t : tensors_)
-      if (t.parent < 0) sum += aligned(t.bytes ? (t.value.size() + 3) / 4 : t.value.size());
+      if (t.parent < 0) sum += aligned(arena_floats_for(t, t.value.size()));
     return sum;
   }
   // What the passes did: tensors given a padded pitch, depthwise steps run in place.
@@ -839,11 +839,14 @@ class GraphNet : public LandmarkModel {
     }
   }
 
-  // A tensor's floats in the arena; a byte tensor's bytes (and the kInt8ReadPast the int8 GEMM may read
-  // past its last row) rounded up to floats.
+  // The arena floats of `elements` values of tensor t: floats, or bytes (and the kInt8ReadPast the int8
+  // GEMM may read past its last row) rounded up to floats.
+  static std::size_t arena_floats_for(const TensorInfo& t, std::size_t elements) {
+    return t.bytes ? (elements + kernels::kInt8ReadPast + sizeof(float) - 1) / sizeof(float) : elements;
+  }
+  // A tensor's floats in the arena, at its pitch.
   std::size_t floats_of(std::size_t i) const {
-    const std::size_t elements = tensors_[i].value.pixels() * layout_.pitch[i];
-    return tensors_[i].bytes ? (elements + kernels::kInt8ReadPast + sizeof(float) - 1) / sizeof(float) : elements;
+    return arena_floats_for(tensors_[i], tensors_[i].value.pixels() * layout_.pitch[i]);
   }
 
   // Tensors whose lifetimes do not overlap share memory: a tensor lives from the step that first writes
