@@ -315,8 +315,8 @@ std::vector<double> timed_runs(benchmark::State& state, const pfld::GraphNet& ne
 
 // The int8 graph of the network (pfld_convert --quantize's), calibrated on 8 random crops: the ranges
 // change no step's work, only its numbers.
-std::shared_ptr<pfld::GraphNet> int8_graph(const pfld::model::PfldNet& net, Isa isa) {
-  const pfld::model::PfldTensorLookup tensors = pfld::model::tensors_of(const_cast<pfld::model::PfldNet&>(net));
+std::shared_ptr<pfld::GraphNet> int8_graph(pfld::model::PfldNet& net, Isa isa) {
+  const pfld::model::PfldTensorLookup tensors = pfld::model::tensors_of(net);
   const auto float_graph = pfld::build_inference_graph(net.config(), tensors, isa);
   pfld::Rng rng(3);
   std::vector<float> crops(8 * 112 * 112 * 3);

@@ -12,7 +12,9 @@
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
+#include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -76,9 +78,10 @@ int quantize(int argc, char** argv) {
        {"quantization.calibration", std::to_string(set.size()) + " faces of " + data},
        {"quantization.ranges", pfld::to_string(calibration.method)}});
   int8.save(out);
-  std::printf("wrote %s: PFLD %s in int8, %zu calibration faces, %s ranges, %zu KB (float %zu KB)\n", out.c_str(),
-              file.config.str().c_str(), set.size(), pfld::to_string(calibration.method), int8.serialize().size() / 1024,
-              file.serialize().size() / 1024);
+  std::printf("wrote %s: PFLD %s in int8, %zu calibration faces, %s ranges, %ju KB (float %ju KB)\n", out.c_str(),
+              file.config.str().c_str(), set.size(), pfld::to_string(calibration.method),
+              static_cast<std::uintmax_t>(std::filesystem::file_size(out) / 1024),
+              static_cast<std::uintmax_t>(std::filesystem::file_size(in) / 1024));
   return 0;
 }
 
