@@ -320,7 +320,9 @@ class GraphNet : public LandmarkModel {
           }
           kernels::gemm_prepacked(y.h * y.w, a, lda, *packed, L.at(base, y), L.pitch_of(y), e);
         },
-        /*pitched=*/pointwise);
+        /*pitched=*/pointwise,
+        /*in_place_rows=*/pointwise && !has_res && g.in_c == g.out_c
+            ? (kernels::gemm_rows_in_flight(y.h * y.w, *packed) + y.w - 1) / y.w : 0);
     return y;
   }
 
@@ -728,7 +730,7 @@ class GraphNet : public LandmarkModel {
     std::string what;                // e.g. "conv direct 3x3/2 3->16, 240x320": for profiles
     double flops = 0.0;
     bool pitched = false;            // takes any pitch of the tensors it reads and writes
-    int in_place_rows = 0;           // > 0: a depthwise step that may write over its input, so many rows behind
+    int in_place_rows = 0;           // > 0: a step that may write over its input, so many rows behind
   };
   struct TensorInfo {
     Value value;
@@ -815,8 +817,10 @@ class GraphNet : public LandmarkModel {
 
   // A stride-1 depthwise layer can write its output over its own input, lagging behind: output row oy
   // reads no input row before oy - pad_h, and the kernels produce rows in order, so it may store row oy
-  // where input row oy - pad_h - 1 was (the last row that output row oy - 1 read). Its output then goes
-  // to cache lines the layer has just read, not to cold ones that every store would first have to fetch.
+  // where input row oy - pad_h - 1 was (the last row that output row oy - 1 read). So can a pointwise
+  // layer of as many outputs as inputs, a GEMM row block behind (kernels::gemm_rows_in_flight). Its
+  // output then goes to cache lines the layer has just read, not to cold ones that every store would
+  // first have to fetch.
   // For a step whose input is read by no other step, both whole tensors of one pitch, neither the
   // input or an output of the graph: the output's memory starts in_place_rows rows before the input's.
   void in_place_pass() {

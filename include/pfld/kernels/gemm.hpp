@@ -202,6 +202,11 @@ class PackedMatrix {
 
 // C (m x b.cols(), row stride ldc) = epilogue(A (m x b.rows(), rows at stride lda) * B): no packing, no
 // scratch, no allocation. Row blocks go to the pool's threads when one is given.
+// How far behind its reads a gemm_prepacked call of m rows writes: once it stores C's row i, it reads no
+// row of A below i - gemm_rows_in_flight + 1 again. So C may start that many rows before A, over it (the
+// single-thread call; each row block of A is read whole before its rows of C are stored).
+inline int gemm_rows_in_flight(int m, const PackedMatrix& b) { return detail_gemm::row_block(m, b.kernel().mr); }
+
 inline void gemm_prepacked(int m, const float* a, std::size_t lda, const PackedMatrix& b, float* c, std::size_t ldc,
                            const GemmEpilogue& epilogue, ThreadPool* pool = nullptr) {
   using detail_gemm::kBlockK;
