@@ -140,6 +140,23 @@ expect 2 "expected WEIGHTS IMAGE X Y W H" pfld_embed "$weights" "$img" 1 2 3
 expect 1 "'abc' is not a number" pfld_embed "$weights" "$img" abc 1 4 4
 expect 1 "entirely outside" pfld_embed "$weights" "$img" 500 500 4 4
 expect 1 "truncated" pfld_embed "$tmp/truncated.pfld" "$img" 1 1 4 4
+# The same host built without the AVX-512 kernels (PFLD_KERNELS_AVX512=0; x86-64 builds make it): it runs,
+# and names the build, not the CPU, when asked for them.
+if [ -x "$bin/pfld_embed_avx2" ]; then
+  cases=$((cases + 1))
+  if ! "$bin/pfld_embed_avx2" "$weights" "$img" 1 1 6 6 > "$tmp/out" 2> "$tmp/err" || [ "$(wc -l < "$tmp/out")" != 68 ]; then
+    failures=$((failures + 1))
+    echo "FAIL: pfld_embed_avx2 on a face: no 68 landmarks"
+    sed 's/^/  stderr: /' "$tmp/err" | head -n 5
+  fi
+  cases=$((cases + 1))
+  PFLD_ISA=avx512 "$bin/pfld_embed_avx2" "$weights" "$img" 1 1 6 6 > "$tmp/out" 2> "$tmp/err"
+  if [ $? != 1 ] || [ "$(cat "$tmp/err")" != "pfld_embed: PFLD_ISA=avx512: this build leaves its kernels out" ]; then
+    failures=$((failures + 1))
+    echo "FAIL: PFLD_ISA=avx512 pfld_embed_avx2: not one line naming the build"
+    sed 's/^/  stderr: /' "$tmp/err" | head -n 5
+  fi
+fi
 
 # The shipped weights' training pipeline, which runs pfld_train from --bin.
 pipeline=$src/weights/train_shipped.sh

@@ -24,6 +24,23 @@
 #endif
 #endif
 
+// The SIMD kernel families this build compiles: on x86-64, AVX2 and AVX-512 unless the host leaves one
+// out (-DPFLD_KERNELS_AVX512=0, -DPFLD_KERNELS_AVX2=0; the same in every translation unit): a host whose
+// CPUs are known compiles less and ships a smaller binary. An ISA left out counts as unsupported, so the
+// best one compiled runs (kernel_table gives the reference's kernels for the others).
+#if !defined(PFLD_KERNELS_AVX2)
+#define PFLD_KERNELS_AVX2 1
+#endif
+#if !defined(PFLD_KERNELS_AVX512)
+#define PFLD_KERNELS_AVX512 1
+#endif
+#if defined(PFLD_ARCH_X86_64) && PFLD_KERNELS_AVX2
+#define PFLD_COMPILE_AVX2 1
+#endif
+#if defined(PFLD_ARCH_X86_64) && PFLD_KERNELS_AVX512
+#define PFLD_COMPILE_AVX512 1
+#endif
+
 namespace pfld {
 
 struct CpuFeatures {
@@ -119,7 +136,26 @@ inline const CpuFeatures& cpu_features() {
   return features;
 }
 
+// Whether this build has kernels of `isa` (PFLD_KERNELS_*; NEON on AArch64, the reference everywhere).
+constexpr bool isa_compiled(Isa isa) {
+  switch (isa) {
+    case Isa::ref: return true;
+#if defined(PFLD_COMPILE_AVX2)
+    case Isa::avx2: return true;
+#endif
+#if defined(PFLD_COMPILE_AVX512)
+    case Isa::avx512: return true;
+#endif
+#if defined(PFLD_ARCH_AARCH64)
+    case Isa::neon: return true;
+#endif
+    default: return false;
+  }
+}
+
+// Whether this CPU runs `isa` and this build has its kernels.
 inline bool isa_supported(Isa isa) {
+  if (!isa_compiled(isa)) return false;
   const CpuFeatures& f = cpu_features();
   switch (isa) {
     case Isa::ref: return true;
@@ -149,6 +185,7 @@ inline Isa active_isa() {
     const char* forced = std::getenv("PFLD_ISA");
     if (!forced || !*forced) return best_isa();
     const Isa wanted = parse_isa(forced);
+    detail::require(isa_compiled(wanted), "PFLD_ISA=", forced, ": this build leaves its kernels out");
     detail::require(isa_supported(wanted), "PFLD_ISA=", forced, ": this CPU does not support it");
     return wanted;
   }();

@@ -83,16 +83,21 @@ struct KernelTable {
 inline const KernelTable& kernel_table(Isa isa) {
   static const KernelTable reference =
       PFLD_KERNEL_TABLE(ref, Isa::ref, ref::gemm_kernel(), ref::gemm_kernel(), &ref::int8_gemm, false);
-#if defined(PFLD_ARCH_X86_64)
+  (void)isa;  // (a build with no SIMD kernels has the reference's alone)
+#if defined(PFLD_COMPILE_AVX2)
   static const KernelTable avx2 =
       PFLD_KERNEL_TABLE(avx2, Isa::avx2, avx2::gemm_kernel(), avx2::gemm_kernel(),
                         cpu_features().avxvnni ? &avx2::int8_gemm_vnni : &avx2::int8_gemm_plain, true);
+  if (isa == Isa::avx2) return avx2;
+#endif
+#if defined(PFLD_COMPILE_AVX512)
+  constexpr bool avx2_gathers = isa_compiled(Isa::avx2);  // (the warp's gathering code is AVX2's)
   static const KernelTable avx512 =
       PFLD_KERNEL_TABLE(avx512, Isa::avx512, avx512::gemm_kernel(), avx512::gemm_kernel_narrow(),
-                        cpu_features().avx512vnni ? &avx512::int8_gemm_vnni : &avx512::int8_gemm_plain, true);
+                        cpu_features().avx512vnni ? &avx512::int8_gemm_vnni : &avx512::int8_gemm_plain, avx2_gathers);
   if (isa == Isa::avx512) return avx512;
-  if (isa == Isa::avx2) return avx2;
-#elif defined(PFLD_ARCH_AARCH64)
+#endif
+#if defined(PFLD_ARCH_AARCH64)
   static const KernelTable neon =
       PFLD_KERNEL_TABLE(neon, Isa::neon, neon::gemm_kernel(), neon::gemm_kernel(),
                         cpu_features().neon_dot ? &neon::int8_gemm_dot : &neon::int8_gemm_plain, false);

@@ -71,19 +71,23 @@ struct Int8GemmVariant {
 
 inline std::vector<Int8GemmVariant> int8_gemm_variants() {
   std::vector<Int8GemmVariant> variants{{"ref", &ref::int8_gemm}};
-#if defined(PFLD_ARCH_X86_64)
   const CpuFeatures& f = cpu_features();
+  (void)f;
+#if defined(PFLD_COMPILE_AVX2)
   if (isa_supported(Isa::avx2)) {
     variants.push_back({"avx2", &avx2::int8_gemm_plain});
     if (f.avxvnni) variants.push_back({"avx2 avx-vnni", &avx2::int8_gemm_vnni});
   }
+#endif
+#if defined(PFLD_COMPILE_AVX512)
   if (isa_supported(Isa::avx512)) {
     variants.push_back({"avx512", &avx512::int8_gemm_plain});
     if (f.avx512vnni) variants.push_back({"avx512 vnni", &avx512::int8_gemm_vnni});
   }
-#elif defined(PFLD_ARCH_AARCH64)
+#endif
+#if defined(PFLD_ARCH_AARCH64)
   variants.push_back({"neon", &neon::int8_gemm_plain});
-  if (cpu_features().neon_dot) variants.push_back({"neon sdot", &neon::int8_gemm_dot});
+  if (f.neon_dot) variants.push_back({"neon sdot", &neon::int8_gemm_dot});
 #endif
   return variants;
 }

@@ -18,7 +18,7 @@ inline bool warp_supported(Isa isa, const WarpGeometry& g) { return kernel_table
 // where warp_supported(isa, g) for some isa.
 template <class Scalar>
 void warp_rgb(const WarpGeometry& g, Scalar&& scalar) {
-#if defined(PFLD_ARCH_X86_64)
+#if defined(PFLD_COMPILE_AVX2)
   avx2::warp_rgb(g, scalar);
 #else
   (void)g, (void)scalar;

@@ -5,7 +5,7 @@
 #include "../../core/cpu.hpp"
 #include "../gemm_kernel.hpp"
 
-#if defined(PFLD_ARCH_X86_64)
+#if defined(PFLD_COMPILE_AVX2)
 #include <immintrin.h>
 
 namespace pfld::kernels::avx2 {

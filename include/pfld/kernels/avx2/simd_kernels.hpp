@@ -13,7 +13,7 @@
 #include "../warp_geometry.hpp"
 #include "vector.hpp"
 
-#if defined(PFLD_ARCH_X86_64)
+#if defined(PFLD_COMPILE_AVX2)
 #include "target_begin.inc"
 
 namespace pfld::kernels::avx2 {

@@ -4,7 +4,7 @@
 
 #include "../../core/cpu.hpp"
 
-#if defined(PFLD_ARCH_X86_64)
+#if defined(PFLD_COMPILE_AVX2)
 #include <immintrin.h>
 
 #include <cstddef>

@@ -6,7 +6,7 @@
 #include "../../core/cpu.hpp"
 #include "../int8_gemm_kernel.hpp"
 
-#if defined(PFLD_ARCH_X86_64)
+#if defined(PFLD_COMPILE_AVX512)
 #include <immintrin.h>
 
 #include <cstddef>

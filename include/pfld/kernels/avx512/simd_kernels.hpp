@@ -12,7 +12,7 @@
 #include "../int8_gemm_kernel.hpp"
 #include "vector.hpp"
 
-#if defined(PFLD_ARCH_X86_64)
+#if defined(PFLD_COMPILE_AVX512)
 #include "target_begin.inc"
 
 namespace pfld::kernels::avx512 {
