@@ -645,7 +645,7 @@ int main(int argc, char** argv) {
       for (const auto& variant : pfld::kernels::int8_gemm_variants())
         if (variant.name != "ref")
           benchmark::RegisterBenchmark(("int8_gemm/" + layer.name + "/" + variant.name).c_str(), BM_int8_gemm,
-                                       g.out_h() * g.out_w(), g.kernel_h * g.kernel_w * g.in_c, g.out_c, variant.run)
+                                       g.out_h() * g.out_w(), pfld::kernels::patch_size(g), g.out_c, variant.run)
               ->Unit(benchmark::kMicrosecond);
     }
   const Isa isa = pfld::active_isa();

@@ -37,6 +37,12 @@ head -c 1000 "$weights" > "$tmp/truncated.pfld"
 printf '\x0a\xff\xff\xff\x0f' > "$tmp/truncated.onnx"
 
 failures=0 cases=0
+# fail_case WHAT: counts a failed case, naming it, with the first lines of its stderr.
+fail_case() {
+  failures=$((failures + 1))
+  echo "FAIL: $1"
+  sed 's/^/  stderr: /' "$tmp/err" | head -n 5
+}
 # expect STATUS TEXT TOOL ARGS...: TOOL is a program in TOOLS_DIR, or a path to one elsewhere (its
 # report then starts with the file's name).
 expect() {
@@ -57,11 +63,7 @@ expect() {
   elif [[ "$last" != *"$text"* ]]; then problem="last stderr line lacks '$text'"
   elif [ "$status" = 2 ] && [ "$lines" != 1 ]; then problem="$lines stderr lines for a command-line mistake"
   fi
-  if [ -n "$problem" ]; then
-    failures=$((failures + 1))
-    echo "FAIL: $tool $*: $problem"
-    sed 's/^/  stderr: /' "$tmp/err" | head -n 5
-  fi
+  if [ -n "$problem" ]; then fail_case "$tool $*: $problem"; fi
 }
 # help TOOL: usage on stdout, status 0
 help() {
@@ -145,16 +147,12 @@ expect 1 "truncated" pfld_embed "$tmp/truncated.pfld" "$img" 1 1 4 4
 if [ -x "$bin/pfld_embed_avx2" ]; then
   cases=$((cases + 1))
   if ! "$bin/pfld_embed_avx2" "$weights" "$img" 1 1 6 6 > "$tmp/out" 2> "$tmp/err" || [ "$(wc -l < "$tmp/out")" != 68 ]; then
-    failures=$((failures + 1))
-    echo "FAIL: pfld_embed_avx2 on a face: no 68 landmarks"
-    sed 's/^/  stderr: /' "$tmp/err" | head -n 5
+    fail_case "pfld_embed_avx2 on a face: no 68 landmarks"
   fi
   cases=$((cases + 1))
   PFLD_ISA=avx512 "$bin/pfld_embed_avx2" "$weights" "$img" 1 1 6 6 > "$tmp/out" 2> "$tmp/err"
   if [ $? != 1 ] || [ "$(cat "$tmp/err")" != "pfld_embed: PFLD_ISA=avx512: this build leaves its kernels out" ]; then
-    failures=$((failures + 1))
-    echo "FAIL: PFLD_ISA=avx512 pfld_embed_avx2: not one line naming the build"
-    sed 's/^/  stderr: /' "$tmp/err" | head -n 5
+    fail_case "PFLD_ISA=avx512 pfld_embed_avx2: not one line naming the build"
   fi
 fi
 

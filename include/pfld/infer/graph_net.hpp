@@ -414,24 +414,20 @@ class GraphNet : public LandmarkModel {
     if (!depthwise) {
       // A whole-input layer is one row of the GEMM: x's pixels in order are its OHWI weights' order, as
       // they are in a row of the im2col.
-      const bool pointwise = g.is_pointwise();
+      const bool pointwise = g.is_pointwise(), im2col = !pointwise && !whole;
       const int k = w8.k, m = whole ? 1 : y.h * y.w;
       auto packed = std::make_shared<const kernels::Int8PackedMatrix>(g.out_c, k, w8.values.data());
       auto requant = std::make_shared<const Int8LayerRequant>(make_int8_requant(
           in, w8, packed->column_sums().data(), bias.data(), out, clamp, has_res ? &res_quant : nullptr));
       std::vector<Value> writes{y};
       Value columns;  // the im2col patches: scratch of this step alone
-      if (!pointwise && !whole) writes.push_back(columns = add_byte_value(m, k, 1, in));
+      if (im2col) writes.push_back(columns = add_byte_value(m, k, 1, in));
       const std::uint8_t pad = static_cast<std::uint8_t>(in.zero);
       add_step(detail::cat("int8 conv gemm ", g.kernel_h, "x", g.kernel_w, "/", g.stride_h, " ", g.in_c, "->", g.out_c, where),
                reads, writes, [=](float* base, const Layout& L) {
-                 const std::uint8_t* a = L.bytes(base, x);
-                 std::size_t lda = whole ? static_cast<std::size_t>(k) : L.pitch_of(x);
-                 if (!pointwise && !whole) {
-                   kernels::im2col(g, a, L.bytes(base, columns), nullptr, pad);
-                   a = L.bytes(base, columns);
-                   lda = static_cast<std::size_t>(k);
-                 }
+                 if (im2col) kernels::im2col(g, L.bytes(base, x), L.bytes(base, columns), nullptr, pad);
+                 const std::uint8_t* a = L.bytes(base, im2col ? columns : x);
+                 const std::size_t lda = pointwise ? L.pitch_of(x) : static_cast<std::size_t>(k);  // (rows of k bytes)
                  const kernels::Int8Requantize e =
                      requant->view(has_res ? L.bytes(base, res) : nullptr, has_res ? L.pitch_of(res) : 0);
                  kernels::int8_gemm(isa, m, a, lda, *packed, e, L.bytes(base, y), L.pitch_of(y));
