@@ -48,11 +48,23 @@ inline int row_block(int m, int mr) {
   return (even + mr - 1) / mr * mr;
 }
 
-// B (kc x n) -> panels of NR columns, each kc rows of NR floats; columns past n are zero.
-inline void pack_b(const MatrixView& b, int k0, int kc, int n, int nr, float* out, int first_panel, int last_panel) {
+// B (kc x n) -> panels of NR columns, each kc rows of NR floats; columns past n are zero. For a
+// k-pairs kernel (GemmKernel::k_pairs), each pair of rows interleaved, eight columns to a vector.
+inline void pack_b(const MatrixView& b, int k0, int kc, int n, const GemmKernel& kernel, float* out, int first_panel,
+                   int last_panel) {
+  const int nr = kernel.nr, steps = packed_steps(kernel, kc);
   for (int p = first_panel; p < last_panel; ++p) {
-    float* panel = out + static_cast<std::size_t>(p) * kc * nr;
+    float* panel = out + static_cast<std::size_t>(p) * steps * nr;
     const int j0 = p * nr, width = std::min(nr, n - j0);
+    if (kernel.k_pairs) {
+      // Pair q, column j: at 2 q nr + (j / 8) 16 + (j % 8) 2, row 2 q + 1 just after row 2 q.
+      std::fill(panel, panel + static_cast<std::size_t>(steps) * nr, 0.0f);
+      for (int k = 0; k < kc; ++k)
+        for (int j = 0; j < width; ++j)
+          panel[static_cast<std::size_t>(k / 2) * 2 * nr + static_cast<std::size_t>(j / 8) * 16 + static_cast<std::size_t>(j % 8) * 2 +
+                static_cast<std::size_t>(k % 2)] = b(k0 + k, j0 + j);
+      continue;
+    }
     if (width < nr) std::fill(panel, panel + static_cast<std::size_t>(kc) * nr, 0.0f);
     const float* src = b.data + static_cast<std::ptrdiff_t>(k0) * b.row_stride + static_cast<std::ptrdiff_t>(j0) * b.col_stride;
     if (b.col_stride == 1) {  // rows of B are contiguous: copy them
@@ -123,12 +135,14 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
   // Few row blocks (a weight gradient: m = output channels) leave threads idle; split the columns too.
   const int n_splits = std::max(1, std::min(n_panels, (threads + m_blocks - 1) / m_blocks));
   float* packed_b = scratch_b().get(static_cast<std::size_t>(kBlockK) * n_panels * nr);
+  // A pair kernel reads A in rows: a transposed A is copied into rows (mc x kc) instead of panels.
+  const bool rows_a = !direct_a && kernel.k_pairs;
 
   for (int k0 = 0; k0 < k; k0 += kBlockK) {
     const int kc = std::min(kBlockK, k - k0);
     const bool add = accumulate || k0 > 0;
     auto pack_b_panels = [&](std::size_t lo, std::size_t hi) {
-      pack_b(b, k0, kc, n, nr, packed_b, static_cast<int>(lo), static_cast<int>(hi));
+      pack_b(b, k0, kc, n, kernel, packed_b, static_cast<int>(lo), static_cast<int>(hi));
     };
     if (pool && n_panels > 1)
       pool->parallel_for(0, static_cast<std::size_t>(n_panels), pack_b_panels);
@@ -142,17 +156,24 @@ inline void gemm(Isa isa, int m, int n, int k, const MatrixView& a, const Matrix
         const int block = static_cast<int>(task) / n_splits, split = static_cast<int>(task) % n_splits;
         const int i0 = block * mc, rows = std::min(mc, m - i0);
         if (!direct_a && block != packed_block) {
-          pack_a(a, i0, rows, k0, kc, mr, packed_a);
+          if (rows_a)
+            for (int i = 0; i < rows; ++i)
+              for (int kk = 0; kk < kc; ++kk) packed_a[static_cast<std::size_t>(i) * kc + kk] = a(i0 + i, k0 + kk);
+          else
+            pack_a(a, i0, rows, k0, kc, mr, packed_a);
           packed_block = block;
         }
         const int p_lo = n_panels * split / n_splits, p_hi = n_panels * (split + 1) / n_splits;
         for (int p = p_lo; p < p_hi; ++p) {
           const int j0 = p * nr, cols = std::min(nr, n - j0);
-          const float* b_panel = packed_b + static_cast<std::size_t>(p) * kc * nr;
+          const float* b_panel = packed_b + static_cast<std::size_t>(p) * packed_steps(kernel, kc) * nr;
           for (int r = 0; r < rows; r += mr) {
             float* tile = c + static_cast<std::size_t>(i0 + r) * ldc + j0;
             if (direct_a)
               kernel.run(kc, a.data + (i0 + r) * a.row_stride + k0, a.row_stride, 1, b_panel, tile, ldc,
+                         std::min(mr, rows - r), cols, add, nullptr);
+            else if (rows_a)
+              kernel.run(kc, packed_a + static_cast<std::size_t>(r) * kc, kc, 1, b_panel, tile, ldc,
                          std::min(mr, rows - r), cols, add, nullptr);
             else
               kernel.run(kc, packed_a + static_cast<std::size_t>(r) * kc, 1, mr, b_panel, tile, ldc,
@@ -177,10 +198,10 @@ class PackedMatrix {
   PackedMatrix(Isa isa, int k, int n, const MatrixView& b) : kernel_(gemm_kernel_for(isa, n)), k_(k), n_(n) {
     detail::require(k > 0 && n > 0, "PackedMatrix: empty ", k, " x ", n, " matrix");
     const std::size_t panels = static_cast<std::size_t>(panel_count());
-    storage_ = Tensor(Shape{static_cast<int>(panels * static_cast<std::size_t>(k) * static_cast<std::size_t>(kernel_.nr))});
+    storage_ = Tensor(Shape{static_cast<int>(panels * static_cast<std::size_t>(packed_steps(kernel_, k)) *
+                                             static_cast<std::size_t>(kernel_.nr))});
     for (int k0 = 0; k0 < k; k0 += detail_gemm::kBlockK)
-      detail_gemm::pack_b(b, k0, std::min(detail_gemm::kBlockK, k - k0), n, kernel_.nr, block(k0), 0,
-                          panel_count());
+      detail_gemm::pack_b(b, k0, std::min(detail_gemm::kBlockK, k - k0), n, kernel_, block(k0), 0, panel_count());
   }
 
   int rows() const { return k_; }
@@ -222,7 +243,7 @@ inline void gemm_prepacked(int m, const float* a, std::size_t lda, const PackedM
         const bool last = k0 + kBlockK >= k;
         auto tile = [&](int p, int r) {
           const int j0 = p * nr, cols = std::min(nr, n - j0);
-          const float* b_panel = b.block(k0) + static_cast<std::size_t>(p) * kc * nr;
+          const float* b_panel = b.block(k0) + static_cast<std::size_t>(p) * packed_steps(kernel, kc) * nr;
           const std::size_t i = static_cast<std::size_t>(i0 + r);
           GemmEpilogue tile_epilogue = epilogue;
           if (epilogue.bias) tile_epilogue.bias += j0;

@@ -1,5 +1,5 @@
-// AVX-512 GEMM micro-kernels: 14x32 tiles for wide products, 16x16 for narrow ones. Masked loads and
-// stores take the edge columns.
+// AVX-512 GEMM micro-kernels: 14x32 tiles for wide products, 14x16 tiles over pairs of k for narrow
+// ones. Masked loads and stores take the edge columns.
 #pragma once
 
 #include "../../core/cpu.hpp"
@@ -7,6 +7,8 @@
 
 #if defined(PFLD_COMPILE_AVX512)
 #include <immintrin.h>
+
+#include <cstring>
 
 namespace pfld::kernels::avx512 {
 
@@ -145,10 +147,16 @@ PFLD_AVX512_INLINE inline void gemm_rows(int kc, const float* a, std::ptrdiff_t 
   gemm_tile<MR, NV>(TileEpilogue<NV>(nr, epilogue), kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, accumulate, epilogue);
 }
 
-// Any number of rows against one panel of B: the full MR-row tiles loop here with the epilogue (masks,
-// bias, bounds) set up once, the rest goes to `edge` (the kernel's own entry for a short tile). A tile
-// over a short k (16 x 16 x 16: 256 FMAs) is not much longer than a call and an epilogue set-up.
-template <int MR, int NV, class Edge>
+// A tile function: gemm_tile or pair_tile.
+template <int NV>
+using TileFunction = void (*)(const TileEpilogue<NV>&, int, const float*, std::ptrdiff_t, std::ptrdiff_t, const float*,
+                              float*, std::size_t, int, bool, const GemmEpilogue*);
+
+// Any number of rows against one panel of B: the full MR-row tiles loop here through `Tile` with the
+// epilogue (masks, bias, bounds) set up once, the rest goes to `edge` (the kernel's own entry for a
+// short tile). A tile over a short k (16 x 16 x 16: 256 FMAs) is not much longer than a call and an
+// epilogue set-up.
+template <int MR, int NV, TileFunction<NV> Tile, class Edge>
 PFLD_AVX512_INLINE inline void gemm_all_rows(int kc, const float* a, std::ptrdiff_t a_row_stride,
                                              std::ptrdiff_t a_k_stride, const float* b, float* c, std::size_t ldc,
                                              int m, int nr, bool accumulate, const GemmEpilogue* epilogue, Edge edge) {
@@ -157,8 +165,8 @@ PFLD_AVX512_INLINE inline void gemm_all_rows(int kc, const float* a, std::ptrdif
   int i = 0;
   for (; i + MR <= m; i += MR) {
     if (epilogue && epilogue->residual) shifted.residual = epilogue->residual + static_cast<std::size_t>(i) * epilogue->residual_stride;
-    gemm_tile<MR, NV>(e, kc, a + i * a_row_stride, a_row_stride, a_k_stride, b, c + static_cast<std::size_t>(i) * ldc, ldc,
-                      MR, accumulate, epilogue ? &shifted : nullptr);
+    Tile(e, kc, a + i * a_row_stride, a_row_stride, a_k_stride, b, c + static_cast<std::size_t>(i) * ldc, ldc, MR,
+         accumulate, epilogue ? &shifted : nullptr);
   }
   if (i == m) return;
   if (epilogue && epilogue->residual) shifted.residual = epilogue->residual + static_cast<std::size_t>(i) * epilogue->residual_stride;
@@ -199,6 +207,90 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
   e.store(sum, c, epilogue ? epilogue->residual : nullptr, accumulate, epilogue);
 }
 
+// The k-pairs form of an MR x 16 tile (GemmKernel::k_pairs), for products 16 columns wide or less:
+// a 16x16 tile spends one broadcast per FMA, and this core issues broadcast-fed FMAs at about 70 % of
+// its FMA rate. Here one 64-bit broadcast (A[i][k], A[i][k + 1]) feeds two FMAs, as in the 14x32 tile:
+// acc[i][h] holds columns 8h..8h+7 as lane pairs (even-k sum, odd-k sum), added together at the store.
+template <int MR>
+struct PairTile {
+  __m512 acc[MR][2];
+
+  // Starts every row from the bias (in the even lanes: added once).
+  PFLD_AVX512_INLINE explicit PairTile(__m512 bias) {
+    const __m512 lo = _mm512_permutex2var_ps(bias, spread(0), _mm512_setzero_ps());
+    const __m512 hi = _mm512_permutex2var_ps(bias, spread(8), _mm512_setzero_ps());
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) acc[i][0] = lo, acc[i][1] = hi;
+  }
+
+  // Lane 2 j of the result: column first + j of `v`, lane 2 j + 1: nothing (index 16, a zero).
+  PFLD_AVX512_INLINE static __m512i spread(int first) {
+    return _mm512_setr_epi32(first, 16, first + 1, 16, first + 2, 16, first + 3, 16, first + 4, 16, first + 5, 16,
+                             first + 6, 16, first + 7, 16);
+  }
+
+  // rows[i] (i < MR) points at row i of A; kc steps against the packed pair panel b.
+  template <class Row>
+  PFLD_AVX512_INLINE void accumulate(int kc, Row row, const float* b) {
+    int k = 0;
+    for (; k + 2 <= kc; k += 2, b += 32) {
+      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        double pair;  // (A[i][k], A[i][k + 1]) as one 64-bit value
+        std::memcpy(&pair, row(i) + k, sizeof pair);
+        const __m512 ai = _mm512_castpd_ps(_mm512_set1_pd(pair));
+        acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+      }
+    }
+    if (k == kc) return;
+    // An odd last step: A[i][k + 1] is not there to read, and its lanes must not change (0 * inf).
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(row(i)[k]);
+      acc[i][0] = _mm512_mask3_fmadd_ps(ai, b0, acc[i][0], 0x5555);
+      acc[i][1] = _mm512_mask3_fmadd_ps(ai, b1, acc[i][1], 0x5555);
+    }
+  }
+
+  // Row i's 16 sums: the even lanes plus the odd lanes.
+  PFLD_AVX512_INLINE __m512 sums(int i) const {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return _mm512_add_ps(_mm512_permutex2var_ps(acc[i][0], even, acc[i][1]),
+                         _mm512_permutex2var_ps(acc[i][0], odd, acc[i][1]));
+  }
+};
+
+// An MR-row pair tile (mr <= MR rows stored; rows past mr repeat row 0, computed and never stored).
+// Full tiles address their rows as three strides from every third row's pointer (accumulate_full).
+template <int MR>
+PFLD_AVX512_INLINE inline void pair_tile(const TileEpilogue<1>& e, int kc, const float* a, std::ptrdiff_t a_row_stride,
+                                         std::ptrdiff_t /*a_k_stride: 1*/, const float* b, float* c, std::size_t ldc,
+                                         int mr, bool accumulate, const GemmEpilogue* epilogue) {
+  PairTile<MR> t(e.bias[0]);
+  if (mr == MR) {
+    constexpr int kGroups = (MR + 2) / 3;
+    const float* group[kGroups];
+#pragma GCC unroll 8
+    for (int g = 0; g < kGroups; ++g) group[g] = a + 3 * g * a_row_stride;
+    t.accumulate(kc, [&](int i) { return group[i / 3] + (i % 3) * a_row_stride; }, b);
+  } else {
+    t.accumulate(kc, [&](int i) { return a + (i < mr ? i * a_row_stride : 0); }, b);
+  }
+  const float* residual = epilogue ? epilogue->residual : nullptr;
+  const std::size_t residual_stride = epilogue ? epilogue->residual_stride : 0;
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+    if (i < mr) {
+      const __m512 row[1] = {t.sums(i)};
+      e.store(row, c + static_cast<std::size_t>(i) * ldc, residual ? residual + static_cast<std::size_t>(i) * residual_stride : nullptr,
+              accumulate, epilogue);
+    }
+}
+
 }  // namespace detail
 
 // The wide kernel: a 14x32 tile, 28 of the 32 zmm registers as accumulators (two B loads and fourteen
@@ -218,32 +310,36 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void ge
 }
 
 // For matrices 16 columns wide or less (the thin layers of narrow networks, a face detector's first
-// layers and heads), where half of the 14x32 tile would be masked off: a 16x16 tile, edge tiles of 8
-// rows or fewer an 8x16 one. Sixteen rows, not eight: eight FMA chains only just cover the FMA latency
-// and leave the loop and the epilogue exposed (12 and 20 rows measured slower than 16).
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_16x16(
-    int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
+// layers and heads), where half of the 14x32 tile would be masked off: a 14x16 tile taking k in pairs
+// (detail::PairTile; A in rows, a_k_stride 1), edge tiles of 7 rows or fewer a 7x16 one.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_14x16_pairs(
+    int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t /*a_k_stride: 1*/, const float* b, float* c,
     std::size_t ldc, int mr, int nr, bool accumulate, const GemmEpilogue* epilogue) {
-  if (mr > 8)
-    detail::gemm_rows<16, 1>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
+  const detail::TileEpilogue<1> e(nr, epilogue);
+  if (mr > 7)
+    detail::pair_tile<14>(e, kc, a, a_row_stride, 1, b, c, ldc, mr, accumulate, epilogue);
   else
-    detail::gemm_rows<8, 1>(kc, a, a_row_stride, a_k_stride, b, c, ldc, mr, nr, accumulate, epilogue);
+    detail::pair_tile<7>(e, kc, a, a_row_stride, 1, b, c, ldc, mr, accumulate, epilogue);
 }
 
 // The two kernels over any number of rows (GemmKernel::all_rows).
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_14x32_rows(
     int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
     std::size_t ldc, int m, int nr, bool accumulate, const GemmEpilogue* epilogue) {
-  detail::gemm_all_rows<14, 2>(kc, a, a_row_stride, a_k_stride, b, c, ldc, m, nr, accumulate, epilogue, gemm_14x32);
+  detail::gemm_all_rows<14, 2, detail::gemm_tile<14, 2>>(kc, a, a_row_stride, a_k_stride, b, c, ldc, m, nr, accumulate,
+                                                         epilogue, gemm_14x32);
 }
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_16x16_rows(
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma"))) inline void gemm_14x16_pairs_rows(
     int kc, const float* a, std::ptrdiff_t a_row_stride, std::ptrdiff_t a_k_stride, const float* b, float* c,
     std::size_t ldc, int m, int nr, bool accumulate, const GemmEpilogue* epilogue) {
-  detail::gemm_all_rows<16, 1>(kc, a, a_row_stride, a_k_stride, b, c, ldc, m, nr, accumulate, epilogue, gemm_16x16);
+  detail::gemm_all_rows<14, 1, detail::pair_tile<14>>(kc, a, a_row_stride, a_k_stride, b, c, ldc, m, nr, accumulate,
+                                                      epilogue, gemm_14x16_pairs);
 }
 
 inline GemmKernel gemm_kernel() { return {14, 32, gemm_14x32, "avx512 14x32", gemm_14x32_rows}; }
-inline GemmKernel gemm_kernel_narrow() { return {16, 16, gemm_16x16, "avx512 16x16", gemm_16x16_rows}; }
+inline GemmKernel gemm_kernel_narrow() {
+  return {14, 16, gemm_14x16_pairs, "avx512 14x16 k-pairs", gemm_14x16_pairs_rows, /*k_pairs=*/true};
+}
 
 #undef PFLD_AVX512_INLINE
 
