@@ -36,14 +36,14 @@ volatile std::sig_atomic_t interrupted = 0;
 void on_signal(int) { interrupted = 1; }
 
 struct Options {
-  std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init;
+  std::string data, wflw, images, val, out = "pfld_run", resume, mirror, init, pseudo;
   std::vector<std::string> teachers;
   float width = 0.25f;
   int epochs = 100, batch = 64, threads = 0, warmup_epochs = 2, precise_bn = 0, average_from = 0;
   std::string optimizer = "adamw", schedule = "cosine", loss = "full", distance = "l2", norm = "inter_ocular";
   float lr = 1e-3f, weight_decay = 1e-4f, momentum = 0.9f, class_weight_power = 1.0f, teacher_weight = 0.5f;
   pfld::AugmentOptions augment_options;
-  int landmarks = 0;
+  int landmarks = 0, labelled_draws = 1;
   std::uint64_t seed = 1;
   bool augment = true, freeze_bn = false, teacher_mirror = false, teacher_readout = false, refit_output = false;
 };
@@ -52,6 +52,9 @@ const char* kUsage =
     "usage: pfld_train --data DIR | --wflw LIST --images DIR   [--val DIR] [--out DIR] [options]\n"
     "  --data DIR          training faces: image + .pts pairs (0-based coordinates)\n"
     "  --wflw LIST         training faces from a WFLW annotation list, images under --images DIR\n"
+    "  --pseudo LIST       also train on these teacher-labelled faces (pfld_label's labels.txt)\n"
+    "  --labelled-draws N  each --data / --wflw face drawn N times an epoch (default 1): its weight\n"
+    "                      against the --pseudo faces\n"
     "  --val DIR           validation faces (image + .pts); the best epoch by NME is kept\n"
     "  --out DIR           output folder (default pfld_run)\n"
     "  --width W           width multiplier, 0.25 or 1 or any (default 0.25)\n"
@@ -69,6 +72,8 @@ const char* kUsage =
     "  --rotation DEG      augmentation: rotation drawn in [-DEG, DEG] (default 30)\n"
     "  --shift S           augmentation: crop centre shift in [-S, S] of the crop side (default 0.1)\n"
     "  --occlusion P       augmentation: probability of a random occluding patch (default 0.3)\n"
+    "  --grey P            augmentation: probability of a crop turned grey (default 0; with grey --pseudo\n"
+    "                      photos such as LFW's, so that grey does not tell the two sets apart)\n"
     "  --flip P            augmentation: probability of a left-right flip (default 0.5; 0 keeps the annotation's\n"
     "                      left-right differences, which 300-W has)\n"
     "  --precise-bn N      before each validation, batch norm statistics = the average over N augmented batches\n"
@@ -103,6 +108,9 @@ Options parse(int argc, char** argv) {
     else if (arg == "--wflw") o.wflw = args.value();
     else if (arg == "--images") o.images = args.value();
     else if (arg == "--val") o.val = args.value();
+    else if (arg == "--pseudo") o.pseudo = args.value();
+    else if (arg == "--labelled-draws") o.labelled_draws = args.integer(1, 1000);
+    else if (arg == "--grey") o.augment_options.grey_probability = args.number(0.0f, 1.0f);
     else if (arg == "--class-weight-power") o.class_weight_power = args.number(0.0f, 10.0f);
     else if (arg == "--landmarks") o.landmarks = args.integer(1, 100000);
     else if (arg == "--out") o.out = args.value();
@@ -181,42 +189,27 @@ std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const 
                                                         const pfld::FaceSet* val_set, const pfld::eval::EvalCrops& val_crops,
                                                         pfld::ThreadPool& pool) {
   if (o.teachers.empty()) return nullptr;
+  pfld::train::TeacherOptions options;
+  options.mirror = o.teacher_mirror;
+  options.readout = o.teacher_readout;
+  options.readout_fit = readout_options(o);
+  const pfld::train::Teacher teacher = pfld::train::build_teacher(o.teachers, train_set, mirror, options);
   pfld::eval::EvalCrops train_crops;
   if (o.teacher_readout) train_crops = pfld::eval::make_eval_crops(train_set, 112, 1.2f, &pool);
-  std::vector<std::shared_ptr<const pfld::LandmarkModel>> members;
-  for (const std::string& path : o.teachers) {
-    std::shared_ptr<const pfld::LandmarkModel> net = pfld::load_landmark_model(path);
-    if (net->input_size() != 112)
-      throw pfld::Error("teacher " + path + " takes " + std::to_string(net->input_size()) + "x" +
-                        std::to_string(net->input_size()) + " crops, the student 112x112");
-    if (o.teacher_mirror) {
-      const int n = net->landmark_count();
-      net = std::make_shared<const pfld::MirrorAveragedModel>(net, n == train_set.landmark_count ? mirror : pfld::mirror_map_for(n));
-    }
-    if (o.teacher_readout) {
-      net = pfld::train::fit_linear_readout(net, train_set, readout_options(o));
-    } else if (net->landmark_count() != train_set.landmark_count) {
-      try {
-        net = pfld::remap_landmarks(net, train_set.landmark_count);
-      } catch (const pfld::Error& e) {
-        throw pfld::Error("teacher " + path + ": " + e.what());
-      }
-    }
+  for (std::size_t i = 0; i < teacher.members.size(); ++i) {
+    const pfld::LandmarkModel& net = *teacher.members[i];
     std::string scores;
     if (o.teacher_readout)
-      scores += " training faces " + percent(pfld::eval::evaluate(pfld::eval::predict(*net, train_crops), train_set).summary.mean_nme);
-    if (val_set) scores += " validation " + percent(pfld::eval::evaluate(pfld::eval::predict(*net, val_crops), *val_set).summary.mean_nme);
-    std::fprintf(stderr, "teacher %s (%d points%s%s):%s\n", path.c_str(), net->landmark_count(),
+      scores += " training faces " + percent(pfld::eval::evaluate(pfld::eval::predict(net, train_crops), train_set).summary.mean_nme);
+    if (val_set) scores += " validation " + percent(pfld::eval::evaluate(pfld::eval::predict(net, val_crops), *val_set).summary.mean_nme);
+    std::fprintf(stderr, "teacher %s (%d points%s%s):%s\n", o.teachers[i].c_str(), net.landmark_count(),
                  o.teacher_mirror ? ", mirror-averaged" : "", o.teacher_readout ? ", fitted readout" : "",
                  scores.empty() ? " -" : scores.c_str());
-    members.push_back(std::move(net));
   }
-  if (members.size() == 1) return members[0];
-  auto mean = std::make_shared<const pfld::EnsembleModel>(std::move(members));
-  if (val_set)
+  if (teacher.members.size() > 1 && val_set)
     std::fprintf(stderr, "teachers' mean: validation %s\n",
-                 percent(pfld::eval::evaluate(pfld::eval::predict(*mean, val_crops), *val_set).summary.mean_nme).c_str());
-  return mean;
+                 percent(pfld::eval::evaluate(pfld::eval::predict(*teacher.mean, val_crops), *val_set).summary.mean_nme).c_str());
+  return teacher.mean;
 }
 
 }  // namespace
@@ -234,15 +227,28 @@ int run(int argc, char** argv) {
                                         : pfld::list_pts_folder(o.data, dataset_options);
     const pfld::FaceSet train_set = pfld::load_faces(records, pfld::io::read_image, dataset_options, &pool);
     std::fprintf(stderr, "training faces: %zu (%d landmarks)\n", train_set.size(), train_set.landmark_count);
+    // What the network learns from: the annotated faces, and with --pseudo the teacher-labelled ones
+    // (the teachers' readouts and --refit-output stay fitted on the annotated faces alone).
+    std::unique_ptr<pfld::FaceSet> mixed;
+    if (!o.pseudo.empty()) {
+      pfld::FaceSet annotated = train_set;
+      for (pfld::Face& f : annotated.faces) f.draws = o.labelled_draws;
+      mixed = std::make_unique<pfld::FaceSet>(pfld::merge_face_sets(
+          std::move(annotated), pfld::load_faces(pfld::train::list_labelled_faces(o.pseudo, dataset_options),
+                                                 pfld::io::read_image, dataset_options, &pool)));
+      std::fprintf(stderr, "teacher-labelled faces: %zu; each annotated face drawn %d times an epoch\n",
+                   mixed->size() - train_set.size(), o.labelled_draws);
+    }
+    const pfld::FaceSet& learn_set = mixed ? *mixed : train_set;
     if (o.landmarks > 0 && train_set.landmark_count != o.landmarks)
       throw pfld::Error("the training faces have " + std::to_string(train_set.landmark_count) + " landmarks, --landmarks says " +
                         std::to_string(o.landmarks));
     std::vector<float> class_weights;
-    for (float fraction : train_set.classes.fractions)
+    for (float fraction : learn_set.classes.fractions)
       class_weights.push_back(fraction > 0 ? std::pow(fraction, -o.class_weight_power) : 0.0f);
     for (std::size_t c = 0; c < train_set.scheme.names.size(); ++c)
-      std::fprintf(stderr, "  class %-12s %5.1f %%, weight %.2f\n", train_set.scheme.names[c].c_str(),
-                   100.0 * static_cast<double>(train_set.classes.fractions[c]), static_cast<double>(class_weights[c]));
+      std::fprintf(stderr, "  class %-12s %5.1f %%, weight %.2f\n", learn_set.scheme.names[c].c_str(),
+                   100.0 * static_cast<double>(learn_set.classes.fractions[c]), static_cast<double>(class_weights[c]));
     std::unique_ptr<pfld::FaceSet> val_set;
     pfld::eval::EvalCrops val_crops;
     if (!o.val.empty()) {
@@ -282,7 +288,7 @@ int run(int argc, char** argv) {
         o.mirror.empty() ? pfld::mirror_map_for(train_set.landmark_count) : pfld::read_mirror_map(o.mirror, train_set.landmark_count);
     pfld::AugmentOptions augment = o.augment_options;
     augment.enabled = o.augment;
-    pfld::BatchLoader loader(train_set, o.batch, augment, mirror, o.seed, 2);
+    pfld::BatchLoader loader(learn_set, o.batch, augment, mirror, o.seed, 2);
     const int per_epoch = loader.batches_per_epoch();
 
     pfld::train::LrSchedule schedule;
@@ -299,7 +305,7 @@ int run(int argc, char** argv) {
     // Its own faces and augmentation draws, so the training batches stay those of a run without it.
     std::unique_ptr<pfld::BatchLoader> statistics_loader;
     if (o.precise_bn > 0)
-      statistics_loader = std::make_unique<pfld::BatchLoader>(train_set, o.batch, augment, mirror, o.seed ^ 0x9e3779b97f4a7c15ull, 1, 2);
+      statistics_loader = std::make_unique<pfld::BatchLoader>(learn_set, o.batch, augment, mirror, o.seed ^ 0x9e3779b97f4a7c15ull, 1, 2);
 
     const std::shared_ptr<const pfld::LandmarkModel> teacher = load_teacher(o, train_set, mirror, val_set.get(), val_crops, pool);
     pfld::InferenceArena teacher_arena;
@@ -317,6 +323,7 @@ int run(int argc, char** argv) {
     fit.metadata["loss"] = o.loss;
     fit.metadata["distance"] = o.distance;
     if (!o.init.empty()) fit.metadata["init"] = o.init;
+    if (!o.pseudo.empty()) fit.metadata["pseudo"] = o.pseudo;
     for (std::size_t t = 0; t < o.teachers.size(); ++t) fit.metadata["teacher" + std::to_string(t)] = o.teachers[t];
     fit.stop = [] { return interrupted != 0; };
 

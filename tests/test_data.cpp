@@ -52,6 +52,28 @@ TEST_SUITE("data") {
     CHECK_THROWS_WITH_AS(parse("1 2\n3 4\n", sixty_eight), doctest::Contains("2 points, expected 68"), Error);
   }
 
+  TEST_CASE(".pts: what write_pts writes reads back as the same floats, 0- or 1-based") {
+    const std::string path = std::string(PFLD_TEST_TEMP_DIR) + "/written.pts";
+    const Landmarks points{{0.1f, 2.5f}, {123.456789f, -7.0f}, {1e-3f, 4096.25f}};
+    for (bool one_based : {false, true}) {
+      PtsOptions o;
+      o.one_based = one_based;
+      write_pts(path, points, o);
+      const Landmarks back = read_pts(path, o);
+      REQUIRE(back.size() == points.size());
+      for (std::size_t i = 0; i < points.size(); ++i) {
+        CHECK(back[i].x == doctest::Approx(points[i].x).epsilon(1e-6));
+        CHECK(back[i].y == doctest::Approx(points[i].y).epsilon(1e-6));
+      }
+    }
+    CHECK(read_pts(path).front().x == doctest::Approx(1.1f));  // the 1-based file read 0-based
+    CHECK_THROWS_WITH_AS(write_pts(path, {}), doctest::Contains("no points"), Error);
+    CHECK_THROWS_WITH_AS(write_pts(path, {{std::nanf(""), 1.0f}}), doctest::Contains("not finite"), Error);
+    CHECK_THROWS_WITH_AS(write_pts(std::string(PFLD_TEST_TEMP_DIR) + "/no/such/dir/x.pts", points),
+                         doctest::Contains("cannot write"), Error);
+    std::filesystem::remove(path);
+  }
+
   TEST_CASE(".pts: errors name the file and line") {
     CHECK_THROWS_WITH_AS(parse("version: 1\nn_points: 2\n{\n1 2\n}\n"), doctest::Contains("header says 2 points"), Error);
     CHECK_THROWS_WITH_AS(parse("{\n1 2\n3 x\n}\n"), doctest::Contains("face.pts:3:"), Error);
@@ -463,6 +485,99 @@ TEST_SUITE("data") {
     CHECK(test::relative_error(three.next().landmarks, one.make(1).landmarks) == 0.0);
     CHECK(test::relative_error(one.make(0).landmarks, one.make(3).landmarks) > 0.0);  // a new epoch, a new order
     CHECK_THROWS_AS(BatchLoader(set, 13, AugmentOptions{}, mirror_map_68(), 3), Error);
+  }
+}
+
+TEST_SUITE("data") {
+  // Faces of a 16x16 black image, face i flagged in class i % 5 alone (300-W's five classes), so a
+  // batch's attributes tell which face it holds.
+  FaceSet tiny_faces(int n) {
+    FaceSet set;
+    set.landmark_count = 68;
+    set.scheme = attributes_300w();
+    for (int i = 0; i < n; ++i) {
+      Face f;
+      f.image = Image(16, 16);
+      for (int p = 0; p < 68; ++p) f.landmarks.push_back({4.0f + static_cast<float>(p % 8), 4.0f + static_cast<float>(p / 8)});
+      f.box = bounding_box(f.landmarks);
+      f.classes.assign(set.scheme.names.size(), 0.0f);
+      f.classes[static_cast<std::size_t>(i % 5)] = 1.0f;
+      f.source = "face" + std::to_string(i);
+      set.faces.push_back(f);
+    }
+    update_class_statistics(set);
+    return set;
+  }
+
+  TEST_CASE("batch loader: a face drawn N times an epoch comes N times in each epoch's batches, 0 never") {
+    FaceSet set = tiny_faces(5);
+    set.faces[1].draws = 3;
+    set.faces[2].draws = 0;
+    AugmentOptions still;
+    still.enabled = false;
+    BatchLoader loader(set, 1, still, MirrorMap{}, 7, 1);
+    REQUIRE(loader.batches_per_epoch() == 6);  // 1 + 3 + 0 + 1 + 1
+    std::vector<int> first_epoch;
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      std::vector<int> seen(5, 0), order;
+      for (int b = 0; b < 6; ++b) {
+        const Batch batch = loader.make(epoch * 6 + b);
+        int face = -1;
+        for (int c = 0; c < 5; ++c)
+          if (batch.attributes[static_cast<std::size_t>(c)] == 1.0f) face = c;
+        REQUIRE(face >= 0);
+        ++seen[static_cast<std::size_t>(face)];
+        order.push_back(face);
+      }
+      CHECK(seen == std::vector<int>{1, 3, 0, 1, 1});
+      if (epoch == 0) first_epoch = order;
+      else if (epoch == 2) CHECK(order != first_epoch);  // (a new order each epoch; two could match by chance)
+    }
+    set.faces[0].draws = -1;
+    CHECK_THROWS_WITH_AS(BatchLoader(set, 1, still, MirrorMap{}, 7, 1), doctest::Contains("drawn -1 times"), Error);
+    set.faces[0].draws = 0;
+    set.faces[1].draws = 0;
+    set.faces[3].draws = 0;
+    set.faces[4].draws = 0;
+    CHECK_THROWS_WITH_AS(BatchLoader(set, 1, still, MirrorMap{}, 7, 1), doctest::Contains("must be in 1..0"), Error);
+  }
+
+  TEST_CASE("class statistics count a face as often as an epoch draws it; merged sets are counted together") {
+    FaceSet a = tiny_faces(4);
+    CHECK(a.classes.fractions[0] == doctest::Approx(0.25f));
+    a.faces[0].draws = 5;  // 5 of 8 draws
+    update_class_statistics(a);
+    CHECK(a.classes.fractions[0] == doctest::Approx(5.0f / 8.0f));
+    CHECK(a.classes.fractions[1] == doctest::Approx(1.0f / 8.0f));
+    const FaceSet merged = merge_face_sets(a, tiny_faces(2));  // + 1 of 2 more in class 0
+    CHECK(merged.size() == 6);
+    CHECK(merged.classes.fractions[0] == doctest::Approx(6.0f / 10.0f));
+    FaceSet other = tiny_faces(1);
+    other.landmark_count = 98;
+    CHECK_THROWS_WITH_AS(merge_face_sets(a, other), doctest::Contains("68 and 98 landmarks"), Error);
+  }
+
+  TEST_CASE("grey augmentation: every crop grey at probability 1, the draws of other crops unchanged at 0") {
+    const std::size_t n = 112 * 112 * 3;
+    std::vector<float> plain(n), grey(n), zero(n);
+    AugmentOptions o;
+    o.occlusion_probability = 0.0f;
+    o.saturation = 0.0f;  // (grey at any saturation draw: its factor is replaced)
+    for (std::size_t i = 0; i < n; ++i) plain[i] = grey[i] = zero[i] = static_cast<float>(i % 97) / 97.0f;
+    Rng r1(5), r2(5), r3(5);
+    jitter_pixels(plain.data(), 112, o, r1);
+    o.grey_probability = 0.0f;
+    jitter_pixels(zero.data(), 112, o, r3);
+    CHECK(plain == zero);
+    CHECK(r1.next_u64() == r3.next_u64());  // no draw at probability 0
+    o.saturation = 0.3f;
+    o.grey_probability = 1.0f;
+    jitter_pixels(grey.data(), 112, o, r2);
+    for (std::size_t p = 0; p < 112 * 112; ++p) {
+      CHECK(grey[3 * p] == grey[3 * p + 1]);
+      CHECK(grey[3 * p] == grey[3 * p + 2]);
+      if (grey[3 * p] != grey[3 * p + 1]) break;
+    }
   }
 }
 

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
 #include "support/gradcheck.hpp"
@@ -602,6 +604,93 @@ TEST_SUITE("train") {
 }
 
 // Training runs: seconds natively, far too slow under an emulator (qemu skips this suite).
+TEST_SUITE("train") {
+  TEST_CASE("pseudo labels: kept by spread, written as .pts under a list, read back as training faces") {
+    namespace fs = std::filesystem;
+    const std::string root = temp_path("pseudo_photos"), out = temp_path("pseudo_labels");
+    fs::remove_all(root);
+    fs::remove_all(out);
+    fs::create_directories(root + "/alice");
+    const std::vector<std::string> images{root + "/alice/a_1.png", root + "/alice/a_2.png", root + "/b.png"};
+    for (const std::string& path : images) io::write_png(path, Image(24, 24));
+    std::vector<train::PseudoLabel> labels(3);
+    for (int i = 0; i < 2; ++i) {
+      labels[static_cast<std::size_t>(i)].found = true;
+      labels[static_cast<std::size_t>(i)].points = {{1.0f + static_cast<float>(i), 2.0f}, {20.0f, 21.5f}};
+    }
+    labels[0].spread = 0.01f;
+    labels[1].spread = 0.03f;  // over the threshold
+    labels[2].spread = 0.0f;   // not found: never kept
+    CHECK(train::write_pseudo_labels(images, labels, root, out, 0.02f) == 1);
+    CHECK(fs::exists(out + "/alice/a_1.pts"));
+    CHECK_FALSE(fs::exists(out + "/alice/a_2.pts"));
+    CHECK_FALSE(fs::exists(out + "/b.pts"));
+    const std::vector<FaceRecord> records = train::list_labelled_faces(out + "/labels.txt");
+    REQUIRE(records.size() == 1);
+    CHECK(fs::equivalent(records[0].image_path, images[0]));
+    CHECK(records[0].landmarks.size() == 2);
+    CHECK(records[0].landmarks[1].y == doctest::Approx(21.5f));
+    std::vector<train::PseudoLabel> all_found = labels;
+    all_found[2] = labels[0];
+    CHECK_THROWS_WITH_AS(train::write_pseudo_labels(images, all_found, root + "/alice", out, 1.0f),
+                         doctest::Contains("b.png: not under"), Error);
+    CHECK_THROWS_WITH_AS(train::write_pseudo_labels(images, {}, root, out, 1.0f), doctest::Contains("3 images, 0 labels"),
+                         Error);
+
+    // Lists by hand: comments skipped, relative paths from the list's folder, errors with their line.
+    auto list = [&](const std::string& text) {
+      std::ofstream(out + "/hand.txt") << text;
+      return out + "/hand.txt";
+    };
+    CHECK(train::list_labelled_faces(list("# comment\n" + images[0] + "\talice/a_1.pts\n")).size() == 1);
+    CHECK_THROWS_WITH_AS(train::list_labelled_faces(list("# c\n" + images[0] + " alice/a_1.pts\n")),
+                         doctest::Contains("hand.txt:2: expected IMAGE<tab>PTS"), Error);
+    CHECK_THROWS_WITH_AS(train::list_labelled_faces(list(images[0] + "\tmissing.pts\n")),
+                         doctest::Contains("missing.pts: cannot open"), Error);
+    CHECK_THROWS_WITH_AS(train::list_labelled_faces(list("# nothing\n")), doctest::Contains("no faces"), Error);
+    CHECK_THROWS_WITH_AS(train::list_labelled_faces(out + "/none.txt"), doctest::Contains("cannot open the list"), Error);
+    fs::remove_all(root);
+    fs::remove_all(out);
+  }
+
+  TEST_CASE("pseudo labeller: the face nearest the centre, the teachers' mean, their spread (0 for one teacher)") {
+    const std::string photo = "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
+    const std::string weights = std::string(PFLD_WEIGHTS_DIR) + "/";
+    if (!std::filesystem::exists(photo)) {
+      MESSAGE("skipped: needs python-matplotlib-data");
+      return;
+    }
+    FaceSet scheme;
+    scheme.landmark_count = 68;
+    const train::Teacher one = train::build_teacher({weights + "pfld-0.25x-68.pfld"}, scheme, mirror_map_68(), {});
+    const train::Teacher two =
+        train::build_teacher({weights + "pfld-0.25x-68.pfld", weights + "pfld-1x-68.pfld"}, scheme, mirror_map_68(), {});
+    REQUIRE(two.members.size() == 2);
+    DetectorOptions options;
+    options.refine = 1;
+    const Image image = io::read_image(photo);
+    train::PseudoLabeller single(one, options), pair(two, options);
+    const train::PseudoLabel a = single.label(image.view()), b = pair.label(image.view());
+    REQUIRE(a.found);
+    REQUIRE(b.found);
+    CHECK(a.spread == 0.0f);
+    CHECK(b.spread > 0.0f);
+    CHECK(b.spread < 0.05f);  // two good networks agree within 5 % of the eye distance
+    // The mean's points: each the two members' mean, as each alone would label the face.
+    Detector d0(two.members[0], options), d1(two.members[1], options);
+    const Landmarks p0 = d0.detect(image.view(), b.region), p1 = d1.detect(image.view(), b.region);
+    CHECK(eval::nme(b.points, p0) > 0.0f);
+    CHECK(b.spread == doctest::Approx(0.5f * (eval::nme(p0, b.points) + eval::nme(p1, b.points))).epsilon(1e-4));
+    CHECK(eval::nme(a.points, p0) < 1e-6f);  // the one-member teacher is that member
+    // No face: not found, an infinite spread.
+    const train::PseudoLabel none = single.label(Image(64, 64).view());
+    CHECK_FALSE(none.found);
+    CHECK(std::isinf(none.spread));
+    CHECK_THROWS_WITH_AS(train::build_teacher({weights + "none.pfld"}, scheme, mirror_map_68(), {}),
+                         doctest::Contains("teacher "), Error);
+  }
+}
+
 TEST_SUITE("training") {
   TEST_CASE("fit: epochs, validation, the best kept, weight averaging, precise batch norm; a resume ends where one run ends") {
     Rng rng(41);

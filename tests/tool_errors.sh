@@ -122,7 +122,7 @@ expect 2 "--quantize needs --data DIR" pfld_convert --quantize "$weights" "$tmp/
 expect 2 "--range takes min_max, percentile or mse, not 'best'" pfld_convert --quantize --data "$tmp/five" --range best "$weights" "$tmp/q.pfld"
 expect 2 "--quantize takes IN.pfld OUT.pfld" pfld_convert --quantize --data "$tmp/five" "$weights"
 expect 1 "not a finite number" pfld_convert --quantize --data "$tmp/nan" "$weights" "$tmp/q.pfld"
-mkdir -p "$tmp/good" && cp "$tmp/face.bmp" "$tmp/good/a.bmp" && pts 68 > "$tmp/good/a.pts"
+mkdir -p "$tmp/good" "$tmp/labels-empty" && cp "$tmp/face.bmp" "$tmp/good/a.bmp" && pts 68 > "$tmp/good/a.pts"
 "$bin/pfld_convert" --quantize --data "$tmp/good" "$weights" "$tmp/int8.pfld" > /dev/null
 expect 1 "int8 already" pfld_convert --quantize --data "$tmp/good" "$tmp/int8.pfld" "$tmp/q.pfld"
 
@@ -137,6 +137,19 @@ expect 1 "not a finite number" pfld_contact_sheet --data "$tmp/nan" --out "$tmp/
 expect 2 "--threads takes a whole number" pfld_face_calibration --data "$tmp/nan" --threads x
 expect 1 "not a face detector pfld knows" pfld_face_calibration --data "$tmp/nan" --detector "$img"
 expect 1 "not a finite number" pfld_face_calibration --data "$tmp/nan"
+
+expect 2 "--teacher FILE is required" pfld_label --images "$tmp/good" --out "$tmp/labels"
+expect 2 "--images DIR and --out DIR are required" pfld_label --teacher "$weights" --images "$tmp/good"
+expect 2 "--teacher-readout needs --data DIR" pfld_label --teacher "$weights" --teacher-readout --images "$tmp/good" --out "$tmp/labels"
+expect 2 "--max-spread takes a number from 0 to 1000, not '-1'" pfld_label --teacher "$weights" --max-spread -1
+expect 1 "teacher $tmp/truncated.pfld" pfld_label --teacher "$tmp/truncated.pfld" --images "$tmp/good" --out "$tmp/labels"
+expect 1 "not a directory" pfld_label --teacher "$weights" --images "$tmp/missing" --out "$tmp/labels"
+expect 1 "no .jpg, .jpeg, .png or .bmp photos" pfld_label --teacher "$weights" --images "$tmp/labels-empty" --out "$tmp/labels"
+expect 1 "cannot read image" pfld_label --teacher "$weights" --images "$tmp/unreadable" --out "$tmp/labels"
+expect 1 "not a finite number" pfld_label --teacher "$weights" --teacher-readout --data "$tmp/nan" --images "$tmp/good" --out "$tmp/labels"
+expect 2 "unknown option '--pseudo'" pfld_label --pseudo x
+expect 1 "cannot open the list" pfld_train --data "$tmp/good" --pseudo "$tmp/missing.txt" --out "$tmp/run"
+expect 2 "--grey takes a number from 0 to 1" pfld_train --data "$tmp/good" --grey 2
 
 expect 2 "expected WEIGHTS IMAGE X Y W H" pfld_embed "$weights" "$img" 1 2 3
 expect 1 "'abc' is not a number" pfld_embed "$weights" "$img" abc 1 4 4
@@ -163,7 +176,9 @@ expect 2 "--data needs a value" "$pipeline" --bin "$bin" --data
 expect 2 "no such folder (--data)" "$pipeline" --bin "$bin" --data "$tmp/missing"
 expect 2 "pfld_train is missing" "$pipeline" --bin "$tmp"
 
-for tool in pfld_detect pfld_eval pfld_train pfld_convert pfld_info pfld_contact_sheet pfld_face_calibration; do help "$tool"; done
+for tool in pfld_detect pfld_eval pfld_train pfld_convert pfld_info pfld_contact_sheet pfld_face_calibration pfld_label; do
+  help "$tool"
+done
 
 # Hostile files: the fuzzers' seeds and every input that once crashed a reader (tests/fuzz/), each given to
 # a tool that reads that kind of file. A tool may accept one (exit 0), or refuse it with exit status 1 and

@@ -60,6 +60,8 @@
 #include "train/optimizer.hpp"
 #include "train/refit_output_layer.hpp"
 #include "train/ridge_regression.hpp"
+#include "train/pseudo_labels.hpp"
+#include "train/teacher.hpp"
 #include "train/trainer.hpp"
 #include "train/weight_average.hpp"
 

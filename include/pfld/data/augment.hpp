@@ -25,6 +25,9 @@ struct AugmentOptions {
   float brightness = 0.2f;          // added, uniform in [-b, b] (pixel values in [0, 1])
   float contrast = 0.3f;            // factor in [1 - c, 1 + c] around the crop's mean
   float saturation = 0.3f;          // blend with grey, factor in [1 - s, 1 + s]
+  // Probability of a crop turned grey (saturation 0), so that colour faces also come in the greyscale of
+  // a set of grey photos trained with them (LFW); 0 draws nothing.
+  float grey_probability = 0.0f;
   float occlusion_probability = 0.3f;
   float occlusion_max = 0.4f;       // largest patch side, as a fraction of the crop side
   float box_scale = 1.2f;           // the standard crop: this times the face box's longer side
@@ -73,7 +76,8 @@ inline void jitter_pixels(float* crop, int size, const AugmentOptions& options, 
   const std::size_t pixels = static_cast<std::size_t>(size) * size;
   const float brightness = rng.uniform(-options.brightness, options.brightness);
   const float contrast = rng.uniform(1.0f - options.contrast, 1.0f + options.contrast);
-  const float saturation = rng.uniform(1.0f - options.saturation, 1.0f + options.saturation);
+  float saturation = rng.uniform(1.0f - options.saturation, 1.0f + options.saturation);
+  if (options.grey_probability > 0.0f && rng.bernoulli(options.grey_probability)) saturation = 0.0f;
   double mean = 0.0;
   for (std::size_t i = 0; i < pixels * 3; ++i) mean += crop[i];
   const float m = static_cast<float>(mean / static_cast<double>(pixels * 3));

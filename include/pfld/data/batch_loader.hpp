@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <numeric>
 #include <thread>
 #include <vector>
 
@@ -26,8 +25,13 @@ class BatchLoader {
               int workers = 2, int prefetch = 4)
       : set_(set), batch_size_(batch_size), augment_(augment), mirror_(std::move(mirror)), seed_(seed),
         prefetch_(std::max(1, prefetch)) {
-    detail::require(batch_size >= 1 && static_cast<std::size_t>(batch_size) <= set.size(), "BatchLoader: batch size ",
-                    batch_size, " must be in 1..", set.size(), " (the number of faces)");
+    for (std::uint32_t i = 0; i < set.size(); ++i) {
+      detail::require(set.faces[i].draws >= 0, "BatchLoader: face ", set.faces[i].source, " drawn ", set.faces[i].draws,
+                      " times an epoch");
+      draws_.insert(draws_.end(), static_cast<std::size_t>(set.faces[i].draws), i);
+    }
+    detail::require(batch_size >= 1 && static_cast<std::size_t>(batch_size) <= draws_.size(), "BatchLoader: batch size ",
+                    batch_size, " must be in 1..", draws_.size(), " (the faces an epoch draws)");
     if (!mirror_.empty()) validate_mirror_map(mirror_, "mirror map");
     detail::require(!augment_.enabled || augment_.flip_probability == 0.0f ||
                         mirror_.size() == static_cast<std::size_t>(set.landmark_count),
@@ -49,7 +53,7 @@ class BatchLoader {
 
   // Full batches per epoch (the last partial one is dropped, so BN never sees a tiny batch).
   int batch_size() const { return batch_size_; }
-  int batches_per_epoch() const { return static_cast<int>(set_.size()) / batch_size_; }
+  int batches_per_epoch() const { return static_cast<int>(draws_.size()) / batch_size_; }
 
   // Starts from batch `index` (epoch * batches_per_epoch() + batch), e.g. when resuming.
   void seek(std::int64_t index) {
@@ -104,9 +108,9 @@ class BatchLoader {
     return r.next_u64();
   }
 
+  // The faces of an epoch in order: draws_ shuffled.
   std::vector<std::uint32_t> permutation(std::int64_t epoch) const {
-    std::vector<std::uint32_t> order(set_.size());
-    std::iota(order.begin(), order.end(), 0u);
+    std::vector<std::uint32_t> order = draws_;
     Rng rng(mix(seed_, static_cast<std::uint64_t>(epoch), 0xe90c7ull));
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(static_cast<std::uint32_t>(i))]);
     return order;
@@ -134,6 +138,7 @@ class BatchLoader {
   }
 
   const FaceSet& set_;
+  std::vector<std::uint32_t> draws_;  // face i listed faces[i].draws times
   int batch_size_;
   AugmentOptions augment_;
   MirrorMap mirror_;

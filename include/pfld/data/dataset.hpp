@@ -113,6 +113,9 @@ struct Face {
   HeadPose pose;            // of the standard (unaugmented) crop
   std::vector<float> classes;
   std::string source;
+  // Times the face is drawn per training epoch (BatchLoader): more than once to weight a set of few
+  // annotated faces against many teacher-labelled ones.
+  int draws = 1;
 };
 
 struct FaceSet {
@@ -125,6 +128,14 @@ struct FaceSet {
 };
 
 using ImageDecoder = std::function<Image(const std::string&)>;
+
+// set.classes from its faces' classes, each face counted as often as an epoch draws it (Face::draws).
+inline void update_class_statistics(FaceSet& set) {
+  if (set.scheme.names.empty()) return;
+  std::vector<std::vector<float>> flags;
+  for (const Face& f : set.faces) flags.insert(flags.end(), static_cast<std::size_t>(std::max(0, f.draws)), f.classes);
+  set.classes = class_statistics(flags, set.scheme.names.size());
+}
 
 // Decodes every face (in parallel), checks it, and derives its pose and classes. Attribute classes are
 // WFLW's flags when the records carry them, else derived for 68-point faces (attributes.hpp).
@@ -187,15 +198,20 @@ inline FaceSet load_faces(const std::vector<FaceRecord>& records, const ImageDec
   detail::require(!set.faces.empty(), "load_faces: no usable faces");
   const bool annotated = !records.front().flags.empty();
   set.scheme = annotated ? attributes_wflw() : set.landmark_count == 68 ? attributes_300w() : AttributeScheme{};
-  if (!set.scheme.names.empty()) {
-    std::vector<std::vector<float>> flags;
-    for (auto& f : set.faces) {
-      if (f.classes.size() != set.scheme.names.size()) f.classes.assign(set.scheme.names.size(), 0.0f);
-      flags.push_back(f.classes);
-    }
-    set.classes = class_statistics(flags, set.scheme.names.size());
-  }
+  for (auto& f : set.faces)
+    if (f.classes.size() != set.scheme.names.size()) f.classes.assign(set.scheme.names.size(), 0.0f);
+  update_class_statistics(set);
   return set;
+}
+
+// One set of `a`'s faces and then `b`'s, class statistics over both. Requires the same landmark count and
+// attribute scheme.
+inline FaceSet merge_face_sets(FaceSet a, FaceSet b) {
+  detail::require(a.landmark_count == b.landmark_count && a.scheme.names == b.scheme.names, "merge_face_sets: ",
+                  a.landmark_count, " and ", b.landmark_count, " landmarks, or different attribute schemes");
+  for (Face& f : b.faces) a.faces.push_back(std::move(f));
+  update_class_statistics(a);
+  return a;
 }
 
 }  // namespace data

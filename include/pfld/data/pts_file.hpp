@@ -100,5 +100,22 @@ inline Landmarks read_pts(const std::string& path, const PtsOptions& options = {
   return parse_pts(in, path, options);
 }
 
+// Writes `points` as a .pts file with its header, 0-based pixels (one_based: 1-based, as 300-W's
+// originals), with enough digits that read_pts gives the same floats back.
+inline void write_pts(const std::string& path, const Landmarks& points, const PtsOptions& options = {}) {
+  detail::require(!points.empty(), path, ": no points to write");
+  std::ofstream out(path);
+  detail::require(bool(out), path, ": cannot write");
+  out.precision(9);
+  out << "version: 1\nn_points: " << points.size() << "\n{\n";
+  const float shift = options.one_based ? 1.0f : 0.0f;
+  for (const Point& p : points) {
+    detail::require(std::isfinite(p.x) && std::isfinite(p.y), path, ": a point is not finite");
+    out << p.x + shift << ' ' << p.y + shift << '\n';
+  }
+  out << "}\n";
+  detail::require(bool(out), path, ": write failed");
+}
+
 }  // namespace data
 }  // namespace pfld
