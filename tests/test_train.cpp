@@ -688,6 +688,7 @@ TEST_SUITE("train") {
     CHECK(std::isinf(none.spread));
     CHECK_THROWS_WITH_AS(train::build_teacher({weights + "none.pfld"}, scheme, mirror_map_68(), {}),
                          doctest::Contains("teacher "), Error);
+    CHECK_THROWS_WITH_AS(train::PseudoLabeller(train::Teacher{}, options), doctest::Contains("an empty teacher"), Error);
   }
 }
 

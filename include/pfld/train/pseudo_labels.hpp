@@ -36,8 +36,7 @@ class PseudoLabeller {
   // Requires a teacher of at least one member, 68 or 98 points (the spread's inter-ocular distance).
   // options.refine: passes after the first that crop again around the landmarks found (see
   // DetectorOptions); the detector's default face detector finds the faces.
-  PseudoLabeller(const Teacher& teacher, const DetectorOptions& options) : mean_(teacher.mean, options) {
-    detail::require(!teacher.members.empty() && teacher.mean, "PseudoLabeller: an empty teacher");
+  PseudoLabeller(const Teacher& teacher, const DetectorOptions& options) : mean_(checked(teacher).mean, options) {
     for (const auto& m : teacher.members) members_.emplace_back(m, options);
   }
 
@@ -75,6 +74,11 @@ class PseudoLabeller {
   }
 
  private:
+  static const Teacher& checked(const Teacher& teacher) {
+    detail::require(!teacher.members.empty() && teacher.mean, "PseudoLabeller: an empty teacher");
+    return teacher;
+  }
+
   Detector mean_;
   std::vector<Detector> members_;
 };
