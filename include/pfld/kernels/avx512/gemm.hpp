@@ -223,13 +223,14 @@ struct PairTile {
     for (int i = 0; i < MR; ++i) acc[i][0] = lo, acc[i][1] = hi;
   }
 
-  // Lane 2 j of the result: column first + j of `v`, lane 2 j + 1: nothing (index 16, a zero).
+  // A permutex2var index: lane 2 j takes column first + j of the first operand, lane 2 j + 1 index 16
+  // (the second operand's first lane: a zero).
   PFLD_AVX512_INLINE static __m512i spread(int first) {
     return _mm512_setr_epi32(first, 16, first + 1, 16, first + 2, 16, first + 3, 16, first + 4, 16, first + 5, 16,
                              first + 6, 16, first + 7, 16);
   }
 
-  // rows[i] (i < MR) points at row i of A; kc steps against the packed pair panel b.
+  // row(i) (i < MR): a pointer to row i of A; kc steps against the packed pair panel b.
   template <class Row>
   PFLD_AVX512_INLINE void accumulate(int kc, Row row, const float* b) {
     int k = 0;
