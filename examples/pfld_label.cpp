@@ -52,10 +52,7 @@ std::vector<std::string> photos_under(const std::string& dir) {
   if (!fs::is_directory(dir)) throw pfld::Error(dir + ": not a directory");
   std::vector<std::string> out;
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::string ext = entry.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp") out.push_back(entry.path().string());
+    if (entry.is_regular_file() && pfld::has_image_extension(entry.path())) out.push_back(entry.path().string());
   }
   std::sort(out.begin(), out.end());
   if (out.empty()) throw pfld::Error(dir + ": no .jpg, .jpeg, .png or .bmp photos");
@@ -165,11 +162,7 @@ int label(int argc, char** argv) {
       std::printf(" %.2f", 100.0 * static_cast<double>(spreads[spreads.size() * static_cast<std::size_t>(d) / 10]));
     std::printf("\n");
   }
-  auto mean = [](const std::vector<float>& v) {
-    double s = 0.0;
-    for (float x : v) s += static_cast<double>(x);
-    return v.empty() ? 0.0 : 100.0 * s / static_cast<double>(v.size());
-  };
+  auto mean = [](const std::vector<float>& v) { return v.empty() ? 0.0 : 100.0 * pfld::eval::summarize(v).mean_nme; };
   std::string scored;
   if (!all.empty()) {
     std::printf("against the annotations beside the photos: NME %.3f %% over %zu faces, %.3f %% over the %zu kept\n",

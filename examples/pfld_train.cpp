@@ -225,23 +225,21 @@ int run(int argc, char** argv) {
     dataset_options.pts.expected_points = o.landmarks;
     const auto records = o.data.empty() ? pfld::list_wflw(o.wflw, o.images, dataset_options)
                                         : pfld::list_pts_folder(o.data, dataset_options);
-    const pfld::FaceSet train_set = pfld::load_faces(records, pfld::io::read_image, dataset_options, &pool);
+    pfld::FaceSet train_set = pfld::load_faces(records, pfld::io::read_image, dataset_options, &pool);
     std::fprintf(stderr, "training faces: %zu (%d landmarks)\n", train_set.size(), train_set.landmark_count);
-    // What the network learns from: the annotated faces, each drawn --labelled-draws times an epoch, and
-    // with --pseudo the teacher-labelled ones (the teachers' readouts and --refit-output stay fitted on
-    // the annotated faces alone).
+    // Each annotated face drawn --labelled-draws times an epoch (the teachers' readouts and --refit-output
+    // take each once), and with --pseudo the teacher-labelled faces beside them.
+    if (o.labelled_draws != 1) {
+      for (pfld::Face& f : train_set.faces) f.draws = o.labelled_draws;
+      pfld::update_class_statistics(train_set);
+      std::fprintf(stderr, "each annotated face drawn %d times an epoch\n", o.labelled_draws);
+    }
     std::unique_ptr<pfld::FaceSet> mixed;
-    if (!o.pseudo.empty() || o.labelled_draws != 1) {
-      pfld::FaceSet annotated = train_set;
-      for (pfld::Face& f : annotated.faces) f.draws = o.labelled_draws;
-      pfld::update_class_statistics(annotated);
-      if (!o.pseudo.empty())
-        annotated = pfld::merge_face_sets(std::move(annotated),
-                                          pfld::load_faces(pfld::train::list_labelled_faces(o.pseudo, dataset_options),
-                                                           pfld::io::read_image, dataset_options, &pool));
-      mixed = std::make_unique<pfld::FaceSet>(std::move(annotated));
-      std::fprintf(stderr, "teacher-labelled faces: %zu; each annotated face drawn %d times an epoch\n",
-                   mixed->size() - train_set.size(), o.labelled_draws);
+    if (!o.pseudo.empty()) {
+      mixed = std::make_unique<pfld::FaceSet>(pfld::merge_face_sets(
+          train_set, pfld::load_faces(pfld::train::list_labelled_faces(o.pseudo, dataset_options), pfld::io::read_image,
+                                      dataset_options, &pool)));
+      std::fprintf(stderr, "teacher-labelled faces: %zu\n", mixed->size() - train_set.size());
     }
     const pfld::FaceSet& learn_set = mixed ? *mixed : train_set;
     if (o.landmarks > 0 && train_set.landmark_count != o.landmarks)

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,16 @@ inline void reject(const DatasetOptions& options, const std::string& message) {
 
 }  // namespace detail_dataset
 
+// The image files pfld reads (io/image_file.hpp), by extension.
+constexpr const char* kImageExtensions[] = {".jpg", ".jpeg", ".png", ".bmp"};
+
+// Whether `path` names an image file by its extension, in any case.
+inline bool has_image_extension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::find(std::begin(kImageExtensions), std::end(kImageExtensions), ext) != std::end(kImageExtensions);
+}
+
 // Every NAME.pts of `dir` with its NAME.jpg / .jpeg / .png / .bmp, in name order.
 inline std::vector<FaceRecord> list_pts_folder(const std::string& dir, const DatasetOptions& options = {}) {
   namespace fs = std::filesystem;
@@ -59,7 +71,9 @@ inline std::vector<FaceRecord> list_pts_folder(const std::string& dir, const Dat
     try {
       FaceRecord r;
       r.source = pts.string();
-      for (const char* ext : {".jpg", ".jpeg", ".png", ".bmp", ".JPG", ".PNG"}) {
+      std::vector<std::string> candidates(std::begin(kImageExtensions), std::end(kImageExtensions));
+      candidates.insert(candidates.end(), {".JPG", ".PNG"});
+      for (const std::string& ext : candidates) {
         fs::path image = pts;
         image.replace_extension(ext);
         if (fs::exists(image)) {
