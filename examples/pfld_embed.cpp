@@ -3,7 +3,8 @@
 //   pfld_embed WEIGHTS IMAGE X Y W H      (the box in image pixels; prints "x y" per landmark)
 //
 // A program that only runs models includes <pfld/infer.hpp> (no training stack: it compiles in a
-// fraction of pfld.hpp's time); <pfld/io/image_file.hpp> only reads the photo (stb).
+// fraction of pfld.hpp's time); <pfld/io/image_file.hpp> only reads the photo (stb). CMake and Meson
+// build it with PFLD_SEPARATE_COMPILATION: pfld_implementation.cpp compiles pfld's entry points once.
 #include <pfld/io/image_file.hpp>
 #include <pfld/infer.hpp>
 

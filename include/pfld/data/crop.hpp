@@ -9,8 +9,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../core/compilation.hpp"
 #include "../core/cpu.hpp"
+#if PFLD_DEFINE_ENTRIES
 #include "../kernels/warp.hpp"
+#endif
 #include "image.hpp"
 #include "landmarks.hpp"
 
@@ -119,39 +122,7 @@ class CropTransform {
   // `isa` picks the path: on AVX2 (and AVX-512) three-channel images are sampled in vectors of eight
   // pixels (kernels/warp_simd.inc; equal to the scalar path within a float's last bit): a turned crop
   // then costs what an unturned one does (pfld_bench warp/... against warp_ref/...).
-  void warp(const ImageView& image, float* out, float value_scale = 1.0f / 255.0f, Isa isa = active_isa()) const {
-    image.validate("crop");
-    const Sampler sampler(image, value_scale);
-    if (image.channels() == 3) {
-      WarpGeometry g;
-      g.pixels = image.data, g.stride = image.stride, g.width = image.width, g.height = image.height;
-      g.r = sampler.at[0], g.g = sampler.at[1], g.b = sampler.at[2];
-      g.m = m_, g.size = size_, g.scale = value_scale, g.out = out;
-      if (kernels::warp_supported(isa, g)) {
-        kernels::warp_rgb(g, [&](int u, int v, float* o) { sample(sampler, u, v, o); });
-        return;
-      }
-    }
-    // Without rotation (the detector's crops), a crop column samples the same image column on every row:
-    // its coordinate, bounds and weight are worked out once per column, not once per pixel.
-    if (m_[1] == 0.0 && m_[3] == 0.0 && size_ <= kMaxAlignedSize) {
-      Tap column[kMaxAlignedSize];
-      for (int u = 0; u < size_; ++u) column[u] = Tap::at(m_[0] * u + m_[2], image.width);
-      for (int v = 0; v < size_; ++v) {
-        const Tap row = Tap::at(m_[4] * v + m_[5], image.height);
-        float* o = out + static_cast<std::size_t>(v) * size_ * 3;
-        for (int u = 0; u < size_; ++u, o += 3) {
-          if (row.inside && column[u].inside)
-            sampler.interior(column[u].i0, row.i0, column[u].a, row.a, o);
-          else
-            sampler.border(column[u].i0, row.i0, column[u].a, row.a, o);
-        }
-      }
-      return;
-    }
-    for (int v = 0; v < size_; ++v)
-      for (int u = 0; u < size_; ++u) sample(sampler, u, v, out + (static_cast<std::size_t>(v) * size_ + u) * 3);
-  }
+  void warp(const ImageView& image, float* out, float value_scale = 1.0f / 255.0f, Isa isa = active_isa()) const;
 
  private:
   static constexpr int kMaxAlignedSize = 1024;
@@ -273,6 +244,42 @@ inline float upright_angle(const Landmarks& points) {
   detail::require(eye_centres(points, left, right), "upright_angle: no eyes known for ", points.size(), " landmarks");
   return upright_angle(left, right);
 }
+
+#if PFLD_DEFINE_ENTRIES
+PFLD_ENTRY void CropTransform::warp(const ImageView& image, float* out, float value_scale, Isa isa) const {
+  image.validate("crop");
+  const Sampler sampler(image, value_scale);
+  if (image.channels() == 3) {
+    WarpGeometry g;
+    g.pixels = image.data, g.stride = image.stride, g.width = image.width, g.height = image.height;
+    g.r = sampler.at[0], g.g = sampler.at[1], g.b = sampler.at[2];
+    g.m = m_, g.size = size_, g.scale = value_scale, g.out = out;
+    if (kernels::warp_supported(isa, g)) {
+      kernels::warp_rgb(g, [&](int u, int v, float* o) { sample(sampler, u, v, o); });
+      return;
+    }
+  }
+  // Without rotation (the detector's crops), a crop column samples the same image column on every row:
+  // its coordinate, bounds and weight are worked out once per column, not once per pixel.
+  if (m_[1] == 0.0 && m_[3] == 0.0 && size_ <= kMaxAlignedSize) {
+    Tap column[kMaxAlignedSize];
+    for (int u = 0; u < size_; ++u) column[u] = Tap::at(m_[0] * u + m_[2], image.width);
+    for (int v = 0; v < size_; ++v) {
+      const Tap row = Tap::at(m_[4] * v + m_[5], image.height);
+      float* o = out + static_cast<std::size_t>(v) * size_ * 3;
+      for (int u = 0; u < size_; ++u, o += 3) {
+        if (row.inside && column[u].inside)
+          sampler.interior(column[u].i0, row.i0, column[u].a, row.a, o);
+        else
+          sampler.border(column[u].i0, row.i0, column[u].a, row.a, o);
+      }
+    }
+    return;
+  }
+  for (int v = 0; v < size_; ++v)
+    for (int u = 0; u < size_; ++u) sample(sampler, u, v, out + (static_cast<std::size_t>(v) * size_ + u) * 3);
+}
+#endif
 
 }  // namespace data
 }  // namespace pfld

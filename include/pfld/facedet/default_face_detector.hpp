@@ -4,10 +4,13 @@
 #include <memory>
 #include <string>
 
+#include "../core/compilation.hpp"
 #include "../io/shipped_weights.hpp"
-#include "cascade_face_detector.hpp"
 #include "face_detector.hpp"
+#if PFLD_DEFINE_ENTRIES
+#include "cascade_face_detector.hpp"
 #include "yunet.hpp"
+#endif
 
 namespace pfld {
 inline namespace facedet {
@@ -18,7 +21,13 @@ inline std::string default_face_detector_path() { return io::shipped_weights("fa
 // The detector in `path`: an ONNX file is a YuNet network, an XML file an OpenCV cascade; each with its
 // default options and calibrated region mapping, except a `min_face` above 0 (pixels: smaller faces are
 // not reported).
-inline std::unique_ptr<FaceDetector> load_face_detector(const std::string& path, float min_face = 0.0f) {
+PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector(const std::string& path, float min_face = 0.0f);
+
+// The default detector.
+PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector();
+
+#if PFLD_DEFINE_ENTRIES
+PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector(const std::string& path, float min_face) {
   auto ends_with = [&](const char* suffix) {
     const std::string s(suffix);
     return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
@@ -36,8 +45,8 @@ inline std::unique_ptr<FaceDetector> load_face_detector(const std::string& path,
   detail::fail(path, ": not a face detector pfld knows (an ONNX YuNet file or an OpenCV cascade .xml)");
 }
 
-// The default detector.
-inline std::unique_ptr<FaceDetector> load_face_detector() { return load_face_detector(default_face_detector_path()); }
+PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector() { return load_face_detector(default_face_detector_path()); }
+#endif
 
 }  // namespace facedet
 }  // namespace pfld

@@ -23,17 +23,23 @@
 #include "../data/image.hpp"
 #include "../data/landmarks.hpp"
 #include "../data/mirror.hpp"
+#include "../core/compilation.hpp"
 #include "../facedet/default_face_detector.hpp"
 #include "linear_readout.hpp"
-#include "onnx_import.hpp"
 #include "pfld_graph.hpp"
+#if PFLD_DEFINE_ENTRIES
+#include "onnx_import.hpp"
+#endif
 
 namespace pfld {
 inline namespace infer {
 
 // A pfld weights or checkpoint file (see save_weights), or an ONNX model (a path ending in .onnx, imported
 // with default options: input RGB in [0, 1], landmarks in crop units).
-inline std::shared_ptr<const LandmarkModel> load_landmark_model(const std::string& path, Isa isa = active_isa()) {
+PFLD_ENTRY std::shared_ptr<const LandmarkModel> load_landmark_model(const std::string& path, Isa isa = active_isa());
+
+#if PFLD_DEFINE_ENTRIES
+PFLD_ENTRY std::shared_ptr<const LandmarkModel> load_landmark_model(const std::string& path, Isa isa) {
   if (path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0) {
     OnnxImportOptions onnx;
     onnx.isa = isa;
@@ -41,6 +47,7 @@ inline std::shared_ptr<const LandmarkModel> load_landmark_model(const std::strin
   }
   return load_inference_graph(path, isa);
 }
+#endif
 
 // One face of detect_all: what the face detector found, the landmark region it maps to, the landmarks.
 struct DetectedFace {

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/compilation.hpp"
 #include "../core/error.hpp"
 #include "../data/point_map.hpp"
 #include "landmark_model.hpp"
@@ -74,7 +75,10 @@ class LinearReadout : public LandmarkModel {
 
 // `net` answering with `landmarks` points: itself when it already has that many, else point i is its
 // point point_map(...)[i] (an Error naming both counts when no correspondence is known).
-inline std::shared_ptr<const LandmarkModel> remap_landmarks(std::shared_ptr<const LandmarkModel> net, int landmarks) {
+PFLD_ENTRY std::shared_ptr<const LandmarkModel> remap_landmarks(std::shared_ptr<const LandmarkModel> net, int landmarks);
+
+#if PFLD_DEFINE_ENTRIES
+PFLD_ENTRY std::shared_ptr<const LandmarkModel> remap_landmarks(std::shared_ptr<const LandmarkModel> net, int landmarks) {
   detail::require(net != nullptr, "remap_landmarks: no model");
   if (net->landmark_count() == landmarks) return net;
   const std::vector<int> map = point_map(net->landmark_count(), landmarks);
@@ -85,6 +89,7 @@ inline std::shared_ptr<const LandmarkModel> remap_landmarks(std::shared_ptr<cons
       weights[(2 * i + axis) * columns + 2 * static_cast<std::size_t>(map[i]) + axis] = 1.0f;
   return std::make_shared<const LinearReadout>(std::move(net), landmarks, std::move(weights));
 }
+#endif
 
 }  // namespace infer
 }  // namespace pfld

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/compilation.hpp"
 #include "../core/cpu.hpp"
 #include "../io/model_file.hpp"
 #include "../io/pfld_weights.hpp"
@@ -175,9 +176,14 @@ inline std::shared_ptr<GraphNet> build_inference_graph(const io::ModelFile& file
   }
 }
 
-inline std::shared_ptr<GraphNet> load_inference_graph(const std::string& path, Isa isa = active_isa()) {
+// The network in a .pfld weights or checkpoint file (float or int8), ready to run.
+PFLD_ENTRY std::shared_ptr<GraphNet> load_inference_graph(const std::string& path, Isa isa = active_isa());
+
+#if PFLD_DEFINE_ENTRIES
+PFLD_ENTRY std::shared_ptr<GraphNet> load_inference_graph(const std::string& path, Isa isa) {
   return build_inference_graph(io::ModelFile::load(path), path, isa);
 }
+#endif
 
 }  // namespace infer
 }  // namespace pfld

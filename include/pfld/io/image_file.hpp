@@ -1,6 +1,7 @@
 // Reading and writing image files with stb_image (Debian: libstb-dev). Optional: pfld.hpp does not
 // include this header; tools and programs that decode files do. Each including translation unit gets its
-// own static copy of stb, so no one has to define STB_IMAGE_IMPLEMENTATION.
+// own static copy of stb, so no one has to define STB_IMAGE_IMPLEMENTATION (under
+// PFLD_SEPARATE_COMPILATION only the implementation unit does: core/compilation.hpp).
 #pragma once
 
 #include <cstdint>
@@ -10,9 +11,43 @@
 #include <string>
 #include <vector>
 
+#include "../core/compilation.hpp"
 #include "../core/error.hpp"
 #include "../data/image.hpp"
 #include "file_bytes.hpp"
+
+namespace pfld::io {
+
+// What a decoder may be asked to allocate. The header's size is checked before any pixel is decoded,
+// so a small file that declares a huge image is refused at once instead of taking gigabytes.
+struct ImageLimits {
+  std::uint64_t max_pixels = std::uint64_t{64} << 20;       // 64 Mpx (192 MB as RGB)
+  std::uint64_t max_file_bytes = std::uint64_t{1} << 30;  // 1 GiB read into memory at most
+};
+
+// Decodes a JPEG, PNG or BMP held in memory into RGB; `source` names it in errors.
+PFLD_ENTRY Image decode_image(const unsigned char* data, std::size_t size, const std::string& source,
+                              const ImageLimits& limits = {});
+
+// Reads image files within `limits`; an ImageDecoder for load_faces with limits of your choice.
+struct ImageReader {
+  ImageLimits limits;
+
+  Image operator()(const std::string& path) const {
+    const std::vector<unsigned char> bytes = read_file_bytes(path, limits.max_file_bytes);
+    return decode_image(bytes.data(), bytes.size(), path, limits);
+  }
+};
+
+// Decodes a JPEG, PNG or BMP file into RGB, within the default ImageLimits.
+inline Image read_image(const std::string& path) { return ImageReader{}(path); }
+
+// Writes an RGB or grey image as PNG.
+PFLD_ENTRY void write_png(const std::string& path, const Image& image);
+
+}  // namespace pfld::io
+
+#if PFLD_DEFINE_ENTRIES
 
 #if defined(__GNUC__)
 #pragma GCC system_header  // stb's own code is not held to pfld's warning flags
@@ -29,13 +64,6 @@
 #include <stb/stb_image_write.h>
 
 namespace pfld::io {
-
-// What a decoder may be asked to allocate. The header's size is checked before any pixel is decoded,
-// so a small file that declares a huge image is refused at once instead of taking gigabytes.
-struct ImageLimits {
-  std::uint64_t max_pixels = std::uint64_t{64} << 20;       // 64 Mpx (192 MB as RGB)
-  std::uint64_t max_file_bytes = std::uint64_t{1} << 30;  // 1 GiB read into memory at most
-};
 
 namespace detail_image {
 
@@ -121,9 +149,8 @@ inline const char* png_chunk_problem(const unsigned char* p, std::size_t n) {
 
 }  // namespace detail_image
 
-// Decodes a JPEG, PNG or BMP held in memory into RGB; `source` names it in errors.
-inline Image decode_image(const unsigned char* data, std::size_t size, const std::string& source,
-                          const ImageLimits& limits = {}) {
+PFLD_ENTRY Image decode_image(const unsigned char* data, std::size_t size, const std::string& source,
+                              const ImageLimits& limits) {
   detail::require(size > 0, source, ": empty file, not an image");
   detail::require(size <= static_cast<std::size_t>(std::numeric_limits<int>::max()), source, ": ", size,
                   " bytes: too large for the image decoder");
@@ -149,20 +176,7 @@ inline Image decode_image(const unsigned char* data, std::size_t size, const std
   return image;
 }
 
-// Reads image files within `limits`; an ImageDecoder for load_faces with limits of your choice.
-struct ImageReader {
-  ImageLimits limits;
-
-  Image operator()(const std::string& path) const {
-    const std::vector<unsigned char> bytes = read_file_bytes(path, limits.max_file_bytes);
-    return decode_image(bytes.data(), bytes.size(), path, limits);
-  }
-};
-
-// Decodes a JPEG, PNG or BMP file into RGB, within the default ImageLimits.
-inline Image read_image(const std::string& path) { return ImageReader{}(path); }
-
-inline void write_png(const std::string& path, const Image& image) {
+PFLD_ENTRY void write_png(const std::string& path, const Image& image) {
   detail::require(image.width > 0 && image.height > 0, path, ": cannot write an empty image");
   const int channels = channels_of(image.format);
   detail::require(image.format != PixelFormat::bgr, path, ": convert BGR to RGB before writing");
@@ -172,3 +186,5 @@ inline void write_png(const std::string& path, const Image& image) {
 }
 
 }  // namespace pfld::io
+
+#endif  // PFLD_DEFINE_ENTRIES

@@ -4,21 +4,24 @@
 // kernel_table(isa); nothing else switches on the ISA to pick a kernel (docs/ARCHITECTURE.md, 5).
 #pragma once
 
+#include "../core/compilation.hpp"
 #include "../core/cpu.hpp"
+#include "gemm_kernel.hpp"
+#include "int8_gemm_kernel.hpp"
+#include "ref/simd_kernels.hpp"  // (the entries' types)
+#if PFLD_DEFINE_ENTRIES
 #include "avx2/gemm_6x16.hpp"
 #include "avx2/int8_gemm.hpp"
 #include "avx2/simd_kernels.hpp"
 #include "avx512/gemm.hpp"
 #include "avx512/int8_gemm.hpp"
 #include "avx512/simd_kernels.hpp"
-#include "gemm_kernel.hpp"
-#include "int8_gemm_kernel.hpp"
 #include "neon/gemm_8x8.hpp"
 #include "neon/int8_gemm.hpp"
 #include "neon/simd_kernels.hpp"
 #include "ref/gemm_4x8.hpp"
 #include "ref/int8_gemm.hpp"
-#include "ref/simd_kernels.hpp"
+#endif
 
 namespace pfld::kernels {
 
@@ -47,6 +50,11 @@ struct KernelTable {
   Int8GemmFn int8_gemm = nullptr;
   bool warp_gathers = false;  // the crop warp's vector path (kernels/warp.hpp) runs on this ISA
 };
+
+// The kernels of `isa`: the reference's for Isa::ref and for an ISA this build has no code for.
+PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
+
+#if PFLD_DEFINE_ENTRIES
 
 // The table of the kernels in namespace `ns` (every ISA's namespace has the *_simd.inc kernels), with
 // its GEMM micro-kernels and whether the warp gathers.
@@ -78,9 +86,8 @@ struct KernelTable {
     return t;                                                                            \
   }()
 
-// The kernels of `isa`: the reference's for Isa::ref and for an ISA this build has no code for. AVX2
-// gathers the crop warp's pixels on AVX-512 CPUs too: 16-lane gathers measured no faster.
-inline const KernelTable& kernel_table(Isa isa) {
+// AVX2 gathers the crop warp's pixels on AVX-512 CPUs too: 16-lane gathers measured no faster.
+PFLD_ENTRY const KernelTable& kernel_table(Isa isa) {
   static const KernelTable reference =
       PFLD_KERNEL_TABLE(ref, Isa::ref, ref::gemm_kernel(), ref::gemm_kernel(), &ref::int8_gemm, false);
   (void)isa;  // (a build with no SIMD kernels has the reference's alone)
@@ -107,5 +114,7 @@ inline const KernelTable& kernel_table(Isa isa) {
 }
 
 #undef PFLD_KERNEL_TABLE
+
+#endif  // PFLD_DEFINE_ENTRIES
 
 }  // namespace pfld::kernels

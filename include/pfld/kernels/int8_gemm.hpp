@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/compilation.hpp"
 #include "../core/cpu.hpp"
 #include "../core/error.hpp"
 #include "dispatch.hpp"
@@ -69,7 +70,10 @@ struct Int8GemmVariant {
   Int8GemmFn run;
 };
 
-inline std::vector<Int8GemmVariant> int8_gemm_variants() {
+PFLD_ENTRY std::vector<Int8GemmVariant> int8_gemm_variants();
+
+#if PFLD_DEFINE_ENTRIES
+PFLD_ENTRY std::vector<Int8GemmVariant> int8_gemm_variants() {
   std::vector<Int8GemmVariant> variants{{"ref", &ref::int8_gemm}};
   const CpuFeatures& f = cpu_features();
   (void)f;
@@ -91,5 +95,6 @@ inline std::vector<Int8GemmVariant> int8_gemm_variants() {
 #endif
   return variants;
 }
+#endif
 
 }  // namespace pfld::kernels
