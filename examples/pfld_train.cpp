@@ -7,6 +7,10 @@
 // epoch), with --average-from average.pfld (the running mean of the weights, which is then what is
 // validated and kept), with --refit-output refit.pfld (the kept weights, landmark layer refitted).
 // Deterministic for a fixed --seed and --threads 1.
+//
+// Built with MPI (tool_main.cpp), it also runs as every rank of `mpirun -np N pfld_train ...`: each rank
+// loads its shard of the faces and trains on its part (--batch / N) of every global batch of --batch;
+// rank 0 validates, prints and writes the files (train/fit.hpp, README "Train across machines").
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
@@ -46,6 +50,7 @@ struct Options {
   int landmarks = 0, labelled_draws = 1;
   std::uint64_t seed = 1;
   bool augment = true, freeze_bn = false, teacher_mirror = false, teacher_readout = false, refit_output = false;
+  bool replica_bn_sync = true;  // under mpirun: batch norm over the global batch (else each rank's part)
 };
 
 const char* kUsage =
@@ -94,6 +99,8 @@ const char* kUsage =
     "                      training faces' crops as --teacher-readout (refit.pfld); with --epochs 0, the --init\n"
     "                      weights' alone\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
+    "  --replica-bn MODE   under mpirun: batch norm statistics over the global batch (sync, the default:\n"
+    "                      what one process would compute) or each rank's part of it (local)\n"
     "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
     "                      WFLW model starts a 68-point one through the point correspondence\n";
 
@@ -142,6 +149,11 @@ Options parse(int argc, char** argv) {
     else if (arg == "--shift") o.augment_options.shift = args.number(0.0f, 0.5f);
     else if (arg == "--occlusion") o.augment_options.occlusion_probability = args.number(0.0f, 1.0f);
     else if (arg == "--flip") o.augment_options.flip_probability = args.number(0.0f, 1.0f);
+    else if (arg == "--replica-bn") {
+      const std::string mode = args.value();
+      if (mode != "sync" && mode != "local") throw cli::UsageError("--replica-bn is sync or local, not '" + mode + "'");
+      o.replica_bn_sync = mode == "sync";
+    }
     else if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
@@ -183,17 +195,19 @@ pfld::train::ReadoutFitOptions readout_options(const Options& o) {
 
 // The distillation teacher: each --teacher file, mirror-averaged with --teacher-mirror, in the training
 // faces' scheme (remapped by the fixed correspondence, or through a readout fitted on the training
-// faces); their mean when there are several. `mirror` is the training faces' mirror map.
+// faces); their mean when there are several. `mirror` is the training faces' mirror map. Prints each
+// teacher's scores when `report`.
 std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const pfld::FaceSet& train_set,
                                                         const pfld::MirrorMap& mirror,
                                                         const pfld::FaceSet* val_set, const pfld::eval::EvalCrops& val_crops,
-                                                        pfld::ThreadPool& pool) {
+                                                        pfld::ThreadPool& pool, bool report) {
   if (o.teachers.empty()) return nullptr;
   pfld::train::TeacherOptions options;
   options.mirror = o.teacher_mirror;
   options.readout = o.teacher_readout;
   options.readout_fit = readout_options(o);
   const pfld::train::Teacher teacher = pfld::train::build_teacher(o.teachers, train_set, mirror, options);
+  if (!report) return teacher.mean;
   pfld::eval::EvalCrops train_crops;
   if (o.teacher_readout) train_crops = pfld::eval::make_eval_crops(train_set, 112, 1.2f, &pool);
   for (std::size_t i = 0; i < teacher.members.size(); ++i) {
@@ -214,46 +228,69 @@ std::shared_ptr<const pfld::LandmarkModel> load_teacher(const Options& o, const 
 
 }  // namespace
 
-int run(int argc, char** argv) {
-  return cli::run_tool("pfld_train", [&] {
+int run(int argc, char** argv, pfld::ReplicaGroup* replicas) {
+  // Under mpirun, rank 0 leads: it validates, prints and writes the files; the others train quietly.
+  const bool lead = !replicas || replicas->rank() == 0;
+  auto train = [&] {
     const Options o = parse(argc, argv);
+    if (replicas) {
+      if (o.batch % replicas->size() != 0)
+        throw cli::UsageError("--batch " + std::to_string(o.batch) + " is the global batch: it must divide over the " +
+                              std::to_string(replicas->size()) + " ranks");
+      if (o.teacher_readout || o.refit_output)
+        throw cli::UsageError(std::string(o.teacher_readout ? "--teacher-readout" : "--refit-output") +
+                              " fits to every training face at once: run it in one process, not under mpirun");
+    }
+    const int ranks = replicas ? replicas->size() : 1;
+    const int rank_batch = o.batch / ranks;  // this rank's part of each global batch
     pfld::set_num_threads(o.threads);
     pfld::ThreadPool& pool = pfld::default_thread_pool();
-    std::filesystem::create_directories(o.out);
+    if (lead) std::filesystem::create_directories(o.out);
 
     pfld::DatasetOptions dataset_options;
     dataset_options.pts.expected_points = o.landmarks;
-    const auto records = o.data.empty() ? pfld::list_wflw(o.wflw, o.images, dataset_options)
-                                        : pfld::list_pts_folder(o.data, dataset_options);
+    auto records = o.data.empty() ? pfld::list_wflw(o.wflw, o.images, dataset_options)
+                                  : pfld::list_pts_folder(o.data, dataset_options);
+    if (replicas) {
+      records = pfld::train::shard(records, *replicas);
+      pfld::train::require_shards(records.size() * static_cast<std::size_t>(o.labelled_draws), static_cast<std::size_t>(rank_batch),
+                                  *replicas, "training faces");
+    }
     pfld::FaceSet train_set = pfld::load_faces(records, pfld::io::read_image, dataset_options, &pool);
-    std::fprintf(stderr, "training faces: %zu (%d landmarks)\n", train_set.size(), train_set.landmark_count);
+    if (lead && replicas)
+      std::fprintf(stderr, "training faces: %zu in rank 0's shard, %d ranks (%d landmarks)\n", train_set.size(), ranks,
+                   train_set.landmark_count);
+    else if (lead)
+      std::fprintf(stderr, "training faces: %zu (%d landmarks)\n", train_set.size(), train_set.landmark_count);
     // Each annotated face drawn --labelled-draws times an epoch (the teachers' readouts and --refit-output
     // take each once), and with --pseudo the teacher-labelled faces beside them.
     if (o.labelled_draws != 1) {
       for (pfld::Face& f : train_set.faces) f.draws = o.labelled_draws;
       pfld::update_class_statistics(train_set);
-      std::fprintf(stderr, "each annotated face drawn %d times an epoch\n", o.labelled_draws);
+      if (lead) std::fprintf(stderr, "each annotated face drawn %d times an epoch\n", o.labelled_draws);
     }
     std::unique_ptr<pfld::FaceSet> mixed;
     if (!o.pseudo.empty()) {
+      auto labelled = pfld::train::list_labelled_faces(o.pseudo, dataset_options);
+      if (replicas) labelled = pfld::train::shard(labelled, *replicas);
       mixed = std::make_unique<pfld::FaceSet>(pfld::merge_face_sets(
-          train_set, pfld::load_faces(pfld::train::list_labelled_faces(o.pseudo, dataset_options), pfld::io::read_image,
-                                      dataset_options, &pool)));
-      std::fprintf(stderr, "teacher-labelled faces: %zu\n", mixed->size() - train_set.size());
+          train_set, pfld::load_faces(labelled, pfld::io::read_image, dataset_options, &pool)));
+      if (lead) std::fprintf(stderr, "teacher-labelled faces: %zu%s\n", mixed->size() - train_set.size(), replicas ? " in rank 0's shard" : "");
     }
-    const pfld::FaceSet& learn_set = mixed ? *mixed : train_set;
+    pfld::FaceSet& learn_set = mixed ? *mixed : train_set;
+    if (replicas) pfld::train::share_class_statistics(learn_set, *replicas);  // the whole set's shares
     if (o.landmarks > 0 && train_set.landmark_count != o.landmarks)
       throw pfld::Error("the training faces have " + std::to_string(train_set.landmark_count) + " landmarks, --landmarks says " +
                         std::to_string(o.landmarks));
     std::vector<float> class_weights;
     for (float fraction : learn_set.classes.fractions)
       class_weights.push_back(fraction > 0 ? std::pow(fraction, -o.class_weight_power) : 0.0f);
-    for (std::size_t c = 0; c < train_set.scheme.names.size(); ++c)
+    for (std::size_t c = 0; c < train_set.scheme.names.size() && lead; ++c)
       std::fprintf(stderr, "  class %-12s %5.1f %%, weight %.2f\n", learn_set.scheme.names[c].c_str(),
                    100.0 * static_cast<double>(learn_set.classes.fractions[c]), static_cast<double>(class_weights[c]));
     std::unique_ptr<pfld::FaceSet> val_set;
     pfld::eval::EvalCrops val_crops;
-    if (!o.val.empty()) {
+    if (!o.val.empty() && lead) {
       val_set = std::make_unique<pfld::FaceSet>(
           pfld::load_faces(pfld::list_pts_folder(o.val, dataset_options), pfld::io::read_image, dataset_options, &pool));
       if (val_set->landmark_count != train_set.landmark_count)
@@ -276,7 +313,7 @@ int run(int argc, char** argv) {
     pfld::Rng init(o.seed);
     net.reset_parameters(init);
     aux.reset_parameters(init);
-    if (init_net)
+    if (init_net && lead)
       std::fprintf(stderr, "initialised %d tensors from %s (%s)\n", pfld::train::initialize_from(net, *init_net),
                    o.init.c_str(), init_net->config().str().c_str());
 
@@ -290,8 +327,9 @@ int run(int argc, char** argv) {
         o.mirror.empty() ? pfld::mirror_map_for(train_set.landmark_count) : pfld::read_mirror_map(o.mirror, train_set.landmark_count);
     pfld::AugmentOptions augment = o.augment_options;
     augment.enabled = o.augment;
-    pfld::BatchLoader loader(learn_set, o.batch, augment, mirror, o.seed, 2);
-    const int per_epoch = loader.batches_per_epoch();
+    // Each rank its own batch order and augmentation draws (rank 0 those of a run in one process).
+    pfld::BatchLoader loader(learn_set, rank_batch, augment, mirror, o.seed + 7919u * static_cast<std::uint64_t>(lead ? 0 : replicas->rank()), replicas ? 1 : 2);
+    const int per_epoch = replicas ? static_cast<int>(replicas->min(loader.batches_per_epoch())) : loader.batches_per_epoch();
 
     pfld::train::LrSchedule schedule;
     schedule.kind = pfld::train::LrSchedule::parse_kind(o.schedule);
@@ -304,12 +342,13 @@ int run(int argc, char** argv) {
     const pfld::model::Distance distance = pfld::model::parse_distance(o.distance);
     pfld::train::Trainer trainer(net, aux, pfld::model::PfldLoss(mode, class_weights, distance), *optimizer, schedule);
     trainer.set_batch_norm_frozen(o.freeze_bn);
+    trainer.set_replicas(replicas, o.replica_bn_sync);
     // Its own faces and augmentation draws, so the training batches stay those of a run without it.
     std::unique_ptr<pfld::BatchLoader> statistics_loader;
-    if (o.precise_bn > 0)
+    if (o.precise_bn > 0 && lead)
       statistics_loader = std::make_unique<pfld::BatchLoader>(learn_set, o.batch, augment, mirror, o.seed ^ 0x9e3779b97f4a7c15ull, 1, 2);
 
-    const std::shared_ptr<const pfld::LandmarkModel> teacher = load_teacher(o, train_set, mirror, val_set.get(), val_crops, pool);
+    const std::shared_ptr<const pfld::LandmarkModel> teacher = load_teacher(o, train_set, mirror, val_set.get(), val_crops, pool, lead);
     pfld::InferenceArena teacher_arena;
     if (teacher) teacher_arena = teacher->make_arena();
 
@@ -318,7 +357,7 @@ int run(int argc, char** argv) {
     fit.out_dir = o.out;
     fit.val = val_set.get();
     fit.val_crops = val_set ? &val_crops : nullptr;
-    fit.precise_bn = o.precise_bn;
+    fit.precise_bn = lead ? o.precise_bn : 0;
     fit.statistics_batches = statistics_loader.get();
     fit.average_from = o.average_from;
     fit.resume = o.resume;
@@ -331,6 +370,7 @@ int run(int argc, char** argv) {
 
     const std::string csv_path = o.out + "/log.csv";
     std::ofstream csv;
+    pfld::train::FitCallbacks quiet;  // (the ranks that do not lead)
     std::vector<double> plot_epochs, plot_loss, plot_nme;
     pfld::train::FitCallbacks callbacks;
     auto open_log = [&](bool append) {
@@ -376,16 +416,17 @@ int run(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     const auto start = std::chrono::steady_clock::now();
     auto seconds_since = [](auto t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); };
-    const pfld::train::FitResult trained = pfld::train::fit(trainer, net, aux, *optimizer, loader, fit, callbacks,
+    const pfld::train::FitResult trained = pfld::train::fit(trainer, net, aux, *optimizer, loader, fit, lead ? callbacks : quiet,
                                                             [&](pfld::Batch& batch) {
                                                               if (teacher)
                                                                 pfld::train::blend_teacher_targets(*teacher, teacher_arena, batch,
                                                                                                    o.teacher_weight);
                                                             });
     if (trained.stopped) {
-      std::fprintf(stderr, "\ninterrupted: resumable checkpoint in %s/last.ckpt\n", o.out.c_str());
+      if (lead) std::fprintf(stderr, "\ninterrupted: resumable checkpoint in %s/last.ckpt\n", o.out.c_str());
       return 130;
     }
+    if (!lead) return 0;
     const double best_nme = trained.best_nme;
     double refit_nme = -1.0;
     if (o.refit_output) {
@@ -411,7 +452,22 @@ int run(int argc, char** argv) {
     std::printf("{\"epochs\": %d, \"best_val_nme\": %.5f%s, \"seconds\": %.0f}\n", o.epochs,
                 val_set && o.epochs > 0 ? 100 * best_nme : -1.0, refit, seconds_since(start));
     return 0;
-  });
+  };
+  if (!replicas) return cli::run_tool("pfld_train", train);
+  try {
+    return train();
+  } catch (const cli::UsageError& e) {  // (every rank parsed the same arguments)
+    if (lead) std::fprintf(stderr, "pfld_train: %s (try --help)\n", e.what());
+    return 2;
+  } catch (const pfld::ReplicaError& e) {  // (every rank raised it together)
+    if (lead) std::fprintf(stderr, "pfld_train: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // one rank's: the others may wait for it in a collective
+    std::fprintf(stderr, "pfld_train: rank %d of %d: %s\n", replicas->rank(), replicas->size(), e.what());
+    std::fflush(stderr);
+    replicas->abort(1);
+  }
+  return 1;  // (not reached: abort ends the process)
 }
 
 }  // namespace pfld_train

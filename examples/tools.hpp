@@ -4,7 +4,10 @@
 // together take about a quarter of the time they take apart. Each executable is tool_main.cpp.
 #pragma once
 
-namespace pfld_train { int run(int argc, char** argv); }
+namespace pfld { class ReplicaGroup; }
+
+// pfld_train: one process (replicas null), or one rank of a data-parallel run (tool_main.cpp, with MPI).
+namespace pfld_train { int run(int argc, char** argv, pfld::ReplicaGroup* replicas = nullptr); }
 namespace pfld_eval { int run(int argc, char** argv); }
 namespace pfld_detect { int run(int argc, char** argv); }
 namespace pfld_convert { int run(int argc, char** argv); }

@@ -109,6 +109,7 @@ expect 2 "--epochs takes a whole number from 0 to 1000000, not '1x'" pfld_train 
 expect 2 "--lr takes a number" pfld_train --data "$tmp/nan" --lr 1e-3abc
 expect 2 "--teacher-weight takes a number from 0 to 1, not '2'" pfld_train --data "$tmp/nan" --teacher-weight 2
 expect 2 "--batch takes a whole number from 2" pfld_train --data "$tmp/nan" --batch 1
+expect 2 "--replica-bn is sync or local, not 'all'" pfld_train --data "$tmp/nan" --replica-bn all
 expect 2 "--teacher-mirror needs --teacher FILE" pfld_train --data "$tmp/nan" --teacher-mirror
 expect 2 "--epochs 0 trains nothing" pfld_train --data "$tmp/nan" --epochs 0
 expect 1 "not a directory" pfld_train --data "$tmp/missing" --out "$tmp/run"

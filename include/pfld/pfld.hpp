@@ -9,7 +9,7 @@
 //   model/    the PFLD network (its description, architecture.hpp, and the trainable net), the
 //             auxiliary pose net, the weighted loss
 //   train/    optimisers, learning-rate schedules, the training step and loop (fit), weights and
-//             checkpoints
+//             checkpoints, data-parallel training (MPI: train/distributed.hpp, opt-in)
 //   data/     images, annotations (.pts, WFLW), crops, augmentation, head pose, attribute classes
 //   eval/     NME, failure rate, AUC; evaluation with the standard crop protocol
 //   infer/    the inference runtime (GraphNet), pfld's networks on it, ONNX import, the Detector
@@ -23,6 +23,7 @@
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "core/parse.hpp"
+#include "core/replica_group.hpp"
 #include "core/rng.hpp"
 #include "core/tensor.hpp"
 #include "core/thread_pool.hpp"
@@ -52,6 +53,7 @@
 
 #include "train/batch_norm_statistics.hpp"
 #include "train/checkpoint.hpp"
+#include "train/data_parallel.hpp"
 #include "train/distillation.hpp"
 #include "train/fit.hpp"
 #include "train/fit_readout.hpp"

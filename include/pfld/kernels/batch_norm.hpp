@@ -7,6 +7,11 @@
 // parallel-variance formula, so accuracy does not depend on M. The passes over the rows are the ISA's
 // (batch_norm_simd.inc): the library is compiled for baseline x86-64, where the compiler's own
 // vectorisation of these loops stops at SSE2.
+//
+// Synchronised over replicas (a data-parallel run, core/replica_group.hpp): given a group, the forward
+// normalises with the statistics of every replica's rows and the backward's mean terms take every
+// replica's sums, so N replicas of B rows compute what one would over the N x B rows. The parameter
+// gradients stay each replica's own sums: the run averages them with the other gradients.
 #pragma once
 
 #include <algorithm>
@@ -15,6 +20,7 @@
 #include <vector>
 
 #include "../core/cpu.hpp"
+#include "../core/replica_group.hpp"
 #include "../core/thread_pool.hpp"
 #include "activation.hpp"
 #include "dispatch.hpp"
@@ -46,10 +52,12 @@ inline void normalize(Isa isa, std::size_t rows, std::size_t C, const float* x, 
 
 }  // namespace detail_bn
 
-// Training forward. mean, var (biased) and inv_std receive the batch statistics.
-inline void batch_norm_train_forward(Isa isa, std::size_t rows, int channels, const float* x, const float* gamma,
-                                     const float* beta, float eps, Activation act, float* y, float* mean, float* var,
-                                     float* inv_std, ThreadPool* pool) {
+// Training forward. mean, var (biased) and inv_std receive the batch statistics (over every replica's
+// rows when `replicas` is given). Returns the rows they are over.
+inline std::size_t batch_norm_train_forward(Isa isa, std::size_t rows, int channels, const float* x, const float* gamma,
+                                            const float* beta, float eps, Activation act, float* y, float* mean,
+                                            float* var, float* inv_std, ThreadPool* pool,
+                                            ReplicaGroup* replicas = nullptr) {
   using namespace detail_bn;
   const std::size_t C = static_cast<std::size_t>(channels);
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
@@ -59,7 +67,8 @@ inline void batch_norm_train_forward(Isa isa, std::size_t rows, int channels, co
       kernel_table(isa).batch_norm_block_stats(x, C, b * kRowBlock, std::min(rows, (b + 1) * kRowBlock),
                        block_mean.data() + b * C, block_m2.data() + b * C);
   });
-  std::vector<float> scale(C), shift(C);
+  // Per channel: this replica's mean and sum of squared deviations, combined over blocks in double.
+  std::vector<double> local_mean(C), local_m2(C);
   for (std::size_t c = 0; c < C; ++c) {
     double total_mean = 0.0;
     for (std::size_t b = 0; b < blocks; ++b) {
@@ -73,14 +82,36 @@ inline void batch_norm_train_forward(Isa isa, std::size_t rows, int channels, co
       const double d = block_mean[b * C + c] - total_mean;
       m2 += block_m2[b * C + c] + n * d * d;
     }
-    const double v = m2 / static_cast<double>(rows);
-    mean[c] = static_cast<float>(total_mean);
+    local_mean[c] = total_mean;
+    local_m2[c] = m2;
+  }
+  double total_rows = static_cast<double>(rows);
+  if (replicas) {
+    // The same combination across replicas: sums of n * mean and of m2 + n * mean^2, and of n.
+    std::vector<double> sums(2 * C + 1);
+    for (std::size_t c = 0; c < C; ++c) {
+      sums[c] = total_rows * local_mean[c];
+      sums[C + c] = local_m2[c] + total_rows * local_mean[c] * local_mean[c];
+    }
+    sums[2 * C] = total_rows;
+    replicas->sum(sums.data(), sums.size());
+    total_rows = sums[2 * C];
+    for (std::size_t c = 0; c < C; ++c) {
+      local_mean[c] = sums[c] / total_rows;
+      local_m2[c] = std::max(0.0, sums[C + c] - total_rows * local_mean[c] * local_mean[c]);
+    }
+  }
+  std::vector<float> scale(C), shift(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    const double v = local_m2[c] / total_rows;
+    mean[c] = static_cast<float>(local_mean[c]);
     var[c] = static_cast<float>(v);
     inv_std[c] = static_cast<float>(1.0 / std::sqrt(v + eps));
     scale[c] = gamma[c] * inv_std[c];
     shift[c] = beta[c] - mean[c] * scale[c];
   }
   detail_bn::normalize(isa, rows, C, x, scale.data(), shift.data(), act, y, pool);
+  return static_cast<std::size_t>(total_rows);
 }
 
 // Eval forward: y = act(gamma * (x - running_mean) / sqrt(running_var + eps) + beta).
@@ -103,7 +134,7 @@ namespace detail_bn {
 template <bool Masked>
 void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const float* y, const float* dy,
               const float* gamma, const float* mean, const float* inv_std, float lo, float hi, float* dx, float* dgamma,
-              float* dbeta, ThreadPool* pool) {
+              float* dbeta, ThreadPool* pool, ReplicaGroup* replicas, std::size_t total_rows) {
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   std::vector<float> block_g(blocks * C), block_gx(blocks * C);
   run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
@@ -111,15 +142,21 @@ void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const fl
       kernel_table(isa).batch_norm_backward_sums[Masked](x, y, dy, C, mean, lo, hi, b * kRowBlock,
                        std::min(rows, (b + 1) * kRowBlock), block_g.data() + b * C, block_gx.data() + b * C);
   });
-  std::vector<float> k1(C), k2(C), k3(C);
+  std::vector<double> sums(2 * C);  // per channel: sum(g), sum(g * xhat)
   for (std::size_t c = 0; c < C; ++c) {
     double sg = 0.0, sgx = 0.0;
     for (std::size_t b = 0; b < blocks; ++b) sg += block_g[b * C + c], sgx += block_gx[b * C + c];
-    sgx *= inv_std[c];  // sum(g * xhat)
-    dgamma[c] += static_cast<float>(sgx);
+    sums[c] = sg;
+    sums[C + c] = sgx * inv_std[c];
+    dgamma[c] += static_cast<float>(sums[C + c]);
     dbeta[c] += static_cast<float>(sg);
+  }
+  if (replicas) replicas->sum(sums.data(), sums.size());
+  std::vector<float> k1(C), k2(C), k3(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    const double sg = sums[c], sgx = sums[C + c];
     // dx = a g - a mean(g) - a xhat mean(g xhat), xhat = (x - mean) inv_std, a = gamma inv_std
-    const double a = static_cast<double>(gamma[c]) * inv_std[c], n = static_cast<double>(rows);
+    const double a = static_cast<double>(gamma[c]) * inv_std[c], n = static_cast<double>(replicas ? total_rows : rows);
     k1[c] = static_cast<float>(a);
     k2[c] = static_cast<float>(a * sg / n - a * sgx / n * inv_std[c] * mean[c]);
     k3[c] = static_cast<float>(a * sgx / n * inv_std[c]);
@@ -135,18 +172,20 @@ void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const fl
 
 // Training backward, given the forward's output y (for the activation's mask) and statistics.
 // dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)), g = dy * act'(y);
-// dgamma += sum(g * xhat), dbeta += sum(g).
+// dgamma += sum(g * xhat), dbeta += sum(g) over this replica's rows. With `replicas`, the means are over
+// every replica's `total_rows` (what the forward returned).
 inline void batch_norm_train_backward(Isa isa, std::size_t rows, int channels, const float* x, const float* y,
                                       const float* dy, const float* gamma, const float* mean, const float* inv_std,
-                                      Activation act, float* dx, float* dgamma, float* dbeta, ThreadPool* pool) {
+                                      Activation act, float* dx, float* dgamma, float* dbeta, ThreadPool* pool,
+                                      ReplicaGroup* replicas = nullptr, std::size_t total_rows = 0) {
   const std::size_t C = static_cast<std::size_t>(channels);
   const Clamp clamp = clamp_of(act);
   if (act == Activation::identity)
     detail_bn::backward<false>(isa, rows, C, x, y, dy, gamma, mean, inv_std, clamp.lo, clamp.hi, dx, dgamma, dbeta,
-                               pool);
+                               pool, replicas, total_rows);
   else
     detail_bn::backward<true>(isa, rows, C, x, y, dy, gamma, mean, inv_std, clamp.lo, clamp.hi, dx, dgamma, dbeta,
-                              pool);
+                              pool, replicas, total_rows);
 }
 
 }  // namespace pfld::kernels

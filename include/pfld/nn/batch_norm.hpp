@@ -41,17 +41,18 @@ class BatchNorm : public Layer {
     if (training_) {
       detail::require(rows > 1, "BatchNorm(", channels_, "): training needs more than one value per channel, input ",
                       x.shape().str());
-      if (reference) {
+      batch_rows_ = rows;
+      if (reference && !replicas_) {
         kernels::ref::batch_norm_forward_train(rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_,
                                                output_.data(), batch_mean_.data(), batch_var_.data(),
                                                batch_inv_std_.data());
         kernels::ref::activation_forward(act_, output_.numel(), output_.data(), output_.data());
       } else {
-        kernels::batch_norm_train_forward(active_isa(), rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_,
-                                          act_, output_.data(), batch_mean_.data(), batch_var_.data(),
-                                          batch_inv_std_.data(), &default_thread_pool());
+        batch_rows_ = kernels::batch_norm_train_forward(active_isa(), rows, channels_, x.data(), gamma_.data(), beta_.data(),
+                                                        eps_, act_, output_.data(), batch_mean_.data(), batch_var_.data(),
+                                                        batch_inv_std_.data(), &default_thread_pool(), replicas_);
       }
-      const float unbias = static_cast<float>(rows) / static_cast<float>(rows - 1);
+      const float unbias = static_cast<float>(batch_rows_) / static_cast<float>(batch_rows_ - 1);
       // Averaging: the n-th batch since it began weighs 1 / n, which makes the running values the mean.
       const float w = averaged_batches_ >= 0 ? 1.0f / static_cast<float>(++averaged_batches_) : momentum_;
       for (int c = 0; c < channels_; ++c) {
@@ -76,11 +77,11 @@ class BatchNorm : public Layer {
     require_shape(dy, output_.shape(), "BatchNorm backward: gradient");
     const std::size_t rows = input_.numel() / static_cast<std::size_t>(channels_);
     ensure_shape(input_grad_, input_.shape());
-    if (input_was_training_ && active_isa() != Isa::ref) {
+    if (input_was_training_ && (active_isa() != Isa::ref || replicas_)) {
       kernels::batch_norm_train_backward(active_isa(), rows, channels_, input_.data(), output_.data(), dy.data(),
                                          gamma_.data(), batch_mean_.data(), batch_inv_std_.data(), act_,
                                          input_grad_.data(), gamma_grad_.data(), beta_grad_.data(),
-                                         &default_thread_pool());
+                                         &default_thread_pool(), replicas_, batch_rows_);
       return input_grad_;
     }
     // The activation's slope, read from the output (clamped exactly where the input was).
@@ -109,6 +110,7 @@ class BatchNorm : public Layer {
   void reset_parameters(Rng&) override { reset_parameters_and_statistics(); }
 
   void set_statistics_averaging(bool on) override { averaged_batches_ = on ? 0 : -1; }
+  void set_batch_norm_replicas(ReplicaGroup* replicas) override { replicas_ = replicas; }
   bool statistics_averaging() const { return averaged_batches_ >= 0; }
 
  private:
@@ -127,6 +129,8 @@ class BatchNorm : public Layer {
   Tensor input_, output_, input_grad_, masked_grad_;
   bool input_was_training_ = true;
   int averaged_batches_ = -1;  // batches averaged into the running statistics; -1: moving average
+  ReplicaGroup* replicas_ = nullptr;  // synchronised statistics (set_batch_norm_replicas)
+  std::size_t batch_rows_ = 0;        // the rows the last training forward's statistics are over
 };
 
 }  // namespace pfld::nn

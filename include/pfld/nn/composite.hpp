@@ -1,5 +1,5 @@
-// A layer made of named child layers: parameters, buffers, initialisation, the training flag and
-// statistics averaging are those of the children, under "child." prefixes (PyTorch's state_dict names).
+// A layer made of named child layers: parameters, buffers, initialisation, the training flag,
+// statistics averaging and batch-norm replicas are those of the children, under "child." prefixes (PyTorch's state_dict names).
 #pragma once
 
 #include <string>
@@ -42,6 +42,10 @@ class Composite : public Layer {
 
   void set_statistics_averaging(bool on) override {
     for (auto& child : children_) child.second->set_statistics_averaging(on);
+  }
+
+  void set_batch_norm_replicas(ReplicaGroup* replicas) override {
+    for (auto& child : children_) child.second->set_batch_norm_replicas(replicas);
   }
 
  protected:

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/replica_group.hpp"
 #include "../core/rng.hpp"
 #include "../core/tensor.hpp"
 
@@ -49,6 +50,11 @@ class Layer {
   // batches seen since it was turned on, instead of an exponential moving average (see
   // train/batch_norm_statistics.hpp). Other layers have no statistics and ignore it.
   virtual void set_statistics_averaging(bool) {}
+
+  // Synchronised batch norm in a data-parallel run: training-mode batch norm normalises with the
+  // statistics of every replica's batch (kernels/batch_norm.hpp); null: this replica's batch alone.
+  // The group must outlive the layer's use of it. Other layers ignore it.
+  virtual void set_batch_norm_replicas(ReplicaGroup*) {}
 
   void zero_grad() {
     for (auto& p : parameters()) p.grad->zero();

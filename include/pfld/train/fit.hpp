@@ -3,6 +3,11 @@
 // checkpoint; resume from that checkpoint; a stop request (Ctrl-C) ends with a checkpoint. Progress
 // goes to callbacks, so a tool prints and logs what it likes. pfld_train is option parsing around fit.
 //
+// Data-parallel (the trainer's replicas, train/distributed.hpp): every replica runs fit on its own
+// shard's batches; they step together (the epoch as long as the shortest shard's), stop together, and
+// replica 0 alone averages, validates and writes the files, then hands its weights and batch-norm
+// statistics to the others at the end of each epoch.
+//
 // Files in FitOptions::out_dir: best.pfld (the best validation NME, or the last epoch without
 // validation faces), last.ckpt (resumable), average.pfld (with weight averaging: the mean network,
 // which is then what is validated and kept).
@@ -47,7 +52,17 @@ struct FitOptions {
   std::function<bool()> stop;
 };
 
-// After every step: where the epoch stands, for progress lines.
+namespace detail_fit {
+
+// Replica 0's weights and batch-norm statistics on every replica.
+inline void broadcast_state(ReplicaGroup& replicas, nn::Layer& layer) {
+  for (const nn::Parameter& p : layer.parameters()) replicas.broadcast(p.value->data(), p.value->numel(), 0);
+  for (const nn::Buffer& b : layer.buffers()) replicas.broadcast(b.value->data(), b.value->numel(), 0);
+}
+
+}  // namespace detail_fit
+
+// After every step: where the epoch stands, for progress lines (images over every replica).
 struct StepReport {
   int epoch = 0;  // 0-based
   int step_in_epoch = 0, steps_per_epoch = 0;
@@ -98,14 +113,18 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
   detail::require(options.precise_bn == 0 || options.statistics_batches != nullptr,
                   "fit: precise batch norm needs its own batches");
   detail::require(options.epochs >= 0 && options.average_from >= 0, "fit: epochs and average_from must not be negative");
-  const int per_epoch = batches.batches_per_epoch();
-  detail::require(per_epoch > 0 || options.epochs == 0, "fit: fewer training faces than one batch");
+  ReplicaGroup* const replicas = trainer.replicas();
+  const bool writes = !replicas || replicas->rank() == 0;  // validates, averages, writes the files
+  const int replica_count = replicas ? replicas->size() : 1;
+  const int per_epoch = replicas ? static_cast<int>(replicas->min(batches.batches_per_epoch())) : batches.batches_per_epoch();
+  detail::require(per_epoch > 0 || options.epochs == 0, "fit: fewer training faces than one batch",
+                  replicas ? " (on some replica)" : "");
   const std::string dir = options.out_dir.empty() ? std::string(".") : options.out_dir;
   const std::string average_path = dir + "/average.pfld", best_path = dir + "/best.pfld", last_path = dir + "/last.ckpt";
 
   WeightAverage average;
   std::unique_ptr<model::PfldNet> average_net;
-  if (options.average_from > 0) average_net = std::make_unique<model::PfldNet>(net.config());
+  if (options.average_from > 0 && writes) average_net = std::make_unique<model::PfldNet>(net.config());
 
   FitResult result;
   int first_epoch = 0;
@@ -128,7 +147,12 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
     }
     if (callbacks.on_resume) callbacks.on_resume(p.epoch, p.step);
   }
+  if (replicas) {  // one starting point, whatever each replica initialised or loaded
+    detail_fit::broadcast_state(*replicas, net);
+    detail_fit::broadcast_state(*replicas, aux);
+  }
   auto checkpoint = [&](int epochs_done) {
+    if (!writes) return;
     TrainingProgress p;
     p.epoch = epochs_done;
     p.step = trainer.steps_done();
@@ -151,7 +175,9 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
       Batch batch = batches.next();
       if (prepare) prepare(batch);
       loss_sum += trainer.step(batch);
-      if (options.stop && options.stop()) {
+      bool stop = options.stop && options.stop();
+      if (replicas) stop = replicas->min(stop ? 0 : 1) == 0;  // any replica's request stops all
+      if (stop) {
         checkpoint(epoch);  // the epoch in progress restarts on resume
         result.epochs_done = epoch;
         result.best_nme = options.val ? best_nme : -1;
@@ -162,8 +188,9 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
         StepReport r;
         r.epoch = epoch, r.step_in_epoch = b + 1, r.steps_per_epoch = per_epoch;
         r.mean_loss = loss_sum / (b + 1);
-        r.images_per_second = (b + 1) * static_cast<double>(batches.batch_size()) / std::max(1e-9, seconds_since(epoch_start));
-        r.seconds_left = ((options.epochs - epoch) * static_cast<double>(per_epoch) - (b + 1)) * batches.batch_size() /
+        const double global_batch = static_cast<double>(batches.batch_size()) * replica_count;
+        r.images_per_second = (b + 1) * global_batch / std::max(1e-9, seconds_since(epoch_start));
+        r.seconds_left = ((options.epochs - epoch) * static_cast<double>(per_epoch) - (b + 1)) * global_batch /
                          std::max(1e-9, r.images_per_second);
         callbacks.on_step(r);
       }
@@ -171,6 +198,15 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
     EpochReport report;
     report.epoch = epoch + 1;
     report.train_loss = per_epoch > 0 ? loss_sum / per_epoch : 0.0;
+    if (!writes) {  // replica 0 averages, validates and writes; then its state is everyone's
+      detail_fit::broadcast_state(*replicas, net);
+      detail_fit::broadcast_state(*replicas, aux);
+      report.steps = trainer.steps_done();
+      report.lr = trainer.current_lr();
+      report.seconds = seconds_since(start);
+      if (callbacks.on_epoch) callbacks.on_epoch(report);
+      continue;
+    }
     // The network validated and kept: the trained one, or from average_from on the mean.
     model::PfldNet* kept = &net;
     if (average_net && epoch + 1 >= options.average_from) {
@@ -179,8 +215,11 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
       kept = average_net.get();
       report.averaged = true;
     }
-    if (options.precise_bn > 0)
+    if (options.precise_bn > 0) {
+      kept->set_batch_norm_replicas(nullptr);  // (replica 0 alone: its batches' statistics)
       estimate_batch_norm_statistics(*kept, options.precise_bn, [&] { return options.statistics_batches->next(); });
+      if (kept == &net && trainer.batch_norm_synchronised()) net.set_batch_norm_replicas(replicas);
+    }
     if (kept != &net)
       save_weights(average_path, *kept, nullptr, with({{"averaged_epochs", std::to_string(average.count())}}));
     if (options.val) {
@@ -202,6 +241,10 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
       save_weights(best_path, *kept, nullptr, with({{"epoch", std::to_string(epoch + 1)}}));
     }
     checkpoint(epoch + 1);
+    if (replicas) {
+      detail_fit::broadcast_state(*replicas, net);
+      detail_fit::broadcast_state(*replicas, aux);
+    }
     report.steps = trainer.steps_done();
     report.lr = trainer.current_lr();
     report.seconds = seconds_since(start);

@@ -1,9 +1,12 @@
 // One training step of PFLD: backbone + auxiliary net forward, weighted loss, backward, optimiser update.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <vector>
 
+#include "../core/replica_group.hpp"
 #include "../data/batch.hpp"
 #include "../model/aux_net.hpp"
 #include "../model/loss.hpp"
@@ -32,7 +35,22 @@ class Trainer {
   void set_batch_norm_frozen(bool frozen) { batch_norm_frozen_ = frozen; }
   bool batch_norm_frozen() const { return batch_norm_frozen_; }
 
-  // One update; returns the batch loss before the update.
+  // Data-parallel training (train/distributed.hpp): every replica steps on its own part of the global
+  // batch and the gradients (and the loss) are averaged over `replicas` before the update, so every
+  // replica makes the same update. Requires: the replicas start from the same weights and optimizer
+  // state, and their parts of the batch are the same size. With `synchronise_batch_norm`, batch norm
+  // normalises with the whole global batch's statistics (then N replicas compute what one replica
+  // would over the N parts); else each with its own part's. Null: this process alone.
+  void set_replicas(ReplicaGroup* replicas, bool synchronise_batch_norm) {
+    replicas_ = replicas;
+    synchronised_batch_norm_ = replicas && synchronise_batch_norm;
+    net_.set_batch_norm_replicas(synchronised_batch_norm_ ? replicas : nullptr);
+    aux_.set_batch_norm_replicas(synchronised_batch_norm_ ? replicas : nullptr);
+  }
+  ReplicaGroup* replicas() const { return replicas_; }
+  bool batch_norm_synchronised() const { return synchronised_batch_norm_; }
+
+  // One update; returns the batch loss before the update (the global batch's, over replicas).
   float step(const Batch& batch) {
     net_.set_training(!batch_norm_frozen_);
     aux_.set_training(true);
@@ -43,13 +61,14 @@ class Trainer {
     const bool with_pose = loss_.uses_pose();
     const Tensor no_pose;
     const Tensor& predicted_pose = with_pose ? aux_.forward(net_.features()) : no_pose;
-    const float loss = loss_.forward(predicted, batch.landmarks, predicted_pose, batch.pose, batch.attributes);
+    float loss = loss_.forward(predicted, batch.landmarks, predicted_pose, batch.pose, batch.attributes);
     detail::require(std::isfinite(loss), "training diverged: loss is ", loss, " at step ", step_,
                     " (lower the learning rate?)");
     if (with_pose)
       net_.backward(loss_.landmark_grad(), &aux_.backward(loss_.pose_grad()));
     else
       net_.backward(loss_.landmark_grad());
+    if (replicas_) loss = average_over_replicas(params, loss);
 
     optimizer_.step(params, schedule_.at(step_));
     ++step_;
@@ -69,6 +88,28 @@ class Trainer {
   const model::PfldLoss& loss() const { return loss_; }
 
  private:
+  // Every gradient, and the loss, replaced by its mean over the replicas: one flat buffer, one sum.
+  float average_over_replicas(const std::vector<nn::Parameter>& params, float loss) {
+    std::size_t total = 1;
+    for (const auto& p : params) total += p.grad->numel();
+    flat_.resize(total);
+    std::size_t at = 0;
+    for (const auto& p : params) {
+      std::copy(p.grad->data(), p.grad->data() + p.grad->numel(), flat_.begin() + static_cast<std::ptrdiff_t>(at));
+      at += p.grad->numel();
+    }
+    flat_[at] = loss;
+    replicas_->sum(flat_.data(), flat_.size());
+    const float inv = 1.0f / static_cast<float>(replicas_->size());
+    at = 0;
+    for (const auto& p : params) {
+      float* g = p.grad->data();
+      for (std::size_t i = 0; i < p.grad->numel(); ++i) g[i] = flat_[at + i] * inv;
+      at += p.grad->numel();
+    }
+    return flat_[at] * inv;
+  }
+
   model::PfldNet& net_;
   model::AuxNet& aux_;
   model::PfldLoss loss_;
@@ -76,6 +117,9 @@ class Trainer {
   LrSchedule schedule_;
   int step_ = 0;
   bool batch_norm_frozen_ = false;
+  ReplicaGroup* replicas_ = nullptr;
+  bool synchronised_batch_norm_ = false;
+  std::vector<float> flat_;  // the gradients in one buffer (average_over_replicas)
 };
 
 }  // namespace pfld::train
