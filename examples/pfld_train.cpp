@@ -50,7 +50,7 @@ struct Options {
   int landmarks = 0, labelled_draws = 1;
   std::uint64_t seed = 1;
   bool augment = true, freeze_bn = false, teacher_mirror = false, teacher_readout = false, refit_output = false;
-  bool replica_bn_sync = true;  // under mpirun: batch norm over the global batch (else each rank's part)
+  bool replica_bn_sync = false;  // under mpirun: batch norm over each rank's part (sync: the global batch)
 };
 
 const char* kUsage =
@@ -99,8 +99,9 @@ const char* kUsage =
     "                      training faces' crops as --teacher-readout (refit.pfld); with --epochs 0, the --init\n"
     "                      weights' alone\n"
     "  --resume CKPT       continue from a checkpoint (same data and options)\n"
-    "  --replica-bn MODE   under mpirun: batch norm statistics over the global batch (sync, the default:\n"
-    "                      what one process would compute) or each rank's part of it (local)\n"
+    "  --replica-bn MODE   under mpirun: batch norm statistics over each rank's part of the batch (local,\n"
+    "                      the default, as PyTorch's DDP) or over the global batch (sync: what one process\n"
+    "                      would compute, at a collective per layer)\n"
     "  --init FILE         start from trained weights (.pfld or a PFLD .onnx) of the same width; a 98-point\n"
     "                      WFLW model starts a 68-point one through the point correspondence\n";
 
