@@ -198,50 +198,43 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
     EpochReport report;
     report.epoch = epoch + 1;
     report.train_loss = per_epoch > 0 ? loss_sum / per_epoch : 0.0;
-    if (!writes) {  // replica 0 averages, validates and writes; then its state is everyone's
-      detail_fit::broadcast_state(*replicas, net);
-      detail_fit::broadcast_state(*replicas, aux);
-      report.steps = trainer.steps_done();
-      report.lr = trainer.current_lr();
-      report.seconds = seconds_since(start);
-      if (callbacks.on_epoch) callbacks.on_epoch(report);
-      continue;
-    }
-    // The network validated and kept: the trained one, or from average_from on the mean.
-    model::PfldNet* kept = &net;
-    if (average_net && epoch + 1 >= options.average_from) {
-      average.add(net);
-      average.copy_to(*average_net);
-      kept = average_net.get();
-      report.averaged = true;
-    }
-    if (options.precise_bn > 0) {
-      kept->set_batch_norm_replicas(nullptr);  // (replica 0 alone: its batches' statistics)
-      estimate_batch_norm_statistics(*kept, options.precise_bn, [&] { return options.statistics_batches->next(); });
-      if (kept == &net && trainer.batch_norm_synchronised()) net.set_batch_norm_replicas(replicas);
-    }
-    if (kept != &net)
-      save_weights(average_path, *kept, nullptr, with({{"averaged_epochs", std::to_string(average.count())}}));
-    if (options.val) {
-      const eval::Evaluation e = eval::evaluate(*kept, *options.val, *options.val_crops);
-      report.val_nme = e.summary.mean_nme;
-      report.val_failure_rate = e.summary.failure_rate(0.10);
-      report.val_auc = e.summary.auc(0.10);
-      report.val_bias = e.mean_signed_error;
-      if (kept != &net) report.val_nme_unaveraged = eval::evaluate(net, *options.val, *options.val_crops).summary.mean_nme;
-      if (report.val_nme < best_nme) {
-        best_nme = report.val_nme;
-        report.best = true;
-        save_weights(best_path, *kept, nullptr,
-                     with({{"epoch", std::to_string(epoch + 1)}, {"val_nme", std::to_string(report.val_nme)}}));
+    if (writes) {  // (replica 0 of several: the others take its state below)
+      // The network validated and kept: the trained one, or from average_from on the mean.
+      model::PfldNet* kept = &net;
+      if (average_net && epoch + 1 >= options.average_from) {
+        average.add(net);
+        average.copy_to(*average_net);
+        kept = average_net.get();
+        report.averaged = true;
       }
-      report.best_val_nme = best_nme;
-    } else {
-      report.best = true;
-      save_weights(best_path, *kept, nullptr, with({{"epoch", std::to_string(epoch + 1)}}));
+      if (options.precise_bn > 0) {
+        kept->set_batch_norm_replicas(nullptr);  // (replica 0 alone: its batches' statistics)
+        estimate_batch_norm_statistics(*kept, options.precise_bn, [&] { return options.statistics_batches->next(); });
+        if (kept == &net && trainer.batch_norm_synchronised()) net.set_batch_norm_replicas(replicas);
+      }
+      if (kept != &net)
+        save_weights(average_path, *kept, nullptr, with({{"averaged_epochs", std::to_string(average.count())}}));
+      if (options.val) {
+        const eval::Evaluation e = eval::evaluate(*kept, *options.val, *options.val_crops);
+        report.val_nme = e.summary.mean_nme;
+        report.val_failure_rate = e.summary.failure_rate(0.10);
+        report.val_auc = e.summary.auc(0.10);
+        report.val_bias = e.mean_signed_error;
+        if (kept != &net) report.val_nme_unaveraged = eval::evaluate(net, *options.val, *options.val_crops).summary.mean_nme;
+        if (report.val_nme < best_nme) {
+          best_nme = report.val_nme;
+          report.best = true;
+          save_weights(best_path, *kept, nullptr,
+                       with({{"epoch", std::to_string(epoch + 1)}, {"val_nme", std::to_string(report.val_nme)}}));
+        }
+        report.best_val_nme = best_nme;
+      } else {
+        report.best = true;
+        save_weights(best_path, *kept, nullptr, with({{"epoch", std::to_string(epoch + 1)}}));
+      }
+      checkpoint(epoch + 1);
     }
-    checkpoint(epoch + 1);
-    if (replicas) {
+    if (replicas) {  // replica 0's weights and statistics are everyone's
       detail_fit::broadcast_state(*replicas, net);
       detail_fit::broadcast_state(*replicas, aux);
     }
