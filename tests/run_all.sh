@@ -121,8 +121,8 @@ step "Fuzz targets (clang, libFuzzer + AddressSanitizer + UndefinedBehaviorSanit
 # hang, sanitizer report or allocation over 2 GB fails the stage (tests/fuzz/run.sh).
 if command -v "${CLANGXX:-clang++}" >/dev/null; then
   # A fixed seed: the same mutations every run (the long runs that explore are tests/fuzz/run.sh's own).
-  # 10 s a target: the whole command stays well under CI's 20 minutes on a slower machine than this one.
-  BUILD_ROOT="$build" FUZZ_SEED=${FUZZ_SEED:-1} bash "$here/tests/fuzz/run.sh" --seconds "${FUZZ_SECONDS:-10}"
+  # 5 s a target: the whole command stays well under CI's 20 minutes on a slower machine than this one.
+  BUILD_ROOT="$build" FUZZ_SEED=${FUZZ_SEED:-1} bash "$here/tests/fuzz/run.sh" --seconds "${FUZZ_SECONDS:-5}"
   passed=$((passed + 8))
 elif [ -n "${CI:-}" ]; then
   echo "clang++ is missing: CI must run the fuzz targets (apt-get install clang libclang-rt-14-dev)"

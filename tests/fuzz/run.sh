@@ -40,7 +40,7 @@ done
 
 cxx=${CLANGXX:-clang++}
 # stb_image.ignorelist: the one known stb_image bug that no guard can see, left out of UBSan (see the file).
-flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+flags=(-std=c++17 -O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -fsanitize-ignorelist="$here/stb_image.ignorelist" -Wall -Wextra -Werror -I "$root/include")
 mkdir -p "$out/artifacts"
 
