@@ -13,6 +13,7 @@
 #include <cstdio>
 
 int main(int argc, char** argv) {
+  if (!pfld::train::launched_by_mpi()) return PFLD_TOOL::run(argc, argv, nullptr);  // no MPI runtime to start
   try {
     pfld::train::MpiSession mpi(argc, argv);
     pfld::train::MpiReplicas replicas;

@@ -484,6 +484,7 @@ TEST_SUITE("kernels") {
   TEST_CASE("batch norm (threaded, activation fused; train and eval) against the reference, every ISA") {
     ThreadPool pool(2);
     Rng rng(33);
+    kernels::BatchNormScratch scratch;  // one for every shape: it grows and is reused, as in a network
     for (Isa isa : test::available_isas())
       for (Activation act : {Activation::identity, Activation::relu, Activation::relu6})
         for (std::size_t rows : {3u, 7u, 256u, 257u, 3000u})  // (with 2 rows xhat = +-1 and dx is pure rounding)
@@ -501,7 +502,7 @@ TEST_SUITE("kernels") {
             kernels::ref::activation_forward(act, y_ref.numel(), y_ref.data(), y_ref.data());
             Tensor y(shape), mean(per_channel), var(per_channel), inv(per_channel);
             kernels::batch_norm_train_forward(isa, rows, channels, x.data(), gamma.data(), beta.data(), 1e-5f, act, y.data(),
-                                              mean.data(), var.data(), inv.data(), rows % 2 ? &pool : nullptr);
+                                              mean.data(), var.data(), inv.data(), scratch, rows % 2 ? &pool : nullptr);
             CHECK(test::relative_error(y, y_ref) < 1e-5);
             CHECK(test::relative_error(mean, mean_ref) < 1e-5);
             CHECK(test::relative_error(var, var_ref) < 1e-5);
@@ -512,7 +513,7 @@ TEST_SUITE("kernels") {
                                                     inv_ref.data(), dx_ref.data(), dg_ref.data(), db_ref.data());
             Tensor dx(shape), dg(per_channel), db(per_channel);
             kernels::batch_norm_train_backward(isa, rows, channels, x.data(), y_ref.data(), dy.data(), gamma.data(),
-                                               mean_ref.data(), inv_ref.data(), act, dx.data(), dg.data(), db.data(), &pool);
+                                               mean_ref.data(), inv_ref.data(), act, dx.data(), dg.data(), db.data(), scratch, &pool);
             CHECK(test::relative_error(dx, dx_ref) < 1e-4);
             CHECK(test::relative_error(dg, dg_ref) < 1e-5);
             CHECK(test::relative_error(db, db_ref) < 1e-5);
@@ -523,7 +524,7 @@ TEST_SUITE("kernels") {
                                                   running_var.data(), 1e-5f, y_ref.data());
             kernels::ref::activation_forward(act, y_ref.numel(), y_ref.data(), y_ref.data());
             kernels::batch_norm_eval_forward(isa, rows, channels, x.data(), gamma.data(), beta.data(), mean_ref.data(),
-                                             running_var.data(), 1e-5f, act, y.data(), &pool);
+                                             running_var.data(), 1e-5f, act, y.data(), scratch, &pool);
             CHECK(test::relative_error(y, y_ref) < 1e-5);
           }
   }

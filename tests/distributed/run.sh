@@ -4,7 +4,7 @@
 #   bash tests/distributed/run.sh MPIEXEC DISTRIBUTED_TEST PFLD_TRAIN
 #
 # 1. pfld_distributed_test on 2 ranks: the replicas reach one process's weights (synchronised batch
-#    norm), local batch norm differs, every rank holds rank 0's weights.
+#    norm), local batch norm differs, every rank holds rank 0's weights, one rank's stop reaches all.
 # 2. The same with rank 1 killed after its first step: the job must end, non-zero, within a minute.
 # 3. pfld_train on 2 ranks over a small folder: exit 0, one result line (rank 0's), its files written;
 #    then its checkpoint resumed by one process.

@@ -3,7 +3,8 @@
 // - the ranks, each stepping on its half of every global batch with synchronised batch norm, end with the
 //   weights that one process stepping on the whole batches reaches (rank 0 runs that reference too);
 // - with each rank's own batch-norm statistics (local) the weights differ from it: the option acts;
-// - every rank holds the same weights as rank 0 after the steps.
+// - every rank holds the same weights as rank 0 after the steps;
+// - a stop that rank 1 alone asks for at step 1 reaches every rank with that step, and no other step.
 // With --die, rank 1 kills itself after the first step: mpirun must end the job, not hang (run.sh
 // checks the exit status and the time).
 //
@@ -100,13 +101,16 @@ double relative_difference(const std::vector<float>& a, const std::vector<float>
   return diff / scale;
 }
 
-// Trains kSteps on this rank's part of each global batch; returns the weights.
-std::vector<float> train_replicated(pfld::ReplicaGroup& replicas, bool synchronise, bool die) {
+// Trains kSteps on this rank's part of each global batch, rank 1 asking to stop at step 1; returns the
+// weights, and counts in `stop_errors` the steps whose stop answer is not "at step 1".
+std::vector<float> train_replicated(pfld::ReplicaGroup& replicas, bool synchronise, bool die, int& stop_errors) {
   Run run;
   run.trainer.set_replicas(&replicas, synchronise);
   const int part = kGlobalBatch / replicas.size();
   for (int step = 0; step < kSteps; ++step) {
-    run.trainer.step(make_batch(run.config, step, replicas.rank() * part, part));
+    bool stop = replicas.rank() == 1 && step == 1;
+    run.trainer.step(make_batch(run.config, step, replicas.rank() * part, part), &stop);
+    if (stop != (step == 1)) ++stop_errors;
     if (die && replicas.rank() == 1) std::raise(SIGKILL);
   }
   return run.weights();
@@ -124,13 +128,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const std::vector<float> synced = train_replicated(replicas, true, die);
-    const std::vector<float> local = train_replicated(replicas, false, false);
+    int stop_errors = 0;
+    const std::vector<float> synced = train_replicated(replicas, true, die, stop_errors);
+    const std::vector<float> local = train_replicated(replicas, false, false, stop_errors);
     // Every rank's weights against rank 0's.
     std::vector<float> lead = synced;
     replicas.broadcast(lead.data(), lead.size(), 0);
     const double spread = relative_difference(synced, lead);
     int failures = 0;
+    if (stop_errors != 0) {
+      std::fprintf(stderr, "rank %d: %d steps answered the stop request wrongly (rank 1 asks at step 1)\n",
+                   replicas.rank(), stop_errors);
+      ++failures;
+    }
     if (spread != 0.0) {
       std::fprintf(stderr, "rank %d: weights differ from rank 0's by %.3g\n", replicas.rank(), spread);
       ++failures;

@@ -62,16 +62,27 @@ struct ClassStatistics {
   std::vector<float> weights;
 };
 
+// The one place shares become loss weights: from the (weighted) count of faces in each class, out of
+// `faces` faces in all.
+inline ClassStatistics class_statistics_from_counts(const std::vector<double>& counts, double faces) {
+  detail::require(faces > 0, "class statistics: no faces");
+  ClassStatistics s;
+  for (double count : counts) {
+    const float fraction = static_cast<float>(count / faces);
+    s.fractions.push_back(fraction);
+    s.weights.push_back(fraction > 0 ? 1.0f / fraction : 0.0f);
+  }
+  return s;
+}
+
 inline ClassStatistics class_statistics(const std::vector<std::vector<float>>& flags, std::size_t classes) {
   detail::require(!flags.empty(), "class statistics: no faces");
-  ClassStatistics s;
-  s.fractions.assign(classes, 0.0f);
+  std::vector<double> counts(classes, 0.0);
   for (const auto& f : flags) {
     detail::require(f.size() == classes, "class statistics: a face has ", f.size(), " flags, expected ", classes);
-    for (std::size_t c = 0; c < classes; ++c) s.fractions[c] += f[c] / static_cast<float>(flags.size());
+    for (std::size_t c = 0; c < classes; ++c) counts[c] += f[c];
   }
-  for (float fr : s.fractions) s.weights.push_back(fr > 0 ? 1.0f / fr : 0.0f);
-  return s;
+  return class_statistics_from_counts(counts, static_cast<double>(flags.size()));
 }
 
 }  // namespace data

@@ -143,12 +143,28 @@ struct FaceSet {
 
 using ImageDecoder = std::function<Image(const std::string&)>;
 
-// set.classes from its faces' classes, each face counted as often as an epoch draws it (Face::draws).
+// Per class, the faces of `set` in it, each counted as often as an epoch draws it (Face::draws); then,
+// as the last element, the faces drawn.
+inline std::vector<double> class_counts(const FaceSet& set) {
+  const std::size_t classes = set.scheme.names.size();
+  std::vector<double> counts(classes + 1, 0.0);
+  for (const Face& f : set.faces) {
+    detail::require(f.classes.size() == classes, "class statistics: a face has ", f.classes.size(),
+                    " class flags, expected ", classes);
+    const double draws = static_cast<double>(std::max(0, f.draws));
+    for (std::size_t c = 0; c < classes; ++c) counts[c] += draws * static_cast<double>(f.classes[c]);
+    counts[classes] += draws;
+  }
+  return counts;
+}
+
+// set.classes from its faces' classes, each face counted as often as an epoch draws it.
 inline void update_class_statistics(FaceSet& set) {
   if (set.scheme.names.empty()) return;
-  std::vector<std::vector<float>> flags;
-  for (const Face& f : set.faces) flags.insert(flags.end(), static_cast<std::size_t>(std::max(0, f.draws)), f.classes);
-  set.classes = class_statistics(flags, set.scheme.names.size());
+  std::vector<double> counts = class_counts(set);
+  const double faces = counts.back();
+  counts.pop_back();
+  set.classes = class_statistics_from_counts(counts, faces);
 }
 
 // Decodes every face (in parallel), checks it, and derives its pose and classes. Attribute classes are

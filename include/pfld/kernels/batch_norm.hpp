@@ -27,6 +27,15 @@
 
 namespace pfld::kernels {
 
+// The per-call working memory of the training passes (block statistics, per-channel sums and
+// coefficients), kept by the caller so a training step does not allocate. Grows to the largest layer
+// and stays. Not shared between threads: one per layer, as nn::BatchNorm keeps it.
+struct BatchNormScratch {
+  std::vector<float> blocks;    // two per block and channel
+  std::vector<double> sums;     // per channel: the statistics or gradient sums (and the replicas' row count)
+  std::vector<float> channels;  // per channel: the normalisation's or the backward's coefficients
+};
+
 namespace detail_bn {
 
 constexpr std::size_t kRowBlock = 256;
@@ -56,19 +65,24 @@ inline void normalize(Isa isa, std::size_t rows, std::size_t C, const float* x, 
 // rows when `replicas` is given). Returns the rows they are over.
 inline std::size_t batch_norm_train_forward(Isa isa, std::size_t rows, int channels, const float* x, const float* gamma,
                                             const float* beta, float eps, Activation act, float* y, float* mean,
-                                            float* var, float* inv_std, ThreadPool* pool,
-                                            ReplicaGroup* replicas = nullptr) {
+                                            float* var, float* inv_std, BatchNormScratch& scratch,
+                                            ThreadPool* pool, ReplicaGroup* replicas = nullptr) {
   using namespace detail_bn;
   const std::size_t C = static_cast<std::size_t>(channels);
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  std::vector<float> block_mean(blocks * C), block_m2(blocks * C);
+  scratch.blocks.resize(2 * blocks * C);
+  float* const block_mean = scratch.blocks.data();
+  float* const block_m2 = block_mean + blocks * C;
   run(pool, blocks, [&](std::size_t lo, std::size_t hi) {
     for (std::size_t b = lo; b < hi; ++b)
       kernel_table(isa).batch_norm_block_stats(x, C, b * kRowBlock, std::min(rows, (b + 1) * kRowBlock),
-                       block_mean.data() + b * C, block_m2.data() + b * C);
+                       block_mean + b * C, block_m2 + b * C);
   });
-  // Per channel: this replica's mean and sum of squared deviations, combined over blocks in double.
-  std::vector<double> local_mean(C), local_m2(C);
+  // Per channel: this replica's mean and sum of squared deviations, combined over blocks in double;
+  // kept as the sums every replica's combine (n * mean, m2 + n * mean^2), then as mean and m2.
+  scratch.sums.resize(2 * C + 1);
+  double* const local_mean = scratch.sums.data();
+  double* const local_m2 = local_mean + C;
   for (std::size_t c = 0; c < C; ++c) {
     double total_mean = 0.0;
     for (std::size_t b = 0; b < blocks; ++b) {
@@ -88,20 +102,21 @@ inline std::size_t batch_norm_train_forward(Isa isa, std::size_t rows, int chann
   double total_rows = static_cast<double>(rows);
   if (replicas) {
     // The same combination across replicas: sums of n * mean and of m2 + n * mean^2, and of n.
-    std::vector<double> sums(2 * C + 1);
     for (std::size_t c = 0; c < C; ++c) {
-      sums[c] = total_rows * local_mean[c];
-      sums[C + c] = local_m2[c] + total_rows * local_mean[c] * local_mean[c];
+      local_m2[c] += total_rows * local_mean[c] * local_mean[c];
+      local_mean[c] *= total_rows;
     }
-    sums[2 * C] = total_rows;
-    replicas->sum(sums.data(), sums.size());
-    total_rows = sums[2 * C];
+    scratch.sums[2 * C] = total_rows;
+    replicas->sum(scratch.sums.data(), scratch.sums.size());
+    total_rows = scratch.sums[2 * C];
     for (std::size_t c = 0; c < C; ++c) {
-      local_mean[c] = sums[c] / total_rows;
-      local_m2[c] = std::max(0.0, sums[C + c] - total_rows * local_mean[c] * local_mean[c]);
+      local_mean[c] /= total_rows;
+      local_m2[c] = std::max(0.0, local_m2[c] - total_rows * local_mean[c] * local_mean[c]);
     }
   }
-  std::vector<float> scale(C), shift(C);
+  scratch.channels.resize(2 * C);
+  float* const scale = scratch.channels.data();
+  float* const shift = scale + C;
   for (std::size_t c = 0; c < C; ++c) {
     const double v = local_m2[c] / total_rows;
     mean[c] = static_cast<float>(local_mean[c]);
@@ -110,21 +125,23 @@ inline std::size_t batch_norm_train_forward(Isa isa, std::size_t rows, int chann
     scale[c] = gamma[c] * inv_std[c];
     shift[c] = beta[c] - mean[c] * scale[c];
   }
-  detail_bn::normalize(isa, rows, C, x, scale.data(), shift.data(), act, y, pool);
+  detail_bn::normalize(isa, rows, C, x, scale, shift, act, y, pool);
   return static_cast<std::size_t>(total_rows);
 }
 
 // Eval forward: y = act(gamma * (x - running_mean) / sqrt(running_var + eps) + beta).
 inline void batch_norm_eval_forward(Isa isa, std::size_t rows, int channels, const float* x, const float* gamma,
                                     const float* beta, const float* running_mean, const float* running_var, float eps,
-                                    Activation act, float* y, ThreadPool* pool) {
+                                    Activation act, float* y, BatchNormScratch& scratch, ThreadPool* pool) {
   const std::size_t C = static_cast<std::size_t>(channels);
-  std::vector<float> scale(C), shift(C);
+  scratch.channels.resize(2 * C);
+  float* const scale = scratch.channels.data();
+  float* const shift = scale + C;
   for (std::size_t c = 0; c < C; ++c) {
     scale[c] = gamma[c] / std::sqrt(running_var[c] + eps);
     shift[c] = beta[c] - running_mean[c] * scale[c];
   }
-  detail_bn::normalize(isa, rows, C, x, scale.data(), shift.data(), act, y, pool);
+  detail_bn::normalize(isa, rows, C, x, scale, shift, act, y, pool);
 }
 
 namespace detail_bn {
@@ -134,15 +151,19 @@ namespace detail_bn {
 template <bool Masked>
 void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const float* y, const float* dy,
               const float* gamma, const float* mean, const float* inv_std, float lo, float hi, float* dx, float* dgamma,
-              float* dbeta, ThreadPool* pool, ReplicaGroup* replicas, std::size_t total_rows) {
+              float* dbeta, BatchNormScratch& scratch, ThreadPool* pool, ReplicaGroup* replicas,
+              std::size_t total_rows) {
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
-  std::vector<float> block_g(blocks * C), block_gx(blocks * C);
+  scratch.blocks.resize(2 * blocks * C);
+  float* const block_g = scratch.blocks.data();
+  float* const block_gx = block_g + blocks * C;
   run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
     for (std::size_t b = b_lo; b < b_hi; ++b)
       kernel_table(isa).batch_norm_backward_sums[Masked](x, y, dy, C, mean, lo, hi, b * kRowBlock,
-                       std::min(rows, (b + 1) * kRowBlock), block_g.data() + b * C, block_gx.data() + b * C);
+                       std::min(rows, (b + 1) * kRowBlock), block_g + b * C, block_gx + b * C);
   });
-  std::vector<double> sums(2 * C);  // per channel: sum(g), sum(g * xhat)
+  scratch.sums.resize(2 * C);
+  double* const sums = scratch.sums.data();  // per channel: sum(g), sum(g * xhat)
   for (std::size_t c = 0; c < C; ++c) {
     double sg = 0.0, sgx = 0.0;
     for (std::size_t b = 0; b < blocks; ++b) sg += block_g[b * C + c], sgx += block_gx[b * C + c];
@@ -151,8 +172,11 @@ void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const fl
     dgamma[c] += static_cast<float>(sums[C + c]);
     dbeta[c] += static_cast<float>(sg);
   }
-  if (replicas) replicas->sum(sums.data(), sums.size());
-  std::vector<float> k1(C), k2(C), k3(C);
+  if (replicas) replicas->sum(sums, 2 * C);
+  scratch.channels.resize(3 * C);
+  float* const k1 = scratch.channels.data();
+  float* const k2 = k1 + C;
+  float* const k3 = k2 + C;
   for (std::size_t c = 0; c < C; ++c) {
     const double sg = sums[c], sgx = sums[C + c];
     // dx = a g - a mean(g) - a xhat mean(g xhat), xhat = (x - mean) inv_std, a = gamma inv_std
@@ -162,7 +186,7 @@ void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const fl
     k3[c] = static_cast<float>(a * sgx / n * inv_std[c]);
   }
   run(pool, blocks, [&](std::size_t b_lo, std::size_t b_hi) {
-    kernel_table(isa).batch_norm_backward_dx[Masked](x, y, dy, C, k1.data(), k2.data(), k3.data(), lo, hi,
+    kernel_table(isa).batch_norm_backward_dx[Masked](x, y, dy, C, k1, k2, k3, lo, hi,
                      b_lo * kRowBlock, std::min(rows, b_hi * kRowBlock), dx);
   });
 }
@@ -176,16 +200,17 @@ void backward(Isa isa, std::size_t rows, std::size_t C, const float* x, const fl
 // every replica's `total_rows` (what the forward returned).
 inline void batch_norm_train_backward(Isa isa, std::size_t rows, int channels, const float* x, const float* y,
                                       const float* dy, const float* gamma, const float* mean, const float* inv_std,
-                                      Activation act, float* dx, float* dgamma, float* dbeta, ThreadPool* pool,
-                                      ReplicaGroup* replicas = nullptr, std::size_t total_rows = 0) {
+                                      Activation act, float* dx, float* dgamma, float* dbeta,
+                                      BatchNormScratch& scratch, ThreadPool* pool, ReplicaGroup* replicas = nullptr,
+                                      std::size_t total_rows = 0) {
   const std::size_t C = static_cast<std::size_t>(channels);
   const Clamp clamp = clamp_of(act);
   if (act == Activation::identity)
     detail_bn::backward<false>(isa, rows, C, x, y, dy, gamma, mean, inv_std, clamp.lo, clamp.hi, dx, dgamma, dbeta,
-                               pool, replicas, total_rows);
+                               scratch, pool, replicas, total_rows);
   else
     detail_bn::backward<true>(isa, rows, C, x, y, dy, gamma, mean, inv_std, clamp.lo, clamp.hi, dx, dgamma, dbeta,
-                              pool, replicas, total_rows);
+                              scratch, pool, replicas, total_rows);
 }
 
 }  // namespace pfld::kernels

@@ -41,8 +41,8 @@ class BatchNorm : public Layer {
     if (training_) {
       detail::require(rows > 1, "BatchNorm(", channels_, "): training needs more than one value per channel, input ",
                       x.shape().str());
-      batch_rows_ = rows;
       if (reference && !replicas_) {
+        batch_rows_ = rows;
         kernels::ref::batch_norm_forward_train(rows, channels_, x.data(), gamma_.data(), beta_.data(), eps_,
                                                output_.data(), batch_mean_.data(), batch_var_.data(),
                                                batch_inv_std_.data());
@@ -50,7 +50,7 @@ class BatchNorm : public Layer {
       } else {
         batch_rows_ = kernels::batch_norm_train_forward(active_isa(), rows, channels_, x.data(), gamma_.data(), beta_.data(),
                                                         eps_, act_, output_.data(), batch_mean_.data(), batch_var_.data(),
-                                                        batch_inv_std_.data(), &default_thread_pool(), replicas_);
+                                                        batch_inv_std_.data(), scratch_, &default_thread_pool(), replicas_);
       }
       const float unbias = static_cast<float>(batch_rows_) / static_cast<float>(batch_rows_ - 1);
       // Averaging: the n-th batch since it began weighs 1 / n, which makes the running values the mean.
@@ -65,7 +65,7 @@ class BatchNorm : public Layer {
       kernels::ref::activation_forward(act_, output_.numel(), output_.data(), output_.data());
     } else {
       kernels::batch_norm_eval_forward(active_isa(), rows, channels_, x.data(), gamma_.data(), beta_.data(),
-                                       running_mean_.data(), running_var_.data(), eps_, act_, output_.data(),
+                                       running_mean_.data(), running_var_.data(), eps_, act_, output_.data(), scratch_,
                                        &default_thread_pool());
     }
     input_ = x;
@@ -80,7 +80,7 @@ class BatchNorm : public Layer {
     if (input_was_training_ && (active_isa() != Isa::ref || replicas_)) {
       kernels::batch_norm_train_backward(active_isa(), rows, channels_, input_.data(), output_.data(), dy.data(),
                                          gamma_.data(), batch_mean_.data(), batch_inv_std_.data(), act_,
-                                         input_grad_.data(), gamma_grad_.data(), beta_grad_.data(),
+                                         input_grad_.data(), gamma_grad_.data(), beta_grad_.data(), scratch_,
                                          &default_thread_pool(), replicas_, batch_rows_);
       return input_grad_;
     }
@@ -131,6 +131,7 @@ class BatchNorm : public Layer {
   int averaged_batches_ = -1;  // batches averaged into the running statistics; -1: moving average
   ReplicaGroup* replicas_ = nullptr;  // synchronised statistics (set_batch_norm_replicas)
   std::size_t batch_rows_ = 0;        // the rows the last training forward's statistics are over
+  kernels::BatchNormScratch scratch_;
 };
 
 }  // namespace pfld::nn

@@ -46,23 +46,13 @@ inline void require_shards(std::size_t faces, std::size_t faces_needed, ReplicaG
 // set.classes over the union of every replica's shard (each replica loaded its own), so every replica
 // weighs the loss by the whole training set's class shares. Collective.
 inline void share_class_statistics(FaceSet& set, ReplicaGroup& replicas) {
-  const std::size_t classes = set.scheme.names.size();
-  if (classes == 0) return;
-  std::vector<double> sums(classes + 1, 0.0);  // per class: faces in it (drawn), then faces drawn
-  for (const Face& f : set.faces) {
-    const double draws = static_cast<double>(std::max(0, f.draws));
-    for (std::size_t c = 0; c < classes && c < f.classes.size(); ++c) sums[c] += draws * static_cast<double>(f.classes[c]);
-    sums[classes] += draws;
-  }
-  replicas.sum(sums.data(), sums.size());
-  detail::require(sums[classes] > 0, "class statistics: no faces on any rank");
-  set.classes.fractions.assign(classes, 0.0f);
-  set.classes.weights.assign(classes, 0.0f);
-  for (std::size_t c = 0; c < classes; ++c) {
-    const float fraction = static_cast<float>(sums[c] / sums[classes]);
-    set.classes.fractions[c] = fraction;
-    set.classes.weights[c] = fraction > 0 ? 1.0f / fraction : 0.0f;
-  }
+  if (set.scheme.names.empty()) return;
+  std::vector<double> counts = class_counts(set);
+  replicas.sum(counts.data(), counts.size());
+  const double faces = counts.back();
+  counts.pop_back();
+  detail::require(faces > 0, "class statistics: no faces on any rank");
+  set.classes = class_statistics_from_counts(counts, faces);
 }
 
 }  // namespace pfld::train

@@ -57,6 +57,15 @@ void in_pieces(std::size_t count, Call&& call) {
 
 }  // namespace detail_mpi
 
+// Whether a launcher (mpirun / mpiexec of Open MPI, MPICH or Intel MPI; srun with PMI or PMIx) started
+// this process, read from the environment it sets. A program started alone can then skip MPI_Init, and
+// the runtime it would start, and run as one process.
+inline bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK"})
+    if (std::getenv(name)) return true;
+  return false;
+}
+
 // MPI for the life of the object: initialises it (MPI_THREAD_FUNNELED: only the thread that made the
 // session calls MPI; pfld's worker threads never do) unless something else already did, and finalises
 // what it initialised. Errors on MPI_COMM_WORLD are returned and become pfld::Error, except where a

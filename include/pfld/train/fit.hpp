@@ -174,9 +174,8 @@ inline FitResult fit(Trainer& trainer, model::PfldNet& net, model::AuxNet& aux, 
     for (int b = 0; b < per_epoch; ++b) {
       Batch batch = batches.next();
       if (prepare) prepare(batch);
-      loss_sum += trainer.step(batch);
-      bool stop = options.stop && options.stop();
-      if (replicas) stop = replicas->min(stop ? 0 : 1) == 0;  // any replica's request stops all
+      bool stop = options.stop && options.stop();  // any replica's request stops all, after this step
+      loss_sum += trainer.step(batch, &stop);
       if (stop) {
         checkpoint(epoch);  // the epoch in progress restarts on resume
         result.epochs_done = epoch;

@@ -51,7 +51,9 @@ class Trainer {
   bool batch_norm_synchronised() const { return synchronised_batch_norm_; }
 
   // One update; returns the batch loss before the update (the global batch's, over replicas).
-  float step(const Batch& batch) {
+  // `stop`, if given: on entry whether this replica wants to stop, on return whether any replica does
+  // (the flag rides in the replicas' gradient sum: asking costs no collective of its own).
+  float step(const Batch& batch, bool* stop = nullptr) {
     net_.set_training(!batch_norm_frozen_);
     aux_.set_training(true);
     const std::vector<nn::Parameter> params = parameters();
@@ -68,7 +70,7 @@ class Trainer {
       net_.backward(loss_.landmark_grad(), &aux_.backward(loss_.pose_grad()));
     else
       net_.backward(loss_.landmark_grad());
-    if (replicas_) loss = average_over_replicas(params, loss);
+    if (replicas_) loss = average_over_replicas(params, loss, stop);
 
     optimizer_.step(params, schedule_.at(step_));
     ++step_;
@@ -88,9 +90,10 @@ class Trainer {
   const model::PfldLoss& loss() const { return loss_; }
 
  private:
-  // Every gradient, and the loss, replaced by its mean over the replicas: one flat buffer, one sum.
-  float average_over_replicas(const std::vector<nn::Parameter>& params, float loss) {
-    std::size_t total = 1;
+  // Every gradient, and the loss, replaced by its mean over the replicas, and *stop by whether any
+  // replica asked to stop: one flat buffer, one sum.
+  float average_over_replicas(const std::vector<nn::Parameter>& params, float loss, bool* stop) {
+    std::size_t total = 2;
     for (const auto& p : params) total += p.grad->numel();
     flat_.resize(total);
     std::size_t at = 0;
@@ -99,7 +102,9 @@ class Trainer {
       at += p.grad->numel();
     }
     flat_[at] = loss;
+    flat_[at + 1] = stop && *stop ? 1.0f : 0.0f;
     replicas_->sum(flat_.data(), flat_.size());
+    if (stop) *stop = flat_[at + 1] > 0.5f;
     const float inv = 1.0f / static_cast<float>(replicas_->size());
     at = 0;
     for (const auto& p : params) {
