@@ -156,17 +156,25 @@ expect 2 "expected WEIGHTS IMAGE X Y W H" pfld_embed "$weights" "$img" 1 2 3
 expect 1 "'abc' is not a number" pfld_embed "$weights" "$img" abc 1 4 4
 expect 1 "entirely outside" pfld_embed "$weights" "$img" 500 500 4 4
 expect 1 "truncated" pfld_embed "$tmp/truncated.pfld" "$img" 1 1 4 4
-# The same host built without the AVX-512 kernels (PFLD_KERNELS_AVX512=0; x86-64 builds make it): it runs,
-# and names the build, not the CPU, when asked for them.
-if [ -x "$bin/pfld_embed_avx2" ]; then
+# The same host built lean (PFLD_KERNELS_AVX512=0 PFLD_KERNELS_INT8=0; x86-64 builds make it): it runs
+# float and int8 files (the int8 ones on the reference's int8 kernels, to within 0.05 pixel of the full
+# build), and names the build, not the CPU, when asked for the AVX-512 kernels.
+if [ -x "$bin/pfld_embed_lean" ]; then
   cases=$((cases + 1))
-  if ! "$bin/pfld_embed_avx2" "$weights" "$img" 1 1 6 6 > "$tmp/out" 2> "$tmp/err" || [ "$(wc -l < "$tmp/out")" != 68 ]; then
-    fail_case "pfld_embed_avx2 on a face: no 68 landmarks"
+  if ! "$bin/pfld_embed_lean" "$weights" "$img" 1 1 6 6 > "$tmp/out" 2> "$tmp/err" || [ "$(wc -l < "$tmp/out")" != 68 ]; then
+    fail_case "pfld_embed_lean on a face: no 68 landmarks"
   fi
   cases=$((cases + 1))
-  PFLD_ISA=avx512 "$bin/pfld_embed_avx2" "$weights" "$img" 1 1 6 6 > "$tmp/out" 2> "$tmp/err"
+  if ! "$bin/pfld_embed_lean" "$tmp/int8.pfld" "$img" 1 1 6 6 > "$tmp/lean" 2> "$tmp/err" ||
+     ! "$bin/pfld_embed" "$tmp/int8.pfld" "$img" 1 1 6 6 > "$tmp/full" 2>> "$tmp/err" ||
+     [ "$(wc -l < "$tmp/lean")" != 68 ] ||
+     ! paste "$tmp/lean" "$tmp/full" | awk '{ d = $1 - $3; e = $2 - $4; if (d * d + e * e > 0.0025) bad = 1 } END { exit bad }'; then
+    fail_case "pfld_embed_lean on int8 weights: not the full build's 68 landmarks"
+  fi
+  cases=$((cases + 1))
+  PFLD_ISA=avx512 "$bin/pfld_embed_lean" "$weights" "$img" 1 1 6 6 > "$tmp/out" 2> "$tmp/err"
   if [ $? != 1 ] || [ "$(cat "$tmp/err")" != "pfld_embed: PFLD_ISA=avx512: this build leaves its kernels out" ]; then
-    fail_case "PFLD_ISA=avx512 pfld_embed_avx2: not one line naming the build"
+    fail_case "PFLD_ISA=avx512 pfld_embed_lean: not one line naming the build"
   fi
 fi
 

@@ -28,8 +28,13 @@
 // out (-DPFLD_KERNELS_AVX512=0, -DPFLD_KERNELS_AVX2=0; the same in every translation unit): a host whose
 // CPUs are known compiles less and ships a smaller binary. An ISA left out counts as unsupported, so the
 // best one compiled runs (kernel_table gives the reference's kernels for the others).
+// Likewise -DPFLD_KERNELS_INT8=0 leaves out the SIMD int8 kernels (a host that ships float weights):
+// int8 files still run, on the reference's int8 kernels.
 #if !defined(PFLD_KERNELS_AVX2)
 #define PFLD_KERNELS_AVX2 1
+#endif
+#if !defined(PFLD_KERNELS_INT8)
+#define PFLD_KERNELS_INT8 1
 #endif
 #if !defined(PFLD_KERNELS_AVX512)
 #define PFLD_KERNELS_AVX512 1

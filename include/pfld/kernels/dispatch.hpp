@@ -11,16 +11,18 @@
 #include "ref/simd_kernels.hpp"  // (the entries' types)
 #if PFLD_DEFINE_ENTRIES
 #include "avx2/gemm_6x16.hpp"
-#include "avx2/int8_gemm.hpp"
 #include "avx2/simd_kernels.hpp"
 #include "avx512/gemm.hpp"
-#include "avx512/int8_gemm.hpp"
 #include "avx512/simd_kernels.hpp"
 #include "neon/gemm_8x8.hpp"
-#include "neon/int8_gemm.hpp"
 #include "neon/simd_kernels.hpp"
 #include "ref/gemm_4x8.hpp"
 #include "ref/int8_gemm.hpp"
+#if PFLD_KERNELS_INT8
+#include "avx2/int8_gemm.hpp"
+#include "avx512/int8_gemm.hpp"
+#include "neon/int8_gemm.hpp"
+#endif
 #endif
 
 namespace pfld::kernels {
@@ -57,7 +59,14 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
 #if PFLD_DEFINE_ENTRIES
 
 // The table of the kernels in namespace `ns` (every ISA's namespace has the *_simd.inc kernels), with
-// its GEMM micro-kernels and whether the warp gathers.
+// its GEMM micro-kernels and whether the warp gathers; its int8 kernels unless PFLD_KERNELS_INT8 is 0.
+#if PFLD_KERNELS_INT8
+#define PFLD_INT8_KERNEL(ns, kernel) (kernel)
+#define PFLD_INT8_DEPTHWISE(ns) (&ns::int8_depthwise_rows)
+#else
+#define PFLD_INT8_KERNEL(ns, kernel) (&ref::int8_gemm)
+#define PFLD_INT8_DEPTHWISE(ns) (&ref::int8_depthwise_rows)
+#endif
 #define PFLD_KERNEL_TABLE(ns, which, wide, narrow, int8, gathers)                        \
   [] {                                                                                   \
     KernelTable t;                                                                       \
@@ -72,7 +81,7 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
     t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                        \
     t.quantize_u8 = &ns::quantize_u8;                                                    \
     t.dequantize_u8 = &ns::dequantize_u8;                                                \
-    t.int8_depthwise_rows = &ns::int8_depthwise_rows;                                    \
+    t.int8_depthwise_rows = PFLD_INT8_DEPTHWISE(ns);                                     \
     t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \
     t.depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;          \
     t.batch_norm_block_stats = &ns::batch_norm_block_stats;                              \
@@ -81,7 +90,7 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
     t.batch_norm_backward_sums[1] = &ns::batch_norm_backward_sums<true>;                 \
     t.batch_norm_backward_dx[0] = &ns::batch_norm_backward_dx<false>;                    \
     t.batch_norm_backward_dx[1] = &ns::batch_norm_backward_dx<true>;                     \
-    t.int8_gemm = (int8);                                                                \
+    t.int8_gemm = PFLD_INT8_KERNEL(ns, int8);                                            \
     t.warp_gathers = (gathers);                                                          \
     return t;                                                                            \
   }()
@@ -114,6 +123,8 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa) {
 }
 
 #undef PFLD_KERNEL_TABLE
+#undef PFLD_INT8_KERNEL
+#undef PFLD_INT8_DEPTHWISE
 
 #endif  // PFLD_DEFINE_ENTRIES
 

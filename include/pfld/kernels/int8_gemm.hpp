@@ -77,6 +77,7 @@ PFLD_ENTRY std::vector<Int8GemmVariant> int8_gemm_variants() {
   std::vector<Int8GemmVariant> variants{{"ref", &ref::int8_gemm}};
   const CpuFeatures& f = cpu_features();
   (void)f;
+#if PFLD_KERNELS_INT8
 #if defined(PFLD_COMPILE_AVX2)
   if (isa_supported(Isa::avx2)) {
     variants.push_back({"avx2", &avx2::int8_gemm_plain});
@@ -93,6 +94,7 @@ PFLD_ENTRY std::vector<Int8GemmVariant> int8_gemm_variants() {
   variants.push_back({"neon", &neon::int8_gemm_plain});
   if (f.neon_dot) variants.push_back({"neon sdot", &neon::int8_gemm_dot});
 #endif
+#endif  // PFLD_KERNELS_INT8
   return variants;
 }
 #endif

@@ -22,7 +22,9 @@ namespace pfld::kernels::avx2 {
 #include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#if PFLD_KERNELS_INT8
 #include "../int8_depthwise_simd.inc"
+#endif
 #include "../warp_simd.inc"
 
 }  // namespace pfld::kernels::avx2

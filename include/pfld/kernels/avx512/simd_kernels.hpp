@@ -21,7 +21,9 @@ namespace pfld::kernels::avx512 {
 #include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#if PFLD_KERNELS_INT8
 #include "../int8_depthwise_simd.inc"
+#endif
 
 }  // namespace pfld::kernels::avx512
 

@@ -18,7 +18,9 @@ namespace pfld::kernels::neon {
 #include "../elementwise_simd.inc"
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
+#if PFLD_KERNELS_INT8
 #include "../int8_depthwise_simd.inc"
+#endif
 
 }  // namespace pfld::kernels::neon
 #endif
