@@ -268,6 +268,7 @@ std::string weights_files[2];  // 0.25X, 1X (empty: a freshly initialised networ
 std::string int8_files[2];     // 0.25X, 1X int8 models (pfld_convert --quantize; empty: made from the above)
 std::string onnx_file;         // --onnx=FILE: also time this model imported into pfld
 std::string yunet_file;        // --yunet=FILE: the YuNet face detector (default: the shipped one)
+std::string yunet_int8_file;   // --yunet-int8=FILE: its int8 ranges (default: the shipped ones)
 std::string profile_size;      // --profile=WxH, 1X or 0.25X: print a network's time per step instead
 bool int8_profile = false;     // --profile=1X-int8 or 0.25X-int8: the int8 network's
 
@@ -492,17 +493,24 @@ void BM_face_detect(benchmark::State& state, std::string cascade, int threads) {
   }
 }
 
-// YuNet on pfld's kernels, one thread: preprocessing, the network, decoding and suppression.
-void BM_face_detect_yunet(benchmark::State& state, int width, Isa isa) {
+// The --yunet-int8 ranges (null for float).
+std::shared_ptr<const pfld::ActivationRanges> yunet_ranges(bool int8) {
+  return int8 ? std::make_shared<const pfld::ActivationRanges>(pfld::load_activation_ranges(yunet_int8_file)) : nullptr;
+}
+
+// YuNet on pfld's kernels, one thread: preprocessing, the network, decoding and suppression; in float or
+// in int8.
+void BM_face_detect_yunet(benchmark::State& state, int width, Isa isa, bool int8) {
   try {
     const pfld::Image image = face_photo(width);
     pfld::YuNetOptions options;
     options.isa = isa;
+    options.int8 = yunet_ranges(int8);
     pfld::YuNet yunet = pfld::YuNet::load(yunet_file, options);
     std::size_t faces = yunet.detect(image.view()).size();
     for (auto _ : state) faces = yunet.detect(image.view()).size();
     state.counters["faces"] = static_cast<double>(faces);
-    state.SetLabel(yunet_file.substr(yunet_file.rfind('/') + 1) + ", " + pfld::to_string(isa));
+    state.SetLabel(yunet_file.substr(yunet_file.rfind('/') + 1) + (int8 ? " int8, " : ", ") + pfld::to_string(isa));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -510,10 +518,12 @@ void BM_face_detect_yunet(benchmark::State& state, int width, Isa isa) {
 
 // The YuNet network alone at height x width (the --yunet file imported at that size), one thread, on a
 // ready input: what bench/compare_face_detector.py sets against onnxruntime running the same file.
-void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa) {
+void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa, bool int8) {
   try {
     pfld::OnnxImportOptions options;
     options.isa = isa;
+    const auto ranges = yunet_ranges(int8);
+    options.int8 = ranges.get();
     const auto net = pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), options, yunet_file, height, width);
     pfld::InferenceArena arena = net->make_arena();
     std::vector<float> photo(static_cast<std::size_t>(height) * width * 3);
@@ -524,14 +534,14 @@ void BM_face_detect_net(benchmark::State& state, int height, int width, Isa isa)
     state.counters["GFLOP/s"] = net->flops() / median / 1e9;
     state.counters["%peak"] = 100.0 * net->flops() / median / 1e9 / fma_peak_gflops(pfld::active_isa());
     state.counters["arena_MB"] = static_cast<double>(net->arena_floats()) * 4 / 1e6;
-    state.SetLabel(yunet_file.substr(yunet_file.rfind('/') + 1) + ", " + pfld::to_string(isa));
+    state.SetLabel(yunet_file.substr(yunet_file.rfind('/') + 1) + (int8 ? " int8, " : ", ") + pfld::to_string(isa));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
 }
 
 // --profile=WxH: the face detector network's time step by step (median of 200 runs, one thread), then
-// exit: where the time of face_detect_net goes.
+// exit: where the time of face_detect_net goes; WxH-int8: its int8 form's (--yunet-int8).
 // --profile=1X or 0.25X: the same for the landmark network (the shipped weights, or --weights-*);
 // 1X-int8 or 0.25X-int8: for its int8 form.
 int profile_network(const std::string& size) {
@@ -547,11 +557,13 @@ int profile_network(const std::string& size) {
     return 1;
   }
   try {
-    const bool int8 = landmarks && int8_profile;
-    const auto net = int8 ? int8_graph(*inference_network(size == "1X" ? 1.0f : 0.25f), pfld::active_isa())
+    const bool int8 = int8_profile;
+    const auto ranges = yunet_ranges(int8 && !landmarks);
+    pfld::OnnxImportOptions import;
+    import.int8 = ranges.get();
+    const auto net = landmarks && int8 ? int8_graph(*inference_network(size == "1X" ? 1.0f : 0.25f), pfld::active_isa())
                      : landmarks ? pfld::build_inference_graph(*inference_network(size == "1X" ? 1.0f : 0.25f), pfld::active_isa())
-                               : pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), pfld::OnnxImportOptions{},
-                                                         yunet_file, height, width);
+                               : pfld::import_onnx_graph(pfld::io::read_onnx(yunet_file), import, yunet_file, height, width);
     pfld::InferenceArena arena = net->make_arena();
     float* input = net->input(arena);
     const std::size_t input_floats = landmarks ? std::size_t{112} * 112 * 3 : static_cast<std::size_t>(height) * width * 3;
@@ -561,7 +573,8 @@ int profile_network(const std::string& size) {
     for (const auto& s : steps) total += s.seconds;
     const double peak = fma_peak_gflops(pfld::active_isa());
     std::printf("%s at %s, %s: %.3f ms in %zu steps (FMA peak %.0f GFLOP/s)\n",
-                landmarks ? ("PFLD " + size + (int8 ? " int8" : "")).c_str() : yunet_file.c_str(), landmarks ? "112x112" : size.c_str(),
+                landmarks ? ("PFLD " + size + (int8 ? " int8" : "")).c_str() : (yunet_file + (int8 ? " int8" : "")).c_str(),
+                landmarks ? "112x112" : size.c_str(),
                 pfld::to_string(net->isa()), total * 1e3, steps.size(), peak);
     std::printf("%9s %6s %9s  %s\n", "us", "share", "GFLOP/s", "step");
     for (const auto& s : steps)
@@ -611,9 +624,11 @@ int main(int argc, char** argv) {
       onnx_file = argv[i] + 7;
     else if (std::strncmp(argv[i], "--yunet=", 8) == 0)
       yunet_file = argv[i] + 8;
+    else if (std::strncmp(argv[i], "--yunet-int8=", 13) == 0)
+      yunet_int8_file = argv[i] + 13;
     else if (std::strncmp(argv[i], "--profile=", 10) == 0) {
       profile_size = argv[i] + 10;
-      if (profile_size == "1X-int8" || profile_size == "0.25X-int8") {
+      if (profile_size.size() > 5 && profile_size.compare(profile_size.size() - 5, 5, "-int8") == 0) {
         int8_profile = true;
         profile_size.resize(profile_size.size() - 5);
       }
@@ -622,12 +637,14 @@ int main(int argc, char** argv) {
       argv[kept++] = argv[i];
   }
   argc = kept;
-  for (const std::string& file : {weights_files[0], weights_files[1], int8_files[0], int8_files[1], onnx_file, yunet_file})
+  for (const std::string& file :
+       {weights_files[0], weights_files[1], int8_files[0], int8_files[1], onnx_file, yunet_file, yunet_int8_file})
     if (!file.empty() && !std::ifstream(file)) {  // one line now, not an exception in a benchmark later
       std::fprintf(stderr, "pfld_bench: %s: cannot open (missing or unreadable)\n", file.c_str());
       return 1;
     }
   if (yunet_file.empty()) yunet_file = pfld::default_face_detector_path();
+  if (yunet_int8_file.empty()) yunet_int8_file = pfld::io::shipped_weights("face_detection_yunet_2023mar-int8.ranges");
   if (!profile_size.empty()) return profile_network(profile_size);
   benchmark::RegisterBenchmark("fma_peak", BM_fma_peak)->Unit(benchmark::kMillisecond);
 #if defined(PFLD_ARCH_X86_64)
@@ -710,20 +727,23 @@ int main(int argc, char** argv) {
                                     std::to_string(threads)).c_str(),
                                    BM_face_detect, cascade, threads)
           ->Unit(benchmark::kMillisecond);
-  for (int width : {640, 320})
-    for (Isa i : {isa, Isa::ref})
-      if (i == isa || isa != Isa::ref)
-        benchmark::RegisterBenchmark(("face_detect/" + std::to_string(width) + "x" + std::to_string(width * 3 / 4) +
-                                      "/yunet/" + pfld::to_string(i)).c_str(),
-                                     BM_face_detect_yunet, width, i)
-            ->Unit(benchmark::kMillisecond);
-  for (const auto& size : {std::pair<int, int>{640, 640}, {480, 640}, {256, 320}})
-    for (Isa i : {isa, Isa::ref})
-      if (i == isa || isa != Isa::ref)
-        benchmark::RegisterBenchmark(("face_detect_net/" + std::to_string(size.second) + "x" + std::to_string(size.first) +
-                                      "/" + pfld::to_string(i)).c_str(),
-                                     BM_face_detect_net, size.first, size.second, i)
-            ->Unit(benchmark::kMillisecond);
+  for (bool int8 : {false, true})
+    for (int width : {640, 320})
+      for (Isa i : {isa, Isa::ref})
+        if (i == isa || isa != Isa::ref)
+          benchmark::RegisterBenchmark(("face_detect/" + std::to_string(width) + "x" + std::to_string(width * 3 / 4) +
+                                        (int8 ? "/yunet_int8/" : "/yunet/") + pfld::to_string(i)).c_str(),
+                                       BM_face_detect_yunet, width, i, int8)
+              ->Unit(benchmark::kMillisecond);
+  for (bool int8 : {false, true})
+    for (const auto& size : {std::pair<int, int>{640, 640}, {480, 640}, {256, 320}})
+      for (Isa i : {isa, Isa::ref})
+        if (i == isa || isa != Isa::ref)
+          benchmark::RegisterBenchmark((std::string(int8 ? "face_detect_net_int8/" : "face_detect_net/") +
+                                        std::to_string(size.second) + "x" + std::to_string(size.first) + "/" +
+                                        pfld::to_string(i)).c_str(),
+                                       BM_face_detect_net, size.first, size.second, i, int8)
+              ->Unit(benchmark::kMillisecond);
   for (int refine : {0, 1})
     benchmark::RegisterBenchmark(("photo_landmarks/640x480/refine:" + std::to_string(refine)).c_str(), BM_photo_landmarks, refine)
         ->Unit(benchmark::kMillisecond);

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """The YuNet face detector network: pfld's kernels against onnxruntime on the same ONNX file, same
-machine, same run, one thread each. Prints a table and the ratios.
+machine, same run, one thread each; and pfld's int8 form of it (the --int8 ranges) against both. Prints
+a table and the ratios.
 
     /usr/bin/python3 bench/compare_face_detector.py --pfld-bench build/release/bench/pfld_bench \\
         --ort-dir build/ortnode [--fixed weights/face_detection_yunet_2023mar.onnx] \\
-        [--dynamic ../shared/models/yunet_s_dynamic.onnx] [--runs 200] [--rounds 3]
+        [--dynamic ../shared/models/yunet_s_dynamic.onnx] \\
+        [--int8 weights/face_detection_yunet_2023mar-int8.ranges] [--runs 200] [--rounds 3]
 
 Both time the network alone on a ready input (BGR, 0-255): pfld_bench's face_detect_net/WxH, and
 onnxruntime-node (npm, CPU) run by Node.js with one intra-op thread (bench/ort_timer.py). The
@@ -23,9 +25,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from ort_timer import time_onnxruntime  # noqa: E402
 
-def time_pfld(binary, model, width, height):
-    out = subprocess.run([binary, f"--yunet={model}", f"--benchmark_filter=^face_detect_net/{width}x{height}/",
-                          "--benchmark_format=json", "--benchmark_min_time=1"],
+def time_pfld(binary, model, width, height, ranges=None):
+    """pfld's face_detect_net (float, with the scalar path) or, given int8 ranges, face_detect_net_int8."""
+    name = "face_detect_net_int8" if ranges else "face_detect_net"
+    isas = "(avx512|avx2|neon)$" if ranges else ""  # (the scalar int8 path takes seconds a run)
+    out = subprocess.run([binary, f"--yunet={model}"] + ([f"--yunet-int8={ranges}"] if ranges else []) +
+                         [f"--benchmark_filter=^{name}/{width}x{height}/{isas}", "--benchmark_format=json",
+                          "--benchmark_min_time=1"],
                          check=True, capture_output=True, text=True)
     rows = {r["name"].split("/")[-1]: r for r in json.loads(out.stdout)["benchmarks"]}
     best = min((r for isa, r in rows.items() if isa != "ref"), key=lambda r: r["median_ms"])
@@ -39,6 +45,8 @@ def main():
     parser.add_argument("--ort-dir", required=True, help="folder with node_modules/onnxruntime-node")
     parser.add_argument("--fixed", default=os.path.join(HERE, "..", "weights", "face_detection_yunet_2023mar.onnx"))
     parser.add_argument("--dynamic", default=os.path.join(HERE, "..", "..", "shared", "models", "yunet_s_dynamic.onnx"))
+    parser.add_argument("--int8", default=os.path.join(HERE, "..", "weights", "face_detection_yunet_2023mar-int8.ranges"),
+                        help="YuNet's int8 ranges (pfld_convert --quantize); its tensor names are both files'")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3,
                         help="engines timed in turn this many times; the ratios are the median of each round's")
@@ -49,14 +57,20 @@ def main():
         cases += [(args.dynamic, 640, 480), (args.dynamic, 320, 256)]
     else:
         print(f"{args.dynamic} is absent: only the fixed-size file at 640x640")
-    print(f"{'file':32} {'size':8} {'pfld ms':>8} {'onnxruntime ms':>15}   pfld is ... faster   scalar/pfld   % FMA peak")
+    print(f"{'file':32} {'size':8} {'pfld ms':>8} {'onnxruntime ms':>15}   pfld is ... faster   scalar/pfld   % FMA peak"
+          f"   {'int8 ms':>8}  int8 / pfld float  int8 / onnxruntime")
     for model, width, height in cases:
         # This machine's speed drifts within minutes: the engines take turns, each ratio from one round.
         rounds = []
         for _ in range(args.rounds):
             pfld = time_pfld(args.pfld_bench, model, width, height)
+            int8 = time_pfld(args.pfld_bench, model, width, height, args.int8)
             ort = time_onnxruntime(args.ort_dir, model, [1, 3, height, width], args.runs)
-            rounds.append((pfld, ort))
+            rounds.append((pfld, ort, int8))
+        int8_vs_float = [p["median_ms"] / i["median_ms"] for p, _, i in rounds]
+        int8_vs_ort = [o["median_ms"] / i["median_ms"] for _, o, i in rounds]
+        int8_ms = statistics.median(i["median_ms"] for _, _, i in rounds)
+        rounds = [(p, o) for p, o, _ in rounds]
         ratios = [o["median_ms"] / p["median_ms"] for p, o in rounds]
         scalar = [p["ref_ms"] / p["median_ms"] for p, _ in rounds if p["ref_ms"]]
         print(f"{os.path.basename(model):32} {width}x{height:<4} "
@@ -64,7 +78,10 @@ def main():
               f"{statistics.median(o['median_ms'] for _, o in rounds):15.3f}   "
               f"{statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})   "
               f"{statistics.median(scalar) if scalar else float('nan'):.1f}x   "
-              f"{statistics.median(p['%peak'] for p, _ in rounds):.1f} ({rounds[0][0]['isa']})")
+              f"{statistics.median(p['%peak'] for p, _ in rounds):.1f} ({rounds[0][0]['isa']})   "
+              f"{int8_ms:8.3f}  "
+              f"{statistics.median(int8_vs_float):.2f}x ({', '.join(f'{x:.2f}' for x in int8_vs_float)})  "
+              f"{statistics.median(int8_vs_ort):.2f}x ({', '.join(f'{x:.2f}' for x in int8_vs_ort)})")
 
 
 if __name__ == "__main__":

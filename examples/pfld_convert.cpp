@@ -9,6 +9,9 @@
 //   pfld_convert --quantize --data DIR [--faces N] [--range min_max|percentile|mse] IN.pfld OUT.pfld
 //                                     an int8 model: its activation ranges calibrated on the standard
 //                                     crops of the first N annotated faces of DIR (default 300)
+//   pfld_convert --quantize --data DIR [--faces N] [--range ...] YUNET.onnx OUT.ranges
+//                                     the face detector's int8 form: its activation ranges calibrated
+//                                     on the first N photos under DIR (load_face_detector runs it)
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
@@ -32,9 +35,35 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 const char* kUsage =
     "usage: pfld_convert IN.pfld OUT.onnx | pfld_convert IN.onnx OUT.pfld | pfld_convert --info IN.onnx\n"
     "       pfld_convert --quantize --data DIR [--faces N] [--range min_max|percentile|mse] IN.pfld OUT.pfld\n"
+    "       pfld_convert --quantize --data DIR [--faces N] [--range ...] YUNET.onnx OUT.ranges\n"
     "  --quantize   write an int8 model (Detector::load runs it like any weights file), its activation\n"
     "               ranges calibrated on the standard crops of the first N annotated faces of DIR (.pts\n"
-    "               beside each image; default 300); --range picks how a range is drawn from them\n";
+    "               beside each image; default 300); --range picks how a range is drawn from them.\n"
+    "               For a YuNet face detector: the ranges of its int8 form, calibrated on the first N\n"
+    "               photos under DIR (load_face_detector and --detector take the .ranges file)\n";
+
+// pfld_convert --quantize ... YUNET.onnx OUT.ranges: the face detector's int8 ranges.
+int quantize_detector(const std::string& data, int photos, const pfld::CalibrationOptions& calibration,
+                      const std::string& in, const std::string& out) {
+  namespace fs = std::filesystem;
+  const pfld::io::OnnxModel model = pfld::io::read_onnx(in);
+  pfld::YuNet(model, in);  // (an Error now when it is not a YuNet network)
+  std::vector<std::string> paths = pfld::list_photos(data);
+  if (paths.size() > static_cast<std::size_t>(photos)) paths.resize(static_cast<std::size_t>(photos));
+  pfld::Image current;  // (one photo in memory at a time: they are read again for the second pass)
+  pfld::ActivationRanges ranges = pfld::calibrate_yunet(
+      model, static_cast<int>(paths.size()),
+      [&](int i) { return (current = pfld::io::read_image(paths[static_cast<std::size_t>(i)])).view(); }, calibration);
+  // The model as the ranges file finds it: relative to the file's own folder.
+  const fs::path folder = fs::absolute(out).parent_path();
+  ranges.metadata["model"] = fs::absolute(in).lexically_relative(folder).generic_string();
+  ranges.metadata["calibration"] = std::to_string(paths.size()) + " photos of " + data;
+  ranges.metadata["method"] = pfld::to_string(calibration.method);
+  pfld::save_activation_ranges(out, ranges);
+  std::printf("wrote %s: int8 ranges of %zu tensors of %s, %zu calibration photos, %s ranges\n", out.c_str(),
+              ranges.ranges.size(), in.c_str(), paths.size(), pfld::to_string(calibration.method));
+  return 0;
+}
 
 // pfld_convert --quantize ...: float weights -> int8 model file.
 int quantize(int argc, char** argv) {
@@ -56,9 +85,13 @@ int quantize(int argc, char** argv) {
     } else if (args.is_option()) throw cli::UsageError("unknown option '" + arg + "'");
     else if (in.empty()) in = arg;
     else if (out.empty()) out = arg;
-    else throw cli::UsageError("one IN.pfld and one OUT.pfld, not '" + arg + "' too");
+    else throw cli::UsageError("one IN and one OUT, not '" + arg + "' too");
   }
   if (data.empty()) throw cli::UsageError("--quantize needs --data DIR (calibration faces)");
+  if (ends_with(in, ".onnx")) {
+    if (out.empty() || !ends_with(out, ".ranges")) throw cli::UsageError("--quantize of a face detector takes IN.onnx OUT.ranges");
+    return quantize_detector(data, faces, calibration, in, out);
+  }
   if (out.empty() || !ends_with(in, ".pfld") || !ends_with(out, ".pfld")) throw cli::UsageError("--quantize takes IN.pfld OUT.pfld");
   const pfld::io::ModelFile file = pfld::io::ModelFile::load(in);
   pfld::io::require_pfld_tensors(file, in);

@@ -4,7 +4,8 @@
 //               [--min-face PIXELS] [--pose] [--mirror-average] [--refine N] [--no-upright]
 //
 // --weights defaults to the shipped pfld-0.25x-68.pfld. Faces come from the face detector (default: the
-// shipped YuNet; --detector takes another YuNet .onnx or an OpenCV cascade .xml), each cropped from the
+// shipped YuNet; --detector takes another YuNet .onnx, YuNet in int8 (a .ranges file of pfld_convert
+// --quantize) or an OpenCV cascade .xml), each cropped from the
 // region its map gives (turned upright by the eye keypoints when the detector has them), or from --box
 // (image pixels, the face's landmark box; repeatable).
 // --mirror-average averages each face's landmarks with its mirror image's (twice the time). --refine N
@@ -34,7 +35,8 @@ const char* kUsage =
     "usage: pfld_detect [--weights FILE] IMAGE [--out annotated.png] [--box X,Y,W,H]... [--detector FILE]\n"
     "                   [--min-face PIXELS] [--pose] [--mirror-average] [--refine N] [--no-upright]\n"
     "  --weights FILE    landmark weights (.pfld or .onnx; default the shipped pfld-0.25x-68.pfld)\n"
-    "  --detector FILE   face detector: YuNet .onnx or OpenCV cascade .xml (default the shipped YuNet)\n"
+    "  --detector FILE   face detector: YuNet .onnx, YuNet int8 .ranges or OpenCV cascade .xml (default\n"
+    "                    the shipped YuNet)\n"
     "  --refine N        crop each face again N times around the landmarks found (default 1)\n"
     "  --no-upright      refine with unturned crops (default: turned by the face's roll)\n";
 

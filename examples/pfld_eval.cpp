@@ -7,7 +7,7 @@
 //
 // Each face is cropped the standard way (a square of 1.2x the longer side of its ground-truth landmark
 // box) and run through the fused inference engine, or, with --detector, cropped from the region the face
-// detector maps its detection to (FILE: a YuNet .onnx or an OpenCV cascade .xml; default the shipped
+// detector maps its detection to (FILE: a YuNet .onnx, YuNet int8 .ranges or an OpenCV cascade .xml; default the shipped
 // YuNet; a face is found by eval::match_face, faces it misses are reported and left out); --mirror-average averages each face with
 // its mirror image (DetectorOptions::mirror_average); --refine N crops each face again N times around
 // the landmarks just found, turned upright by their eye line unless --no-upright (DetectorOptions::refine,
@@ -44,8 +44,8 @@ const char* kUsage =
     "  --refine N        crop each face again N times around the landmarks found (one run each),\n"
     "                    turned so the face is upright in the crop (not with --no-upright)\n"
     "  --roll DEG        turn each face in its image by +DEG and -DEG degrees in turn first\n"
-    "  --detector [FILE] crop from a face detector's faces (YuNet .onnx or cascade .xml; default the\n"
-    "                    shipped YuNet), not from the annotation\n"
+    "  --detector [FILE] crop from a face detector's faces (YuNet .onnx, YuNet int8 .ranges or cascade\n"
+    "                    .xml; default the shipped YuNet), not from the annotation\n"
     "  --track           first crop around the annotated landmarks, turned upright (a tracker's)\n"
     "  --landmarks N     the data's point count, when the weights have another (98 -> 68)\n";
 

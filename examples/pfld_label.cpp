@@ -47,18 +47,6 @@ const char* kUsage =
     "  --refine N          crops again around the landmarks found, upright (default 1)\n"
     "  --limit N           the first N photos only (in path order)\n";
 
-std::vector<std::string> photos_under(const std::string& dir) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw pfld::Error(dir + ": not a directory");
-  std::vector<std::string> out;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (entry.is_regular_file() && pfld::has_image_extension(entry.path())) out.push_back(entry.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  if (out.empty()) throw pfld::Error(dir + ": no .jpg, .jpeg, .png or .bmp photos");
-  return out;
-}
-
 int label(int argc, char** argv) {
   std::vector<std::string> teachers;
   std::string data, images, out;
@@ -103,7 +91,7 @@ int label(int argc, char** argv) {
   const pfld::train::Teacher teacher =
       pfld::train::build_teacher(teachers, faces, pfld::mirror_map_for(faces.landmark_count), teacher_options);
 
-  std::vector<std::string> photos = photos_under(images);
+  std::vector<std::string> photos = pfld::list_photos(images);
   if (limit > 0 && photos.size() > static_cast<std::size_t>(limit)) photos.resize(static_cast<std::size_t>(limit));
   std::vector<pfld::train::PseudoLabel> labels(photos.size());
   std::vector<float> truth_nme(photos.size(), -1.0f);  // against a .pts beside the photo, when there is one

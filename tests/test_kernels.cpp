@@ -779,4 +779,55 @@ TEST_SUITE("kernels") {
     const std::int8_t none[72] = {};
     CHECK_THROWS_AS(kernels::Int8DepthwiseWeights(dense, none), Error);
   }
+
+  TEST_CASE("int8 max pool 2x2 and upsampled add on bytes against their definitions, every ISA") {
+    Rng rng(41);
+    std::size_t clamped = 0, sums = 0;
+    for (Isa isa : test::available_isas())
+      for (int c : {1, 7, 16, 17, 40, 64}) {
+        CAPTURE(std::string(to_string(isa)));
+        CAPTURE(c);
+        const std::size_t channels = static_cast<std::size_t>(c);
+        // Max pool over 7 x 9 pixels (the odd last row and column dropped), rows in two calls.
+        const int ih = 7, iw = 9, oh = 3, ow = 4;
+        std::vector<std::uint8_t> x(static_cast<std::size_t>(ih * iw) * channels);
+        for (auto& v : x) v = static_cast<std::uint8_t>(rng.uniform(0.0f, 256.0f));
+        std::vector<std::uint8_t> pooled(static_cast<std::size_t>(oh * ow) * channels, 0xa5);
+        kernels::kernel_table(isa).max_pool_2x2_rows_u8(iw, c, x.data(), pooled.data(), 0, 1);
+        kernels::kernel_table(isa).max_pool_2x2_rows_u8(iw, c, x.data(), pooled.data(), 1, oh);
+        std::size_t differing = 0;
+        for (int oy = 0; oy < oh; ++oy)
+          for (int ox = 0; ox < ow; ++ox)
+            for (std::size_t k = 0; k < channels; ++k) {
+              auto at = [&](int y, int xx) { return x[(static_cast<std::size_t>(y) * iw + static_cast<std::size_t>(xx)) * channels + k]; };
+              const std::uint8_t expected = std::max({at(2 * oy, 2 * ox), at(2 * oy, 2 * ox + 1), at(2 * oy + 1, 2 * ox),
+                                                      at(2 * oy + 1, 2 * ox + 1)});
+              differing += pooled[(static_cast<std::size_t>(oy) * ow + static_cast<std::size_t>(ox)) * channels + k] != expected;
+            }
+        CHECK(differing == 0);
+        // a (6 x 4) + low (3 x 2) upsampled by 2: the requantization's fused multiply-adds, clamped in bytes
+        // (a clamp that bites at both ends).
+        const int h = 6, w = 4;
+        std::vector<std::uint8_t> a(static_cast<std::size_t>(h * w) * channels), low(static_cast<std::size_t>(h * w / 4) * channels);
+        for (auto& v : a) v = static_cast<std::uint8_t>(rng.uniform(0.0f, 256.0f));
+        for (auto& v : low) v = static_cast<std::uint8_t>(rng.uniform(0.0f, 256.0f));
+        const float ka = 0.61f, kl = 0.43f, k0 = -37.5f, lo = 3.0f, hi = 201.0f;
+        std::vector<std::uint8_t> sum(a.size(), 0xa5);
+        kernels::kernel_table(isa).add_upsampled_u8(h, w, c, 2, 2, a.data(), low.data(), sum.data(), ka, kl, k0, lo, hi);
+        differing = 0;
+        sums += sum.size();
+        for (int r = 0; r < h; ++r)
+          for (int col = 0; col < w; ++col)
+            for (std::size_t k = 0; k < channels; ++k) {
+              const std::size_t i = (static_cast<std::size_t>(r) * w + static_cast<std::size_t>(col)) * channels + k;
+              const std::size_t j = (static_cast<std::size_t>(r / 2) * (w / 2) + static_cast<std::size_t>(col / 2)) * channels + k;
+              const float v = std::fma(static_cast<float>(a[i]), ka, std::fma(static_cast<float>(low[j]), kl, k0));
+              clamped += v < lo || v > hi;
+              differing += sum[i] != static_cast<std::uint8_t>(std::nearbyint(std::min(std::max(v, lo), hi)));
+            }
+        CHECK(differing == 0);
+      }
+    CHECK(clamped > sums / 20);
+    CHECK(clamped < sums / 2);
+  }
 }

@@ -126,6 +126,21 @@ expect 1 "not a finite number" pfld_convert --quantize --data "$tmp/nan" "$weigh
 mkdir -p "$tmp/good" "$tmp/labels-empty" && cp "$tmp/face.bmp" "$tmp/good/a.bmp" && pts 68 > "$tmp/good/a.pts"
 "$bin/pfld_convert" --quantize --data "$tmp/good" "$weights" "$tmp/int8.pfld" > /dev/null
 expect 1 "int8 already" pfld_convert --quantize --data "$tmp/good" "$tmp/int8.pfld" "$tmp/q.pfld"
+# The face detector's int8 ranges: calibrated on the one photo, then found by --detector (the ranges file
+# names the ONNX file relative to itself); a corrupt or misnamed ranges file is one line.
+yunet="$src/weights/face_detection_yunet_2023mar.onnx"
+expect 2 "--quantize of a face detector takes IN.onnx OUT.ranges" pfld_convert --quantize --data "$tmp/good" "$yunet" "$tmp/y.pfld"
+expect 1 "truncated.onnx" pfld_convert --quantize --data "$tmp/good" "$tmp/truncated.onnx" "$tmp/y.ranges"
+expect 1 "no .jpg, .jpeg, .png or .bmp photos" pfld_convert --quantize --data "$tmp/labels-empty" "$yunet" "$tmp/y.ranges"
+"$bin/pfld_convert" --quantize --data "$tmp/good" "$yunet" "$tmp/y.ranges" > /dev/null
+cases=$((cases + 1))
+if ! "$bin/pfld_detect" --weights "$weights" "$img" --detector "$tmp/y.ranges" > "$tmp/out" 2> "$tmp/err"; then
+  fail_case "pfld_detect --detector with the ranges pfld_convert wrote: failed"
+fi
+printf 'pfld activation ranges 1\nrange 2 1 input\n' > "$tmp/bad.ranges"
+expect 1 "bad.ranges: line 2: lo and hi must be finite numbers, lo <= hi" pfld_detect --weights "$weights" "$img" --detector "$tmp/bad.ranges"
+printf 'pfld activation ranges 1\nrange 0 255 input\n' > "$tmp/nomodel.ranges"
+expect 1 "no \"model\" line" pfld_eval --weights "$weights" --data "$tmp/good" --detector "$tmp/nomodel.ranges"
 
 expect 2 "--width takes a number" pfld_info --width abc
 expect 2 "--landmarks takes a whole number" pfld_info --landmarks 1.5
@@ -227,6 +242,11 @@ for f in "$fuzz"/corpus/onnx/* "$fuzz"/regressions/onnx/* "$fuzz"/corpus/onnx_to
   survive "$tmp/hostile.onnx" pfld_detect --weights "$tmp/hostile.onnx" "$img" --box 1,1,4,4
   survive "$tmp/hostile.onnx" pfld_convert "$tmp/hostile.onnx" "$tmp/hostile.pfld"
   survive "$tmp/hostile.onnx" pfld_detect --weights "$weights" "$img" --detector "$tmp/hostile.onnx"
+done
+for f in "$fuzz"/corpus/ranges/* "$fuzz"/regressions/ranges/*; do
+  [ -f "$f" ] || continue
+  cp "$f" "$tmp/hostile.ranges"  # (beside no ONNX file: a good one names a model that is not there)
+  survive "$f" pfld_detect --weights "$weights" "$img" --detector "$tmp/hostile.ranges"
 done
 for f in "$fuzz"/corpus/image/* "$fuzz"/regressions/image/*; do
   [ -f "$f" ] && survive "$f" pfld_detect --weights "$weights" "$f" --box 1,1,4,4

@@ -28,6 +28,7 @@
 #include "facedet/region_mapping.hpp"
 #include "facedet/yunet.hpp"
 
+#include "infer/activation_ranges.hpp"
 #include "infer/detector.hpp"
 #include "infer/ensemble_model.hpp"
 #include "infer/fold.hpp"

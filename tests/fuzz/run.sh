@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(pts wflw model_file checkpoint onnx onnx_to_pfld cascade image)
+all=(pts wflw model_file checkpoint onnx onnx_to_pfld cascade image ranges)
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 for t in "${targets[@]}"; do
   [ -f "$here/fuzz_$t.cpp" ] || { echo "run.sh: no target '$t' (targets: ${all[*]})" >&2; exit 2; }
@@ -74,8 +74,10 @@ for t in "${targets[@]}"; do
   options=()
   [ -f "$here/dict/$t.dict" ] && options+=(-dict="$here/dict/$t.dict")
   [ -n "${FUZZ_SEED:-}" ] && options+=(-seed="$FUZZ_SEED")
+  corpora=("$out/corpus/$t" "$here/corpus/$t")
+  [ -d "$here/regressions/$t" ] && corpora+=("$here/regressions/$t")  # (a target no input has crashed has none)
   if ! "$out/fuzz_$t" "${limits[@]}" "${options[@]}" -max_total_time="$seconds" -print_final_stats=1 \
-      -artifact_prefix="$out/artifacts/$t-" "$out/corpus/$t" "$here/corpus/$t" "$here/regressions/$t" \
+      -artifact_prefix="$out/artifacts/$t-" "${corpora[@]}" \
       >"$out/$t.log" 2>&1; then
     tail -n 60 "$out/$t.log"
     echo "fuzz $t: FAILED (input in $out/artifacts/)"

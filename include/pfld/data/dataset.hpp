@@ -57,6 +57,19 @@ inline bool has_image_extension(const std::filesystem::path& path) {
   return std::find(std::begin(kImageExtensions), std::end(kImageExtensions), ext) != std::end(kImageExtensions);
 }
 
+// Every photo under `dir` (searched recursively, by extension), in path order; an Error when `dir` is
+// not a directory or holds none.
+inline std::vector<std::string> list_photos(const std::string& dir) {
+  namespace fs = std::filesystem;
+  detail::require(fs::is_directory(dir), dir, ": not a directory");
+  std::vector<std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file() && has_image_extension(entry.path())) out.push_back(entry.path().string());
+  std::sort(out.begin(), out.end());
+  detail::require(!out.empty(), dir, ": no .jpg, .jpeg, .png or .bmp photos");
+  return out;
+}
+
 // Every NAME.pts of `dir` with its NAME.jpg / .jpeg / .png / .bmp, in name order.
 inline std::vector<FaceRecord> list_pts_folder(const std::string& dir, const DatasetOptions& options = {}) {
   namespace fs = std::filesystem;

@@ -1,6 +1,7 @@
 // The face detector pfld uses unless told otherwise, and loading one by its file.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -18,9 +19,10 @@ inline namespace facedet {
 // YuNet, as shipped in weights/ (OpenCV Zoo's face_detection_yunet_2023mar.onnx, MIT license).
 inline std::string default_face_detector_path() { return io::shipped_weights("face_detection_yunet_2023mar.onnx"); }
 
-// The detector in `path`: an ONNX file is a YuNet network, an XML file an OpenCV cascade; each with its
-// default options and calibrated region mapping, except a `min_face` above 0 (pixels: smaller faces are
-// not reported).
+// The detector in `path`: an ONNX file is a YuNet network, a .ranges file YuNet in int8 (its calibrated
+// activation ranges, whose "model" line names the ONNX file beside it: pfld_convert --quantize), an XML
+// file an OpenCV cascade; each with its default options and calibrated region mapping, except a
+// `min_face` above 0 (pixels: smaller faces are not reported).
 PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector(const std::string& path, float min_face = 0.0f);
 
 // The default detector.
@@ -32,17 +34,27 @@ PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector(const std::string& p
     const std::string s(suffix);
     return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
   };
-  if (ends_with(".onnx")) {
+  if (ends_with(".onnx") || ends_with(".ranges")) {
     YuNetOptions options;
     if (min_face > 0) options.min_face = min_face;
-    return std::make_unique<YuNet>(YuNet::load(path, options));
+    if (ends_with(".onnx")) return std::make_unique<YuNet>(YuNet::load(path, options));
+    auto ranges = std::make_shared<const ActivationRanges>(load_activation_ranges(path));
+    const auto named = ranges->metadata.find("model");
+    detail::require(named != ranges->metadata.end(), path, ": no \"model\" line naming the ONNX file it calibrates");
+    const std::string model = (std::filesystem::path(path).parent_path() / named->second).string();
+    options.int8 = std::move(ranges);
+    try {
+      return std::make_unique<YuNet>(YuNet::load(model, options));
+    } catch (const Error& e) {
+      detail::fail(path, ": ", e.what());
+    }
   }
   if (ends_with(".xml")) {
     CascadeOptions options;
     if (min_face > 0) options.min_face = min_face;
     return std::make_unique<CascadeFaceDetector>(CascadeFaceDetector::load(path, options));
   }
-  detail::fail(path, ": not a face detector pfld knows (an ONNX YuNet file or an OpenCV cascade .xml)");
+  detail::fail(path, ": not a face detector pfld knows (a YuNet .onnx or .ranges file, or an OpenCV cascade .xml)");
 }
 
 PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector() { return load_face_detector(default_face_detector_path()); }

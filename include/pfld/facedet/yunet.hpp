@@ -15,7 +15,9 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,7 +51,36 @@ struct YuNetOptions {
   float min_face = 0.0f;         // boxes with a smaller side (pixels) are dropped
   int max_side = 4096;           // photos with a longer side are refused (the graph grows with the photo)
   KeypointMapping mapping = default_yunet_mapping();
+  // int8 (null: float): the network's calibrated ranges (calibrate_yunet, or a file of them:
+  // load_activation_ranges); its convolutions, max pools and pyramid sums then run on bytes.
+  std::shared_ptr<const ActivationRanges> int8;
 };
+
+namespace detail_yunet {
+
+// The network's input for `image`: BGR floats 0-255 (as it was trained) of an h x w canvas, the image
+// at its top left shrunk by `shrink` (>= 1: nearest pixel), zeros elsewhere.
+inline void fill_input(const ImageView& image, int shrink, float* in, int h, int w) {
+  const int iw = std::min(w, image.width / shrink), ih = std::min(h, image.height / shrink);
+  const std::size_t row = static_cast<std::size_t>(w) * 3;
+  for (int y = 0; y < ih; ++y) {
+    float* out = in + static_cast<std::size_t>(y) * row;
+    const std::uint8_t* p = image.row(y * shrink);
+    for (int x = 0; x < iw; ++x) {
+      const std::uint8_t* px = p + static_cast<std::size_t>(x) * shrink * (image.format == PixelFormat::gray ? 1 : 3);
+      float* o = out + 3 * static_cast<std::size_t>(x);
+      switch (image.format) {
+        case PixelFormat::bgr: o[0] = px[0], o[1] = px[1], o[2] = px[2]; break;
+        case PixelFormat::rgb: o[0] = px[2], o[1] = px[1], o[2] = px[0]; break;
+        case PixelFormat::gray: o[0] = o[1] = o[2] = px[0]; break;
+      }
+    }
+    std::fill(out + 3 * static_cast<std::size_t>(iw), out + row, 0.0f);
+  }
+  std::fill(in + static_cast<std::size_t>(ih) * row, in + static_cast<std::size_t>(h) * row, 0.0f);
+}
+
+}  // namespace detail_yunet
 
 // Thread safety: detect() keeps the graph and arena of the last photo size, so a YuNet serves one thread
 // at a time; copies share nothing but the parsed model.
@@ -72,6 +103,15 @@ class YuNet final : public FaceDetector {
         for (const io::OnnxValue& o : model_->outputs) found = found || o.name == name;
         detail::require(found, source_, ": no output '", name, "': not a YuNet face detector");
       }
+    if (options_.int8) {  // ranges of another network would leave every layer float, silently
+      std::set<std::string> tensors;
+      for (const io::OnnxValue& v : model_->inputs) tensors.insert(v.name);
+      for (const io::OnnxNode& n : model_->nodes) tensors.insert(n.outputs.begin(), n.outputs.end());
+      detail::require(!options_.int8->ranges.empty(), source_, ": the int8 ranges are empty");
+      for (const auto& [name, range] : options_.int8->ranges)
+        detail::require(tensors.count(name) > 0, source_, ": the int8 ranges name tensor '", name,
+                        "', which this network does not have (ranges of another model?)");
+    }
   }
 
   static YuNet load(const std::string& path, const YuNetOptions& options = {}) {
@@ -109,24 +149,7 @@ class YuNet final : public FaceDetector {
                     image.height, " image is larger than YuNetOptions::max_side ", options_.max_side);
     const int h = (image.height + 31) / 32 * 32, w = (image.width + 31) / 32 * 32;
     prepare(h, w);
-    float* in = graph_->input(arena_);
-    const std::size_t n = static_cast<std::size_t>(image.width), row = static_cast<std::size_t>(w) * 3;
-    for (int y = 0; y < image.height; ++y) {  // BGR, as the network was trained; zeros right of the photo
-      float* out = in + static_cast<std::size_t>(y) * row;
-      const std::uint8_t* p = image.row(y);
-      std::fill(out + 3 * n, out + row, 0.0f);
-      switch (image.format) {
-        case PixelFormat::bgr: std::copy_n(p, 3 * n, out); break;
-        case PixelFormat::rgb:
-          for (std::size_t x = 0; x < n; ++x) out[3 * x] = p[3 * x + 2], out[3 * x + 1] = p[3 * x + 1], out[3 * x + 2] = p[3 * x];
-          break;
-        case PixelFormat::gray:
-          for (std::size_t x = 0; x < n; ++x) out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = p[x];
-          break;
-      }
-    }
-    // Zeros below the photo.
-    std::fill(in + static_cast<std::size_t>(image.height) * row, in + static_cast<std::size_t>(h) * row, 0.0f);
+    detail_yunet::fill_input(image, 1, graph_->input(arena_), h, w);
     graph_->run_graph(arena_);
     return suppress_overlaps(decode(h, w), options_.nms_iou);
   }
@@ -136,6 +159,7 @@ class YuNet final : public FaceDetector {
     OnnxImportOptions import;
     import.isa = options_.isa;
     import.max_input_size = options_.max_side + 31;
+    import.int8 = options_.int8.get();
     graph_ = import_onnx_graph(*model_, import, source_, h, w);
     for (const auto& [name, v] : graph_->outputs())
       for (int s : kStrides)
@@ -184,6 +208,35 @@ class YuNet final : public FaceDetector {
   std::shared_ptr<GraphNet> graph_;
   InferenceArena arena_;
 };
+
+// The ranges of YuNet's tensors for its int8 form (YuNetOptions::int8), calibrated on `count` photos (a
+// few hundred with faces of the sizes it will meet), photo(i) giving photo i (a view valid until the
+// next call; each is asked for twice): each at its top left of a side x side canvas (side a multiple of
+// 32), shrunk by a whole factor where it is larger, as detect() pads a photo. Requires count >= 1.
+inline ActivationRanges calibrate_yunet(const io::OnnxModel& model, int count, const std::function<ImageView(int)>& photo,
+                                        const CalibrationOptions& options = {}, int side = 640, Isa isa = active_isa()) {
+  detail::require(count >= 1, "calibrate_yunet: no photos");
+  detail::require(side >= 32 && side % 32 == 0 && side <= 4096, "calibrate_yunet: canvas side ", side,
+                  " (a multiple of 32 up to 4096)");
+  OnnxImportOptions import;
+  import.isa = isa;
+  const std::shared_ptr<GraphNet> graph = import_onnx_graph(model, import, "calibrate_yunet", side, side);
+  return calibrate_activations(
+      *graph, count,
+      [&](int i, float* input) {
+        const ImageView p = photo(i);
+        detail::require(!p.empty(), "calibrate_yunet: photo ", i, " is empty");
+        const int shrink = (std::max(p.width, p.height) + side - 1) / side;
+        detail_yunet::fill_input(p, shrink, input, side, side);
+      },
+      options);
+}
+
+inline ActivationRanges calibrate_yunet(const io::OnnxModel& model, const std::vector<ImageView>& photos,
+                                        const CalibrationOptions& options = {}, int side = 640, Isa isa = active_isa()) {
+  return calibrate_yunet(model, static_cast<int>(photos.size()), [&](int i) { return photos[static_cast<std::size_t>(i)]; },
+                         options, side, isa);
+}
 
 }  // namespace facedet
 }  // namespace pfld

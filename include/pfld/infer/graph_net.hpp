@@ -196,14 +196,16 @@ class GraphNet : public LandmarkModel {
   }
 
   // Runs the graph on the input in input(arena), like run_graph, calling seen(name, data, value, pitch)
-  // for each named float tensor or view once the last step that writes it (or a view of it) has run
-  // (its floats are then complete, `pitch` floats from pixel to pixel). For calibration: it observes the tensors a plain run
-  // does not keep.
+  // for the input if named, then for each named float tensor or view once the last step that writes it
+  // (or a view of it) has run (its floats are then complete, `pitch` floats from pixel to pixel). For
+  // calibration: it observes the tensors a plain run does not keep.
   void observe(InferenceArena& arena,
                const std::function<void(const std::string&, const float*, const Value&, std::size_t)>& seen) const {
     require_finished();
     check_arena(arena, "GraphNet");
     float* base = arena.data();
+    if (const TensorInfo& in = tensors_[static_cast<std::size_t>(input_.id)]; !in.name.empty())  // (no step writes it)
+      seen(in.name, layout_.at(base, input_), input_, layout_.pitch_of(input_));
     for (std::size_t s = 0; s < steps_.size(); ++s) {
       steps_[s].run(base, layout_);
       for (int id : last_writes_[s]) {
@@ -443,6 +445,41 @@ class GraphNet : public LandmarkModel {
                    requant->view(has_res ? L.bytes(base, res) : nullptr, has_res ? static_cast<std::size_t>(y.c) : 0);
                kernels::int8_depthwise_forward(isa, g, L.bytes(base, x), in.zero, *packed, e, L.bytes(base, y));
              });
+    return y;
+  }
+
+  // The byte forms of add_add_upsampled (fh = fw = 1: a plain sum) and of the 2x2 max pool: byte
+  // tensors in, the sum's bytes under `out`, the pool's under its input's map (a maximum of bytes is
+  // the bytes of the maximum). The feature pyramid of a detector, kept in int8 between its convolutions.
+  Value add_int8_add_upsampled(const Value& a, const Value& low, int fh, int fw, Clamp clamp, const QuantParams& out) {
+    const QuantParams qa = require_bytes(a, "an int8 Add"), ql = require_bytes(low, "an int8 Add");
+    detail::require(fh >= 1 && fw >= 1 && low.h * fh == a.h && low.w * fw == a.w && low.c == a.c,
+                    "GraphNet: int8 Add of a ", a.h, "x", a.w, "x", a.c, " tensor and a ", low.h, "x", low.w, "x", low.c,
+                    " one upsampled by ", fh, "x", fw);
+    const Value y = add_byte_value(a.h, a.w, a.c, out);
+    // out = (sa (a - za) + sl (l - zl)) / so + zo = a ka + l kl + k0, clamped in bytes.
+    const double so = out.scale, ka = qa.scale / so, kl = ql.scale / so;
+    const double k0 = out.zero - qa.zero * ka - ql.zero * kl;
+    const float lo = static_cast<float>(std::clamp(std::ceil(clamp.lo / so + out.zero), 0.0, 255.0));
+    const float hi = static_cast<float>(std::clamp(std::floor(clamp.hi / so + out.zero), 0.0, 255.0));
+    const Isa isa = isa_;
+    add_step(detail::cat("int8 add upsampled x", fh, " ", y.c, ", ", y.h, "x", y.w), {a, low}, {y},
+             [=](float* base, const Layout& L) {
+               kernels::kernel_table(isa).add_upsampled_u8(a.h, a.w, a.c, fh, fw, L.bytes(base, a), L.bytes(base, low),
+                                                           L.bytes(base, y), static_cast<float>(ka), static_cast<float>(kl),
+                                                           static_cast<float>(k0), lo, hi);
+             });
+    return y;
+  }
+  Value add_int8_max_pool_2x2(const Value& x) {
+    const QuantParams q = require_bytes(x, "an int8 max pool");
+    detail::require(x.h >= 2 && x.w >= 2, "GraphNet: max pool 2x2 over ", x.h, "x", x.w);
+    const Value y = add_byte_value(x.h / 2, x.w / 2, x.c, q);
+    const Isa isa = isa_;
+    add_step(detail::cat("int8 max pool 2x2/2 ", y.c, ", ", y.h, "x", y.w), {x}, {y}, [=](float* base, const Layout& L) {
+      kernels::kernel_table(isa).max_pool_2x2_rows_u8(x.w, x.c, L.bytes(base, x), L.bytes(base, y), 0,
+                                                      static_cast<std::size_t>(y.h));
+    });
     return y;
   }
 

@@ -11,30 +11,19 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "../core/error.hpp"
+#include "activation_ranges.hpp"
 #include "graph_net.hpp"
 #include "int8_quantization.hpp"
 
 namespace pfld {
 inline namespace infer {
-
-// Real ranges [lo, hi] of activations by tensor name (the name of the layer that writes it). Copyable
-// value type.
-struct ActivationRanges {
-  std::map<std::string, std::pair<float, float>> ranges;
-
-  // The byte map of the named tensor's range; an Error when calibration did not measure it.
-  QuantParams quant_params(const std::string& name) const {
-    const auto it = ranges.find(name);
-    detail::require(it != ranges.end(), "int8: no calibrated range for '", name, "'");
-    return QuantParams::from_range(it->second.first, it->second.second);
-  }
-};
 
 enum class RangeMethod { min_max, percentile, mse };
 
@@ -113,18 +102,18 @@ struct Histogram {
 
 }  // namespace detail_calibration
 
-// The ranges of `graph`'s named float tensors over `count` inputs (each input_height x input_width x 3
-// floats, as input() takes them, one after another in `inputs`). Requires count >= 1 and finite
+// The ranges of `graph`'s named float tensors over `count` inputs, fill(i, input) writing input i
+// (input_height x input_width x 3 floats, as input() takes them). Requires count >= 1 and finite
 // activations (an Error names the tensor otherwise). Runs the graph twice per input (ranges, then
-// histograms).
-inline ActivationRanges calibrate_activations(const GraphNet& graph, const float* inputs, int count,
+// histograms), so fill must give the same input i both times.
+inline ActivationRanges calibrate_activations(const GraphNet& graph, int count,
+                                              const std::function<void(int, float*)>& fill,
                                               const CalibrationOptions& options = {}) {
   using detail_calibration::Histogram;
   detail::require(count >= 1, "calibrate_activations: no inputs");
   detail::require(options.bins >= 16, "calibrate_activations: ", options.bins, " bins (16 or more)");
   detail::require(options.percentile > 0.0 && options.percentile <= 100.0, "calibrate_activations: percentile ",
                   options.percentile, " outside (0, 100]");
-  const std::size_t floats = static_cast<std::size_t>(graph.input_height()) * graph.input_width() * 3;
   InferenceArena arena = graph.make_arena();
   std::map<std::string, Histogram> histograms;
   auto each_value = [](const float* data, const GraphNet::Value& v, std::size_t pitch, auto&& f) {
@@ -133,7 +122,7 @@ inline ActivationRanges calibrate_activations(const GraphNet& graph, const float
   };
   for (int pass = 0; pass < 2; ++pass) {
     for (int i = 0; i < count; ++i) {
-      std::copy_n(inputs + static_cast<std::size_t>(i) * floats, floats, graph.input(arena));
+      fill(i, graph.input(arena));
       graph.observe(arena, [&](const std::string& name, const float* data, const GraphNet::Value& v, std::size_t pitch) {
         if (pass == 0) {
           Histogram& h = histograms[name];
@@ -153,6 +142,15 @@ inline ActivationRanges calibrate_activations(const GraphNet& graph, const float
   ActivationRanges ranges;
   for (const auto& [name, h] : histograms) ranges.ranges[name] = h.range(options);
   return ranges;
+}
+
+// The same over inputs held one after another in `inputs`.
+inline ActivationRanges calibrate_activations(const GraphNet& graph, const float* inputs, int count,
+                                              const CalibrationOptions& options = {}) {
+  const std::size_t floats = static_cast<std::size_t>(graph.input_height()) * graph.input_width() * 3;
+  return calibrate_activations(
+      graph, count, [&](int i, float* input) { std::copy_n(inputs + static_cast<std::size_t>(i) * floats, floats, input); },
+      options);
 }
 
 }  // namespace infer

@@ -23,6 +23,7 @@
 #include "../model/architecture.hpp"
 #include "fold.hpp"
 #include "graph_net.hpp"
+#include "int8_calibration.hpp"
 #include "onnx_schema.hpp"
 #include "weight_layout.hpp"
 
@@ -43,6 +44,12 @@ struct OnnxImportOptions {
   // asks for more is refused at load, before anything is allocated.
   int max_input_size = 4096;
   std::size_t max_arena_bytes = std::size_t{1} << 30;
+  // int8 (may be null: float): the calibrated ranges of the graph's tensors by ONNX name
+  // (calibrate_activations on the float import, whose tensors carry those names). Every convolution
+  // that runs in int8 (dense, or 3x3 depthwise) and has ranges for its input and output then does, with
+  // max pools and Adds between such layers on bytes (a detector's feature pyramid); the rest stays
+  // float, its inputs dequantized where it reads bytes. Must outlive the import only.
+  const ActivationRanges* int8 = nullptr;
 };
 
 namespace detail_onnx_import {
@@ -145,18 +152,42 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
     if (graph_outputs.count(name) || it == readers.end() || it->second.size() != 1) return nullptr;
     return &m.nodes[it->second[0]];
   };
-  auto value = [&](const io::OnnxNode& n, std::size_t k) -> const GraphNet::Value& {
+  // A tensor is a float value, a byte value (int8 layers: `bytes`), or both once one was converted.
+  std::map<std::string, GraphNet::Value> bytes;
+  auto computed = [&](const io::OnnxNode& n, std::size_t k) -> const std::string& {
     detail::require(k < n.inputs.size(), source, ": ", n.describe(), " lacks input ", k);
-    const auto it = values.find(n.inputs[k]);
-    detail::require(it != values.end(), source, ": ", n.describe(), ": input '", n.inputs[k],
+    const std::string& name = n.inputs[k];
+    detail::require(values.count(name) || bytes.count(name), source, ": ", n.describe(), ": input '", name,
                     "' is not computed before it (constant where a tensor is expected, or nodes out of order)");
-    return it->second;
+    return name;
+  };
+  // The floats of a computed tensor (dequantized once, when its layer left bytes).
+  auto float_of = [&](const std::string& name) -> const GraphNet::Value& {
+    if (const auto it = values.find(name); it != values.end()) return it->second;
+    return values[name] = net->add_dequantize(bytes.at(name));
+  };
+  auto value = [&](const io::OnnxNode& n, std::size_t k) -> const GraphNet::Value& { return float_of(computed(n, k)); };
+  // Its shape, without converting it.
+  auto shape_of = [&](const io::OnnxNode& n, std::size_t k) -> GraphNet::Value {
+    const std::string& name = computed(n, k);
+    const auto it = values.find(name);
+    return it != values.end() ? it->second : bytes.at(name);
+  };
+  const ActivationRanges* const int8 = options.int8;
+  auto calibrated = [&](const std::string& name) { return int8 && int8->ranges.count(name) > 0; };
+  // Its bytes (quantized once, under its calibrated range), or null: no range for it, or float only
+  // (a view: concatenated or sliced channels).
+  auto bytes_of = [&](const std::string& name) -> const GraphNet::Value* {
+    if (const auto it = bytes.find(name); it != bytes.end()) return &it->second;
+    const auto it = values.find(name);
+    if (!calibrated(name) || it == values.end()) return nullptr;
+    return &(bytes[name] = net->add_quantize(it->second, int8->quant_params(name)));
   };
   std::map<std::string, std::array<int, 4>> padded;  // Pad outputs: (top, left, bottom, right) to add to a conv
   std::set<const io::OnnxNode*> fused;
   // Resize outputs that only an Add reads: the Add upsamples them as it adds (add_add_upsampled).
   struct Upsampled {
-    GraphNet::Value low;
+    std::string low;  // the tensor upsampled
     int fh = 1, fw = 1;
   };
   std::map<std::string, Upsampled> upsampled;
@@ -321,7 +352,7 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
                         "' was transposed to channels-last, which only Sigmoid and Reshape take here");
     detail::require(!n.outputs.empty(), source, ": ", n.describe(), " has no output");
     if (op == "Conv") {
-      const GraphNet::Value& x = value(n, 0);
+      const GraphNet::Value x = shape_of(n, 0);
       const ConvGeometry g = conv_geometry(n, x);
       const io::OnnxTensor& w = initializer(m, n, 1, source);
       const int out_c = g.out_c, in_per_group = g.in_c / g.groups, kh = g.kernel_h, kw = g.kernel_w;
@@ -336,31 +367,46 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
         out_name = bn->outputs[0];
       }
       Clamp clamp;
-      const GraphNet::Value* residual = nullptr;
+      std::string residual;  // (empty: none)
       if (const io::OnnxNode* act = sole_reader(out_name); act && (act->op_type == "Relu" || act->op_type == "Clip")) {
         clamp = clamp_of_node(m, *act, source);
         fused.insert(act);
         out_name = act->outputs[0];
       } else if (act && act->op_type == "Add" && act->inputs.size() == 2) {
         const std::string& other = act->inputs[0] == out_name ? act->inputs[1] : act->inputs[0];
-        const auto it = values.find(other);
-        if (it != values.end()) {
-          residual = &it->second;
+        if (values.count(other) || bytes.count(other)) {
+          residual = other;
           fused.insert(act);
           out_name = act->outputs[0];
+        }
+      }
+      const io::OnnxNode* pool = sole_reader(out_name);
+      if (pool && (!residual.empty() || !is_max_pool_2x2(*pool))) pool = nullptr;
+      // In int8 when its input and output have ranges (for a layer a max pool follows, the pool's output
+      // range: a maximum does not widen it, and with the ReLU YuNet's layers end in, both start at 0).
+      const std::string& int8_out = pool ? pool->outputs[0] : out_name;
+      if (calibrated(int8_out) && (g.groups == 1 || (g.is_depthwise() && kh == 3 && kw == 3))) {
+        const GraphNet::Value* xb = bytes_of(n.inputs[0]);
+        const GraphNet::Value* rb = residual.empty() ? nullptr : bytes_of(residual);
+        if (xb && (residual.empty() || rb)) {
+          const Int8Weights w8 = quantize_weights(weights.data(), out_c, static_cast<int>(weights.size() / static_cast<std::size_t>(out_c)));
+          const GraphNet::Value y = net->add_int8_conv(*xb, g, w8, bias, clamp, int8->quant_params(int8_out), rb);
+          if (pool) fused.insert(pool);
+          bytes[int8_out] = pool ? net->add_int8_max_pool_2x2(y) : y;
+          continue;
         }
       }
       // A depthwise layer whose only reader is a 2x2, stride-2 max pool: one step, the layer's output
       // never stored.
       ConvGeometry sized = g;
       sized.in_h = x.h, sized.in_w = x.w;
-      if (const io::OnnxNode* pool = sole_reader(out_name);
-          pool && !residual && is_max_pool_2x2(*pool) && kernels::depthwise_max_pool_suits(sized)) {
+      if (pool && kernels::depthwise_max_pool_suits(sized)) {
         fused.insert(pool);
-        values[pool->outputs[0]] = net->add_depthwise_max_pool(x, g, weights, bias, clamp);
+        values[pool->outputs[0]] = net->add_depthwise_max_pool(value(n, 0), g, weights, bias, clamp);
         continue;
       }
-      values[out_name] = net->add_conv(x, g, std::move(weights), std::move(bias), clamp, residual);
+      values[out_name] = net->add_conv(value(n, 0), g, std::move(weights), std::move(bias), clamp,
+                                       residual.empty() ? nullptr : &float_of(residual));
     } else if (op == "Shape") {
       const GraphNet::Value& x = value(n, 0);
       io::OnnxTensor shape;
@@ -416,16 +462,23 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
       const auto up = n.inputs.size() == 2 ? upsampled.find(n.inputs[1]) : upsampled.end();
       const auto up0 = n.inputs.size() == 2 ? upsampled.find(n.inputs[0]) : upsampled.end();
       if (up != upsampled.end() && up0 != upsampled.end())  // both: the first upsampled on its own
-        values[n.inputs[0]] = net->add_upsample_nearest(up0->second.low, up0->second.fh, up0->second.fw);
-      if (up != upsampled.end() || up0 != upsampled.end()) {
-        const bool second = up != upsampled.end();
-        const Upsampled& u = second ? up->second : up0->second;
-        values[out_name] = net->add_add_upsampled(value(n, second ? 0 : 1), u.low, u.fh, u.fw, clamp);
+        values[n.inputs[0]] = net->add_upsample_nearest(float_of(up0->second.low), up0->second.fh, up0->second.fw);
+      const bool second = up != upsampled.end();
+      const Upsampled* u = second ? &up->second : up0 != upsampled.end() ? &up0->second : nullptr;
+      // In int8 when both sides and the sum have ranges.
+      const GraphNet::Value* a8 = calibrated(out_name) && n.inputs.size() == 2 ? bytes_of(computed(n, u && !second ? 1 : 0)) : nullptr;
+      const GraphNet::Value* b8 = a8 ? bytes_of(u ? u->low : computed(n, 1)) : nullptr;
+      if (a8 && b8) {
+        bytes[out_name] = net->add_int8_add_upsampled(*a8, *b8, u ? u->fh : 1, u ? u->fw : 1, clamp, int8->quant_params(out_name));
+      } else if (u) {
+        values[out_name] = net->add_add_upsampled(value(n, second ? 0 : 1), float_of(u->low), u->fh, u->fw, clamp);
       } else {
         values[out_name] = net->add_add(value(n, 0), value(n, 1), clamp);
       }
     } else if (op == "GlobalAveragePool") {
       values[n.outputs[0]] = net->add_global_average_pool(value(n, 0));
+    } else if (op == "MaxPool" && is_max_pool_2x2(n) && bytes.count(computed(n, 0))) {
+      bytes[n.outputs[0]] = net->add_int8_max_pool_2x2(bytes.at(n.inputs[0]));  // on an int8 layer's bytes
     } else if (op == "MaxPool" || op == "AveragePool") {
       const std::vector<std::int64_t> k = n.attr_ints("kernel_shape"), s = n.attr_ints("strides");
       std::vector<std::int64_t> p = n.attr_ints("pads");
@@ -447,7 +500,7 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
       values[n.outputs[0]] = x;  // the arena holds NHWC already
       channels_last.insert(n.outputs[0]);
     } else if (op == "Resize") {
-      const GraphNet::Value& x = value(n, 0);
+      const GraphNet::Value x = shape_of(n, 0);
       const io::OnnxAttribute* mode = n.attribute("mode");
       const io::OnnxAttribute* transform = n.attribute("coordinate_transformation_mode");
       const io::OnnxAttribute* rounding = n.attribute("nearest_mode");
@@ -475,9 +528,9 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
                       n.describe(), ": only upsampling by whole factors up to 16 is supported");
       if (const io::OnnxNode* add = sole_reader(n.outputs[0]);
           add && add->op_type == "Add" && add->inputs.size() == 2 && add->inputs[0] != add->inputs[1])
-        upsampled[n.outputs[0]] = {x, factor[0], factor[1]};  // computed by the Add (the Add handler)
+        upsampled[n.outputs[0]] = {n.inputs[0], factor[0], factor[1]};  // computed by the Add (the Add handler)
       else
-        values[n.outputs[0]] = net->add_upsample_nearest(x, factor[0], factor[1]);
+        values[n.outputs[0]] = net->add_upsample_nearest(value(n, 0), factor[0], factor[1]);
     } else if (op == "Reshape" && channels_last.count(n.inputs[0])) {
       // The arena order is the ONNX order: any reshape that keeps the element count is a new name.
       const GraphNet::Value& x = value(n, 0);
@@ -559,10 +612,11 @@ inline std::shared_ptr<GraphNet> build_graph(const io::OnnxModel& m, const OnnxI
   }
 
   for (const io::OnnxValue& o : m.outputs) {
-    const auto it = values.find(o.name);
-    detail::require(it != values.end(), source, ": graph output '", o.name, "' is never computed");
-    net->add_output(o.name, it->second);
+    detail::require(values.count(o.name) || bytes.count(o.name), source, ": graph output '", o.name, "' is never computed");
+    net->add_output(o.name, float_of(o.name));
   }
+  // The float tensors by their ONNX names, for calibration (GraphNet::observe).
+  for (const auto& [name, v] : values) net->set_name(v, name);
   return net;
 }
 

@@ -42,6 +42,8 @@ struct KernelTable {
   decltype(&ref::quantize_u8) quantize_u8 = nullptr;
   decltype(&ref::dequantize_u8) dequantize_u8 = nullptr;
   decltype(&ref::int8_depthwise_rows) int8_depthwise_rows = nullptr;
+  decltype(&ref::max_pool_2x2_rows_u8) max_pool_2x2_rows_u8 = nullptr;
+  decltype(&ref::add_upsampled_u8) add_upsampled_u8 = nullptr;
   decltype(&ref::depthwise_backward_input_rows) depthwise_backward_input_rows = nullptr;
   decltype(&ref::depthwise_backward_weights_block) depthwise_backward_weights_block = nullptr;
   decltype(&ref::batch_norm_block_stats) batch_norm_block_stats = nullptr;
@@ -61,11 +63,11 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
 // The table of the kernels in namespace `ns` (every ISA's namespace has the *_simd.inc kernels), with
 // its GEMM micro-kernels and whether the warp gathers; its int8 kernels unless PFLD_KERNELS_INT8 is 0.
 #if PFLD_KERNELS_INT8
-#define PFLD_INT8_KERNEL(ns, kernel) (kernel)
-#define PFLD_INT8_DEPTHWISE(ns) (&ns::int8_depthwise_rows)
+#define PFLD_INT8_GEMM(ns, kernel) (kernel)
+#define PFLD_INT8_KERNEL(ns, kernel) (&ns::kernel)
 #else
-#define PFLD_INT8_KERNEL(ns, kernel) (&ref::int8_gemm)
-#define PFLD_INT8_DEPTHWISE(ns) (&ref::int8_depthwise_rows)
+#define PFLD_INT8_GEMM(ns, kernel) (&ref::int8_gemm)
+#define PFLD_INT8_KERNEL(ns, kernel) (&ref::kernel)
 #endif
 #define PFLD_KERNEL_TABLE(ns, which, wide, narrow, int8, gathers)                        \
   [] {                                                                                   \
@@ -81,7 +83,9 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
     t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                        \
     t.quantize_u8 = &ns::quantize_u8;                                                    \
     t.dequantize_u8 = &ns::dequantize_u8;                                                \
-    t.int8_depthwise_rows = PFLD_INT8_DEPTHWISE(ns);                                     \
+    t.int8_depthwise_rows = PFLD_INT8_KERNEL(ns, int8_depthwise_rows);              \
+    t.max_pool_2x2_rows_u8 = PFLD_INT8_KERNEL(ns, max_pool_2x2_rows_u8);            \
+    t.add_upsampled_u8 = PFLD_INT8_KERNEL(ns, add_upsampled_u8);                    \
     t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \
     t.depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;          \
     t.batch_norm_block_stats = &ns::batch_norm_block_stats;                              \
@@ -90,7 +94,7 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
     t.batch_norm_backward_sums[1] = &ns::batch_norm_backward_sums<true>;                 \
     t.batch_norm_backward_dx[0] = &ns::batch_norm_backward_dx<false>;                    \
     t.batch_norm_backward_dx[1] = &ns::batch_norm_backward_dx<true>;                     \
-    t.int8_gemm = PFLD_INT8_KERNEL(ns, int8);                                            \
+    t.int8_gemm = PFLD_INT8_GEMM(ns, int8);                                            \
     t.warp_gathers = (gathers);                                                          \
     return t;                                                                            \
   }()
@@ -123,8 +127,8 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa) {
 }
 
 #undef PFLD_KERNEL_TABLE
+#undef PFLD_INT8_GEMM
 #undef PFLD_INT8_KERNEL
-#undef PFLD_INT8_DEPTHWISE
 
 #endif  // PFLD_DEFINE_ENTRIES
 

@@ -1,6 +1,6 @@
-// AVX2 + FMA: the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc, int8_depthwise_simd.inc, elementwise_simd.inc, warp_simd.inc) instantiated
-// over 8-float ymm vectors.
+// AVX2 + FMA: the kernels written once over V (the *_simd.inc files: batch norm, depthwise, direct
+// convolution, element-wise, int8 depthwise and element-wise, warp) instantiated over 8-float ymm
+// vectors.
 #pragma once
 
 #include <algorithm>
@@ -24,6 +24,7 @@ namespace pfld::kernels::avx2 {
 #include "../direct_conv_simd.inc"
 #if PFLD_KERNELS_INT8
 #include "../int8_depthwise_simd.inc"
+#include "../int8_elementwise_simd.inc"
 #endif
 #include "../warp_simd.inc"
 

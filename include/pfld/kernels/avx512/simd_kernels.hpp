@@ -1,6 +1,5 @@
-// AVX-512: the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc, int8_depthwise_simd.inc, elementwise_simd.inc) instantiated over 16-float zmm
-// vectors.
+// AVX-512: the kernels written once over V (the *_simd.inc files: batch norm, depthwise, direct
+// convolution, element-wise, int8 depthwise and element-wise) instantiated over 16-float zmm vectors.
 #pragma once
 
 #include <algorithm>
@@ -23,6 +22,7 @@ namespace pfld::kernels::avx512 {
 #include "../direct_conv_simd.inc"
 #if PFLD_KERNELS_INT8
 #include "../int8_depthwise_simd.inc"
+#include "../int8_elementwise_simd.inc"
 #endif
 
 }  // namespace pfld::kernels::avx512

@@ -1,5 +1,5 @@
-// NEON (AArch64): the kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc,
-// direct_conv_simd.inc, int8_depthwise_simd.inc, elementwise_simd.inc) instantiated over 4-float q vectors.
+// NEON (AArch64): the kernels written once over V (the *_simd.inc files: batch norm, depthwise, direct
+// convolution, element-wise, int8 depthwise and element-wise) instantiated over 4-float q vectors.
 #pragma once
 
 #include <algorithm>
@@ -20,6 +20,7 @@ namespace pfld::kernels::neon {
 #include "../direct_conv_simd.inc"
 #if PFLD_KERNELS_INT8
 #include "../int8_depthwise_simd.inc"
+#include "../int8_elementwise_simd.inc"
 #endif
 
 }  // namespace pfld::kernels::neon

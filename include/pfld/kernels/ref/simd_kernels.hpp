@@ -1,6 +1,6 @@
-// The kernels written once over V (batch_norm_simd.inc, depthwise_simd.inc, direct_conv_simd.inc,
-// int8_depthwise_simd.inc, elementwise_simd.inc) over plain floats, a vector of width 1: the inference engine's path when the
-// scalar reference ISA is forced, and on CPUs without a SIMD path.
+// The kernels written once over V (the *_simd.inc files: batch norm, depthwise, direct convolution,
+// element-wise, int8 depthwise and element-wise) over plain floats, a vector of width 1: the inference
+// engine's path when the scalar reference ISA is forced, and on CPUs without a SIMD path.
 #pragma once
 
 #include <algorithm>
@@ -19,5 +19,6 @@ namespace pfld::kernels::ref {
 #include "../depthwise_simd.inc"
 #include "../direct_conv_simd.inc"
 #include "../int8_depthwise_simd.inc"
+#include "../int8_elementwise_simd.inc"
 
 }  // namespace pfld::kernels::ref

@@ -27,7 +27,8 @@ struct V {
   // Bytes as floats and back (see avx512/vector.hpp).
   static type load_u8(const std::uint8_t* p) { return static_cast<float>(*p); }
   static type load_u8_n(const std::uint8_t* p, int) { return static_cast<float>(*p); }
-  static void store_u8(std::uint8_t* p, type v) { *p = static_cast<std::uint8_t>(std::nearbyint(v)); }
+  // (callers clamp v to [0, 255]; a NaN, which no clamp removes, stores 0: converting it would be undefined)
+  static void store_u8(std::uint8_t* p, type v) { *p = v == v ? static_cast<std::uint8_t>(std::nearbyint(v)) : 0; }
   static void store_u8_n(std::uint8_t* p, type v, int) { store_u8(p, v); }
   static type sub(type a, type b) { return a - b; }
   static type mul(type a, type b) { return a * b; }
