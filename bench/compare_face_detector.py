@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The YuNet face detector network: pfld's kernels against onnxruntime on the same ONNX file, same
-machine, same run, one thread each; and pfld's int8 form of it (the --int8 ranges) against both. Prints
-a table and the ratios.
+machine, same run, one thread each; and its int8 form (the --int8 ranges): pfld's against pfld's float
+and against onnxruntime running the same quantized network (pfld_convert RANGES OUT.onnx: QDQ form).
+Prints a table and the ratios.
 
     /usr/bin/python3 bench/compare_face_detector.py --pfld-bench build/release/bench/pfld_bench \\
         --ort-dir build/ortnode [--fixed weights/face_detection_yunet_2023mar.onnx] \\
@@ -20,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -47,10 +49,26 @@ def main():
     parser.add_argument("--dynamic", default=os.path.join(HERE, "..", "..", "shared", "models", "yunet_s_dynamic.onnx"))
     parser.add_argument("--int8", default=os.path.join(HERE, "..", "weights", "face_detection_yunet_2023mar-int8.ranges"),
                         help="YuNet's int8 ranges (pfld_convert --quantize); its tensor names are both files'")
+    parser.add_argument("--pfld-convert", help="pfld_convert (default: beside pfld_bench, ../examples/)")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3,
                         help="engines timed in turn this many times; the ratios are the median of each round's")
     args = parser.parse_args()
+
+    convert = args.pfld_convert or os.path.join(os.path.dirname(os.path.abspath(args.pfld_bench)), "..", "examples",
+                                                "pfld_convert")
+    work = tempfile.mkdtemp()
+
+    def qdq(model):
+        """The int8 network of `model` in QDQ form: the --int8 ranges, their "model" line pointing at it."""
+        with open(args.int8) as f:
+            lines = [line for line in f.read().splitlines() if not line.startswith("model ")]
+        ranges = os.path.join(work, os.path.basename(model) + ".ranges")
+        with open(ranges, "w") as f:
+            f.write("\n".join(lines[:1] + [f"model {os.path.abspath(model)}"] + lines[1:]) + "\n")
+        out = os.path.join(work, os.path.basename(model) + ".qdq.onnx")
+        subprocess.run([convert, ranges, out], check=True, capture_output=True)
+        return out
 
     cases = [(args.fixed, 640, 640)]
     if os.path.exists(args.dynamic):
@@ -58,19 +76,22 @@ def main():
     else:
         print(f"{args.dynamic} is absent: only the fixed-size file at 640x640")
     print(f"{'file':32} {'size':8} {'pfld ms':>8} {'onnxruntime ms':>15}   pfld is ... faster   scalar/pfld   % FMA peak"
-          f"   {'int8 ms':>8}  int8 / pfld float  int8 / onnxruntime")
+          f"   {'int8 ms':>8} {'ort int8 ms':>11}  int8: faster than pfld float, than onnxruntime int8")
     for model, width, height in cases:
         # This machine's speed drifts within minutes: the engines take turns, each ratio from one round.
+        quantized = qdq(model)
         rounds = []
         for _ in range(args.rounds):
             pfld = time_pfld(args.pfld_bench, model, width, height)
             int8 = time_pfld(args.pfld_bench, model, width, height, args.int8)
             ort = time_onnxruntime(args.ort_dir, model, [1, 3, height, width], args.runs)
-            rounds.append((pfld, ort, int8))
-        int8_vs_float = [p["median_ms"] / i["median_ms"] for p, _, i in rounds]
-        int8_vs_ort = [o["median_ms"] / i["median_ms"] for _, o, i in rounds]
-        int8_ms = statistics.median(i["median_ms"] for _, _, i in rounds)
-        rounds = [(p, o) for p, o, _ in rounds]
+            ort8 = time_onnxruntime(args.ort_dir, quantized, [1, 3, height, width], args.runs)
+            rounds.append((pfld, ort, int8, ort8))
+        int8_vs_float = [p["median_ms"] / i["median_ms"] for p, _, i, _ in rounds]
+        int8_vs_ort = [o8["median_ms"] / i["median_ms"] for _, _, i, o8 in rounds]
+        int8_ms = statistics.median(i["median_ms"] for _, _, i, _ in rounds)
+        ort8_ms = statistics.median(o8["median_ms"] for _, _, _, o8 in rounds)
+        rounds = [(p, o) for p, o, _, _ in rounds]
         ratios = [o["median_ms"] / p["median_ms"] for p, o in rounds]
         scalar = [p["ref_ms"] / p["median_ms"] for p, _ in rounds if p["ref_ms"]]
         print(f"{os.path.basename(model):32} {width}x{height:<4} "
@@ -79,7 +100,7 @@ def main():
               f"{statistics.median(ratios):.2f}x ({', '.join(f'{x:.2f}' for x in ratios)})   "
               f"{statistics.median(scalar) if scalar else float('nan'):.1f}x   "
               f"{statistics.median(p['%peak'] for p, _ in rounds):.1f} ({rounds[0][0]['isa']})   "
-              f"{int8_ms:8.3f}  "
+              f"{int8_ms:8.3f} {ort8_ms:11.3f}  "
               f"{statistics.median(int8_vs_float):.2f}x ({', '.join(f'{x:.2f}' for x in int8_vs_float)})  "
               f"{statistics.median(int8_vs_ort):.2f}x ({', '.join(f'{x:.2f}' for x in int8_vs_ort)})")
 

@@ -12,6 +12,7 @@
 //   pfld_convert --quantize --data DIR [--faces N] [--range ...] YUNET.onnx OUT.ranges
 //                                     the face detector's int8 form: its activation ranges calibrated
 //                                     on the first N photos under DIR (load_face_detector runs it)
+//   pfld_convert IN.ranges OUT.onnx   that int8 face detector in QDQ form (opset 13) for other runtimes
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
@@ -34,6 +35,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 const char* kUsage =
     "usage: pfld_convert IN.pfld OUT.onnx | pfld_convert IN.onnx OUT.pfld | pfld_convert --info IN.onnx\n"
+    "       pfld_convert IN.ranges OUT.onnx   (a YuNet's int8 ranges: the int8 network in QDQ form)\n"
     "       pfld_convert --quantize --data DIR [--faces N] [--range min_max|percentile|mse] IN.pfld OUT.pfld\n"
     "       pfld_convert --quantize --data DIR [--faces N] [--range ...] YUNET.onnx OUT.ranges\n"
     "  --quantize   write an int8 model (Detector::load runs it like any weights file), its activation\n"
@@ -135,6 +137,20 @@ int run(int argc, char** argv) {
     if (argc >= 2 && std::string(argv[1]) == "--quantize") return quantize(argc, argv);
     if (argc != 3) throw cli::UsageError("expected two arguments, IN and OUT (or --info IN.onnx)");
     const std::string a = argv[1], b = argv[2];
+    if (ends_with(a, ".ranges") && ends_with(b, ".onnx")) {  // a face detector's int8 form, for other runtimes
+      const pfld::ActivationRanges ranges = pfld::load_activation_ranges(a);
+      const std::string model = pfld::model_of(ranges, a);
+      pfld::YuNet(pfld::io::read_onnx(model), model, [&] {  // (an Error now when they do not belong together)
+        pfld::YuNetOptions o;
+        o.int8 = std::make_shared<const pfld::ActivationRanges>(ranges);
+        return o;
+      }());
+      const pfld::io::OnnxModel qdq = pfld::io::export_qdq_onnx(pfld::io::read_onnx(model), ranges, model);
+      pfld::io::write_onnx(b, qdq);
+      std::printf("wrote %s: %s in int8, QDQ form (opset %lld), %zu nodes\n", b.c_str(), model.c_str(),
+                  static_cast<long long>(qdq.opset), qdq.nodes.size());
+      return 0;
+    }
     if (a == "--info") {
       const pfld::io::OnnxModel m = pfld::io::read_onnx(b);
       std::printf("%s: ir %lld, opset %lld, producer '%s', %zu nodes, %zu initializers\n", b.c_str(),

@@ -4,11 +4,13 @@
 // onnxruntime on real faces. Checks that need a missing runtime or file skip with a message.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <pfld/io/image_file.hpp>
 #include <pfld/pfld.hpp>
 
@@ -406,6 +408,42 @@ TEST_SUITE("onnx") {
           REQUIRE(expected.size() == static_cast<std::size_t>(c.height / s) * static_cast<std::size_t>(c.width / s) * channels);
           CHECK(max_abs_diff(yunet.raw_output(name), expected.data(), expected.size()) < 1e-4);
         }
+      if (c.model != default_face_detector_path()) continue;
+      // Its int8 form (the shipped ranges) in QDQ form: onnxruntime runs it on its own int8 kernels and
+      // finds what pfld's int8 YuNet finds, near it (two int8 engines round differently).
+      const std::string ranges_path = io::shipped_weights("face_detection_yunet_2023mar-int8.ranges");
+      const auto ranges = std::make_shared<const ActivationRanges>(load_activation_ranges(ranges_path));
+      const io::OnnxModel qdq = io::export_qdq_onnx(io::read_onnx(c.model), *ranges, c.model);
+      std::map<std::string, int> ops;
+      for (const io::OnnxNode& n : qdq.nodes) ++ops[n.op_type];
+      MESSAGE("YuNet QDQ: ", ops["QuantizeLinear"], " QuantizeLinear, ", ops["DequantizeLinear"], " DequantizeLinear, ",
+              ops["Conv"], " Conv");
+      CHECK(ops["Conv"] == 53);
+      CHECK(ops["QuantizeLinear"] > 30);
+      io::write_onnx(temp("yunet_qdq.onnx"), qdq);
+      YuNetOptions int8_options;
+      int8_options.int8 = ranges;
+      YuNet quantized = YuNet::load(c.model, int8_options);
+      REQUIRE(quantized.detect(canvas.view()).size() == 1);
+      const std::string int8_command = "node '" + kTools + "/onnxruntime_run.js' '" + ort_module() + "' '" +
+                                       temp("yunet_qdq.onnx") + "' '" + temp("yunet_input.bin") + "' 1 3 640 640 '" +
+                                       temp("yunet_qdq_out") + "'";
+      REQUIRE(std::system(int8_command.c_str()) == 0);
+      for (const std::string name : {"cls_8", "cls_16", "cls_32", "obj_8", "obj_16", "obj_32"}) {
+        CAPTURE(name);
+        const std::vector<float> theirs = read_floats(temp("yunet_qdq_out." + name + ".bin"));
+        const float* ours = quantized.raw_output(name);
+        const int stride = std::stoi(name.substr(4));
+        REQUIRE(theirs.size() == static_cast<std::size_t>(640 / stride) * static_cast<std::size_t>(640 / stride));
+        // Where a score peaks clearly (the face), it peaks in the same cell for both engines; every score
+        // is near the other engine's.
+        const std::size_t best_theirs = static_cast<std::size_t>(std::max_element(theirs.begin(), theirs.end()) - theirs.begin());
+        const std::size_t best_ours = static_cast<std::size_t>(std::max_element(ours, ours + theirs.size()) - ours);
+        MESSAGE(name, ": onnxruntime int8 best ", theirs[best_theirs], " at ", best_theirs, ", pfld int8 ", ours[best_ours], " at ",
+                best_ours, "; largest difference ", max_abs_diff(ours, theirs.data(), theirs.size()));
+        if (theirs[best_theirs] > 0.5f) CHECK(best_theirs == best_ours);
+        CHECK(max_abs_diff(ours, theirs.data(), theirs.size()) < 0.1);
+      }
     }
   }
 

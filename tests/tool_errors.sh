@@ -128,7 +128,7 @@ mkdir -p "$tmp/good" "$tmp/labels-empty" && cp "$tmp/face.bmp" "$tmp/good/a.bmp"
 expect 1 "int8 already" pfld_convert --quantize --data "$tmp/good" "$tmp/int8.pfld" "$tmp/q.pfld"
 # The face detector's int8 ranges: calibrated on the one photo, then found by --detector (the ranges file
 # names the ONNX file relative to itself); a corrupt or misnamed ranges file is one line.
-yunet="$src/weights/face_detection_yunet_2023mar.onnx"
+yunet="$(cd "$src" && pwd)/weights/face_detection_yunet_2023mar.onnx"
 expect 2 "--quantize of a face detector takes IN.onnx OUT.ranges" pfld_convert --quantize --data "$tmp/good" "$yunet" "$tmp/y.pfld"
 expect 1 "truncated.onnx" pfld_convert --quantize --data "$tmp/good" "$tmp/truncated.onnx" "$tmp/y.ranges"
 expect 1 "no .jpg, .jpeg, .png or .bmp photos" pfld_convert --quantize --data "$tmp/labels-empty" "$yunet" "$tmp/y.ranges"
@@ -141,6 +141,14 @@ printf 'pfld activation ranges 1\nrange 2 1 input\n' > "$tmp/bad.ranges"
 expect 1 "bad.ranges: line 2: lo and hi must be finite numbers, lo <= hi" pfld_detect --weights "$weights" "$img" --detector "$tmp/bad.ranges"
 printf 'pfld activation ranges 1\nrange 0 255 input\n' > "$tmp/nomodel.ranges"
 expect 1 "no \"model\" line" pfld_eval --weights "$weights" --data "$tmp/good" --detector "$tmp/nomodel.ranges"
+expect 1 "no \"model\" line" pfld_convert "$tmp/nomodel.ranges" "$tmp/y.onnx"
+printf 'pfld activation ranges 1\nmodel %s\nrange 0 1 not_a_tensor\n' "$yunet" > "$tmp/other.ranges"
+expect 1 "the int8 ranges name tensor 'not_a_tensor'" pfld_convert "$tmp/other.ranges" "$tmp/y.onnx"
+cases=$((cases + 1))
+if ! "$bin/pfld_convert" "$tmp/y.ranges" "$tmp/y.onnx" > "$tmp/out" 2> "$tmp/err" || ! grep -q "in int8, QDQ form" "$tmp/out" ||
+   [ ! -s "$tmp/y.onnx" ]; then
+  fail_case "pfld_convert RANGES OUT.onnx: no QDQ model written"
+fi
 
 expect 2 "--width takes a number" pfld_info --width abc
 expect 2 "--landmarks takes a whole number" pfld_info --landmarks 1.5

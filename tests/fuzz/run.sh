@@ -40,20 +40,29 @@ done
 
 cxx=${CLANGXX:-clang++}
 # stb_image.ignorelist: the one known stb_image bug that no guard can see, left out of UBSan (see the file).
-flags=(-std=c++17 -O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-       -fsanitize-ignorelist="$here/stb_image.ignorelist" -Wall -Wextra -Werror -I "$root/include")
+flags=(-std=c++17 -O1 -gline-tables-only -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+       -fsanitize-ignorelist="$here/stb_image.ignorelist" -Wall -Wextra -Werror -I "$root/include"
+       -DPFLD_SEPARATE_COMPILATION)
 mkdir -p "$out/artifacts"
 
-# Build: one compiler per core; each target is one translation unit.
+# Build: pfld's entry points (the kernels of every ISA, image decoding, the ONNX importer: most of the
+# code) compiled once, as a host program does with PFLD_SEPARATE_COMPILATION (core/compilation.hpp),
+# beside each target's own unit, one compiler per core (all instrumented for coverage); then each
+# target linked with them.
 if $build; then
   pids=()
   jobs=${JOBS:-$(nproc)}
-  for t in "${targets[@]}"; do
+  for unit in implementation "${targets[@]}"; do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 0.2; done
-    "$cxx" "${flags[@]}" "$here/fuzz_$t.cpp" -o "$out/fuzz_$t" &
+    source_file="$here/fuzz_$unit.cpp"
+    [ "$unit" = implementation ] && source_file="$root/examples/pfld_implementation.cpp"
+    "$cxx" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$source_file" -o "$out/$unit.o" &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
+  for t in "${targets[@]}"; do
+    "$cxx" "${flags[@]}" -fsanitize=fuzzer "$out/$t.o" "$out/implementation.o" -o "$out/fuzz_$t"
+  done
   echo "built ${#targets[@]} fuzz targets in $out"
 fi
 

@@ -1,7 +1,6 @@
 // The face detector pfld uses unless told otherwise, and loading one by its file.
 #pragma once
 
-#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -39,9 +38,7 @@ PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector(const std::string& p
     if (min_face > 0) options.min_face = min_face;
     if (ends_with(".onnx")) return std::make_unique<YuNet>(YuNet::load(path, options));
     auto ranges = std::make_shared<const ActivationRanges>(load_activation_ranges(path));
-    const auto named = ranges->metadata.find("model");
-    detail::require(named != ranges->metadata.end(), path, ": no \"model\" line naming the ONNX file it calibrates");
-    const std::string model = (std::filesystem::path(path).parent_path() / named->second).string();
+    const std::string model = model_of(*ranges, path);
     options.int8 = std::move(ranges);
     try {
       return std::make_unique<YuNet>(YuNet::load(model, options));

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -93,6 +94,13 @@ inline ActivationRanges parse_activation_ranges(std::string_view text, const std
 inline ActivationRanges load_activation_ranges(const std::string& path) {
   const std::vector<unsigned char> bytes = io::read_file_bytes(path, detail_ranges::kMaxBytes);
   return parse_activation_ranges(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+}
+
+// The model file a ranges file at `path` calibrates: its "model" line, relative to the file's folder.
+inline std::string model_of(const ActivationRanges& r, const std::string& path) {
+  const auto named = r.metadata.find("model");
+  detail::require(named != r.metadata.end(), path, ": no \"model\" line naming the ONNX file it calibrates");
+  return (std::filesystem::path(path).parent_path() / named->second).string();
 }
 
 // Writes `r` as a ranges file (the numbers in full float precision). Requires names without line

@@ -5,9 +5,14 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../infer/activation_ranges.hpp"
 #include "../infer/fold.hpp"
 #include "../infer/int8_quantization.hpp"
 #include "../infer/weight_layout.hpp"
@@ -85,34 +90,42 @@ class GraphBuilder {
     return node("DequantizeLinear", name + ".dq", {node("QuantizeLinear", name + ".q", {x, s, z}), s, z});
   }
 
-  // An int8 unit of an int8 model file in QDQ form: its int8 weights (per output channel, axis 0) and
-  // its bias (int32 in units of input scale x weight scale, as QLinearConv takes it) dequantized into
-  // a float Conv, then the activation. x: the dequantized input, of scale `in_scale`.
+  // A Conv's int8 weights (OIHW, `values` whole numbers in [-127, 127], `scales` per output channel) and
+  // its float bias as DequantizeLinear outputs {weights, bias}: the weights per output channel (axis 0),
+  // the bias in int32 units of input scale x weight scale, as QLinearConv takes it (`in_scale`: the
+  // scale of the Conv's quantized input).
+  std::pair<std::string, std::string> int8_weights(const std::string& name, const std::vector<std::int64_t>& dims,
+                                                   std::vector<std::int64_t> values, const std::vector<float>& scales,
+                                                   const std::vector<float>& bias, float in_scale) {
+    const std::int64_t out_c = dims.at(0);
+    const std::string wq = integers(name + ".weight_q", dims, std::move(values), detail_onnx::kInt8);
+    const std::string ws = constant(name + ".weight_scale", {out_c}, scales);
+    const std::string wz = integers(name + ".weight_zero", {out_c}, std::vector<std::int64_t>(scales.size(), 0), detail_onnx::kInt8);
+    std::vector<std::int64_t> bq(bias.size());
+    std::vector<float> bs(bias.size());
+    for (std::size_t c = 0; c < bq.size(); ++c) {
+      bs[c] = in_scale * scales[c];
+      bq[c] = std::llround(static_cast<double>(bias[c]) / bs[c]);
+    }
+    const std::string bqn = integers(name + ".bias_q", {out_c}, std::move(bq), detail_onnx::kInt32);
+    const std::string bsn = constant(name + ".bias_scale", {out_c}, std::move(bs));
+    const std::string bz = integers(name + ".bias_zero", {out_c}, std::vector<std::int64_t>(bias.size(), 0), detail_onnx::kInt32);
+    const OnnxAttribute axis = integer("axis", 0);
+    return {node("DequantizeLinear", name + ".weight_dq", {wq, ws, wz}, {axis}),
+            node("DequantizeLinear", name + ".bias_dq", {bqn, bsn, bz}, {axis})};
+  }
+
+  // An int8 unit of an int8 model file in QDQ form: its int8 weights and bias (int8_weights) into a
+  // float Conv, then the activation. x: the dequantized input, of scale `in_scale`.
   std::string int8_conv_act(const model::ConvUnit& u, const ModelFile& file, const std::string& x, float in_scale) {
     const int out_c = u.out, k = u.kernel, in_per_group = u.in / u.groups;
     const model::Int8TensorNames names = model::int8_tensor_names(u);
-    const Tensor& w8 = *file.find(names.weight);
     const Tensor& scale = *file.find(names.scale);
     const Tensor& bias = *file.find(names.bias);
-    const std::vector<float> w = oihw_from_ohwi(w8.data(), out_c, in_per_group, k, k);
-    const std::string wq = integers(u.name + ".weight_q", {out_c, in_per_group, k, k}, std::vector<std::int64_t>(w.begin(), w.end()),
-                                    detail_onnx::kInt8);
-    const std::string ws = constant(u.name + ".weight_scale", {out_c}, std::vector<float>(scale.begin(), scale.end()));
-    const std::string wz = integers(u.name + ".weight_zero", {out_c}, std::vector<std::int64_t>(static_cast<std::size_t>(out_c), 0),
-                                    detail_onnx::kInt8);
-    std::vector<std::int64_t> bq(static_cast<std::size_t>(out_c));
-    std::vector<float> bs(static_cast<std::size_t>(out_c));
-    for (std::size_t c = 0; c < bq.size(); ++c) {
-      bs[c] = in_scale * scale[c];
-      bq[c] = std::llround(static_cast<double>(bias[c]) / bs[c]);
-    }
-    const std::string bqn = integers(u.name + ".bias_q", {out_c}, std::move(bq), detail_onnx::kInt32);
-    const std::string bsn = constant(u.name + ".bias_scale", {out_c}, std::move(bs));
-    const std::string bz = integers(u.name + ".bias_zero", {out_c}, std::vector<std::int64_t>(static_cast<std::size_t>(out_c), 0),
-                                    detail_onnx::kInt32);
-    const OnnxAttribute axis = integer("axis", 0);
-    const std::string wf = node("DequantizeLinear", u.name + ".weight_dq", {wq, ws, wz}, {axis});
-    const std::string bf = node("DequantizeLinear", u.name + ".bias_dq", {bqn, bsn, bz}, {axis});
+    const std::vector<float> w = oihw_from_ohwi(file.find(names.weight)->data(), out_c, in_per_group, k, k);
+    const auto [wf, bf] = int8_weights(u.name, {out_c, in_per_group, k, k}, std::vector<std::int64_t>(w.begin(), w.end()),
+                                       std::vector<float>(scale.begin(), scale.end()), std::vector<float>(bias.begin(), bias.end()),
+                                       in_scale);
     const int p = u.padding, st = u.stride;
     const std::string y = node("Conv", u.name, {x, wf, bf},
                                {ints("kernel_shape", {k, k}), ints("strides", {st, st}), ints("pads", {p, p, p, p}),
@@ -235,6 +248,96 @@ inline OnnxModel export_onnx(const ModelConfig& config, const model::PfldTensorL
 inline OnnxModel export_int8_onnx(const ModelFile& file) {
   return detail_export::export_pfld(file.config, [&](const std::string& name) -> const Tensor& { return *file.find(name); },
                                     &file);
+}
+
+// A float ONNX model with calibrated ranges by tensor name (a face detector's: pfld_convert --quantize
+// of a YuNet file) in QDQ form (opset 13), for runtimes with int8 kernels: the network pfld's import
+// runs in int8 (OnnxImportOptions::int8). Every tensor with a range passes through QuantizeLinear +
+// DequantizeLinear with pfld's map of it, unless it is a graph output or only layout ops (Transpose,
+// Reshape) and Sigmoid read it (the detector's heads, which pfld runs in float), a tensor only a
+// MaxPool reads with the pool's range (pfld pools the layer's bytes); a Conv between two
+// such tensors (its output directly or through its Relu) gets int8 weights per output channel, as
+// pfld quantizes them, and an int32 bias. Requires a model pfld imports (its Convs' weights and biases
+// initializers). Nodes whose form changed by opset 13 are rewritten to it ((Un)Squeeze's axes).
+inline OnnxModel export_qdq_onnx(const OnnxModel& m, const ActivationRanges& ranges, const std::string& source) {
+  using detail_export::GraphBuilder;
+  OnnxModel q = m;
+  q.nodes.clear();
+  q.opset = std::max<std::int64_t>(m.opset, 13);  // (13: DequantizeLinear per channel)
+  q.ir_version = std::max<std::int64_t>(m.ir_version, 7);
+  GraphBuilder g(q);
+  std::map<std::string, std::vector<const OnnxNode*>> readers;
+  for (const OnnxNode& n : m.nodes)
+    for (const std::string& input : n.inputs) readers[input].push_back(&n);
+  std::set<std::string> outputs;
+  for (const OnnxValue& o : m.outputs) outputs.insert(o.name);
+  // A tensor's range; one only a MaxPool reads takes the pool's (as pfld, which pools the layer's bytes).
+  auto range_of = [&](const std::string& name) -> const std::pair<float, float>* {
+    if (const auto it = ranges.ranges.find(name); it != ranges.ranges.end()) return &it->second;
+    const std::vector<const OnnxNode*>& r = readers[name];
+    if (r.size() != 1 || r[0]->op_type != "MaxPool" || r[0]->outputs.empty()) return nullptr;
+    const auto it = ranges.ranges.find(r[0]->outputs[0]);
+    return it != ranges.ranges.end() ? &it->second : nullptr;
+  };
+  auto quantized = [&](const std::string& name) {
+    if (!range_of(name) || outputs.count(name)) return false;
+    for (const OnnxNode* r : readers[name])
+      if (r->op_type != "Transpose" && r->op_type != "Reshape" && r->op_type != "Sigmoid") return true;
+    return false;
+  };
+  std::map<std::string, std::string> dequantized;  // a quantized tensor -> its DequantizeLinear output
+  auto fake_quantize = [&](const std::string& name) {
+    const auto [lo, hi] = *range_of(name);
+    dequantized[name] = g.fake_quantize(name, g.fresh("qdq"), lo, hi);
+  };
+  for (const OnnxValue& in : m.inputs)
+    if (quantized(in.name)) fake_quantize(in.name);
+  for (const OnnxNode& n : m.nodes) {
+    OnnxNode node = n;
+    for (std::string& input : node.inputs)
+      if (const auto it = dequantized.find(input); it != dequantized.end()) input = it->second;
+    // Opset 13 takes (Un)Squeeze's axes as an input, not an attribute (a dynamic-size export has them).
+    if ((n.op_type == "Unsqueeze" || n.op_type == "Squeeze") && m.opset < 13)
+      if (const OnnxAttribute* axes = n.attribute("axes")) {
+        node.inputs.push_back(g.integers(g.fresh("axes"), {static_cast<std::int64_t>(axes->ints.size())}, axes->ints,
+                                         detail_onnx::kInt64));
+        node.attributes.erase(std::remove_if(node.attributes.begin(), node.attributes.end(),
+                                             [](const OnnxAttribute& a) { return a.name == "axes"; }),
+                              node.attributes.end());
+      }
+    bool into_quantized = false;  // (the Conv's output, or its Relu's)
+    if (!n.outputs.empty()) {
+      const std::vector<const OnnxNode*>& after = readers[n.outputs[0]];
+      into_quantized = quantized(n.outputs[0]) || (after.size() == 1 && after[0]->op_type == "Relu" &&
+                                                   !after[0]->outputs.empty() && quantized(after[0]->outputs[0]));
+    }
+    if (n.op_type == "Conv" && n.inputs.size() >= 2 && dequantized.count(n.inputs[0]) && into_quantized) {
+      const auto found = m.initializers.find(n.inputs[1]);
+      detail::require(found != m.initializers.end() && found->second.dims.size() == 4 && found->second.is_float &&
+                          !found->second.floats.empty() && found->second.dims[0] >= 1,
+                      source, ": ", n.describe(), ": weights are not a 4-D float initializer");
+      const OnnxTensor& w = found->second;
+      const int out_c = static_cast<int>(w.dims[0]), per = static_cast<int>(w.floats.size() / static_cast<std::size_t>(out_c));
+      const Int8Weights w8 = quantize_weights(w.floats.data(), out_c, per);
+      const float in_scale = QuantParams::from_range(range_of(n.inputs[0])->first, range_of(n.inputs[0])->second).scale;
+      std::vector<float> bias(static_cast<std::size_t>(out_c), 0.0f);
+      if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+        const auto b = m.initializers.find(n.inputs[2]);
+        detail::require(b != m.initializers.end() && b->second.is_float && b->second.floats.size() == bias.size(), source,
+                        ": ", n.describe(), ": bias is not ", out_c, " float initializers");
+        bias = b->second.floats;
+      }
+      const auto [wf, bf] = g.int8_weights(g.fresh("conv"), w.dims, std::vector<std::int64_t>(w8.values.begin(), w8.values.end()),
+                                           w8.scales, bias, in_scale);
+      node.inputs.resize(3);
+      node.inputs[1] = wf;
+      node.inputs[2] = bf;
+    }
+    q.nodes.push_back(node);
+    for (const std::string& out : n.outputs)
+      if (quantized(out)) fake_quantize(out);
+  }
+  return q;
 }
 
 // A weights or checkpoint file as an ONNX model (an int8 model file in QDQ form), checked first
