@@ -179,7 +179,8 @@ expect 2 "expected WEIGHTS IMAGE X Y W H" pfld_embed "$weights" "$img" 1 2 3
 expect 1 "'abc' is not a number" pfld_embed "$weights" "$img" abc 1 4 4
 expect 1 "entirely outside" pfld_embed "$weights" "$img" 500 500 4 4
 expect 1 "truncated" pfld_embed "$tmp/truncated.pfld" "$img" 1 1 4 4
-# The same host built lean (PFLD_KERNELS_AVX512=0 PFLD_KERNELS_INT8=0; x86-64 builds make it): it runs
+# The same host built lean (PFLD_KERNELS_AVX512=0 PFLD_KERNELS_INT8=0 PFLD_KERNELS_TRAINING=0; x86-64
+# builds make it): it runs
 # float and int8 files (the int8 ones on the reference's int8 kernels, to within 0.05 pixel of the full
 # build), and names the build, not the CPU, when asked for the AVX-512 kernels.
 if [ -x "$bin/pfld_embed_lean" ]; then

@@ -29,12 +29,17 @@
 // CPUs are known compiles less and ships a smaller binary. An ISA left out counts as unsupported, so the
 // best one compiled runs (kernel_table gives the reference's kernels for the others).
 // Likewise -DPFLD_KERNELS_INT8=0 leaves out the SIMD int8 kernels (a host that ships float weights):
-// int8 files still run, on the reference's int8 kernels.
+// int8 files still run, on the reference's int8 kernels; and -DPFLD_KERNELS_TRAINING=0 the training
+// passes of every ISA (batch norm's, the depthwise backward: a host that only infers), which the
+// training layers then refuse with an Error.
 #if !defined(PFLD_KERNELS_AVX2)
 #define PFLD_KERNELS_AVX2 1
 #endif
 #if !defined(PFLD_KERNELS_INT8)
 #define PFLD_KERNELS_INT8 1
+#endif
+#if !defined(PFLD_KERNELS_TRAINING)
+#define PFLD_KERNELS_TRAINING 1
 #endif
 #if !defined(PFLD_KERNELS_AVX512)
 #define PFLD_KERNELS_AVX512 1

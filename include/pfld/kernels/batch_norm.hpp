@@ -68,6 +68,7 @@ inline std::size_t batch_norm_train_forward(Isa isa, std::size_t rows, int chann
                                             float* var, float* inv_std, BatchNormScratch& scratch,
                                             ThreadPool* pool, ReplicaGroup* replicas = nullptr) {
   using namespace detail_bn;
+  require_training_kernels(isa);  // (an Error in a build without them, before any thread runs one)
   const std::size_t C = static_cast<std::size_t>(channels);
   const std::size_t blocks = (rows + kRowBlock - 1) / kRowBlock;
   scratch.blocks.resize(2 * blocks * C);
@@ -133,6 +134,7 @@ inline std::size_t batch_norm_train_forward(Isa isa, std::size_t rows, int chann
 inline void batch_norm_eval_forward(Isa isa, std::size_t rows, int channels, const float* x, const float* gamma,
                                     const float* beta, const float* running_mean, const float* running_var, float eps,
                                     Activation act, float* y, BatchNormScratch& scratch, ThreadPool* pool) {
+  require_training_kernels(isa);
   const std::size_t C = static_cast<std::size_t>(channels);
   scratch.channels.resize(2 * C);
   float* const scale = scratch.channels.data();
@@ -203,6 +205,7 @@ inline void batch_norm_train_backward(Isa isa, std::size_t rows, int channels, c
                                       Activation act, float* dx, float* dgamma, float* dbeta,
                                       BatchNormScratch& scratch, ThreadPool* pool, ReplicaGroup* replicas = nullptr,
                                       std::size_t total_rows = 0) {
+  require_training_kernels(isa);
   const std::size_t C = static_cast<std::size_t>(channels);
   const Clamp clamp = clamp_of(act);
   if (act == Activation::identity)

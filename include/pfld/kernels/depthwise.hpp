@@ -81,6 +81,7 @@ inline void depthwise_forward_fused(Isa isa, const ConvGeometry& g, const float*
 // dx = d loss / d x (overwritten). Parallel over input rows.
 inline void depthwise_backward_input(Isa isa, const ConvGeometry& g, const float* dy, const float* w, float* dx,
                                      ThreadPool* pool) {
+  require_training_kernels(isa);  // (an Error in a build without them, before any thread runs one)
   const float* wt = detail_dw::transposed_weights(g, w);
   detail_dw::run(pool, static_cast<std::size_t>(g.batch) * g.in_h, [&](std::size_t lo, std::size_t hi) {
     kernel_table(isa).depthwise_backward_input_rows(g, dy, wt, dx, lo, hi);
@@ -92,6 +93,7 @@ inline void depthwise_backward_input(Isa isa, const ConvGeometry& g, const float
 // instead, each thread summing into its own buffer, added up at the end.
 inline void depthwise_backward_weights(Isa isa, const ConvGeometry& g, const float* x, const float* dy, float* dw,
                                        float* dbias, ThreadPool* pool) {
+  require_training_kernels(isa);
   const int C = g.in_c, taps = g.kernel_h * g.kernel_w;
   const std::size_t size = static_cast<std::size_t>(taps) * C;
   constexpr int kBlock = 16;

@@ -6,6 +6,7 @@
 
 #include "../core/compilation.hpp"
 #include "../core/cpu.hpp"
+#include "../core/error.hpp"
 #include "gemm_kernel.hpp"
 #include "int8_gemm_kernel.hpp"
 #include "ref/simd_kernels.hpp"  // (the entries' types)
@@ -58,6 +59,13 @@ struct KernelTable {
 // The kernels of `isa`: the reference's for Isa::ref and for an ISA this build has no code for.
 PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
 
+// An Error in a build that leaves out the table's training passes (batch norm's, the depthwise
+// backward: PFLD_KERNELS_TRAINING=0 makes those entries null); their callers ask first.
+inline void require_training_kernels(Isa isa) {
+  detail::require(kernel_table(isa).batch_norm_block_stats != nullptr,
+                  "training: this build leaves out the training kernels (PFLD_KERNELS_TRAINING=0)");
+}
+
 #if PFLD_DEFINE_ENTRIES
 
 // The table of the kernels in namespace `ns` (every ISA's namespace has the *_simd.inc kernels), with
@@ -69,34 +77,39 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa);
 #define PFLD_INT8_GEMM(ns, kernel) (&ref::int8_gemm)
 #define PFLD_INT8_KERNEL(ns, kernel) (&ref::kernel)
 #endif
-#define PFLD_KERNEL_TABLE(ns, which, wide, narrow, int8, gathers)                        \
-  [] {                                                                                   \
-    KernelTable t;                                                                       \
-    t.isa = (which);                                                                     \
-    t.gemm = (wide);                                                                     \
-    t.gemm_narrow = (narrow);                                                            \
-    t.direct_conv_forward_rows = &ns::direct_conv_forward_rows;                          \
-    t.depthwise_forward_rows = &ns::depthwise_forward_rows;                              \
-    t.depthwise_max_pool_rows = &ns::depthwise_max_pool_rows;                            \
-    t.add_clamped = &ns::add_clamped;                                                    \
-    t.add_upsampled = &ns::add_upsampled;                                                \
-    t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                        \
-    t.quantize_u8 = &ns::quantize_u8;                                                    \
-    t.dequantize_u8 = &ns::dequantize_u8;                                                \
-    t.int8_depthwise_rows = PFLD_INT8_KERNEL(ns, int8_depthwise_rows);              \
-    t.max_pool_2x2_rows_u8 = PFLD_INT8_KERNEL(ns, max_pool_2x2_rows_u8);            \
-    t.add_upsampled_u8 = PFLD_INT8_KERNEL(ns, add_upsampled_u8);                    \
-    t.depthwise_backward_input_rows = &ns::depthwise_backward_input_rows;                \
-    t.depthwise_backward_weights_block = &ns::depthwise_backward_weights_block;          \
-    t.batch_norm_block_stats = &ns::batch_norm_block_stats;                              \
-    t.batch_norm_normalize_rows = &ns::batch_norm_normalize_rows;                        \
-    t.batch_norm_backward_sums[0] = &ns::batch_norm_backward_sums<false>;                \
-    t.batch_norm_backward_sums[1] = &ns::batch_norm_backward_sums<true>;                 \
-    t.batch_norm_backward_dx[0] = &ns::batch_norm_backward_dx<false>;                    \
-    t.batch_norm_backward_dx[1] = &ns::batch_norm_backward_dx<true>;                     \
-    t.int8_gemm = PFLD_INT8_GEMM(ns, int8);                                            \
-    t.warp_gathers = (gathers);                                                          \
-    return t;                                                                            \
+#if PFLD_KERNELS_TRAINING
+#define PFLD_TRAINING_KERNEL(ns, kernel) (&ns::kernel)
+#else
+#define PFLD_TRAINING_KERNEL(ns, kernel) nullptr
+#endif
+#define PFLD_KERNEL_TABLE(ns, which, wide, narrow, int8, gathers)                                    \
+  [] {                                                                                               \
+    KernelTable t;                                                                                   \
+    t.isa = (which);                                                                                 \
+    t.gemm = (wide);                                                                                 \
+    t.gemm_narrow = (narrow);                                                                        \
+    t.direct_conv_forward_rows = &ns::direct_conv_forward_rows;                                      \
+    t.depthwise_forward_rows = &ns::depthwise_forward_rows;                                          \
+    t.depthwise_max_pool_rows = &ns::depthwise_max_pool_rows;                                        \
+    t.add_clamped = &ns::add_clamped;                                                                \
+    t.add_upsampled = &ns::add_upsampled;                                                            \
+    t.max_pool_2x2_rows = &ns::max_pool_2x2_rows;                                                    \
+    t.quantize_u8 = &ns::quantize_u8;                                                                \
+    t.dequantize_u8 = &ns::dequantize_u8;                                                            \
+    t.int8_depthwise_rows = PFLD_INT8_KERNEL(ns, int8_depthwise_rows);                               \
+    t.max_pool_2x2_rows_u8 = PFLD_INT8_KERNEL(ns, max_pool_2x2_rows_u8);                             \
+    t.add_upsampled_u8 = PFLD_INT8_KERNEL(ns, add_upsampled_u8);                                     \
+    t.depthwise_backward_input_rows = PFLD_TRAINING_KERNEL(ns, depthwise_backward_input_rows);       \
+    t.depthwise_backward_weights_block = PFLD_TRAINING_KERNEL(ns, depthwise_backward_weights_block); \
+    t.batch_norm_block_stats = PFLD_TRAINING_KERNEL(ns, batch_norm_block_stats);                     \
+    t.batch_norm_normalize_rows = PFLD_TRAINING_KERNEL(ns, batch_norm_normalize_rows);               \
+    t.batch_norm_backward_sums[0] = PFLD_TRAINING_KERNEL(ns, batch_norm_backward_sums<false>);       \
+    t.batch_norm_backward_sums[1] = PFLD_TRAINING_KERNEL(ns, batch_norm_backward_sums<true>);        \
+    t.batch_norm_backward_dx[0] = PFLD_TRAINING_KERNEL(ns, batch_norm_backward_dx<false>);           \
+    t.batch_norm_backward_dx[1] = PFLD_TRAINING_KERNEL(ns, batch_norm_backward_dx<true>);            \
+    t.int8_gemm = PFLD_INT8_GEMM(ns, int8);                                                          \
+    t.warp_gathers = (gathers);                                                                      \
+    return t;                                                                                        \
   }()
 
 // AVX2 gathers the crop warp's pixels on AVX-512 CPUs too: 16-lane gathers measured no faster.
@@ -129,6 +142,7 @@ PFLD_ENTRY const KernelTable& kernel_table(Isa isa) {
 #undef PFLD_KERNEL_TABLE
 #undef PFLD_INT8_GEMM
 #undef PFLD_INT8_KERNEL
+#undef PFLD_TRAINING_KERNEL
 
 #endif  // PFLD_DEFINE_ENTRIES
 
