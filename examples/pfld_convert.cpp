@@ -138,14 +138,12 @@ int run(int argc, char** argv) {
     if (argc != 3) throw cli::UsageError("expected two arguments, IN and OUT (or --info IN.onnx)");
     const std::string a = argv[1], b = argv[2];
     if (ends_with(a, ".ranges") && ends_with(b, ".onnx")) {  // a face detector's int8 form, for other runtimes
-      const pfld::ActivationRanges ranges = pfld::load_activation_ranges(a);
-      const std::string model = pfld::model_of(ranges, a);
-      pfld::YuNet(pfld::io::read_onnx(model), model, [&] {  // (an Error now when they do not belong together)
-        pfld::YuNetOptions o;
-        o.int8 = std::make_shared<const pfld::ActivationRanges>(ranges);
-        return o;
-      }());
-      const pfld::io::OnnxModel qdq = pfld::io::export_qdq_onnx(pfld::io::read_onnx(model), ranges, model);
+      pfld::YuNetOptions checked;  // (YuNet's constructor: an Error now when they do not belong together)
+      checked.int8 = std::make_shared<const pfld::ActivationRanges>(pfld::load_activation_ranges(a));
+      const std::string model = pfld::model_of(*checked.int8, a);
+      const pfld::io::OnnxModel float_model = pfld::io::read_onnx(model);
+      pfld::YuNet(float_model, model, checked);
+      const pfld::io::OnnxModel qdq = pfld::io::export_qdq_onnx(float_model, *checked.int8, model);
       pfld::io::write_onnx(b, qdq);
       std::printf("wrote %s: %s in int8, QDQ form (opset %lld), %zu nodes\n", b.c_str(), model.c_str(),
                   static_cast<long long>(qdq.opset), qdq.nodes.size());

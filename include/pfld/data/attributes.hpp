@@ -62,13 +62,14 @@ struct ClassStatistics {
   std::vector<float> weights;
 };
 
-// The one place shares become loss weights: from the (weighted) count of faces in each class, out of
-// `faces` faces in all.
-inline ClassStatistics class_statistics_from_counts(const std::vector<double>& counts, double faces) {
-  detail::require(faces > 0, "class statistics: no faces");
+// The one place shares become loss weights: from the (weighted) count of faces in each class, then, as
+// the last element, the count of faces in all (data::class_counts gives them so).
+inline ClassStatistics class_statistics_from_counts(const std::vector<double>& counts) {
+  detail::require(!counts.empty() && counts.back() > 0, "class statistics: no faces");
+  const double faces = counts.back();
   ClassStatistics s;
-  for (double count : counts) {
-    const float fraction = static_cast<float>(count / faces);
+  for (std::size_t c = 0; c + 1 < counts.size(); ++c) {
+    const float fraction = static_cast<float>(counts[c] / faces);
     s.fractions.push_back(fraction);
     s.weights.push_back(fraction > 0 ? 1.0f / fraction : 0.0f);
   }
@@ -77,12 +78,13 @@ inline ClassStatistics class_statistics_from_counts(const std::vector<double>& c
 
 inline ClassStatistics class_statistics(const std::vector<std::vector<float>>& flags, std::size_t classes) {
   detail::require(!flags.empty(), "class statistics: no faces");
-  std::vector<double> counts(classes, 0.0);
+  std::vector<double> counts(classes + 1, 0.0);
   for (const auto& f : flags) {
     detail::require(f.size() == classes, "class statistics: a face has ", f.size(), " flags, expected ", classes);
     for (std::size_t c = 0; c < classes; ++c) counts[c] += f[c];
   }
-  return class_statistics_from_counts(counts, static_cast<double>(flags.size()));
+  counts[classes] = static_cast<double>(flags.size());
+  return class_statistics_from_counts(counts);
 }
 
 }  // namespace data

@@ -157,7 +157,7 @@ struct FaceSet {
 using ImageDecoder = std::function<Image(const std::string&)>;
 
 // Per class, the faces of `set` in it, each counted as often as an epoch draws it (Face::draws); then,
-// as the last element, the faces drawn.
+// as the last element, the faces drawn (what class_statistics_from_counts takes).
 inline std::vector<double> class_counts(const FaceSet& set) {
   const std::size_t classes = set.scheme.names.size();
   std::vector<double> counts(classes + 1, 0.0);
@@ -174,10 +174,7 @@ inline std::vector<double> class_counts(const FaceSet& set) {
 // set.classes from its faces' classes, each face counted as often as an epoch draws it.
 inline void update_class_statistics(FaceSet& set) {
   if (set.scheme.names.empty()) return;
-  std::vector<double> counts = class_counts(set);
-  const double faces = counts.back();
-  counts.pop_back();
-  set.classes = class_statistics_from_counts(counts, faces);
+  set.classes = class_statistics_from_counts(class_counts(set));
 }
 
 // Decodes every face (in parallel), checks it, and derives its pose and classes. Attribute classes are

@@ -33,15 +33,15 @@ PFLD_ENTRY std::unique_ptr<FaceDetector> load_face_detector(const std::string& p
     const std::string s(suffix);
     return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
   };
-  if (ends_with(".onnx") || ends_with(".ranges")) {
-    YuNetOptions options;
-    if (min_face > 0) options.min_face = min_face;
-    if (ends_with(".onnx")) return std::make_unique<YuNet>(YuNet::load(path, options));
+  YuNetOptions yunet;
+  if (min_face > 0) yunet.min_face = min_face;
+  if (ends_with(".onnx")) return std::make_unique<YuNet>(YuNet::load(path, yunet));
+  if (ends_with(".ranges")) {
     auto ranges = std::make_shared<const ActivationRanges>(load_activation_ranges(path));
     const std::string model = model_of(*ranges, path);
-    options.int8 = std::move(ranges);
+    yunet.int8 = std::move(ranges);
     try {
-      return std::make_unique<YuNet>(YuNet::load(model, options));
+      return std::make_unique<YuNet>(YuNet::load(model, yunet));
     } catch (const Error& e) {
       detail::fail(path, ": ", e.what());
     }

@@ -274,14 +274,15 @@ inline OnnxModel export_qdq_onnx(const OnnxModel& m, const ActivationRanges& ran
   // A tensor's range; one only a MaxPool reads takes the pool's (as pfld, which pools the layer's bytes).
   auto range_of = [&](const std::string& name) -> const std::pair<float, float>* {
     if (const auto it = ranges.ranges.find(name); it != ranges.ranges.end()) return &it->second;
-    const std::vector<const OnnxNode*>& r = readers[name];
-    if (r.size() != 1 || r[0]->op_type != "MaxPool" || r[0]->outputs.empty()) return nullptr;
-    const auto it = ranges.ranges.find(r[0]->outputs[0]);
+    const auto r = readers.find(name);
+    if (r == readers.end() || r->second.size() != 1 || r->second[0]->op_type != "MaxPool" || r->second[0]->outputs.empty())
+      return nullptr;
+    const auto it = ranges.ranges.find(r->second[0]->outputs[0]);
     return it != ranges.ranges.end() ? &it->second : nullptr;
   };
   auto quantized = [&](const std::string& name) {
-    if (!range_of(name) || outputs.count(name)) return false;
-    for (const OnnxNode* r : readers[name])
+    if (!range_of(name) || outputs.count(name) || !readers.count(name)) return false;
+    for (const OnnxNode* r : readers.at(name))
       if (r->op_type != "Transpose" && r->op_type != "Reshape" && r->op_type != "Sigmoid") return true;
     return false;
   };
@@ -307,9 +308,10 @@ inline OnnxModel export_qdq_onnx(const OnnxModel& m, const ActivationRanges& ran
       }
     bool into_quantized = false;  // (the Conv's output, or its Relu's)
     if (!n.outputs.empty()) {
-      const std::vector<const OnnxNode*>& after = readers[n.outputs[0]];
-      into_quantized = quantized(n.outputs[0]) || (after.size() == 1 && after[0]->op_type == "Relu" &&
-                                                   !after[0]->outputs.empty() && quantized(after[0]->outputs[0]));
+      const auto after = readers.find(n.outputs[0]);
+      into_quantized = quantized(n.outputs[0]) ||
+                       (after != readers.end() && after->second.size() == 1 && after->second[0]->op_type == "Relu" &&
+                        !after->second[0]->outputs.empty() && quantized(after->second[0]->outputs[0]));
     }
     if (n.op_type == "Conv" && n.inputs.size() >= 2 && dequantized.count(n.inputs[0]) && into_quantized) {
       const auto found = m.initializers.find(n.inputs[1]);
@@ -319,7 +321,8 @@ inline OnnxModel export_qdq_onnx(const OnnxModel& m, const ActivationRanges& ran
       const OnnxTensor& w = found->second;
       const int out_c = static_cast<int>(w.dims[0]), per = static_cast<int>(w.floats.size() / static_cast<std::size_t>(out_c));
       const Int8Weights w8 = quantize_weights(w.floats.data(), out_c, per);
-      const float in_scale = QuantParams::from_range(range_of(n.inputs[0])->first, range_of(n.inputs[0])->second).scale;
+      const std::pair<float, float> in_range = *range_of(n.inputs[0]);
+      const float in_scale = QuantParams::from_range(in_range.first, in_range.second).scale;
       std::vector<float> bias(static_cast<std::size_t>(out_c), 0.0f);
       if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
         const auto b = m.initializers.find(n.inputs[2]);

@@ -49,10 +49,8 @@ inline void share_class_statistics(FaceSet& set, ReplicaGroup& replicas) {
   if (set.scheme.names.empty()) return;
   std::vector<double> counts = class_counts(set);
   replicas.sum(counts.data(), counts.size());
-  const double faces = counts.back();
-  counts.pop_back();
-  detail::require(faces > 0, "class statistics: no faces on any rank");
-  set.classes = class_statistics_from_counts(counts, faces);
+  detail::require(counts.back() > 0, "class statistics: no faces on any rank");
+  set.classes = class_statistics_from_counts(counts);
 }
 
 }  // namespace pfld::train
